@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine:
+#   make run    # set up .venv, run the whole notebook, build the report, say where the outputs are
+#   make test   # set up .venv, run the test suite (the notebook smoke test included)
+# Options: PROFILE=smoke|quick|full (default: $HW2_PROFILE, else full with a CUDA GPU, else quick);
+#          PYTHON=python3.11 (the interpreter that creates .venv).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PROFILE ?=
+
+.PHONY: run test report bench clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    - install into $(VENV) if needed, execute homework2.ipynb, build the report"
+	@echo "make test   - install into $(VENV) if needed, run the tests and the notebook smoke test"
+	@echo "make report - rebuild the PDF report from an existing run's metrics.json"
+	@echo "options: PROFILE=smoke|quick|full"
+
+# Re-installs whenever requirements.txt changes.
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+run: $(STAMP)
+	@set -e; \
+	profile=$$($(PY) -m helpers.config $(PROFILE)); \
+	out=$$($(PY) -m helpers.config $$profile --dir); \
+	mkdir -p "$$out"; \
+	echo "== running homework2.ipynb with profile '$$profile' =="; \
+	start=$$(date +%s); \
+	$(PY) -m papermill homework2.ipynb "$$out/homework2.ipynb" -p PROFILE "$$profile" --cwd "$(CURDIR)"; \
+	echo "notebook finished in $$(( $$(date +%s) - start )) s"; \
+	$(PY) -m helpers.report "$$profile"; \
+	echo "outputs: $$out (executed notebook homework2.ipynb, metrics.json, figures/, report.pdf if LaTeX is installed)"
+
+report: $(STAMP)
+	$(PY) -m helpers.report $(PROFILE)
+
+# pytest exits 5 when it collects no tests: that is a failure here, and said so.
+test: $(STAMP)
+	@$(PY) -m pytest || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests" >&2; exit $$rc; }
+
+clean:
+	rm -rf .pytest_cache report/build

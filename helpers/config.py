@@ -1,0 +1,127 @@
+"""Run profiles (`smoke`, `quick`, `full`): the one place that sizes the study.
+
+Run `python -m helpers.config [NAME] [--dir]` to print the profile a run would use (or its folder).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROFILE_ENV = "HW2_PROFILE"
+RESULTS_ENV = "HW2_RESULTS"
+
+
+class ConfigError(ValueError):
+    """A profile name or a configuration value is invalid."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How large a run is. Every size the notebook uses comes from here."""
+
+    name: str
+    description: str
+    train_limit: int | None  # class-balanced subset of the 60k training images; None: all
+    test_limit: int | None  # class-balanced subset of the 10k test images; None: all
+    val_fraction: float  # share of the training images held out for validation
+    batch_size: int
+    eval_batch_size: int
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check("name", self.name, bool(self.name) and self.name.isidentifier(), "a non-empty identifier")
+        for field in ("train_limit", "test_limit"):
+            value = getattr(self, field)
+            _check(field, value, value is None or (isinstance(value, int) and value >= 100),
+                   "None (all images) or an integer >= 100")
+        _check("val_fraction", self.val_fraction, 0.0 < self.val_fraction < 0.5, "0 < value < 0.5")
+        for field in ("batch_size", "eval_batch_size"):
+            value = getattr(self, field)
+            _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
+        _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check(field: str, value: object, ok: bool, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"Profile field '{field}' = {value!r} is not allowed; allowed: {allowed}.")
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="tiny subset, 1-2 epochs: checks the whole notebook runs (CI, minutes on 2 CPU cores)",
+        train_limit=2000,
+        test_limit=1000,
+        val_fraction=0.2,
+        batch_size=128,
+        eval_batch_size=1000,
+    ),
+    "quick": Profile(
+        name="quick",
+        description="reduced but real study for a CPU laptop (well under an hour on 2 cores)",
+        train_limit=20000,
+        test_limit=None,
+        val_fraction=0.1,
+        batch_size=128,
+        eval_batch_size=2000,
+    ),
+    "full": Profile(
+        name="full",
+        description="the study the report is written from, sized for one GPU",
+        train_limit=None,
+        test_limit=None,
+        val_fraction=0.1,
+        batch_size=256,
+        eval_batch_size=5000,
+    ),
+}
+
+
+def default_profile_name() -> str:
+    """`full` where a CUDA GPU is present, otherwise `quick`."""
+    return "full" if torch.cuda.is_available() else "quick"
+
+
+def resolve_profile(name: str | None = None) -> Profile:
+    """The profile named by the argument, else by `HW2_PROFILE`, else the default for this machine."""
+    chosen = name or os.environ.get(PROFILE_ENV) or default_profile_name()
+    key = chosen.strip().lower()
+    if key not in PROFILES:
+        raise ConfigError(
+            f"Unknown profile {chosen!r}. Valid profiles: {', '.join(PROFILES)}. "
+            f"Set it in the notebook's parameters cell or with {PROFILE_ENV}=<name>."
+        )
+    return PROFILES[key]
+
+
+def results_root() -> Path:
+    """Folder holding one sub-folder per profile (`HW2_RESULTS`, default `./results`)."""
+    return Path(os.environ.get(RESULTS_ENV) or REPO_ROOT / "results").resolve()
+
+
+def results_dir(profile: Profile) -> Path:
+    """Where a run of `profile` writes; each profile has its own, so `smoke` never touches `full`."""
+    return results_root() / profile.name
+
+
+def main(argv: list[str]) -> int:
+    names = [a for a in argv if not a.startswith("--")]
+    try:
+        profile = resolve_profile(names[0] if names else None)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(results_dir(profile) if "--dir" in argv else profile.name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,112 @@
+"""Figures in one consistent style, saved as PDF (for the report) and PNG."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .data import Augment, ImageSet, augment
+from .results import atomic_path
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "image.cmap": "gray_r",
+}
+
+
+def use_style() -> None:
+    matplotlib.rcParams.update(STYLE)
+
+
+def save_figure(fig: plt.Figure, run_dir: str | Path, name: str) -> list[Path]:
+    """Write `figures/<name>.pdf` and `.png` under `run_dir`, each atomically."""
+    paths = []
+    for ext in ("pdf", "png"):
+        path = Path(run_dir) / "figures" / f"{name}.{ext}"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext)
+        paths.append(path)
+    return paths
+
+
+def _show(ax: plt.Axes, image: torch.Tensor) -> None:
+    ax.imshow(image.squeeze().float().cpu().numpy(), vmin=0, vmax=255 if image.dtype == torch.uint8 else 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: str,
+               col_labels: Sequence[str] | None = None) -> plt.Figure:
+    """A grid of images, one tensor [N, 1, H, W] per row, rows labelled on the left."""
+    n_cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(0.85 * n_cols + 1.2, 0.85 * len(rows) + 0.6),
+                             squeeze=False)
+    for r, (images, label) in enumerate(zip(rows, row_labels)):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            if c < len(images):
+                _show(ax, images[c])
+            else:
+                ax.axis("off")
+            if c == 0:
+                ax.set_ylabel(label, rotation=0, ha="right", va="center")
+            if r == 0 and col_labels is not None and c < len(col_labels):
+                ax.set_title(col_labels[c], fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_examples(data: ImageSet, per_class: int = 8, seed: int = 0) -> plt.Figure:
+    """`per_class` random images of each class, one row per class."""
+    rng = np.random.default_rng(seed)
+    labels = data.labels.cpu().numpy()
+    rows = [data.images[rng.choice(np.flatnonzero(labels == c), per_class, replace=False)]
+            for c in range(len(data.classes))]
+    return image_rows(rows, data.classes, f"Fashion-MNIST: {per_class} random training images per class")
+
+
+def augmentation_examples(data: ImageSet, aug: Augment, n: int = 8, repeats: int = 3,
+                          seed: int = 0) -> plt.Figure:
+    """The same `n` images, then `repeats` random augmentations of them."""
+    generator = torch.Generator(device=data.device).manual_seed(seed)
+    originals = data.images[:n].float().div(255)
+    rows = [originals] + [augment(originals, aug, generator) for _ in range(repeats)]
+    labels = ["original"] + [f"augmented #{i + 1}" for i in range(repeats)]
+    names = [data.classes[int(y)] for y in data.labels[:n]]
+    detail = f"flip={aug.flip}, rotation ±{aug.rotate:g}°, shift ±{aug.shift:g} px"
+    return image_rows(rows, labels, f"Batched on-device augmentation ({detail})", col_labels=names)
+
+
+def class_counts(splits: dict[str, ImageSet], classes: Sequence[str]) -> plt.Figure:
+    """Bar chart of images per class in each split."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    width = 0.8 / len(splits)
+    x = np.arange(len(classes))
+    for i, (name, data) in enumerate(splits.items()):
+        counts = torch.bincount(data.labels, minlength=len(classes)).cpu().numpy()
+        ax.bar(x + (i - (len(splits) - 1) / 2) * width, counts, width, label=f"{name} ({len(data):,})")
+    ax.set_xticks(x, classes, rotation=30, ha="right")
+    ax.set_ylabel("images")
+    ax.set_title("Images per class in each split (stratified, class-balanced)")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+    ax.legend(loc="upper center", ncol=len(splits))
+    fig.tight_layout()
+    return fig
