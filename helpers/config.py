@@ -31,11 +31,16 @@ class Profile:
     val_fraction: float  # share of the training images held out for validation
     batch_size: int
     eval_batch_size: int
+    ae_epochs: int  # the main autoencoder
+    compare_epochs: int  # each run of the optimizer / regularization comparisons and the denoiser
+    sweep_epochs: int  # each run of the code-size sweep
+    compare_limit: int | None  # training images for comparison and sweep runs; None: the whole train split
+    code_sizes: tuple[int, ...] = (2, 8, 16, 32, 64, 128)
     seed: int = 0
 
     def __post_init__(self) -> None:
         _check("name", self.name, bool(self.name) and self.name.isidentifier(), "a non-empty identifier")
-        for field in ("train_limit", "test_limit"):
+        for field in ("train_limit", "test_limit", "compare_limit"):
             value = getattr(self, field)
             _check(field, value, value is None or (isinstance(value, int) and value >= 100),
                    "None (all images) or an integer >= 100")
@@ -43,6 +48,11 @@ class Profile:
         for field in ("batch_size", "eval_batch_size"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
+        for field in ("ae_epochs", "compare_epochs", "sweep_epochs"):
+            value = getattr(self, field)
+            _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
+        _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
+            isinstance(c, int) and 1 <= c <= 784 for c in self.code_sizes), "a non-empty tuple of integers in [1, 784]")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
 
     def as_dict(self) -> dict:
@@ -63,6 +73,10 @@ PROFILES: dict[str, Profile] = {
         val_fraction=0.2,
         batch_size=128,
         eval_batch_size=1000,
+        ae_epochs=2,
+        compare_epochs=1,
+        sweep_epochs=1,
+        compare_limit=None,
     ),
     "quick": Profile(
         name="quick",
@@ -72,6 +86,10 @@ PROFILES: dict[str, Profile] = {
         val_fraction=0.1,
         batch_size=128,
         eval_batch_size=2000,
+        ae_epochs=8,
+        compare_epochs=3,
+        sweep_epochs=4,
+        compare_limit=6000,
     ),
     "full": Profile(
         name="full",
@@ -81,6 +99,10 @@ PROFILES: dict[str, Profile] = {
         val_fraction=0.1,
         batch_size=256,
         eval_batch_size=5000,
+        ae_epochs=40,
+        compare_epochs=15,
+        sweep_epochs=30,
+        compare_limit=None,
     ),
 }
 

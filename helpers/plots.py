@@ -5,11 +5,13 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from .data import Augment, ImageSet, augment
+from .training import History
 from .results import atomic_path
 
 STYLE = {
@@ -108,5 +110,47 @@ def class_counts(splits: dict[str, ImageSet], classes: Sequence[str]) -> plt.Fig
     ax.set_title("Images per class in each split (stratified, class-balanced)")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
     ax.legend(loc="upper center", ncol=len(splits))
+    fig.tight_layout()
+    return fig
+
+
+def curves(histories: dict[str, History], columns: Sequence[str], title: str, ylabel: str,
+           x: str = "epoch", log: bool = True) -> plt.Figure:
+    """One colour per run, one line style per column (solid, dashed, dotted: say which in the title)."""
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    single = len(histories) == 1
+    for i, (name, history) in enumerate(histories.items()):
+        for j, column in enumerate(columns):
+            label = column.replace("_", " ") if single else (name if j == 0 else None)
+            ax.plot(history.column(x), history.column(column), color=f"C{(j if single else i) % 10}",
+                    linestyle="-" if single else ("-", "--", ":")[j % 3],
+                    marker="o" if len(history.rows) < 15 else None, markersize=3, label=label)
+    ax.set_xlabel("epoch" if x == "epoch" else "wall-clock seconds")
+    if x == "epoch":
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequence[float],
+                    reference: float | None = None) -> plt.Figure:
+    """Test MSE against code size: the autoencoder and PCA on one log-log plot."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    ax.plot(sizes, pca_mse, "s--", color="C7", label="PCA (same number of components)")
+    ax.plot(sizes, ae_mse, "o-", color="C0", label="convolutional autoencoder")
+    if reference is not None:
+        ax.axhline(reference, color="C3", linewidth=0.8, linestyle=":", label=f"earlier study's best ({reference:g})")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(list(sizes), [str(s) for s in sizes])
+    ax.set_xlabel("code size (latent dimensions)")
+    ax.set_ylabel("test MSE per pixel")
+    ax.set_title("Reconstruction error against code size")
+    ax.legend()
     fig.tight_layout()
     return fig

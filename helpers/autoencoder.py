@@ -1,0 +1,90 @@
+"""The autoencoder section: train variants on the shared loop and summarize them side by side."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .data import Augment, Batches, ImageSet, Splits, balanced_subset
+from .models import AEConfig, AutoEncoder
+from .results import markdown_table
+from .training import History, TrainSpec, denoising_metrics, evaluate, fit, outputs, reconstruction_loss
+
+
+@dataclass
+class Run:
+    """A trained model and its per-epoch history."""
+
+    model: AutoEncoder
+    history: History
+
+
+def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: ImageSet | None = None,
+                      eval_batch_size: int = 2000, desc: str = "autoencoder") -> Run:
+    """Train one autoencoder on `train` (default: the whole training split), validating on `splits.val`."""
+    model = AutoEncoder(cfg)
+    history = fit(model, reconstruction_loss, train or splits.train, splits.val, spec, mean=splits.mean,
+                  std=splits.std, eval_batch_size=eval_batch_size, desc=desc)
+    return Run(model, history)
+
+
+def compare(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, train: ImageSet,
+            eval_batch_size: int = 2000) -> dict[str, Run]:
+    """Train every (config, spec) variant on the same data."""
+    return {name: train_autoencoder(cfg, spec, splits, train=train, eval_batch_size=eval_batch_size,
+                                    desc=name) for name, (cfg, spec) in variants.items()}
+
+
+def mse(model: AutoEncoder, data: ImageSet, splits: Splits, batch_size: int = 2000) -> float:
+    """Reconstruction MSE per pixel on [0, 1] over `data`, in eval mode."""
+    batches = Batches(data, batch_size, shuffle=False, mean=splits.mean, std=splits.std)
+    return evaluate(model, reconstruction_loss, batches)["loss"]
+
+
+def summary(runs: dict[str, Run], splits: Splits, train: ImageSet, batch_size: int = 2000) -> dict[str, dict]:
+    """Per run: final and best validation MSE, training MSE (eval mode), their gap, epochs and seconds."""
+    rows = {}
+    for name, run in runs.items():
+        train_mse, val_mse = mse(run.model, train, splits, batch_size), mse(run.model, splits.val, splits, batch_size)
+        rows[name] = {"val_mse": val_mse, "best_val_mse": min(run.history.column("val_loss")),
+                      "train_mse": train_mse, "gap": val_mse - train_mse, "epochs": len(run.history.rows),
+                      "seconds": run.history.rows[-1]["seconds"]}
+    return rows
+
+
+def examples_per_class(data: ImageSet, k: int, seed: int) -> ImageSet:
+    """`k` random images of every class, ordered by class."""
+    index = balanced_subset(data.labels, k * len(data.classes), seed)
+    order = torch.argsort(data.labels[torch.as_tensor(index, device=data.device)].cpu(), stable=True)
+    return data.subset(index[order.numpy()])
+
+
+def reconstruct(model: AutoEncoder, data: ImageSet, splits: Splits) -> torch.Tensor:
+    return outputs(model, data, lambda m, x: m(x), mean=splits.mean, std=splits.std)
+
+
+def denoising(model: AutoEncoder, data: ImageSet, splits: Splits, noise: float, seed: int,
+              batch_size: int = 2000) -> dict[str, float]:
+    """Mean PSNR (dB) of noisy inputs and of the model's outputs against the clean images, fixed noise."""
+    batches = Batches(data, batch_size, shuffle=False, augment=Augment(noise=noise), mean=splits.mean,
+                      std=splits.std, seed=seed)
+    return evaluate(model, denoising_metrics(splits.mean, splits.std), batches)
+
+
+def noisy_triplets(model: AutoEncoder, data: ImageSet, splits: Splits, noise: float,
+                   seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(noisy, denoised, clean) images on [0, 1] for a small set, noise drawn with `seed`."""
+    batch = next(iter(Batches(data, len(data), shuffle=False, augment=Augment(noise=noise),
+                              mean=splits.mean, std=splits.std, seed=seed)))
+    model.eval()
+    with torch.inference_mode():
+        denoised = model(batch.inputs).float()
+    return batch.inputs * splits.std + splits.mean, denoised, batch.images
+
+
+def summary_table(rows: dict[str, dict]) -> str:
+    """Markdown table of `summary` rows, best validation MSE first."""
+    ordered = sorted(rows.items(), key=lambda item: item[1]["val_mse"])
+    return markdown_table(
+        ["variant", "val MSE", "train MSE (eval)", "gap (val - train)", "epochs", "seconds"],
+        [(name, r["val_mse"], r["train_mse"], r["gap"], r["epochs"], f"{r['seconds']:.1f}") for name, r in ordered])

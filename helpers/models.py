@@ -1,0 +1,112 @@
+"""Networks: a configurable convolutional autoencoder whose encoder and decoder stand on their own."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class AEConfig:
+    """Shape of the autoencoder. Each entry of `channels` is one stride-2 stage (28 -> 14 -> 7 -> 4)."""
+
+    channels: tuple[int, ...] = (32, 64)
+    kernel_size: int = 3
+    latent_dim: int = 32
+    batch_norm: bool = True
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.channels) <= 3 or min(self.channels) < 1:
+            raise ValueError(f"AEConfig.channels = {self.channels!r}: give 1 to 3 positive channel counts.")
+        if self.kernel_size not in (3, 5, 7):
+            raise ValueError(f"AEConfig.kernel_size = {self.kernel_size!r}: allowed 3, 5 or 7.")
+        if self.latent_dim < 1:
+            raise ValueError(f"AEConfig.latent_dim = {self.latent_dim!r}: must be >= 1.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"AEConfig.dropout = {self.dropout!r}: allowed 0 <= dropout < 1.")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _stage(conv: nn.Module, channels: int, cfg: AEConfig) -> list[nn.Module]:
+    layers = [conv]
+    if cfg.batch_norm:
+        layers.append(nn.BatchNorm2d(channels))
+    layers.append(nn.ReLU(inplace=True))
+    if cfg.dropout:
+        layers.append(nn.Dropout(cfg.dropout))
+    return layers
+
+
+def _sizes(cfg: AEConfig, image_size: int) -> list[int]:
+    """Spatial size before each stage and after the last one (stride 2, 'same' padding)."""
+    sizes = [image_size]
+    for _ in cfg.channels:
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
+class Encoder(nn.Module):
+    """Image [B, 1, 28, 28] -> code [B, latent_dim]."""
+
+    def __init__(self, cfg: AEConfig, image_size: int = 28) -> None:
+        super().__init__()
+        k, layers, previous = cfg.kernel_size, [], 1
+        for width in cfg.channels:
+            layers += _stage(nn.Conv2d(previous, width, k, stride=2, padding=k // 2, bias=not cfg.batch_norm),
+                             width, cfg)
+            previous = width
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.feature_dim = previous * _sizes(cfg, image_size)[-1] ** 2
+        self.to_code = nn.Linear(self.feature_dim, cfg.latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.to_code(self.features(x))
+
+
+class Decoder(nn.Module):
+    """Code [B, latent_dim] -> image [B, 1, 28, 28] on [0, 1] (sigmoid output)."""
+
+    def __init__(self, cfg: AEConfig, image_size: int = 28) -> None:
+        super().__init__()
+        sizes = _sizes(cfg, image_size)
+        widths = list(reversed(cfg.channels))
+        self.from_code = nn.Sequential(nn.Linear(cfg.latent_dim, widths[0] * sizes[-1] ** 2), nn.ReLU(inplace=True),
+                                       nn.Unflatten(1, (widths[0], sizes[-1], sizes[-1])))
+        k, layers = cfg.kernel_size, []
+        targets = list(reversed(sizes[:-1]))  # the sizes to grow back to, smallest first
+        for i, target in enumerate(targets):
+            last = i == len(targets) - 1
+            out = 1 if last else widths[i + 1]
+            grown = 2 * sizes[-1 - i] - 1  # what a stride-2 transposed conv with 'same' padding gives
+            conv = nn.ConvTranspose2d(widths[i], out, k, stride=2, padding=k // 2,
+                                      output_padding=target - grown, bias=last or not cfg.batch_norm)
+            layers += [conv, nn.Sigmoid()] if last else _stage(conv, out, cfg)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.from_code(z))
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self, cfg: AEConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,289 @@
+"""The one training loop every model uses, with its optimizers, schedulers, losses and evaluation.
+
+A model is trained by `fit(model, loss_fn, train, val, spec)`. `loss_fn(model, batch)` returns a dict
+of per-batch means, "loss" first; every other entry (accuracy, say) is averaged over the epoch too.
+Per-batch values stay on the device: the loop synchronizes once per epoch and every
+`FINITE_CHECK_EVERY` steps to stop on a non-finite loss.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import Augment, Batch, Batches, ImageSet
+from .results import atomic_path
+
+LossFn = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
+OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("cosine", "onecycle", "plateau")
+FINITE_CHECK_EVERY = 50
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite (a hyperparameter search prunes such a trial)."""
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How to train: optimizer, schedule, budget, early stopping and augmentation."""
+
+    epochs: int
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    scheduler: str | None = None
+    patience: int | None = None  # early stopping: epochs without improvement; best weights restored
+    monitor: str = "loss"  # validation metric watched by early stopping and reduce-on-plateau
+    mode: str = "min"  # "min" for a loss, "max" for an accuracy
+    augment: Augment | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [("epochs", self.epochs >= 1, ">= 1"), ("lr", self.lr > 0 and math.isfinite(self.lr), "> 0"),
+                  ("weight_decay", self.weight_decay >= 0, ">= 0"), ("batch_size", self.batch_size >= 1, ">= 1"),
+                  ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+                  ("scheduler", self.scheduler in (None, *SCHEDULERS), f"None or one of {', '.join(SCHEDULERS)}"),
+                  ("patience", self.patience is None or self.patience >= 1, "None or >= 1"),
+                  ("mode", self.mode in ("min", "max"), "'min' or 'max'")]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"TrainSpec.{name} = {getattr(self, name)!r} is not allowed; allowed: {allowed}.")
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
+                   momentum: float = 0.9) -> torch.optim.Optimizer:
+    """SGD, SGD with Nesterov momentum, Adam, AdamW or RMSprop (fused kernels on CUDA)."""
+    params = [p for p in params if p.requires_grad]
+    fused = {"fused": True} if params and params[0].is_cuda else {}
+    makers = {
+        "sgd": lambda: torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused),
+        "nesterov": lambda: torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True,
+                                            weight_decay=weight_decay, **fused),
+        "adam": lambda: torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused),
+        "adamw": lambda: torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused),
+        "rmsprop": lambda: torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay),
+    }
+    if name not in makers:
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}.")
+    return makers[name]()
+
+
+def make_scheduler(name: str | None, optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int,
+                   mode: str = "min"):
+    """Cosine or one-cycle (stepped every batch) or reduce-on-plateau (stepped every epoch)."""
+    if name is None:
+        return None
+    total = epochs * steps_per_epoch
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if name == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                                   total_steps=total)
+    if name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=0.5, patience=5)
+    raise ValueError(f"Unknown scheduler {name!r}; choose None or one of {', '.join(SCHEDULERS)}.")
+
+
+@dataclass
+class History:
+    """One row per epoch: epoch, train_<metric>, val_<metric>, lr, seconds (cumulative wall clock)."""
+
+    rows: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    def column(self, name: str) -> list[float]:
+        return [row[name] for row in self.rows]
+
+    @property
+    def best(self) -> dict:
+        return self.rows[(self.best_epoch or len(self.rows)) - 1]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def reconstruction_loss(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    """Mean squared error per pixel on [0, 1] against the clean (augmented) image."""
+    return {"loss": F.mse_loss(model(batch.inputs).float(), batch.images)}
+
+
+def psnr(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image (dB) for images on [0, 1]."""
+    mse = (x.float() - target).pow(2).flatten(1).mean(1)
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+def denoising_metrics(mean: float, std: float) -> LossFn:
+    """MSE of the denoised image, and mean PSNR of the noisy input and of the denoised output."""
+    def metrics(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        denoised = model(batch.inputs).float()
+        noisy = batch.inputs * std + mean
+        return {"loss": F.mse_loss(denoised, batch.images), "psnr_noisy": psnr(noisy, batch.images).mean(),
+                "psnr_denoised": psnr(denoised, batch.images).mean()}
+    return metrics
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def _device_setup(model: nn.Module, device: torch.device) -> bool:
+    """Move the model; on CUDA use channels-last. Returns whether bf16 autocast applies."""
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+        return True
+    return False
+
+
+def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, amp: bool) -> dict[str, torch.Tensor]:
+    if amp:
+        batch = batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+        return loss_fn(model, batch)
+
+
+def _accumulate(sums: dict[str, torch.Tensor] | None, out: dict[str, torch.Tensor], n: int) -> dict:
+    out = {k: v.detach().float() * n for k, v in out.items()}
+    return out if sums is None else {k: sums[k] + out[k] for k in sums}
+
+
+def evaluate(model: nn.Module, loss_fn: LossFn, batches: Batches) -> dict[str, float]:
+    """Every metric of `loss_fn`, averaged over all examples, in eval mode without gradients."""
+    amp = _device_setup(model, batches.data.device)
+    model.eval()
+    sums, n = None, 0
+    with torch.inference_mode():
+        for batch in batches:
+            sums = _accumulate(sums, _run(model, loss_fn, batch, amp), len(batch.labels))
+            n += len(batch.labels)
+    return {k: v.item() / n for k, v in sums.items()}
+
+
+def _check_finite(loss_sum: torch.Tensor, epoch: int) -> None:
+    if not torch.isfinite(loss_sum):
+        raise NonFiniteLossError(f"The training loss became {loss_sum.item()} in epoch {epoch}: lower the "
+                                 f"learning rate, or check the inputs and the loss function.")
+
+
+def _improved(value: float, best: float | None, mode: str) -> bool:
+    return best is None or (value < best if mode == "min" else value > best)
+
+
+def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None, spec: TrainSpec, *,
+        mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, checkpoint: Path | None = None,
+        desc: str = "training", progress: bool = True) -> History:
+    """Train `model` in place on `train`, validating on `val` after every epoch.
+
+    Saves a checkpoint after every epoch when `checkpoint` is given and resumes from it when it exists.
+    With `spec.patience`, stops early and restores the weights of the best validation epoch.
+    """
+    device = train.device
+    amp = _device_setup(model, device)
+    batches = Batches(train, spec.batch_size, augment=spec.augment, mean=mean, std=std,
+                      drop_last=len(train) > spec.batch_size, seed=spec.seed)  # no 1-image BatchNorm batch
+    val_batches = Batches(val, eval_batch_size, shuffle=False, mean=mean, std=std) if val is not None else None
+    optimizer = make_optimizer(spec.optimizer, model.parameters(), spec.lr, spec.weight_decay)
+    scheduler = make_scheduler(spec.scheduler, optimizer, spec.epochs, len(batches), spec.mode)
+    per_batch = scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    history, state = History(), {"best_value": None, "best_weights": None, "bad_epochs": 0}
+    if checkpoint is not None and Path(checkpoint).exists():
+        _restore(checkpoint, model, optimizer, scheduler, batches, history, state)
+    watched = f"{'val' if val is not None else 'train'}_{spec.monitor}"
+    bar = tqdm(total=spec.epochs, initial=len(history.rows), desc=desc, disable=not progress, leave=False)
+    elapsed = history.rows[-1]["seconds"] if history.rows else 0.0
+    for epoch in range(len(history.rows) + 1, spec.epochs + 1):
+        if history.stopped_early:
+            break
+        start = time.perf_counter()
+        model.train()
+        sums, n = None, 0
+        for step, batch in enumerate(batches):
+            out = _run(model, loss_fn, batch, amp)
+            optimizer.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            optimizer.step()
+            if per_batch:
+                scheduler.step()
+            sums = _accumulate(sums, out, len(batch.labels))
+            n += len(batch.labels)
+            if step % FINITE_CHECK_EVERY == 0:
+                _check_finite(sums["loss"], epoch)
+        _check_finite(sums["loss"], epoch)
+        row = {"epoch": epoch, **{f"train_{k}": v.item() / n for k, v in sums.items()}}
+        if val_batches is not None:
+            row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
+        elapsed += time.perf_counter() - start
+        row.update(lr=optimizer.param_groups[0]["lr"], seconds=elapsed)
+        history.rows.append(row)
+        if scheduler is not None and not per_batch:
+            scheduler.step(row[watched])
+        _track_best(model, history, state, row[watched], spec)
+        if checkpoint is not None:
+            _save(checkpoint, model, optimizer, scheduler, batches, history, state)
+        bar.update(1)
+        bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", "val_loss") if k in row})
+    bar.close()
+    if spec.patience is not None and state["best_weights"] is not None:
+        model.load_state_dict(state["best_weights"])
+    return history
+
+
+def _track_best(model: nn.Module, history: History, state: dict, value: float, spec: TrainSpec) -> None:
+    if _improved(value, state["best_value"], spec.mode):
+        state.update(best_value=value, bad_epochs=0)
+        history.best_epoch = len(history.rows)
+        if spec.patience is not None:
+            state["best_weights"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    else:
+        state["bad_epochs"] += 1
+        history.stopped_early = spec.patience is not None and state["bad_epochs"] >= spec.patience
+
+
+def _save(path: Path, model, optimizer, scheduler, batches: Batches, history: History, state: dict) -> None:
+    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+               "scheduler": scheduler.state_dict() if scheduler is not None else None,
+               "batches_rng": batches.generator.get_state(), "torch_rng": torch.get_rng_state(),
+               "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+               "history": history.as_dict(), "state": state}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _restore(path: Path, model, optimizer, scheduler, batches: Batches, history: History, state: dict) -> None:
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    if scheduler is not None and payload["scheduler"] is not None:
+        scheduler.load_state_dict(payload["scheduler"])
+    batches.generator.set_state(payload["batches_rng"])
+    torch.set_rng_state(payload["torch_rng"])
+    if payload["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["cuda_rng"])
+    history.rows[:] = payload["history"]["rows"]
+    history.best_epoch = payload["history"]["best_epoch"]
+    history.stopped_early = payload["history"]["stopped_early"]
+    state.update(payload["state"])
+
+
+def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], *,
+            mean: float = 0.0, std: float = 1.0, batch_size: int = 2000) -> torch.Tensor:
+    """`fn(model, inputs)` for every image of `data`, in order, without gradients (e.g. codes)."""
+    amp = _device_setup(model, data.device)
+    model.eval()
+    with torch.inference_mode():
+        parts = [_run(model, lambda m, b: {"out": fn(m, b.inputs)}, batch, amp)["out"].float()
+                 for batch in Batches(data, batch_size, shuffle=False, mean=mean, std=std)]
+    return torch.cat(parts)

@@ -1,0 +1,129 @@
+"""The shared training loop: learning, early stopping, checkpoints, non-finite losses, factories."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import data, training
+from helpers.models import AEConfig, AutoEncoder
+
+SMALL = AEConfig(channels=(8, 16), latent_dim=16)
+
+
+def _images(n: int, seed: int = 0, label: int = 0) -> data.ImageSet:
+    g = torch.Generator().manual_seed(seed)
+    images = (torch.rand(n, 1, 28, 28, generator=g) * 255).to(torch.uint8)
+    # smooth blobs, so that an autoencoder has structure to learn
+    images = nn.functional.avg_pool2d(images.float(), 5, 1, 2).to(torch.uint8)
+    return data.ImageSet(images, torch.full((n,), label), tuple(str(i) for i in range(10)))
+
+
+def test_loop_overfits_one_small_batch():
+    torch.manual_seed(0)
+    model = AutoEncoder(SMALL)
+    batch = _images(32)
+    spec = training.TrainSpec(epochs=80, lr=3e-3, batch_size=32)
+    history = training.fit(model, training.reconstruction_loss, batch, None, spec, progress=False)
+    losses = history.column("train_loss")
+    assert losses[-1] < 0.25 * losses[0]
+    assert [row["epoch"] for row in history.rows] == list(range(1, 81))
+
+
+class Scalar(nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(value))
+
+
+def _pull_to_label(model: Scalar, batch: data.Batch) -> dict[str, torch.Tensor]:
+    """Loss (w - label)^2: training labels 0 pull w down while validation labels 1 want it up."""
+    return {"loss": ((model.w - batch.labels.float()) ** 2).mean()}
+
+
+def test_early_stopping_fires_and_restores_the_best_weights():
+    train, val = _images(8, label=0), _images(8, label=1)
+    spec = training.TrainSpec(epochs=20, optimizer="sgd", lr=0.1, batch_size=8, patience=3)
+    model = Scalar(0.9)
+    history = training.fit(model, _pull_to_label, train, val, spec, progress=False)
+    assert history.stopped_early and history.best_epoch == 1 and len(history.rows) == 4
+    val_losses = history.column("val_loss")
+    assert val_losses == sorted(val_losses)  # it only got worse after epoch 1
+    after_one = Scalar(0.9)
+    training.fit(after_one, _pull_to_label, train, val, training.TrainSpec(
+        epochs=1, optimizer="sgd", lr=0.1, batch_size=8), progress=False)
+    assert model.w.item() == pytest.approx(after_one.w.item())  # best (epoch-1) weights restored
+
+
+def _resumable_run(checkpoint, loss_fn=training.reconstruction_loss):
+    torch.manual_seed(0)
+    model = AutoEncoder(AEConfig(channels=(8, 16), latent_dim=16, dropout=0.2))
+    spec = training.TrainSpec(epochs=5, lr=2e-3, batch_size=16, scheduler="cosine",
+                              augment=data.Augment(flip=True, rotate=5, noise=0.1), seed=3)
+    return training.fit(model, loss_fn, _images(64), _images(32, seed=1), spec, checkpoint=checkpoint,
+                        eval_batch_size=16, progress=False)
+
+
+def test_resumed_checkpoint_gives_the_same_history_as_an_uninterrupted_run(tmp_path):
+    reference = _resumable_run(None)
+    calls = {"n": 0}
+
+    def crashing_loss(model, batch):
+        calls["n"] += 1
+        if calls["n"] == 15:  # 6 calls an epoch (4 training, 2 validation batches): mid epoch 3
+            raise KeyboardInterrupt
+        return training.reconstruction_loss(model, batch)
+
+    checkpoint = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        _resumable_run(checkpoint, crashing_loss)
+    saved = torch.load(checkpoint, weights_only=False)
+    assert len(saved["history"]["rows"]) == 2
+    resumed = _resumable_run(checkpoint)
+    drop_time = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h.rows]  # noqa: E731
+    assert drop_time(resumed) == drop_time(reference)
+
+
+def test_non_finite_loss_raises_the_dedicated_error():
+    def exploding(model, batch):
+        return {"loss": training.reconstruction_loss(model, batch)["loss"] * float("nan")}
+
+    spec = training.TrainSpec(epochs=2, batch_size=16)
+    with pytest.raises(training.NonFiniteLossError, match="became nan in epoch 1"):
+        training.fit(AutoEncoder(SMALL), exploding, _images(32), None, spec, progress=False)
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", torch.optim.SGD), ("nesterov", torch.optim.SGD),
+                                       ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
+                                       ("rmsprop", torch.optim.RMSprop)])
+def test_optimizer_factory(name, cls):
+    optimizer = training.make_optimizer(name, nn.Linear(2, 2).parameters(), lr=0.01, weight_decay=1e-4)
+    assert isinstance(optimizer, cls)
+    assert optimizer.param_groups[0]["weight_decay"] == 1e-4
+    assert optimizer.param_groups[0].get("nesterov", False) == (name == "nesterov")
+
+
+def test_optimizer_factory_rejects_an_unknown_name():
+    with pytest.raises(ValueError, match="Unknown optimizer 'adagrad'; choose one of sgd, nesterov, adam"):
+        training.make_optimizer("adagrad", nn.Linear(2, 2).parameters(), lr=0.01)
+
+
+def test_scheduler_factory():
+    optimizer = training.make_optimizer("adam", nn.Linear(2, 2).parameters(), lr=0.01)
+    assert training.make_scheduler(None, optimizer, 3, 10) is None
+    assert isinstance(training.make_scheduler("onecycle", optimizer, 3, 10), torch.optim.lr_scheduler.OneCycleLR)
+    with pytest.raises(ValueError, match="Unknown scheduler 'step'"):
+        training.make_scheduler("step", optimizer, 3, 10)
+
+
+@pytest.mark.parametrize("kwargs, field", [({"lr": 0.0}, "lr"), ({"lr": float("nan")}, "lr"),
+                                           ({"optimizer": "lion"}, "optimizer"), ({"epochs": 0}, "epochs"),
+                                           ({"scheduler": "step"}, "scheduler"), ({"patience": 0}, "patience")])
+def test_train_spec_rejects_bad_values(kwargs, field):
+    with pytest.raises(ValueError, match=f"TrainSpec.{field}"):
+        training.TrainSpec(**{"epochs": 1, **kwargs})
+
+
+def test_psnr_of_known_error():
+    target = torch.zeros(2, 1, 4, 4)
+    assert training.psnr(target + 0.1, target).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)
