@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from .data import Augment, Batches, ImageSet, Splits, balanced_subset
+from .data import Augment, Batches, ImageSet, Splits, balanced_subset, fingerprint
 from .models import AEConfig, AutoEncoder
-from .results import markdown_table
+from .results import config_hash, keyed_path, markdown_table
 from .training import History, TrainSpec, denoising_metrics, evaluate, fit, outputs, reconstruction_loss
 
 
@@ -20,19 +21,30 @@ class Run:
 
 
 def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: ImageSet | None = None,
-                      eval_batch_size: int = 2000, desc: str = "autoencoder") -> Run:
-    """Train one autoencoder on `train` (default: the whole training split), validating on `splits.val`."""
+                      eval_batch_size: int = 2000, desc: str = "autoencoder", run_dir: Path | None = None) -> Run:
+    """Train one autoencoder on `train` (default: the whole training split), validating on `splits.val`.
+
+    With `run_dir`, the run is checkpointed under `run_dir/runs/`, keyed by its whole configuration:
+    a finished run is reused, an interrupted one resumes, a changed one trains anew.
+    """
+    train = train or splits.train
+    checkpoint = None
+    if run_dir is not None:
+        key = config_hash("autoencoder", cfg.as_dict(), spec, fingerprint(train), fingerprint(splits.val),
+                          splits.mean, splits.std)
+        checkpoint = keyed_path(run_dir, "runs", desc, key, ".pt")
+    torch.manual_seed(spec.seed)  # the same initial weights for the same configuration
     model = AutoEncoder(cfg)
-    history = fit(model, reconstruction_loss, train or splits.train, splits.val, spec, mean=splits.mean,
-                  std=splits.std, eval_batch_size=eval_batch_size, desc=desc)
+    history = fit(model, reconstruction_loss, train, splits.val, spec, mean=splits.mean, std=splits.std,
+                  eval_batch_size=eval_batch_size, checkpoint=checkpoint, desc=desc)
     return Run(model, history)
 
 
 def compare(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, train: ImageSet,
-            eval_batch_size: int = 2000) -> dict[str, Run]:
+            eval_batch_size: int = 2000, run_dir: Path | None = None) -> dict[str, Run]:
     """Train every (config, spec) variant on the same data."""
     return {name: train_autoencoder(cfg, spec, splits, train=train, eval_batch_size=eval_batch_size,
-                                    desc=name) for name, (cfg, spec) in variants.items()}
+                                    desc=name, run_dir=run_dir) for name, (cfg, spec) in variants.items()}
 
 
 def mse(model: AutoEncoder, data: ImageSet, splits: Splits, batch_size: int = 2000) -> float:

@@ -4,6 +4,7 @@ Run `python -m helpers.config [NAME] [--dir]` to print the profile a run would u
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass
@@ -14,6 +15,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILE_ENV = "HW2_PROFILE"
 RESULTS_ENV = "HW2_RESULTS"
+FASHION_MNIST_TRAIN = 60000
 
 
 class ConfigError(ValueError):
@@ -35,6 +37,10 @@ class Profile:
     compare_epochs: int  # each run of the optimizer / regularization comparisons and the denoiser
     sweep_epochs: int  # each run of the code-size sweep
     compare_limit: int | None  # training images for comparison and sweep runs; None: the whole train split
+    folds: int = 5  # k of the cross-validation (sections 2 and 3)
+    trials: int = 40  # trial budget of each hyperparameter search (section 2)
+    label_counts: tuple[int, ...] = (100, 600, 1000, 3000)  # labelled examples in the label sweeps (section 3)
+    label_draws: int = 3  # random label subsets drawn at the smallest counts (section 3)
     code_sizes: tuple[int, ...] = (2, 8, 16, 32, 64, 128)
     seed: int = 0
 
@@ -54,6 +60,23 @@ class Profile:
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
             isinstance(c, int) and 1 <= c <= 784 for c in self.code_sizes), "a non-empty tuple of integers in [1, 784]")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
+        _check("folds", self.folds, isinstance(self.folds, int) and 2 <= self.folds <= 20, "an integer in [2, 20]")
+        _check("trials", self.trials, isinstance(self.trials, int) and self.trials >= 1, "an integer >= 1")
+        _check("label_draws", self.label_draws, isinstance(self.label_draws, int) and self.label_draws >= 1,
+               "an integer >= 1")
+        train_size = self.train_size
+        _check("label_counts", self.label_counts, len(self.label_counts) > 0 and all(
+            isinstance(n, int) and 10 <= n <= train_size for n in self.label_counts),
+            f"a non-empty tuple of integers in [10, {train_size}] (the training split of this profile)")
+        if self.compare_limit is not None:
+            _check("compare_limit", self.compare_limit, self.compare_limit <= train_size,
+                   f"None or at most {train_size} (the training split of this profile)")
+
+    @property
+    def train_size(self) -> int:
+        """Images in the training split after the validation images are held out."""
+        total = self.train_limit or FASHION_MNIST_TRAIN
+        return total - math.ceil(total * self.val_fraction)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +100,10 @@ PROFILES: dict[str, Profile] = {
         compare_epochs=1,
         sweep_epochs=1,
         compare_limit=None,
+        folds=2,
+        trials=3,
+        label_counts=(100,),
+        label_draws=1,
     ),
     "quick": Profile(
         name="quick",
@@ -90,6 +117,10 @@ PROFILES: dict[str, Profile] = {
         compare_epochs=4,
         sweep_epochs=6,
         compare_limit=6000,
+        folds=3,
+        trials=12,
+        label_counts=(100, 600, 1000, 3000),
+        label_draws=2,
     ),
     "full": Profile(
         name="full",

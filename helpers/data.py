@@ -195,6 +195,14 @@ def _check_idx(path: Path, magic: int, dataset: str, verify: bool) -> int:
     return dims[0]
 
 
+def fingerprint(data: ImageSet) -> str:
+    """A hash of the exact images and labels, so a stored result is reused only for the same data."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(data.labels.cpu().numpy().tobytes())
+    digest.update(data.images.cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def pixel_stats(images: torch.Tensor) -> tuple[float, float]:
     """Mean and standard deviation of uint8 images on the [0, 1] scale."""
     x = images.float().div_(255)

@@ -1,18 +1,24 @@
-"""A run's outputs under `results/<profile>/`: `metrics.json` (merged per section) and atomic writes."""
+"""A run's outputs under `results/<profile>/`: `metrics.json` (merged per section), atomic writes,
+and the keys that let a re-run reuse finished work (`HW2_FORCE=1` recomputes on purpose)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 METRICS_FILE = "metrics.json"
+FORCE_ENV = "HW2_FORCE"
+CODE_VERSION = 1  # bump when a code change alters what a stored result means
 
 
 @contextmanager
@@ -72,3 +78,43 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], digits
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def config_hash(*parts: Any) -> str:
+    """A short, stable hash of everything that determines a result (and the code version)."""
+    text = json.dumps(plain([CODE_VERSION, *parts]), sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def forced() -> bool:
+    """True when `HW2_FORCE=1`: stored results are recomputed instead of reused."""
+    return os.environ.get(FORCE_ENV, "") == "1"
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a run name."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "run"
+
+
+def keyed_path(run_dir: str | Path, kind: str, name: str, key: str, suffix: str) -> Path:
+    """`run_dir/<kind>/<name>-<key><suffix>`; with `HW2_FORCE=1` any stored file there is removed first."""
+    path = Path(run_dir) / kind / f"{slug(name)}-{key}{suffix}"
+    if forced():
+        path.unlink(missing_ok=True)
+    return path
+
+
+def cached_json(run_dir: str | Path, name: str, key_parts: Any, compute: Callable[[], Any]) -> Any:
+    """Reuse a stored JSON result for this exact configuration, or compute and store it atomically."""
+    path = keyed_path(run_dir, "cache", name, config_hash(name, key_parts), ".json")
+    if path.exists():
+        try:
+            value = json.loads(path.read_text())
+            print(f"[cache] {name}: reused {path.name}")
+            return value
+        except (OSError, ValueError) as err:
+            warnings.warn(f"{path} is unreadable ({err}); computing it again.")
+    value = plain(compute())
+    write_text(path, json.dumps(value))
+    print(f"[cache] {name}: computed and stored {path.name}")
+    return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -100,6 +101,7 @@ class History:
     rows: list[dict] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    reused_epochs: int = 0  # epochs restored from a checkpoint rather than trained by this call
 
     def column(self, name: str) -> list[float]:
         return [row[name] for row in self.rows]
@@ -199,8 +201,9 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     scheduler = make_scheduler(spec.scheduler, optimizer, spec.epochs, len(batches), spec.mode)
     per_batch = scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     history, state = History(), {"best_value": None, "best_weights": None, "bad_epochs": 0}
-    if checkpoint is not None and Path(checkpoint).exists():
-        _restore(checkpoint, model, optimizer, scheduler, batches, history, state)
+    payload = _load_checkpoint(checkpoint) if checkpoint is not None else None
+    if payload is not None:
+        _restore(payload, model, optimizer, scheduler, batches, history, state)
     watched = f"{'val' if val is not None else 'train'}_{spec.monitor}"
     bar = tqdm(total=spec.epochs, initial=len(history.rows), desc=desc, disable=not progress, leave=False)
     elapsed = history.rows[-1]["seconds"] if history.rows else 0.0
@@ -238,7 +241,19 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     bar.close()
     if spec.patience is not None and state["best_weights"] is not None:
         model.load_state_dict(state["best_weights"])
+    if checkpoint is not None:
+        print(f"[cache] {desc}: {cache_status(history)}")
     return history
+
+
+def cache_status(history: History) -> str:
+    """'trained N epochs', 'resumed after epoch K, trained N more' or 'reused a finished run (N epochs)'."""
+    trained = len(history.rows) - history.reused_epochs
+    if trained == 0:
+        return f"reused a finished run ({len(history.rows)} epochs)"
+    if history.reused_epochs:
+        return f"resumed after epoch {history.reused_epochs}, trained {trained} more"
+    return f"trained {trained} epochs"
 
 
 def _track_best(model: nn.Module, history: History, state: dict, value: float, spec: TrainSpec) -> None:
@@ -262,8 +277,27 @@ def _save(path: Path, model, optimizer, scheduler, batches: Batches, history: Hi
         torch.save(payload, tmp)
 
 
-def _restore(path: Path, model, optimizer, scheduler, batches: Batches, history: History, state: dict) -> None:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "batches_rng", "torch_rng", "cuda_rng", "history", "state"}
+
+
+def _load_checkpoint(path: Path) -> dict | None:
+    """The stored checkpoint, or None when there is none or it is unreadable (then it is removed)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(payload, dict) or not CHECKPOINT_KEYS <= payload.keys():
+            raise ValueError("it lacks the expected entries")
+        return payload
+    except Exception as err:  # truncated zip, unpickling error, wrong content...
+        warnings.warn(f"Checkpoint {path} is corrupt ({type(err).__name__}: {err}); "
+                      f"it is discarded and this run trains from the start.", stacklevel=3)
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _restore(payload: dict, model, optimizer, scheduler, batches: Batches, history: History, state: dict) -> None:
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     if scheduler is not None and payload["scheduler"] is not None:
@@ -275,6 +309,7 @@ def _restore(path: Path, model, optimizer, scheduler, batches: Batches, history:
     history.rows[:] = payload["history"]["rows"]
     history.best_epoch = payload["history"]["best_epoch"]
     history.stopped_early = payload["history"]["stopped_early"]
+    history.reused_epochs = len(history.rows)
     state.update(payload["state"])
 
 

@@ -1,0 +1,238 @@
+"""Interrupted work resumes, finished work is reused, broken files are detected, nothing is lost."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import optuna
+import pytest
+import torch
+
+from helpers import autoencoder as ae, config, data, results, training, tuning
+from helpers.models import AEConfig
+
+REPO = config.REPO_ROOT
+
+TRAIN_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import torch
+    torch.set_num_threads(1)
+    from helpers import data, training
+    from helpers.models import AEConfig, AutoEncoder
+
+    def images(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        x = torch.nn.functional.avg_pool2d(torch.rand(n, 1, 28, 28, generator=g), 5, 1, 2)
+        return data.ImageSet((x * 255).to(torch.uint8), torch.arange(n) % 10, tuple("abcdefghij"))
+
+    checkpoint, out = (sys.argv[1] or None), sys.argv[2]
+    torch.manual_seed(0)
+    model = AutoEncoder(AEConfig(channels=(8, 16), latent_dim=8, dropout=0.1))
+    spec = training.TrainSpec(epochs=8, batch_size=32, scheduler="cosine", seed=1,
+                              augment=data.Augment(flip=True, rotate=5.0, noise=0.1))
+    history = training.fit(model, training.reconstruction_loss, images(3000, 0), images(500, 1), spec,
+                           checkpoint=checkpoint, progress=False, desc="killable")
+    json.dump([{k: v for k, v in row.items() if k != "seconds"} for row in history.rows], open(out, "w"))
+""")
+
+
+def _python(script: Path, *args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(script), *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def _wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _epochs_in(checkpoint: Path) -> int:
+    try:
+        return len(torch.load(checkpoint, weights_only=False)["history"]["rows"])
+    except Exception:
+        return 0
+
+
+def test_training_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN_SCRIPT)
+    reference = _python(script, "", str(tmp_path / "reference.json"))
+    assert reference.wait(timeout=300) == 0, reference.stdout.read()
+
+    checkpoint = tmp_path / "run.pt"
+    victim = _python(script, str(checkpoint), str(tmp_path / "killed.json"))
+    _wait_until(lambda: checkpoint.exists() and _epochs_in(checkpoint) >= 2, 300, "two finished epochs")
+    victim.send_signal(signal.SIGKILL)
+    assert victim.wait(timeout=30) == -signal.SIGKILL
+    saved_epochs = _epochs_in(checkpoint)
+    assert 2 <= saved_epochs < 8 and not (tmp_path / "killed.json").exists()
+
+    resumed = _python(script, str(checkpoint), str(tmp_path / "resumed.json"))
+    assert resumed.wait(timeout=300) == 0
+    assert f"resumed after epoch {saved_epochs}, trained {8 - saved_epochs} more" in resumed.stdout.read()
+    expected = json.loads((tmp_path / "reference.json").read_text())
+    got = json.loads((tmp_path / "resumed.json").read_text())
+    assert len(got) == 8
+    for row_got, row_expected in zip(got, expected):
+        assert row_got == pytest.approx(row_expected, rel=1e-6)
+
+
+def _small_splits() -> data.Splits:
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.avg_pool2d(torch.rand(300, 1, 28, 28, generator=g), 5, 1, 2)
+    full = data.ImageSet((x * 255).to(torch.uint8), torch.arange(300) % 10, tuple("abcdefghij"))
+    return data.Splits(full.subset(range(200)), full.subset(range(200, 250)), full.subset(range(250, 300)), 0.3, 0.3)
+
+
+SMALL = AEConfig(channels=(8,), latent_dim=4)
+SPEC = training.TrainSpec(epochs=2, batch_size=50)
+
+
+def test_truncated_checkpoint_is_detected_and_retrained(tmp_path):
+    splits = _small_splits()
+    fresh = ae.train_autoencoder(SMALL, SPEC, splits, run_dir=tmp_path)
+    [checkpoint] = (tmp_path / "runs").glob("*.pt")
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    with pytest.warns(UserWarning, match="is corrupt"):
+        again = ae.train_autoencoder(SMALL, SPEC, splits, run_dir=tmp_path)
+    assert again.history.reused_epochs == 0 and len(again.history.rows) == 2
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h.rows]  # noqa: E731
+    assert strip(again.history) == strip(fresh.history)
+    assert _epochs_in(checkpoint) == 2  # a sound checkpoint replaced the broken one
+
+
+def test_second_run_reuses_a_changed_run_retrains_and_force_retrains(tmp_path, capsys, monkeypatch):
+    splits = _small_splits()
+    first = ae.train_autoencoder(SMALL, SPEC, splits, run_dir=tmp_path, desc="ae")
+    second = ae.train_autoencoder(SMALL, SPEC, splits, run_dir=tmp_path, desc="ae")
+    log = capsys.readouterr().out
+    assert "[cache] ae: trained 2 epochs" in log and "[cache] ae: reused a finished run (2 epochs)" in log
+    assert second.history.reused_epochs == 2 and second.history.rows == first.history.rows
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+        assert torch.equal(a, b)
+    changed = ae.train_autoencoder(SMALL, training.TrainSpec(epochs=2, batch_size=50, lr=5e-4), splits,
+                                   run_dir=tmp_path, desc="ae")
+    assert changed.history.reused_epochs == 0 and len(list((tmp_path / "runs").glob("*.pt"))) == 2
+    monkeypatch.setenv("HW2_FORCE", "1")
+    forced = ae.train_autoencoder(SMALL, SPEC, splits, run_dir=tmp_path, desc="ae")
+    assert forced.history.reused_epochs == 0
+
+
+def test_cached_json_reuses_detects_corruption_and_obeys_force(tmp_path, monkeypatch):
+    calls = []
+    compute = lambda: calls.append(1) or {"value": len(calls)}  # noqa: E731
+    assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 1}
+    assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 1} and len(calls) == 1
+    assert results.cached_json(tmp_path, "pca", [1, 3], compute) == {"value": 2}  # another key
+    [stored] = [p for p in (tmp_path / "cache").iterdir() if p.read_text() == '{"value": 1}']
+    stored.write_text('{"val')
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 3}
+    monkeypatch.setenv("HW2_FORCE", "1")
+    assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 4}
+
+
+SEARCH_SCRIPT = textwrap.dedent("""
+    import sys, time
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from helpers import tuning
+
+    def objective(trial):
+        time.sleep(0.3)
+        return trial.suggest_float("x", -1, 1) ** 2
+
+    study = tuning.open_study("killable", sys.argv[1], sampler=optuna.samplers.TPESampler(seed=0))
+    tuning.run_to_budget(study, objective, 100)
+""")
+
+
+def test_killed_search_resumes_with_its_finished_trials_intact(tmp_path):
+    script = tmp_path / "search.py"
+    script.write_text(SEARCH_SCRIPT)
+    victim = _python(script, str(tmp_path))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _wait_until(lambda: (tmp_path / "optuna.db").exists() and tuning.finished_trials(
+        tuning.open_study("killable", tmp_path)) >= 3, 120, "three finished trials")
+    victim.send_signal(signal.SIGKILL)
+    assert victim.wait(timeout=30) == -signal.SIGKILL
+    study = tuning.open_study("killable", tmp_path)
+    before = {t.number: t.value for t in study.get_trials(states=tuning.FINISHED)}
+    assert len(before) >= 3
+    ran = tuning.run_to_budget(study, lambda t: t.suggest_float("x", -1, 1) ** 2, len(before) + 2)
+    assert ran == 2
+    after = {t.number: t.value for t in tuning.open_study("killable", tmp_path).get_trials(states=tuning.FINISHED)}
+    assert len(after) == len(before) + 2 and all(after[n] == v for n, v in before.items())
+
+
+def test_search_budget_is_reached_despite_non_finite_trials(tmp_path):
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = tuning.open_study("nan", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        if trial.number == 1:
+            raise training.NonFiniteLossError("loss became nan")
+        return trial.suggest_float("x", 0, 1)
+
+    assert tuning.run_to_budget(study, objective, 4) == 4
+    states = [t.state for t in study.get_trials()]
+    assert states.count(optuna.trial.TrialState.FAIL) == 1 and tuning.finished_trials(study) == 4
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a process and everything it started (papermill and its kernel)."""
+    import psutil
+
+    parent = psutil.Process(process.pid)
+    for proc in [*parent.children(recursive=True), parent]:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    process.wait(timeout=30)
+
+
+def _notebook(results_dir: Path, output: Path) -> subprocess.Popen:
+    env = {**os.environ, "HW2_RESULTS": str(results_dir), "HW2_PROFILE": "smoke", "PYTHONUNBUFFERED": "1"}
+    env.pop("HW2_FORCE", None)
+    return subprocess.Popen([sys.executable, "-m", "papermill", "homework2.ipynb", str(output), "-p", "PROFILE",
+                             "smoke", "--cwd", str(REPO)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT)
+
+
+def test_killed_notebook_rerun_completes_reusing_every_finished_run(tmp_path, real_root):
+    runs = tmp_path / "smoke" / "runs"
+    first = _notebook(tmp_path, tmp_path / "first.ipynb")
+    _wait_until(lambda: runs.exists() and len(list(runs.glob("*.pt"))) >= 6, 300, "six run checkpoints")
+    _kill_tree(first)
+    stored = {p.name: (p.stat().st_mtime_ns, _epochs_in(p)) for p in runs.glob("*.pt")}
+
+    second = _notebook(tmp_path, tmp_path / "second.ipynb")
+    assert second.wait(timeout=600) == 0
+    log = "".join(output.get("text", "") for cell in nbformat.read(tmp_path / "second.ipynb", as_version=4).cells
+                  for output in cell.get("outputs", []))
+    outcome = {results.slug(name): what for name, what in re.findall(r"\[cache\] (.+?): (trained|resumed|reused)", log)}
+    picked_up = {}
+    for name, (mtime, epochs) in stored.items():
+        run = name.rsplit("-", 1)[0]
+        picked_up[run] = outcome[run]
+        if outcome[run] == "reused":  # finished before the kill: untouched
+            assert (runs / name).stat().st_mtime_ns == mtime
+        else:  # interrupted: continued from its last epoch, not from scratch
+            assert outcome[run] == "resumed" and _epochs_in(runs / name) > epochs
+    assert "reused" in picked_up.values()
+    metrics = results.load_metrics(tmp_path / "smoke")
+    assert {"run", "data", "autoencoder", "ae_optimizers", "ae_regularization", "ae_code_size",
+            "ae_denoising"} <= metrics.keys()
