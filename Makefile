@@ -17,6 +17,7 @@ help:
 	@echo "make run    - install into $(VENV) if needed, execute homework2.ipynb, build the report"
 	@echo "make test   - install into $(VENV) if needed, run the tests and the notebook smoke test"
 	@echo "make report - rebuild the PDF report from an existing run's metrics.json"
+	@echo "make bench  - training throughput, conventional DataLoader vs the project's pipeline"
 	@echo "options: PROFILE=smoke|quick|full"
 
 # Re-installs whenever requirements.txt changes.
@@ -39,6 +40,10 @@ run: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m helpers.report $(PROFILE)
+
+# Training throughput: conventional DataLoader pipeline vs the project's (results/bench/).
+bench: $(STAMP)
+	$(PY) -m helpers.bench $(BENCH_ARGS)
 
 # pytest exits 5 when it collects no tests: that is a failure here, and said so.
 test: $(STAMP)

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import tempfile
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,3 +119,19 @@ def cached_json(run_dir: str | Path, name: str, key_parts: Any, compute: Callabl
     write_text(path, json.dumps(value))
     print(f"[cache] {name}: computed and stored {path.name}")
     return value
+
+
+class SectionClock:
+    """Wall-clock seconds of each notebook section (time since the previous section ended), and the
+    running total, recorded in `metrics.json` under `seconds`."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.start = self.mark = time.perf_counter()
+
+    def done(self, section: str) -> float:
+        now = time.perf_counter()
+        seconds, self.mark = now - self.mark, now
+        merge_metrics(self.run_dir, "seconds", {section: seconds, "total": now - self.start})
+        print(f"section '{section}': {seconds:.1f} s (notebook so far: {now - self.start:.1f} s)")
+        return seconds

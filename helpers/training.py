@@ -47,6 +47,9 @@ class TrainSpec:
     mode: str = "min"  # "min" for a loss, "max" for an accuracy
     augment: Augment | None = None
     seed: int = 0
+    amp: bool = True  # bf16 autocast (CUDA only)
+    channels_last: bool = True  # channels-last memory format (CUDA only)
+    compile: bool = False  # torch.compile the model (CUDA only)
 
     def __post_init__(self) -> None:
         checks = [("epochs", self.epochs >= 1, ">= 1"), ("lr", self.lr > 0 and math.isfinite(self.lr), "> 0"),
@@ -122,6 +125,13 @@ def reconstruction_loss(model: nn.Module, batch: Batch) -> dict[str, torch.Tenso
     return {"loss": F.mse_loss(model(batch.inputs).float(), batch.images)}
 
 
+def classification_loss(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    """Cross-entropy, and accuracy as a second metric."""
+    logits = model(batch.inputs).float()
+    return {"loss": F.cross_entropy(logits, batch.labels),
+            "accuracy": (logits.argmax(1) == batch.labels).float().mean()}
+
+
 def psnr(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Peak signal-to-noise ratio per image (dB) for images on [0, 1]."""
     mse = (x.float() - target).pow(2).flatten(1).mean(1)
@@ -141,19 +151,25 @@ def denoising_metrics(mean: float, std: float) -> LossFn:
 # ----------------------------------------------------------------------------- the loop
 
 
-def _device_setup(model: nn.Module, device: torch.device) -> bool:
-    """Move the model; on CUDA use channels-last. Returns whether bf16 autocast applies."""
+@dataclass(frozen=True)
+class _Speed:
+    amp: bool = False
+    channels_last: bool = False
+
+
+def _device_setup(model: nn.Module, device: torch.device, amp: bool = True, channels_last: bool = True) -> _Speed:
+    """Move the model; on CUDA optionally use channels-last and bf16 autocast."""
     model.to(device)
-    if device.type == "cuda":
+    cuda = device.type == "cuda"
+    if cuda and channels_last:
         model.to(memory_format=torch.channels_last)
-        return True
-    return False
+    return _Speed(amp=cuda and amp, channels_last=cuda and channels_last)
 
 
-def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, amp: bool) -> dict[str, torch.Tensor]:
-    if amp:
+def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, speed: _Speed) -> dict[str, torch.Tensor]:
+    if speed.channels_last:
         batch = batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
-    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=speed.amp):
         return loss_fn(model, batch)
 
 
@@ -164,12 +180,12 @@ def _accumulate(sums: dict[str, torch.Tensor] | None, out: dict[str, torch.Tenso
 
 def evaluate(model: nn.Module, loss_fn: LossFn, batches: Batches) -> dict[str, float]:
     """Every metric of `loss_fn`, averaged over all examples, in eval mode without gradients."""
-    amp = _device_setup(model, batches.data.device)
+    speed = _device_setup(model, batches.data.device)
     model.eval()
     sums, n = None, 0
     with torch.inference_mode():
         for batch in batches:
-            sums = _accumulate(sums, _run(model, loss_fn, batch, amp), len(batch.labels))
+            sums = _accumulate(sums, _run(model, loss_fn, batch, speed), len(batch.labels))
             n += len(batch.labels)
     return {k: v.item() / n for k, v in sums.items()}
 
@@ -193,7 +209,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     With `spec.patience`, stops early and restores the weights of the best validation epoch.
     """
     device = train.device
-    amp = _device_setup(model, device)
+    speed = _device_setup(model, device, spec.amp, spec.channels_last)
+    step_model = torch.compile(model) if spec.compile and device.type == "cuda" else model
     batches = Batches(train, spec.batch_size, augment=spec.augment, mean=mean, std=std,
                       drop_last=len(train) > spec.batch_size, seed=spec.seed)  # no 1-image BatchNorm batch
     val_batches = Batches(val, eval_batch_size, shuffle=False, mean=mean, std=std) if val is not None else None
@@ -214,7 +231,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
         model.train()
         sums, n = None, 0
         for step, batch in enumerate(batches):
-            out = _run(model, loss_fn, batch, amp)
+            out = _run(step_model, loss_fn, batch, speed)
             optimizer.zero_grad(set_to_none=True)
             out["loss"].backward()
             optimizer.step()
@@ -316,9 +333,9 @@ def _restore(payload: dict, model, optimizer, scheduler, batches: Batches, histo
 def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], *,
             mean: float = 0.0, std: float = 1.0, batch_size: int = 2000) -> torch.Tensor:
     """`fn(model, inputs)` for every image of `data`, in order, without gradients (e.g. codes)."""
-    amp = _device_setup(model, data.device)
+    speed = _device_setup(model, data.device)
     model.eval()
     with torch.inference_mode():
-        parts = [_run(model, lambda m, b: {"out": fn(m, b.inputs)}, batch, amp)["out"].float()
+        parts = [_run(model, lambda m, b: {"out": fn(m, b.inputs)}, batch, speed)["out"].float()
                  for batch in Batches(data, batch_size, shuffle=False, mean=mean, std=std)]
     return torch.cat(parts)

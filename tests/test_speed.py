@@ -1,0 +1,48 @@
+"""The benchmark command runs and reports; per-section timing; the Homework 1 network."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from helpers import bench, config, data, results, training
+from helpers.models import HW1Net, count_parameters
+
+
+def test_hw1_network_matches_the_reference_size():
+    model = HW1Net()
+    assert count_parameters(model) == 94410
+    assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_classification_loss_reports_accuracy():
+    batch = data.Batch(torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28), torch.arange(8) % 10)
+    out = training.classification_loss(HW1Net().eval(), batch)
+    assert out["loss"] > 0 and 0 <= out["accuracy"] <= 1
+
+
+def test_bench_command_measures_both_pipelines_and_writes_json(real_root, capsys):
+    assert bench.main(["--images", "256", "--repeats", "1", "--batch-size", "64", "--models", "autoencoder"]) == 0
+    printed = capsys.readouterr().out
+    assert "conventional DataLoader" in printed and "device-resident (project)" in printed
+    report = json.loads((config.results_root() / "bench" / "bench-cpu.json").read_text())
+    rows = report["rows"]
+    assert [r["pipeline"] for r in rows] == ["conventional DataLoader", "device-resident (project)"]
+    assert all(r["images_per_second"] > 0 for r in rows)
+    assert rows[1]["ratio"] == pytest.approx(rows[1]["images_per_second"] / rows[0]["images_per_second"])
+
+
+def test_bench_rejects_an_unknown_model():
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--models", "resnet"])
+    assert exit_.value.code == 2
+
+
+def test_section_clock_records_each_section_and_the_total(tmp_path):
+    clock = results.SectionClock(tmp_path)
+    first = clock.done("data")
+    second = clock.done("autoencoder")
+    seconds = results.load_metrics(tmp_path)["seconds"]
+    assert seconds["data"] == first and seconds["autoencoder"] == second
+    assert seconds["total"] == pytest.approx(first + second, abs=1e-3)
