@@ -202,11 +202,13 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
 
 def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None, spec: TrainSpec, *,
         mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, checkpoint: Path | None = None,
-        desc: str = "training", progress: bool = True) -> History:
+        desc: str = "training", progress: bool = True,
+        on_epoch: Callable[[dict], None] | None = None) -> History:
     """Train `model` in place on `train`, validating on `val` after every epoch.
 
     Saves a checkpoint after every epoch when `checkpoint` is given and resumes from it when it exists.
     With `spec.patience`, stops early and restores the weights of the best validation epoch.
+    `on_epoch(row)` is called after every epoch (a search reports to its pruner there, and may raise).
     """
     device = train.device
     speed = _device_setup(model, device, spec.amp, spec.channels_last)
@@ -222,40 +224,29 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     if payload is not None:
         _restore(payload, model, optimizer, scheduler, batches, history, state)
     watched = f"{'val' if val is not None else 'train'}_{spec.monitor}"
-    bar = tqdm(total=spec.epochs, initial=len(history.rows), desc=desc, disable=not progress, leave=False)
-    elapsed = history.rows[-1]["seconds"] if history.rows else 0.0
-    for epoch in range(len(history.rows) + 1, spec.epochs + 1):
-        if history.stopped_early:
-            break
-        start = time.perf_counter()
-        model.train()
-        sums, n = None, 0
-        for step, batch in enumerate(batches):
-            out = _run(step_model, loss_fn, batch, speed)
-            optimizer.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            optimizer.step()
-            if per_batch:
-                scheduler.step()
-            sums = _accumulate(sums, out, len(batch.labels))
-            n += len(batch.labels)
-            if step % FINITE_CHECK_EVERY == 0:
-                _check_finite(sums["loss"], epoch)
-        _check_finite(sums["loss"], epoch)
-        row = {"epoch": epoch, **{f"train_{k}": v.item() / n for k, v in sums.items()}}
-        if val_batches is not None:
-            row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
-        elapsed += time.perf_counter() - start
-        row.update(lr=optimizer.param_groups[0]["lr"], seconds=elapsed)
-        history.rows.append(row)
-        if scheduler is not None and not per_batch:
-            scheduler.step(row[watched])
-        _track_best(model, history, state, row[watched], spec)
-        if checkpoint is not None:
-            _save(checkpoint, model, optimizer, scheduler, batches, history, state)
-        bar.update(1)
-        bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", "val_loss") if k in row})
-    bar.close()
+    with tqdm(total=spec.epochs, initial=len(history.rows), desc=desc, disable=not progress, leave=False) as bar:
+        elapsed = history.rows[-1]["seconds"] if history.rows else 0.0
+        for epoch in range(len(history.rows) + 1, spec.epochs + 1):
+            if history.stopped_early:
+                break
+            start = time.perf_counter()
+            model.train()
+            row = {"epoch": epoch, **_train_epoch(step_model, loss_fn, batches, optimizer,
+                                                  scheduler if per_batch else None, speed, epoch)}
+            if val_batches is not None:
+                row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
+            elapsed += time.perf_counter() - start
+            row.update(lr=optimizer.param_groups[0]["lr"], seconds=elapsed)
+            history.rows.append(row)
+            if scheduler is not None and not per_batch:
+                scheduler.step(row[watched])
+            _track_best(model, history, state, row[watched], spec)
+            if checkpoint is not None:
+                _save(checkpoint, model, optimizer, scheduler, batches, history, state)
+            bar.update(1)
+            bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", "val_loss") if k in row})
+            if on_epoch is not None:
+                on_epoch(row)
     if spec.patience is not None and state["best_weights"] is not None:
         model.load_state_dict(state["best_weights"])
     if checkpoint is not None:
@@ -271,6 +262,25 @@ def cache_status(history: History) -> str:
     if history.reused_epochs:
         return f"resumed after epoch {history.reused_epochs}, trained {trained} more"
     return f"trained {trained} epochs"
+
+
+def _train_epoch(model: nn.Module, loss_fn: LossFn, batches: Batches, optimizer: torch.optim.Optimizer,
+                 batch_scheduler, speed: _Speed, epoch: int) -> dict[str, float]:
+    """One pass over the training batches; returns the epoch means as `train_<metric>`."""
+    sums, n = None, 0
+    for step, batch in enumerate(batches):
+        out = _run(model, loss_fn, batch, speed)
+        optimizer.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
+        sums = _accumulate(sums, out, len(batch.labels))
+        n += len(batch.labels)
+        if step % FINITE_CHECK_EVERY == 0:
+            _check_finite(sums["loss"], epoch)
+    _check_finite(sums["loss"], epoch)
+    return {f"train_{k}": v.item() / n for k, v in sums.items()}  # the epoch's one synchronization
 
 
 def _track_best(model: nn.Module, history: History, state: dict, value: float, spec: TrainSpec) -> None:
