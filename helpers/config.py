@@ -39,6 +39,7 @@ class Profile:
     compare_limit: int | None  # training images for comparison and sweep runs; None: the whole train split
     folds: int = 5  # k of the cross-validation (sections 2 and 3)
     trials: int = 40  # trial budget of each hyperparameter search (section 2)
+    trial_epochs: int = 8  # epochs per search trial and per cross-validation fold (section 2)
     label_counts: tuple[int, ...] = (100, 600, 1000, 3000)  # labelled examples in the label sweeps (section 3)
     label_draws: int = 3  # random label subsets drawn at the smallest counts (section 3)
     code_sizes: tuple[int, ...] = (2, 8, 16, 32, 64, 128)
@@ -54,7 +55,7 @@ class Profile:
         for field in ("batch_size", "eval_batch_size"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
-        for field in ("ae_epochs", "compare_epochs", "sweep_epochs"):
+        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "trial_epochs"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
@@ -102,6 +103,7 @@ PROFILES: dict[str, Profile] = {
         compare_limit=None,
         folds=2,
         trials=3,
+        trial_epochs=1,
         label_counts=(100,),
         label_draws=1,
     ),
@@ -119,6 +121,7 @@ PROFILES: dict[str, Profile] = {
         compare_limit=6000,
         folds=3,
         trials=12,
+        trial_epochs=3,
         label_counts=(100, 600, 1000, 3000),
         label_draws=2,
     ),
@@ -134,6 +137,7 @@ PROFILES: dict[str, Profile] = {
         compare_epochs=15,
         sweep_epochs=30,
         compare_limit=None,
+        trial_epochs=10,
     ),
 }
 

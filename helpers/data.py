@@ -278,6 +278,13 @@ def study_splits(profile: Profile, device: torch.device | str, name: str = "Fash
     return Splits(train.to(device), val.to(device), test.to(device), mean, std)
 
 
+def comparison_train(splits: Splits, profile: Profile) -> ImageSet:
+    """The training images for comparison, sweep and search runs: a class-balanced `compare_limit`."""
+    if profile.compare_limit is None:
+        return splits.train
+    return splits.train.subset(balanced_subset(splits.train.labels, profile.compare_limit, profile.seed))
+
+
 def split_table(parts: dict[str, ImageSet]) -> str:
     """Markdown table: images per split and the smallest / largest class count in each."""
     rows = []

@@ -154,3 +154,40 @@ def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequ
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def search_progress(curves: dict[str, dict[str, list[float]]]) -> plt.Figure:
+    """Best validation MSE so far against trial number and against cumulative trial seconds."""
+    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for i, (name, curve) in enumerate(curves.items()):
+        style = dict(color=f"C{i}", drawstyle="steps-post", label=name)
+        by_trial.plot(range(1, len(curve["best"]) + 1), curve["best"], marker="o", markersize=3, **style)
+        by_time.plot(curve["seconds"], curve["best"], **style)
+    by_trial.set_xlabel("finished trials")
+    by_trial.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    by_time.set_xlabel("wall-clock seconds (sum of trial durations)")
+    by_trial.set_ylabel("best validation MSE so far")
+    by_trial.set_yscale("log")
+    by_trial.set_title("Search progress per trial")
+    by_time.set_title("Search progress per second")
+    by_time.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def optuna_figures(study) -> dict[str, plt.Figure]:
+    """Optuna's own plots (matplotlib backend): history, parameter importances, parallel coordinates."""
+    import warnings
+
+    import optuna.visualization.matplotlib as ov
+    from optuna.exceptions import ExperimentalWarning
+
+    figures = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        for name, draw in (("history", ov.plot_optimization_history), ("importances", ov.plot_param_importances),
+                           ("parallel", ov.plot_parallel_coordinate)):
+            fig = np.atleast_1d(draw(study)).flat[0].figure
+            fig.set_size_inches(9 if name == "parallel" else 6.4, 4.0)
+            figures[name] = fig
+    return figures

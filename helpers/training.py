@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import Augment, Batch, Batches, ImageSet
-from .results import atomic_path
+from .data import Augment, Batch, Batches, ImageSet, fingerprint, kfold_splits
+from .results import atomic_path, config_hash, keyed_path
 
 LossFn = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
 OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw", "rmsprop")
@@ -349,3 +349,26 @@ def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Ten
         parts = [_run(model, lambda m, b: {"out": fn(m, b.inputs)}, batch, speed)["out"].float()
                  for batch in Batches(data, batch_size, shuffle=False, mean=mean, std=std)]
     return torch.cat(parts)
+
+
+def cross_validate(build: Callable[[], nn.Module], loss_fn: LossFn, data: ImageSet, spec: TrainSpec, *, k: int,
+                   seed: int, mean: float = 0.0, std: float = 1.0, metric: str = "loss", name: str = "cv",
+                   model_key: object = None, run_dir: Path | None = None, eval_batch_size: int = 2000) -> list[float]:
+    """Stratified k-fold: train a fresh `build()` on k-1 folds, score `val_<metric>` on the held-out one.
+
+    The score is taken at the kept weights (the best epoch with early stopping, else the last).
+    With `run_dir` each fold is a cached, resumable run keyed by `model_key`, `spec`, the data and the fold.
+    """
+    scores = []
+    for fold, (train_idx, val_idx) in enumerate(kfold_splits(data.labels, k, seed), start=1):
+        desc = f"{name} fold {fold}/{k}"
+        checkpoint = None
+        if run_dir is not None:
+            key = config_hash("cv", model_key, spec, fingerprint(data), k, seed, fold, mean, std)
+            checkpoint = keyed_path(run_dir, "runs", desc, key, ".pt")
+        torch.manual_seed(spec.seed)
+        history = fit(build(), loss_fn, data.subset(train_idx), data.subset(val_idx), spec, mean=mean, std=std,
+                      eval_batch_size=eval_batch_size, checkpoint=checkpoint, desc=desc)
+        kept = history.best if spec.patience is not None else history.rows[-1]
+        scores.append(kept[f"val_{metric}"])
+    return scores
