@@ -7,6 +7,7 @@ corrupted file fails with one message that says what is wrong and how to fix it.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import math
@@ -77,6 +78,14 @@ class ImageSet:
 
     def to(self, device: torch.device | str) -> ImageSet:
         return ImageSet(self.images.to(device), self.labels.to(device), self.classes)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """Hash of the exact images and labels (computed once per set; the tensors are never changed)."""
+        digest = hashlib.blake2b(digest_size=8)
+        digest.update(self.labels.cpu().numpy().tobytes())
+        digest.update(self.images.cpu().numpy().tobytes())
+        return digest.hexdigest()
 
 
 def data_root(root: str | Path | None = None) -> Path:
@@ -197,10 +206,7 @@ def _check_idx(path: Path, magic: int, dataset: str, verify: bool) -> int:
 
 def fingerprint(data: ImageSet) -> str:
     """A hash of the exact images and labels, so a stored result is reused only for the same data."""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(data.labels.cpu().numpy().tobytes())
-    digest.update(data.images.cpu().numpy().tobytes())
-    return digest.hexdigest()
+    return data.digest
 
 
 def pixel_stats(images: torch.Tensor) -> tuple[float, float]:

@@ -59,20 +59,22 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
 
     url = storage_url(run_dir)
     sqlite_wait = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None  # concurrent workers
-    for attempt in range(5):
+
+    def connect() -> optuna.Study:
+        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            storage = RDBStorage(url, engine_kwargs=sqlite_wait, heartbeat_interval=HEARTBEAT_SECONDS,
+                                 grace_period=GRACE_SECONDS,
+                                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+        return optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                   direction=direction, load_if_exists=True)
+
+    for attempt in range(4):
         try:
-            with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
-                warnings.simplefilter("ignore", ExperimentalWarning)
-                storage = RDBStorage(url, engine_kwargs=sqlite_wait, heartbeat_interval=HEARTBEAT_SECONDS,
-                                     grace_period=GRACE_SECONDS,
-                                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-            return optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-                                       direction=direction, load_if_exists=True)
+            return connect()
         except SQLAlchemyError:
-            if attempt == 4:
-                raise
             time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return connect()  # a fifth and last try; its error, if any, is the one to see
 
 
 def finished_trials(study: optuna.Study) -> int:
