@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from .data import Augment, Batches, ImageSet, Splits, balanced_subset, fingerprint
+from .data import Augment, Batches, ImageSet, Splits, balanced_subset
 from .models import AEConfig, AutoEncoder
-from .results import config_hash, keyed_path, markdown_table
-from .training import History, TrainSpec, denoising_metrics, evaluate, fit, outputs, reconstruction_loss
+from .results import markdown_table
+from .training import History, TrainSpec, denoising_metrics, evaluate, outputs, reconstruction_loss, train_model
 
 
 @dataclass
@@ -27,16 +27,9 @@ def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: 
     With `run_dir`, the run is checkpointed under `run_dir/runs/`, keyed by its whole configuration:
     a finished run is reused, an interrupted one resumes, a changed one trains anew.
     """
-    train = train or splits.train
-    checkpoint = None
-    if run_dir is not None:
-        key = config_hash("autoencoder", cfg.as_dict(), spec, fingerprint(train), fingerprint(splits.val),
-                          splits.mean, splits.std)
-        checkpoint = keyed_path(run_dir, "runs", desc, key, ".pt")
-    torch.manual_seed(spec.seed)  # the same initial weights for the same configuration
-    model = AutoEncoder(cfg)
-    history = fit(model, reconstruction_loss, train, splits.val, spec, mean=splits.mean, std=splits.std,
-                  eval_batch_size=eval_batch_size, checkpoint=checkpoint, desc=desc)
+    model, history = train_model(lambda: AutoEncoder(cfg), reconstruction_loss, train or splits.train, splits.val,
+                                 spec, model_key=("autoencoder", cfg.as_dict()), run_dir=run_dir, desc=desc,
+                                 mean=splits.mean, std=splits.std, eval_batch_size=eval_batch_size)
     return Run(model, history)
 
 
@@ -54,10 +47,11 @@ def mse(model: AutoEncoder, data: ImageSet, splits: Splits, batch_size: int = 20
 
 
 def summary(runs: dict[str, Run], splits: Splits, train: ImageSet, batch_size: int = 2000) -> dict[str, dict]:
-    """Per run: final and best validation MSE, training MSE (eval mode), their gap, epochs and seconds."""
+    """Per run: validation MSE of the kept weights and the best epoch's, training MSE (eval mode), their gap,
+    epochs and seconds. Validation comes from the run's history; only the training MSE is measured here."""
     rows = {}
     for name, run in runs.items():
-        train_mse, val_mse = mse(run.model, train, splits, batch_size), mse(run.model, splits.val, splits, batch_size)
+        train_mse, val_mse = mse(run.model, train, splits, batch_size), run.history.kept["val_loss"]
         rows[name] = {"val_mse": val_mse, "best_val_mse": min(run.history.column("val_loss")),
                       "train_mse": train_mse, "gap": val_mse - train_mse, "epochs": len(run.history.rows),
                       "seconds": run.history.rows[-1]["seconds"]}

@@ -105,9 +105,15 @@ class History:
     best_epoch: int | None = None
     stopped_early: bool = False
     reused_epochs: int = 0  # epochs restored from a checkpoint rather than trained by this call
+    restored_best: bool = False  # the model holds the best epoch's weights (early stopping), not the last
 
     def column(self, name: str) -> list[float]:
         return [row[name] for row in self.rows]
+
+    @property
+    def kept(self) -> dict:
+        """The row of the epoch whose weights the model holds after training."""
+        return self.best if self.restored_best else self.rows[-1]
 
     @property
     def best(self) -> dict:
@@ -249,6 +255,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
                 on_epoch(row)
     if spec.patience is not None and state["best_weights"] is not None:
         model.load_state_dict(state["best_weights"])
+        history.restored_best = True
     if checkpoint is not None:
         print(f"[cache] {desc}: {cache_status(history)}")
     return history
@@ -351,24 +358,40 @@ def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Ten
     return torch.cat(parts)
 
 
+def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet, val: ImageSet | None,
+                spec: TrainSpec, *, model_key: object, run_dir: Path | None = None, desc: str = "training",
+                mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, progress: bool = True,
+                on_epoch: Callable[[dict], None] | None = None) -> tuple[nn.Module, History]:
+    """Build a model from `spec.seed` and train it with `fit`.
+
+    With `run_dir` the run is checkpointed under `run_dir/runs/`, keyed by `model_key` (what defines the
+    model), the spec, the exact data and the normalization: a finished run is reused, an interrupted one
+    resumes, a changed one trains anew.
+    """
+    checkpoint = None
+    if run_dir is not None:
+        key = config_hash(model_key, spec, fingerprint(train),
+                          fingerprint(val) if val is not None else None, mean, std)
+        checkpoint = keyed_path(run_dir, "runs", desc, key, ".pt")
+    torch.manual_seed(spec.seed)  # the same initial weights for the same configuration
+    model = build()
+    history = fit(model, loss_fn, train, val, spec, mean=mean, std=std, eval_batch_size=eval_batch_size,
+                  checkpoint=checkpoint, desc=desc, progress=progress, on_epoch=on_epoch)
+    return model, history
+
+
 def cross_validate(build: Callable[[], nn.Module], loss_fn: LossFn, data: ImageSet, spec: TrainSpec, *, k: int,
                    seed: int, mean: float = 0.0, std: float = 1.0, metric: str = "loss", name: str = "cv",
                    model_key: object = None, run_dir: Path | None = None, eval_batch_size: int = 2000) -> list[float]:
     """Stratified k-fold: train a fresh `build()` on k-1 folds, score `val_<metric>` on the held-out one.
 
     The score is taken at the kept weights (the best epoch with early stopping, else the last).
-    With `run_dir` each fold is a cached, resumable run keyed by `model_key`, `spec`, the data and the fold.
+    With `run_dir` each fold is a cached, resumable run (see `train_model`).
     """
     scores = []
     for fold, (train_idx, val_idx) in enumerate(kfold_splits(data.labels, k, seed), start=1):
-        desc = f"{name} fold {fold}/{k}"
-        checkpoint = None
-        if run_dir is not None:
-            key = config_hash("cv", model_key, spec, fingerprint(data), k, seed, fold, mean, std)
-            checkpoint = keyed_path(run_dir, "runs", desc, key, ".pt")
-        torch.manual_seed(spec.seed)
-        history = fit(build(), loss_fn, data.subset(train_idx), data.subset(val_idx), spec, mean=mean, std=std,
-                      eval_batch_size=eval_batch_size, checkpoint=checkpoint, desc=desc)
-        kept = history.best if spec.patience is not None else history.rows[-1]
-        scores.append(kept[f"val_{metric}"])
+        _, history = train_model(build, loss_fn, data.subset(train_idx), data.subset(val_idx), spec,
+                                 model_key=("cv", model_key, k, seed, fold), run_dir=run_dir,
+                                 desc=f"{name} fold {fold}/{k}", mean=mean, std=std, eval_batch_size=eval_batch_size)
+        scores.append(history.kept[f"val_{metric}"])
     return scores

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Callable
 
 import optuna
-import torch
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
@@ -32,7 +31,7 @@ from .data import ImageSet, Splits, comparison_train, study_splits
 from .models import AEConfig, AutoEncoder
 from .results import slug
 from .runtime import select_device
-from .training import LossFn, NonFiniteLossError, TrainSpec, fit, reconstruction_loss
+from .training import LossFn, NonFiniteLossError, TrainSpec, reconstruction_loss, train_model
 
 STORAGE_ENV = "HW2_OPTUNA_STORAGE"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -145,10 +144,10 @@ def objective(splits: Splits, train: ImageSet, epochs: int, seed: int = 0, eval_
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        torch.manual_seed(spec.seed)
         try:
-            history = fit(AutoEncoder(cfg), loss_fn, train, splits.val, spec, mean=splits.mean, std=splits.std,
-                          eval_batch_size=eval_batch_size, progress=False, on_epoch=report)
+            _, history = train_model(lambda: AutoEncoder(cfg), loss_fn, train, splits.val, spec, model_key=None,
+                                     mean=splits.mean, std=splits.std, eval_batch_size=eval_batch_size,
+                                     progress=False, on_epoch=report)
         except NonFiniteLossError as err:
             trial.set_user_attr("non_finite", str(err))
             raise optuna.TrialPruned() from err
