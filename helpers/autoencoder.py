@@ -1,7 +1,6 @@
 """The autoencoder section: train variants on the shared loop and summarize them side by side."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -9,15 +8,7 @@ import torch
 from .data import Augment, Batches, ImageSet, Splits, balanced_subset
 from .models import AEConfig, AutoEncoder
 from .results import markdown_table
-from .training import History, TrainSpec, denoising_metrics, evaluate, outputs, reconstruction_loss, train_model
-
-
-@dataclass
-class Run:
-    """A trained model and its per-epoch history."""
-
-    model: AutoEncoder
-    history: History
+from .training import Run, TrainSpec, denoising_metrics, evaluate, outputs, reconstruction_loss, train_model
 
 
 def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: ImageSet | None = None,

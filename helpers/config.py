@@ -40,8 +40,10 @@ class Profile:
     folds: int = 5  # k of the cross-validation (sections 2 and 3)
     trials: int = 40  # trial budget of each hyperparameter search (section 2)
     trial_epochs: int = 8  # epochs per search trial and per cross-validation fold (section 2)
+    clf_epochs: int = 30  # each classifier run and cross-validation fold (section 3)
     label_counts: tuple[int, ...] = (100, 600, 1000, 3000)  # labelled examples in the label sweeps (section 3)
-    label_draws: int = 3  # random label subsets drawn at the smallest counts (section 3)
+    label_draws: int = 3  # random label subsets drawn at counts up to 1000 (section 3)
+    label_steps: int = 2000  # optimizer steps of each label-sweep run (section 3)
     code_sizes: tuple[int, ...] = (2, 8, 16, 32, 64, 128)
     seed: int = 0
 
@@ -55,7 +57,7 @@ class Profile:
         for field in ("batch_size", "eval_batch_size"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
-        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "trial_epochs"):
+        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "trial_epochs", "clf_epochs"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
@@ -63,6 +65,8 @@ class Profile:
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
         _check("folds", self.folds, isinstance(self.folds, int) and 2 <= self.folds <= 20, "an integer in [2, 20]")
         _check("trials", self.trials, isinstance(self.trials, int) and self.trials >= 1, "an integer >= 1")
+        _check("label_steps", self.label_steps, isinstance(self.label_steps, int) and 1 <= self.label_steps <= 100000,
+               "an integer in [1, 100000]")
         _check("label_draws", self.label_draws, isinstance(self.label_draws, int) and self.label_draws >= 1,
                "an integer >= 1")
         train_size = self.train_size
@@ -104,8 +108,10 @@ PROFILES: dict[str, Profile] = {
         folds=2,
         trials=3,
         trial_epochs=1,
+        clf_epochs=1,
         label_counts=(100,),
         label_draws=1,
+        label_steps=4,
     ),
     "quick": Profile(
         name="quick",
@@ -122,8 +128,10 @@ PROFILES: dict[str, Profile] = {
         folds=3,
         trials=12,
         trial_epochs=3,
+        clf_epochs=8,
         label_counts=(100, 600, 1000, 3000),
-        label_draws=2,
+        label_draws=3,
+        label_steps=400,
     ),
     "full": Profile(
         name="full",

@@ -132,3 +132,40 @@ class HW1Net(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+HEADS = ("linear", "mlp")
+TAPS = ("features", "code")
+
+
+class EncoderClassifier(nn.Module):
+    """An autoencoder's encoder with a classification head on top; the encoder can be frozen.
+
+    `tap="features"`: the head reads the encoder's last feature map (before the linear bottleneck);
+    `tap="code"`: it reads the code itself. `head="linear"` is a linear probe, `"mlp"` two layers with
+    ReLU and dropout. A frozen encoder gets no gradients and stays in eval mode (its batch-norm
+    statistics do not move either).
+    """
+
+    def __init__(self, encoder: Encoder, head: str = "mlp", *, tap: str = "features", freeze: bool = False,
+                 hidden: int = 256, dropout: float = 0.2, n_classes: int = 10) -> None:
+        super().__init__()
+        if head not in HEADS or tap not in TAPS:
+            raise ValueError(f"EncoderClassifier(head={head!r}, tap={tap!r}): head is one of {HEADS}, "
+                             f"tap one of {TAPS}.")
+        self.frozen = freeze
+        self.encoder = encoder.features if tap == "features" else encoder
+        width = encoder.feature_dim if tap == "features" else encoder.to_code.out_features
+        self.head = nn.Linear(width, n_classes) if head == "linear" else nn.Sequential(
+            nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+        if freeze:
+            self.encoder.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> EncoderClassifier:
+        super().train(mode)
+        if self.frozen:
+            self.encoder.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))

@@ -1,6 +1,7 @@
 """Figures in one consistent style, saved as PDF (for the report) and PNG."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -191,3 +192,84 @@ def optuna_figures(study) -> dict[str, plt.Figure]:
             fig.set_size_inches(9 if name == "parallel" else 6.4, 4.0)
             figures[name] = fig
     return figures
+
+
+def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = ()) -> plt.Figure:
+    """Validation accuracy against epoch and against wall-clock seconds, every run on both panels."""
+    fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
+    for i, (name, history) in enumerate(histories.items()):
+        style = dict(color=f"C{i % 10}", marker="o" if len(history.rows) < 25 else None, markersize=3)
+        by_epoch.plot(history.column("epoch"), history.column("val_accuracy"), label=name, **style)
+        by_time.plot(history.column("seconds"), history.column("val_accuracy"), **style)
+    for ax in (by_epoch, by_time):
+        for t in thresholds:
+            ax.axhline(t, color="0.4", linewidth=0.8, linestyle=":")
+    low = min(min(h.column("val_accuracy")) for h in histories.values())
+    by_epoch.set_ylim(max(low - 0.01, 0.5 if low > 0.6 else 0.0), None)
+    by_epoch.set_xlabel("epoch")
+    by_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    by_time.set_xlabel("wall-clock seconds (training + validation)")
+    by_epoch.set_ylabel("validation accuracy")
+    by_epoch.set_title("Learning speed per epoch")
+    by_time.set_title("Learning speed per second")
+    by_epoch.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, dict[int, float]] | None = None,
+                     all_label: int | None = None) -> plt.Figure:
+    """Test accuracy against the number of labels (log axis), mean and std over draws per strategy."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    for i, (name, by_n) in enumerate(stats.items()):
+        counts = sorted(by_n)
+        ax.errorbar(counts, [by_n[n]["mean"] for n in counts], yerr=[by_n[n]["std"] for n in counts],
+                    color=f"C{i % 10}", marker="o", markersize=4, capsize=3, label=name)
+    for j, (name, by_n) in enumerate((references or {}).items()):
+        counts = sorted(by_n)
+        ax.plot(counts, [by_n[n] for n in counts], color="0.5", linestyle=(":", "--")[j % 2], marker="x",
+                label=name)
+    ax.set_xscale("log")
+    ticks = sorted({n for by_n in stats.values() for n in by_n})
+    ax.set_xticks(ticks, [f"all\n({n:,})" if n == all_label else f"{n:,}" for n in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("labelled training images (class-balanced)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Label efficiency: test accuracy against labels (mean ± std over draws)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def confusion(matrix: np.ndarray, classes: Sequence[str], title: str) -> plt.Figure:
+    """Confusion matrix as row percentages (each true class sums to 100)."""
+    share = 100 * matrix / matrix.sum(1, keepdims=True).clip(min=1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+    for (r, c), value in np.ndenumerate(share):
+        if value >= 0.5:
+            ax.text(c, r, f"{value:.0f}", ha="center", va="center", fontsize=7,
+                    color="white" if value > 60 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=40, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.grid(False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols: int = 8) -> plt.Figure:
+    """Images [N, 1, H, W] in rows of `n_cols`, each with a small caption above it."""
+    n_rows = max(1, math.ceil(len(images) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.25 * n_cols, 1.45 * n_rows + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < len(images):
+            _show(ax, images[i])
+            ax.set_title(captions[i], fontsize=6.5)
+        else:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

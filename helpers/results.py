@@ -2,6 +2,7 @@
 and the keys that let a re-run reuse finished work (`HW2_FORCE=1` recomputes on purpose)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -43,7 +44,9 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def plain(value: Any) -> Any:
-    """Convert tensors, NumPy values and tuples into JSON-ready Python values."""
+    """Convert tensors, NumPy values, tuples and dataclasses into JSON-ready Python values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -50,6 +50,7 @@ class TrainSpec:
     amp: bool = True  # bf16 autocast (CUDA only)
     channels_last: bool = True  # channels-last memory format (CUDA only)
     compile: bool = False  # torch.compile the model (CUDA only)
+    lr_scales: tuple[tuple[str, float], ...] = ()  # (parameter-name prefix, factor): e.g. a slower encoder
 
     def __post_init__(self) -> None:
         checks = [("epochs", self.epochs >= 1, ">= 1"), ("lr", self.lr > 0 and math.isfinite(self.lr), "> 0"),
@@ -57,17 +58,41 @@ class TrainSpec:
                   ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
                   ("scheduler", self.scheduler in (None, *SCHEDULERS), f"None or one of {', '.join(SCHEDULERS)}"),
                   ("patience", self.patience is None or self.patience >= 1, "None or >= 1"),
-                  ("mode", self.mode in ("min", "max"), "'min' or 'max'")]
+                  ("mode", self.mode in ("min", "max"), "'min' or 'max'"),
+                  ("lr_scales", all(isinstance(p, str) and f > 0 for p, f in self.lr_scales),
+                   "pairs (parameter-name prefix, factor > 0)")]
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"TrainSpec.{name} = {getattr(self, name)!r} is not allowed; allowed: {allowed}.")
 
 
+def param_groups(model: nn.Module, lr: float, lr_scales: tuple[tuple[str, float], ...] = ()) -> list[dict]:
+    """Trainable parameters grouped by learning rate: `lr` times the factor of the first matching name prefix.
+
+    Frozen parameters (requires_grad False) are left out, so the optimizer keeps no state for them.
+    """
+    groups: dict[float, list[nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            factor = next((f for prefix, f in lr_scales if name.startswith(prefix)), 1.0)
+            groups.setdefault(lr * factor, []).append(param)
+    return [{"params": params, "lr": group_lr} for group_lr, params in groups.items()]
+
+
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
                    momentum: float = 0.9) -> torch.optim.Optimizer:
-    """SGD, SGD with Nesterov momentum, Adam, AdamW or RMSprop (fused kernels on CUDA)."""
-    params = [p for p in params if p.requires_grad]
-    fused = {"fused": True} if params and params[0].is_cuda else {}
+    """SGD, SGD with Nesterov momentum, Adam, AdamW or RMSprop (fused kernels on CUDA).
+
+    `params` is an iterable of tensors or of parameter groups (dicts, as from `param_groups`).
+    """
+    params = list(params)
+    if params and isinstance(params[0], dict):
+        tensors = [p for group in params for p in group["params"]]
+    else:
+        params = tensors = [p for p in params if p.requires_grad]
+    if not tensors:
+        raise ValueError("The model has no trainable parameters: unfreeze some before training it.")
+    fused = {"fused": True} if tensors[0].is_cuda else {}
     makers = {
         "sgd": lambda: torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused),
         "nesterov": lambda: torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True,
@@ -121,6 +146,14 @@ class History:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Run:
+    """A trained model and its per-epoch history."""
+
+    model: nn.Module
+    history: History
 
 
 # ----------------------------------------------------------------------------- losses
@@ -222,7 +255,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     batches = Batches(train, spec.batch_size, augment=spec.augment, mean=mean, std=std,
                       drop_last=len(train) > spec.batch_size, seed=spec.seed)  # no 1-image BatchNorm batch
     val_batches = Batches(val, eval_batch_size, shuffle=False, mean=mean, std=std) if val is not None else None
-    optimizer = make_optimizer(spec.optimizer, model.parameters(), spec.lr, spec.weight_decay)
+    optimizer = make_optimizer(spec.optimizer, param_groups(model, spec.lr, spec.lr_scales), spec.lr,
+                               spec.weight_decay)
     scheduler = make_scheduler(spec.scheduler, optimizer, spec.epochs, len(batches), spec.mode)
     per_batch = scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     history, state = History(), {"best_value": None, "best_weights": None, "bad_epochs": 0}

@@ -63,7 +63,8 @@ def test_profile_command_prints_the_name_or_fails_clearly():
 
 @pytest.mark.parametrize("field, value", [("train_limit", 5), ("val_fraction", 0.0), ("val_fraction", 0.7),
                                           ("batch_size", 0), ("seed", -1), ("name", ""), ("ae_epochs", 0),
-                                          ("folds", 1), ("trials", 0), ("label_draws", 0), ("code_sizes", (0, 8)),
+                                          ("folds", 1), ("trials", 0), ("label_draws", 0), ("clf_epochs", 0),
+                                          ("label_steps", 0), ("code_sizes", (0, 8)),
                                           ("label_counts", (100, 5000)),  # smoke's training split has 1,600
                                           ("compare_limit", 1700)])
 def test_profile_rejects_bad_values_naming_the_field(field, value):
