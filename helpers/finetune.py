@@ -84,7 +84,7 @@ def strategies(cfg: AEConfig, pretrained: Encoder, spec: TrainSpec,
     return {
         "HW1 network (scratch)": Strategy("hw1", {"kind": "hw1"}, spec),
         "encoder + head (scratch)": Strategy("scratch", encoder_arch("mlp", False), spec),
-        "fine-tuned (one lr)": Strategy("finetuned", encoder_arch("mlp", False), spec, pretrained),
+        "fine-tuned (one lr)": Strategy("finetuned_onelr", encoder_arch("mlp", False), spec, pretrained),
         f"fine-tuned (encoder lr x{encoder_lr_scale:g})": Strategy("finetuned_slow", encoder_arch("mlp", False),
                                                                    slow_encoder, pretrained),
         "frozen + two-layer head": Strategy("frozen_mlp", encoder_arch("mlp", True), spec, pretrained),
@@ -202,12 +202,13 @@ def sweep_stats(sweep: dict[str, dict[int, list[float]]]) -> dict[str, dict[int,
             for name, by_n in sweep.items()}
 
 
-def sweep_table(stats: dict[str, dict[int, dict]]) -> str:
+def sweep_table(stats: dict[str, dict[int, dict]], all_label: int | None = None) -> str:
+    """Markdown table: mean ± std over draws per strategy and label count (`all_label`: shown as "all")."""
     counts = sorted({n for by_n in stats.values() for n in by_n})
 
     def cell(s: dict) -> str:
         return f"{s['mean']:.4f} ± {s['std']:.4f}" if len(s["draws"]) > 1 else f"{s['mean']:.4f}"
-    return markdown_table(["strategy", *[f"{n} labels" for n in counts]],
+    return markdown_table(["strategy", *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts]],
                           [(name, *[cell(by_n[n]) for n in counts]) for name, by_n in stats.items()])
 
 

@@ -194,11 +194,16 @@ def optuna_figures(study) -> dict[str, plt.Figure]:
     return figures
 
 
-def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = ()) -> plt.Figure:
+def _colour(name: str, i: int, colours: dict[str, str] | None) -> str:
+    return (colours or {}).get(name, f"C{i % 10}")
+
+
+def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = (),
+                   colours: dict[str, str] | None = None) -> plt.Figure:
     """Validation accuracy against epoch and against wall-clock seconds, every run on both panels."""
     fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
     for i, (name, history) in enumerate(histories.items()):
-        style = dict(color=f"C{i % 10}", marker="o" if len(history.rows) < 25 else None, markersize=3)
+        style = dict(color=_colour(name, i, colours), marker="o" if len(history.rows) < 25 else None, markersize=3)
         by_epoch.plot(history.column("epoch"), history.column("val_accuracy"), label=name, **style)
         by_time.plot(history.column("seconds"), history.column("val_accuracy"), **style)
     for ax in (by_epoch, by_time):
@@ -218,13 +223,13 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
 
 
 def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, dict[int, float]] | None = None,
-                     all_label: int | None = None) -> plt.Figure:
+                     all_label: int | None = None, colours: dict[str, str] | None = None) -> plt.Figure:
     """Test accuracy against the number of labels (log axis), mean and std over draws per strategy."""
     fig, ax = plt.subplots(figsize=(7.2, 4.0))
     for i, (name, by_n) in enumerate(stats.items()):
         counts = sorted(by_n)
         ax.errorbar(counts, [by_n[n]["mean"] for n in counts], yerr=[by_n[n]["std"] for n in counts],
-                    color=f"C{i % 10}", marker="o", markersize=4, capsize=3, label=name)
+                    color=_colour(name, i, colours), marker="o", markersize=4, capsize=3, label=name)
     for j, (name, by_n) in enumerate((references or {}).items()):
         counts = sorted(by_n)
         ax.plot(counts, [by_n[n] for n in counts], color="0.5", linestyle=(":", "--")[j % 2], marker="x",
@@ -235,7 +240,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labelled training images (class-balanced)")
     ax.set_ylabel("test accuracy")
-    ax.set_title("Label efficiency: test accuracy against labels (mean ± std over draws)")
+    ax.set_title("Test accuracy against labels (mean ± std over draws)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -276,7 +276,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
             if val_batches is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
             elapsed += time.perf_counter() - start
-            row.update(lr=optimizer.param_groups[0]["lr"], seconds=elapsed)
+            row.update(lr=max(g["lr"] for g in optimizer.param_groups), seconds=elapsed)  # the head's, if several
             history.rows.append(row)
             if scheduler is not None and not per_batch:
                 scheduler.step(row[watched])
