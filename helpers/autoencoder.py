@@ -8,7 +8,7 @@ import torch
 from .data import Augment, Batches, ImageSet, Splits, balanced_subset
 from .models import AEConfig, AutoEncoder
 from .results import markdown_table
-from .training import Run, TrainSpec, denoising_metrics, evaluate, outputs, reconstruction_loss, train_model
+from .training import Run, TrainSpec, denoising_metrics, evaluate_set, outputs, reconstruction_loss, train_model
 
 
 def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: ImageSet | None = None,
@@ -33,8 +33,8 @@ def compare(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, tra
 
 def mse(model: AutoEncoder, data: ImageSet, splits: Splits, batch_size: int = 2000) -> float:
     """Reconstruction MSE per pixel on [0, 1] over `data`, in eval mode."""
-    batches = Batches(data, batch_size, shuffle=False, mean=splits.mean, std=splits.std)
-    return evaluate(model, reconstruction_loss, batches)["loss"]
+    return evaluate_set(model, reconstruction_loss, data, mean=splits.mean, std=splits.std,
+                        batch_size=batch_size)["loss"]
 
 
 def summary(runs: dict[str, Run], splits: Splits, train: ImageSet, batch_size: int = 2000) -> dict[str, dict]:
@@ -63,9 +63,8 @@ def reconstruct(model: AutoEncoder, data: ImageSet, splits: Splits) -> torch.Ten
 def denoising(model: AutoEncoder, data: ImageSet, splits: Splits, noise: float, seed: int,
               batch_size: int = 2000) -> dict[str, float]:
     """Mean PSNR (dB) of noisy inputs and of the model's outputs against the clean images, fixed noise."""
-    batches = Batches(data, batch_size, shuffle=False, augment=Augment(noise=noise), mean=splits.mean,
-                      std=splits.std, seed=seed)
-    return evaluate(model, denoising_metrics(splits.mean, splits.std), batches)
+    return evaluate_set(model, denoising_metrics(splits.mean, splits.std), data, mean=splits.mean, std=splits.std,
+                        batch_size=batch_size, augment=Augment(noise=noise), seed=seed)
 
 
 def noisy_triplets(model: AutoEncoder, data: ImageSet, splits: Splits, noise: float,

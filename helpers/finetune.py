@@ -10,6 +10,7 @@ import copy
 import hashlib
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -19,10 +20,10 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import Augment, Batches, ImageSet, Splits, balanced_subset
+from .data import Augment, ImageSet, Splits, balanced_subset
 from .models import AEConfig, Encoder, EncoderClassifier, HW1Net, count_parameters
 from .results import atomic_path, markdown_table
-from .training import Run, TrainSpec, classification_loss, cross_validate, evaluate, outputs, train_model
+from .training import Run, TrainSpec, classification_loss, cross_validate, evaluate_set, outputs, train_model
 
 HW1_AUGMENT = Augment(flip=True, rotate=5.0)
 HW1_BATCH = 64
@@ -68,9 +69,9 @@ class Strategy:
     def build(self) -> nn.Module:
         return build_classifier(self.arch, self.pretrained)
 
-    @property
+    @cached_property
     def key(self) -> tuple:
-        """What defines the starting model, for the run cache."""
+        """What defines the starting model, for the run cache (the weights are hashed once)."""
         return self.arch, weights_digest(self.pretrained) if self.pretrained is not None else None
 
 
@@ -105,8 +106,8 @@ def train_strategy(name: str, strategy: Strategy, splits: Splits, train: ImageSe
 
 def accuracy(model: nn.Module, data: ImageSet, splits: Splits, batch_size: int = 2000) -> float:
     """Accuracy over `data` in eval mode (no augmentation)."""
-    batches = Batches(data, batch_size, shuffle=False, mean=splits.mean, std=splits.std)
-    return evaluate(model, classification_loss, batches)["accuracy"]
+    return evaluate_set(model, classification_loss, data, mean=splits.mean, std=splits.std,
+                        batch_size=batch_size)["accuracy"]
 
 
 def time_to_accuracy(rows: Sequence[dict], threshold: float,
@@ -181,23 +182,33 @@ def label_sweep(chosen: dict[str, Strategy], splits: Splits, counts: Sequence[in
     No validation labels are used (a few labels would not make a validation set): each run trains for a
     fixed budget of about `steps` optimizer steps with a cosine schedule and keeps its last weights.
     """
-    jobs = [(name, n, d) for n in counts for d in range(draws_for(n, draws)) for name in chosen]
+    subsets = [(n, draw) for n in counts for draw in range(draws_for(n, draws))]
     found: dict[str, dict[int, list[float]]] = {name: {n: [] for n in counts} for name in chosen}
-    for name, n, draw in tqdm(jobs, desc="label sweep"):
-        batch, epochs = label_budget(n, chosen[name].spec.batch_size, steps)
-        spec = replace(chosen[name].spec, epochs=epochs, batch_size=batch, scheduler="cosine", patience=None,
-                       seed=chosen[name].spec.seed + draw)
-        subset = splits.train.subset(balanced_subset(splits.train.labels, n, seed + draw))
-        model, _ = train_model(chosen[name].build, classification_loss, subset, None, spec,
-                               model_key=("labels", chosen[name].key), run_dir=run_dir,
-                               desc=f"{name} {n} labels draw {draw + 1}", mean=splits.mean, std=splits.std,
-                               progress=False)
-        found[name][n].append(accuracy(model, splits.test, splits, eval_batch_size))
+    with tqdm(total=len(subsets) * len(chosen), desc="label sweep") as bar:
+        for n, draw in subsets:
+            subset = splits.train.subset(balanced_subset(splits.train.labels, n, seed + draw))  # one per draw
+            for name, strategy in chosen.items():
+                batch, epochs = label_budget(n, strategy.spec.batch_size, steps)
+                spec = replace(strategy.spec, epochs=epochs, batch_size=batch, scheduler="cosine", patience=None,
+                               seed=strategy.spec.seed + draw)
+                model, _ = train_model(strategy.build, classification_loss, subset, None, spec,
+                                       model_key=("labels", strategy.key), run_dir=run_dir,
+                                       desc=f"{name} {n} labels draw {draw + 1}", mean=splits.mean, std=splits.std,
+                                       progress=False)
+                found[name][n].append(accuracy(model, splits.test, splits, eval_batch_size))
+                bar.update(1)
     return found
 
 
-def sweep_stats(sweep: dict[str, dict[int, list[float]]]) -> dict[str, dict[int, dict]]:
-    """Mean, standard deviation (over draws; 0 for one draw) and the draws themselves."""
+def sweep_stats(sweep: dict[str, dict[int, list[float]]], all_labels: tuple[int, dict[str, float]] | None = None
+                ) -> dict[str, dict[int, dict]]:
+    """Mean, standard deviation (over draws; 0 for one draw) and the draws themselves.
+
+    `all_labels = (n, {strategy: test accuracy})` adds the runs on every label as one more count.
+    """
+    if all_labels is not None:
+        n_all, accuracies = all_labels
+        sweep = {name: {**by_n, n_all: [accuracies[name]]} for name, by_n in sweep.items()}
     return {name: {n: {"mean": float(np.mean(a)), "std": float(np.std(a)), "draws": a} for n, a in by_n.items()}
             for name, by_n in sweep.items()}
 
@@ -239,6 +250,17 @@ def save_classifier(path: Path, arch: dict, model: nn.Module, info: dict) -> Non
     """Weights and architecture of a final classifier, written atomically; `load_classifier` rebuilds it."""
     with atomic_path(path) as tmp:
         torch.save({"arch": arch, "state_dict": model.state_dict(), "info": info}, tmp)
+
+
+def save_classifiers(folder: Path, chosen: dict[str, Strategy], runs: dict[str, Run], rows: dict[str, dict],
+                     splits: Splits) -> dict[str, Path]:
+    """Every final classifier as `folder/classifier-<tag>.pt`, with its name, test accuracy and normalization."""
+    paths = {}
+    for name, run in runs.items():
+        paths[name] = folder / f"classifier-{chosen[name].tag}.pt"
+        save_classifier(paths[name], chosen[name].arch, run.model, {
+            "name": name, "test_accuracy": rows[name]["test_accuracy"], "mean": splits.mean, "std": splits.std})
+    return paths
 
 
 def load_classifier(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:

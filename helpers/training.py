@@ -229,6 +229,13 @@ def evaluate(model: nn.Module, loss_fn: LossFn, batches: Batches) -> dict[str, f
     return {k: v.item() / n for k, v in sums.items()}
 
 
+def evaluate_set(model: nn.Module, loss_fn: LossFn, data: ImageSet, *, mean: float = 0.0, std: float = 1.0,
+                 batch_size: int = 2000, augment: Augment | None = None, seed: int = 0) -> dict[str, float]:
+    """`evaluate` over every image of `data` in order (augmentation, e.g. fixed noise, drawn with `seed`)."""
+    return evaluate(model, loss_fn, Batches(data, batch_size, shuffle=False, augment=augment, mean=mean, std=std,
+                                            seed=seed))
+
+
 def _check_finite(loss_sum: torch.Tensor, epoch: int) -> None:
     if not torch.isfinite(loss_sum):
         raise NonFiniteLossError(f"The training loss became {loss_sum.item()} in epoch {epoch}: lower the "
