@@ -5,10 +5,21 @@ from pathlib import Path
 
 import torch
 
+from .config import Profile
 from .data import Augment, Batches, ImageSet, Splits, balanced_subset
 from .models import AEConfig, AutoEncoder
 from .results import markdown_table
 from .training import Run, TrainSpec, denoising_metrics, evaluate_set, outputs, reconstruction_loss, train_model
+
+
+# Section 1's model, set by hand: the main autoencoder, and the start point of every search of section 2.
+HAND_SET = AEConfig(channels=(32, 64), kernel_size=3, latent_dim=32, batch_norm=True)
+
+
+def hand_set_spec(profile: Profile) -> TrainSpec:
+    """Section 1's recipe: Adam at lr 2e-3 with a cosine schedule, the profile's batch size and epochs."""
+    return TrainSpec(epochs=profile.ae_epochs, optimizer="adam", lr=2e-3, scheduler="cosine",
+                     batch_size=profile.batch_size, seed=profile.seed)
 
 
 def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: ImageSet | None = None,

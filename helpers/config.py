@@ -38,8 +38,10 @@ class Profile:
     sweep_epochs: int  # each run of the code-size sweep
     compare_limit: int | None  # training images for comparison and sweep runs; None: the whole train split
     folds: int = 5  # k of the cross-validation (sections 2 and 3)
-    trials: int = 40  # trial budget of each hyperparameter search (section 2)
-    trial_epochs: int = 8  # epochs per search trial and per cross-validation fold (section 2)
+    trials: int = 20  # trial budget of each hyperparameter search (section 2); unpruned trials train ae_epochs
+    search_limit: int | None = None  # training images of each search trial (section 2); None: compare_limit
+    search_folds: int = 3  # k of section 2's cross-validation at the final budget (on the whole training split)
+    search_finalists: int = 2  # configurations of section 2's stage 1 trained at the final budget in stage 2
     clf_epochs: int = 30  # each classifier run and cross-validation fold (section 3)
     label_counts: tuple[int, ...] = (100, 600, 1000, 3000)  # labelled examples in the label sweeps (section 3)
     label_draws: int = 3  # random label subsets drawn at counts up to 1000 (section 3)
@@ -49,7 +51,7 @@ class Profile:
 
     def __post_init__(self) -> None:
         _check("name", self.name, bool(self.name) and self.name.isidentifier(), "a non-empty identifier")
-        for field in ("train_limit", "test_limit", "compare_limit"):
+        for field in ("train_limit", "test_limit", "compare_limit", "search_limit"):
             value = getattr(self, field)
             _check(field, value, value is None or (isinstance(value, int) and value >= 100),
                    "None (all images) or an integer >= 100")
@@ -57,14 +59,18 @@ class Profile:
         for field in ("batch_size", "eval_batch_size"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
-        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "trial_epochs", "clf_epochs"):
+        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "clf_epochs"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
             isinstance(c, int) and 1 <= c <= 784 for c in self.code_sizes), "a non-empty tuple of integers in [1, 784]")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
-        _check("folds", self.folds, isinstance(self.folds, int) and 2 <= self.folds <= 20, "an integer in [2, 20]")
-        _check("trials", self.trials, isinstance(self.trials, int) and self.trials >= 1, "an integer >= 1")
+        for field in ("folds", "search_folds"):
+            value = getattr(self, field)
+            _check(field, value, isinstance(value, int) and 2 <= value <= 20, "an integer in [2, 20]")
+        for field in ("trials", "search_finalists"):
+            value = getattr(self, field)
+            _check(field, value, isinstance(value, int) and value >= 1, "an integer >= 1")
         _check("label_steps", self.label_steps, isinstance(self.label_steps, int) and 1 <= self.label_steps <= 100000,
                "an integer in [1, 100000]")
         _check("label_draws", self.label_draws, isinstance(self.label_draws, int) and self.label_draws >= 1,
@@ -73,9 +79,11 @@ class Profile:
         _check("label_counts", self.label_counts, len(self.label_counts) > 0 and all(
             isinstance(n, int) and 10 <= n <= train_size for n in self.label_counts),
             f"a non-empty tuple of integers in [10, {train_size}] (the training split of this profile)")
-        if self.compare_limit is not None:
-            _check("compare_limit", self.compare_limit, self.compare_limit <= train_size,
-                   f"None or at most {train_size} (the training split of this profile)")
+        for field in ("compare_limit", "search_limit"):
+            value = getattr(self, field)
+            if value is not None:
+                _check(field, value, value <= train_size, f"None or at most {train_size} (the training split of this "
+                                                          f"profile)")
 
     @property
     def train_size(self) -> int:
@@ -107,7 +115,8 @@ PROFILES: dict[str, Profile] = {
         compare_limit=None,
         folds=2,
         trials=3,
-        trial_epochs=1,
+        search_folds=2,
+        search_finalists=1,
         clf_epochs=1,
         label_counts=(100,),
         label_draws=1,
@@ -126,8 +135,10 @@ PROFILES: dict[str, Profile] = {
         sweep_epochs=6,
         compare_limit=6000,
         folds=3,
-        trials=12,
-        trial_epochs=3,
+        trials=8,
+        search_limit=1600,
+        search_folds=2,  # each fold trains on half the training split for ae_epochs: the section's largest cost
+        search_finalists=1,  # each costs a final-budget run (about a minute here)
         clf_epochs=8,
         label_counts=(100, 600, 1000, 3000),
         label_draws=3,
@@ -145,7 +156,7 @@ PROFILES: dict[str, Profile] = {
         compare_epochs=15,
         sweep_epochs=30,
         compare_limit=None,
-        trial_epochs=10,
+        search_limit=10000,  # not yet timed on a GPU: trials of up to 40 epochs cost the most in this profile
     ),
 }
 

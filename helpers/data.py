@@ -291,6 +291,14 @@ def comparison_train(splits: Splits, profile: Profile) -> ImageSet:
     return splits.train.subset(balanced_subset(splits.train.labels, profile.compare_limit, profile.seed))
 
 
+def search_train(splits: Splits, profile: Profile) -> ImageSet:
+    """The training images of each search trial and of the search's k-fold: a class-balanced `search_limit`,
+    or the comparison images when the profile sets none."""
+    if profile.search_limit is None:
+        return comparison_train(splits, profile)
+    return splits.train.subset(balanced_subset(splits.train.labels, profile.search_limit, profile.seed))
+
+
 def split_table(parts: dict[str, ImageSet]) -> str:
     """Markdown table: images per split and the smallest / largest class count in each."""
     rows = []

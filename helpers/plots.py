@@ -1,7 +1,9 @@
 """Figures in one consistent style, saved as PDF (for the report) and PNG."""
 from __future__ import annotations
 
+import contextlib
 import math
+import unittest.mock
 from pathlib import Path
 from typing import Sequence
 
@@ -157,16 +159,20 @@ def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequ
     return fig
 
 
-def search_progress(curves: dict[str, dict[str, list[float]]]) -> plt.Figure:
-    """Best validation MSE so far against trial number and against cumulative trial seconds."""
+def search_progress(curves: dict[str, dict[str, list[float]]], start: float | None = None) -> plt.Figure:
+    """Best validation MSE so far against trial number and against cumulative training seconds of the trials;
+    `start`: the value of the start configuration (trial 0 of every search), drawn as a reference line."""
     fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for i, (name, curve) in enumerate(curves.items()):
         style = dict(color=f"C{i}", drawstyle="steps-post", label=name)
         by_trial.plot(range(1, len(curve["best"]) + 1), curve["best"], marker="o", markersize=3, **style)
         by_time.plot(curve["seconds"], curve["best"], **style)
+    if start is not None:
+        for ax in (by_trial, by_time):
+            ax.axhline(start, color="0.4", linewidth=0.8, linestyle=":", label="hand-set start" if ax is by_time else None)
     by_trial.set_xlabel("finished trials")
     by_trial.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    by_time.set_xlabel("wall-clock seconds (sum of trial durations)")
+    by_time.set_xlabel("seconds (sum of the trials' training time)")
     by_trial.set_ylabel("best validation MSE so far")
     by_trial.set_yscale("log")
     by_trial.set_title("Search progress per trial")
@@ -176,15 +182,26 @@ def search_progress(curves: dict[str, dict[str, list[float]]]) -> plt.Figure:
     return fig
 
 
+@contextlib.contextmanager
+def _house_style_only():
+    """Run plotting code that calls `matplotlib.style.use` (Optuna's switches to "ggplot") with that call made
+    a no-op and every rc setting restored afterwards: its figures get this module's style, and the global style
+    is the same after as before."""
+    with matplotlib.rc_context(), unittest.mock.patch.object(matplotlib.style, "use", lambda *args, **kwargs: None):
+        use_style()
+        yield
+
+
 def optuna_figures(study) -> dict[str, plt.Figure]:
-    """Optuna's own plots (matplotlib backend): history, parameter importances, parallel coordinates."""
+    """Optuna's own plots (matplotlib backend): history, parameter importances, parallel coordinates, drawn in
+    this module's style without changing the global one."""
     import warnings
 
     import optuna.visualization.matplotlib as ov
     from optuna.exceptions import ExperimentalWarning
 
     figures = {}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _house_style_only():
         warnings.simplefilter("ignore", ExperimentalWarning)
         for name, draw in (("history", ov.plot_optimization_history), ("importances", ov.plot_param_importances),
                            ("parallel", ov.plot_parallel_coordinate)):

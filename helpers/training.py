@@ -248,13 +248,16 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
 
 def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None, spec: TrainSpec, *,
         mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, checkpoint: Path | None = None,
-        desc: str = "training", progress: bool = True,
+        desc: str = "training", progress: bool = True, announce: bool = True,
         on_epoch: Callable[[dict], None] | None = None) -> History:
     """Train `model` in place on `train`, validating on `val` after every epoch.
 
-    Saves a checkpoint after every epoch when `checkpoint` is given and resumes from it when it exists.
+    Saves a checkpoint after every epoch when `checkpoint` is given and resumes from it when it exists
+    (then, with `announce`, prints one `[cache]` line saying what was trained, resumed or reused).
     With `spec.patience`, stops early and restores the weights of the best validation epoch.
-    `on_epoch(row)` is called after every epoch (a search reports to its pruner there, and may raise).
+    `on_epoch(row)` is called once for every epoch of the history, in order: first for the epochs restored
+    from a checkpoint, then after each epoch trained. A search reports to its pruner there; it may raise
+    to stop the run (a resumed trial is then stopped before it trains any further).
     """
     device = train.device
     speed = _device_setup(model, device, spec.amp, spec.channels_last)
@@ -270,6 +273,9 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     payload = _load_checkpoint(checkpoint) if checkpoint is not None else None
     if payload is not None:
         _restore(payload, model, optimizer, scheduler, batches, history, state)
+    if on_epoch is not None:
+        for row in history.rows:  # replay what the checkpoint already holds
+            on_epoch(row)
     watched = f"{'val' if val is not None else 'train'}_{spec.monitor}"
     with tqdm(total=spec.epochs, initial=len(history.rows), desc=desc, disable=not progress, leave=False) as bar:
         elapsed = history.rows[-1]["seconds"] if history.rows else 0.0
@@ -297,7 +303,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     if spec.patience is not None and state["best_weights"] is not None:
         model.load_state_dict(state["best_weights"])
         history.restored_best = True
-    if checkpoint is not None:
+    if checkpoint is not None and announce:
         print(f"[cache] {desc}: {cache_status(history)}")
     return history
 
@@ -402,7 +408,7 @@ def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Ten
 def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet, val: ImageSet | None,
                 spec: TrainSpec, *, model_key: object, run_dir: Path | None = None, desc: str = "training",
                 mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, progress: bool = True,
-                on_epoch: Callable[[dict], None] | None = None) -> tuple[nn.Module, History]:
+                announce: bool = True, on_epoch: Callable[[dict], None] | None = None) -> tuple[nn.Module, History]:
     """Build a model from `spec.seed` and train it with `fit`.
 
     With `run_dir` the run is checkpointed under `run_dir/runs/`, keyed by `model_key` (what defines the
@@ -417,22 +423,28 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
     torch.manual_seed(spec.seed)  # the same initial weights for the same configuration
     model = build()
     history = fit(model, loss_fn, train, val, spec, mean=mean, std=std, eval_batch_size=eval_batch_size,
-                  checkpoint=checkpoint, desc=desc, progress=progress, on_epoch=on_epoch)
+                  checkpoint=checkpoint, desc=desc, progress=progress, announce=announce, on_epoch=on_epoch)
     return model, history
 
 
 def cross_validate(build: Callable[[], nn.Module], loss_fn: LossFn, data: ImageSet, spec: TrainSpec, *, k: int,
                    seed: int, mean: float = 0.0, std: float = 1.0, metric: str = "loss", name: str = "cv",
                    model_key: object = None, run_dir: Path | None = None, eval_batch_size: int = 2000) -> list[float]:
-    """Stratified k-fold: train a fresh `build()` on k-1 folds, score `val_<metric>` on the held-out one.
+    """Stratified k-fold: train a fresh `build()` on k-1 folds, score `<metric>` on the held-out one.
 
-    The score is taken at the kept weights (the best epoch with early stopping, else the last).
+    The score is taken at the kept weights (the best epoch with early stopping, else the last). A spec that
+    watches the held-out fold during training (early stopping, reduce-on-plateau) is validated every epoch;
+    any other is scored once, after its last epoch (the same number, without an evaluation per epoch).
     With `run_dir` each fold is a cached, resumable run (see `train_model`).
     """
+    watches = spec.patience is not None or spec.scheduler == "plateau"
     scores = []
     for fold, (train_idx, val_idx) in enumerate(kfold_splits(data.labels, k, seed), start=1):
-        _, history = train_model(build, loss_fn, data.subset(train_idx), data.subset(val_idx), spec,
-                                 model_key=("cv", model_key, k, seed, fold), run_dir=run_dir,
-                                 desc=f"{name} fold {fold}/{k}", mean=mean, std=std, eval_batch_size=eval_batch_size)
-        scores.append(history.kept[f"val_{metric}"])
+        held_out = data.subset(val_idx)
+        model, history = train_model(build, loss_fn, data.subset(train_idx), held_out if watches else None, spec,
+                                     model_key=("cv", model_key, k, seed, fold), run_dir=run_dir,
+                                     desc=f"{name} fold {fold}/{k}", mean=mean, std=std,
+                                     eval_batch_size=eval_batch_size)
+        scores.append(history.kept[f"val_{metric}"] if watches else evaluate_set(
+            model, loss_fn, held_out, mean=mean, std=std, batch_size=eval_batch_size)[metric])
     return scores

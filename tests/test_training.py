@@ -64,6 +64,31 @@ def _resumable_run(checkpoint, loss_fn=training.reconstruction_loss):
                         eval_batch_size=16, progress=False)
 
 
+def test_on_epoch_sees_restored_epochs_first_and_can_stop_a_resumed_run_before_it_trains(tmp_path):
+    checkpoint = tmp_path / "run.pt"
+    spec = training.TrainSpec(epochs=2, lr=2e-3, batch_size=16)
+    training.fit(AutoEncoder(SMALL), training.reconstruction_loss, _images(32), _images(16, seed=1), spec,
+                 checkpoint=checkpoint, progress=False)
+    seen = []
+    history = training.fit(AutoEncoder(SMALL), training.reconstruction_loss, _images(32), _images(16, seed=1),
+                           training.TrainSpec(epochs=3, lr=2e-3, batch_size=16), checkpoint=checkpoint,
+                           progress=False, on_epoch=lambda row: seen.append(row["epoch"]))
+    assert seen == [1, 2, 3] and history.reused_epochs == 2
+
+    class Stop(Exception):
+        pass
+
+    def stop(row):
+        raise Stop
+
+    stored = checkpoint.read_bytes()
+    with pytest.raises(Stop):
+        training.fit(AutoEncoder(SMALL), training.reconstruction_loss, _images(32), _images(16, seed=1),
+                     training.TrainSpec(epochs=5, lr=2e-3, batch_size=16), checkpoint=checkpoint, progress=False,
+                     on_epoch=stop)
+    assert checkpoint.read_bytes() == stored  # stopped during the replay: nothing trained, nothing saved
+
+
 def test_resumed_checkpoint_gives_the_same_history_as_an_uninterrupted_run(tmp_path):
     reference = _resumable_run(None)
     calls = {"n": 0}
