@@ -159,26 +159,33 @@ def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequ
     return fig
 
 
-def search_progress(curves: dict[str, dict[str, list[float]]], start: float | None = None) -> plt.Figure:
-    """Best validation MSE so far against trial number and against cumulative training seconds of the trials;
-    `start`: the value of the start configuration (trial 0 of every search), drawn as a reference line."""
-    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+def search_progress(curves: dict[str, dict[str, list]], start: float | None = None) -> plt.Figure:
+    """Every trial's validation MSE (dots: trained to the end; crosses: pruned, at their last report) and the best
+    so far (line), against trial number and against cumulative training seconds of the trials; `start`: the
+    value of the start configuration (trial 0 of every search), drawn as a reference line."""
+    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
     for i, (name, curve) in enumerate(curves.items()):
-        style = dict(color=f"C{i}", drawstyle="steps-post", label=name)
-        by_trial.plot(range(1, len(curve["best"]) + 1), curve["best"], marker="o", markersize=3, **style)
-        by_time.plot(curve["seconds"], curve["best"], **style)
+        colour, trials = f"C{i}", range(1, len(curve["best"]) + 1)
+        by_trial.plot(trials, curve["best"], color=colour, drawstyle="steps-post", label=name)
+        by_time.plot(curve["seconds"], curve["best"], color=colour, drawstyle="steps-post")
+        for ax, xs in ((by_trial, trials), (by_time, curve["seconds"])):
+            for pruned, marker in ((False, "o"), (True, "x")):
+                points = [(x, v) for x, v, p in zip(xs, curve["value"], curve["pruned"]) if p == pruned and v is not None]
+                if points:
+                    ax.scatter(*zip(*points), color=colour, marker=marker, s=16, alpha=0.7, linewidths=1)
     if start is not None:
         for ax in (by_trial, by_time):
-            ax.axhline(start, color="0.4", linewidth=0.8, linestyle=":", label="hand-set start" if ax is by_time else None)
+            ax.axhline(start, color="0.4", linewidth=0.8, linestyle=":")
     by_trial.set_xlabel("finished trials")
     by_trial.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     by_time.set_xlabel("seconds (sum of the trials' training time)")
-    by_trial.set_ylabel("best validation MSE so far")
+    by_trial.set_ylabel("validation MSE")
     by_trial.set_yscale("log")
-    by_trial.set_title("Search progress per trial")
-    by_time.set_title("Search progress per second")
-    by_time.legend(loc="upper right")
-    fig.tight_layout()
+    by_trial.set_title("Trials (o: trained to the end, x: pruned; line: best so far)", fontsize=10)
+    by_time.set_title("The same against training time" + ("; dotted: hand-set start" if start is not None else ""),
+                      fontsize=10)
+    fig.legend(*by_trial.get_legend_handles_labels(), loc="lower center", ncol=len(curves), fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

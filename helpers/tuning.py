@@ -333,18 +333,21 @@ def trial_epochs(trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs.get("epochs", len(trial.intermediate_values)))
 
 
-def progress(study: optuna.Study) -> dict[str, list[float]]:
-    """Per finished trial, in order: best value so far, cumulative training seconds and cumulative epochs."""
-    best, seconds, epochs, low, elapsed, trained = [], [], [], math.inf, 0.0, 0
+def progress(study: optuna.Study) -> dict[str, list]:
+    """Per finished trial, in order: best value so far, cumulative training seconds and epochs, the trial's own
+    value (a pruned trial's last report; None when it reported nothing) and whether it was pruned."""
+    curve = {"best": [], "seconds": [], "epochs": [], "value": [], "pruned": []}
+    low, elapsed, trained = math.inf, 0.0, 0
     for t in _finished(study):
         elapsed += trial_seconds(t)
         trained += trial_epochs(t)
-        if t.state == TrialState.COMPLETE:
+        pruned = t.state == TrialState.PRUNED
+        if not pruned:
             low = min(low, t.value)
-        best.append(low)
-        seconds.append(elapsed)
-        epochs.append(trained)
-    return {"best": best, "seconds": seconds, "epochs": epochs}
+        last = t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None
+        for key, item in zip(curve, (low, elapsed, trained, last if pruned else t.value, pruned)):
+            curve[key].append(item)
+    return curve
 
 
 def seconds_to_reach(study: optuna.Study, target: float) -> float | None:
@@ -465,11 +468,12 @@ def promote(studies: dict[str, optuna.Study], search: Search) -> tuple[dict, dic
 
 def promotion_table(promoted: dict) -> str:
     """Markdown table: the start and each finalist, on the search images and at the final budget."""
-    rows = [(name, r["search"] if name == "hand-set" else f"{r['search']}, trial {r['trial']}", r["search_value"],
-             r["val_mse"], "chosen" if name == promoted["chosen"] else "")
+    rows = [(name, "section 1" if name == "hand-set" else f"{r['search']}, trial {r['trial']}", r["search_value"],
+             r["val_mse"], f"{r['seconds']:.0f}", "chosen" if name == promoted["chosen"] else "")
             for name, r in promoted["rows"].items()]
     return markdown_table(["configuration", "found by", "validation MSE in the search",
-                           f"validation MSE at the final budget ({promoted['images']:,} images)", ""], rows)
+                           f"validation MSE at the final budget ({promoted['images']:,} images)", "seconds", ""], rows,
+                          digits=5)
 
 
 def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> dict:
@@ -509,7 +513,7 @@ def final_table(found: dict) -> str:
     return markdown_table(
         ["configuration", f"{found['folds']}-fold CV MSE (mean)", "std", "test MSE (whole training split)"],
         [("hand-set (section 1)", found["hand_set_mean"], found["hand_set_std"], found["hand_set_test_mse"]),
-         ("tuned", found["tuned_mean"], found["tuned_std"], found["tuned_test_mse"])])
+         ("tuned", found["tuned_mean"], found["tuned_std"], found["tuned_test_mse"])], digits=5)
 
 
 def final_findings(found: dict, promoted: dict) -> str:
@@ -518,26 +522,26 @@ def final_findings(found: dict, promoted: dict) -> str:
     others = [n for n in rows if n != "hand-set"]
     if not others:
         return ("**Measured:** no search found a configuration other than the hand-set start, so the tuned model "
-                f"is section 1's (test MSE {found['hand_set_test_mse']:.5f}).")
+                f"is section 1's (test MSE {found['hand_set_test_mse']:.6f}).")
     if found["tuned_is_hand_set"]:
-        beaten = ", ".join(f"{n} ({rows[n]['val_mse']:.5f})" for n in others)
+        beaten = ", ".join(f"{n} ({rows[n]['val_mse']:.6f})" for n in others)
         return (f"**Measured:** at the final budget no finalist beats the hand-set configuration on the validation "
-                f"split ({rows['hand-set']['val_mse']:.5f} against {beaten}), although "
+                f"split ({rows['hand-set']['val_mse']:.6f} against {beaten}), although "
                 f"{'they' if len(others) > 1 else 'it'} scored better on the search images: the search's advantage "
                 f"did not carry over to the whole training split, and the tuned model is section 1's "
-                f"(test MSE {found['hand_set_test_mse']:.5f}).")
+                f"(test MSE {found['hand_set_test_mse']:.6f}).")
     cv_word = "lower" if found["tuned_beats_hand_set"] else "higher"
     test_word = "lower" if found["tuned_beats_hand_set_test"] else "higher"
     change = 100 * (found["tuned_test_mse"] / found["hand_set_test_mse"] - 1)
     cv_change = 100 * (found["tuned_mean"] / found["hand_set_mean"] - 1)
     return (f"**Measured:** at the final budget {found['chosen']} (found by {found['chosen_from']}) has the lowest "
-            f"validation MSE ({found['tuned_val_mse']:.5f} against {found['hand_set_val_mse']:.5f} for the hand-set "
+            f"validation MSE ({found['tuned_val_mse']:.6f} against {found['hand_set_val_mse']:.6f} for the hand-set "
             f"configuration) and becomes the tuned model. Its {found['folds']}-fold cross-validated MSE at that "
-            f"budget is {cv_word} ({found['tuned_mean']:.5f} ± {found['tuned_std']:.5f} against "
-            f"{found['hand_set_mean']:.5f} ± {found['hand_set_std']:.5f}, {cv_change:+.1f}%; lower in "
+            f"budget is {cv_word} ({found['tuned_mean']:.6f} ± {found['tuned_std']:.6f} against "
+            f"{found['hand_set_mean']:.6f} ± {found['hand_set_std']:.6f}, {cv_change:+.1f}%; lower in "
             f"{found['folds_tuned_lower']} of {found['folds']} folds), and its test MSE is {test_word} "
-            f"({found['tuned_test_mse']:.5f} against {found['hand_set_test_mse']:.5f}, {change:+.1f}%)."
-            + (f" The cross-validated difference ({abs(found['tuned_mean'] - found['hand_set_mean']):.5f}) is smaller "
+            f"({found['tuned_test_mse']:.6f} against {found['hand_set_test_mse']:.6f}, {change:+.1f}%)."
+            + (f" The cross-validated difference ({abs(found['tuned_mean'] - found['hand_set_mean']):.6f}) is smaller "
                f"than the spread between folds: at this budget the search confirms the hand-set configuration more "
                f"than it improves on it." if abs(found["tuned_mean"] - found["hand_set_mean"]) <
                max(found["tuned_std"], found["hand_set_std"]) else ""))

@@ -210,7 +210,8 @@ def test_a_trial_is_charged_its_recorded_training_seconds_not_its_duration():
     study = optuna.create_study()
     study.add_trial(_trial(0, 0.5, 10, epochs=8))  # recorded: 5 s over 8 epochs (e.g. reused from the cache)
     study.add_trial(_trial(1, None, 4, optuna.trial.TrialState.PRUNED, epochs=1))
-    assert tuning.progress(study) == {"best": [0.5, 0.5], "seconds": [5.0, 7.0], "epochs": [8, 9]}
+    assert tuning.progress(study) == {"best": [0.5, 0.5], "seconds": [5.0, 7.0], "epochs": [8, 9],
+                                      "value": [0.5, None], "pruned": [False, True]}
     row = tuning.summary(study)
     assert (row["complete"], row["pruned"], row["epochs"], row["seconds"], row["best_trial"]) == (1, 1, 9, 7.0, 0)
 
@@ -324,7 +325,7 @@ def test_final_comparison_cross_validates_both_on_the_whole_split_at_the_final_b
     assert found["tuned_test_mse"] == pytest.approx(
         autoencoder.mse(runs["finalist 1"].model, search.splits.test, search.splits))
     text = tuning.final_findings(found, promoted)
-    assert "finalist 1" in text and f"{found['tuned_test_mse']:.5f}" in text
+    assert "finalist 1" in text and f"{found['tuned_test_mse']:.6f}" in text
 
 
 # ----------------------------------------------------------------------------- figures
