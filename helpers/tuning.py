@@ -65,9 +65,12 @@ def storage_url(run_dir: str | Path) -> str:
 
 
 def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseSampler | None = None,
-               pruner: optuna.pruners.BasePruner | None = None, direction: str = "minimize") -> optuna.Study:
+               pruner: optuna.pruners.BasePruner | None = None, direction: str = "minimize",
+               on_create: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
     """Create the study, or load it (trials and all) when it already exists in the storage.
 
+    `on_create(study)` runs in the one process that creates the study: creation is atomic in the database
+    (study names are unique), so of several workers starting on a new study exactly one runs it.
     Workers that start at the same moment on a new database can collide while creating its tables;
     the loser waits briefly and tries again."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -81,8 +84,14 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
             storage = RDBStorage(url, engine_kwargs=sqlite_wait, heartbeat_interval=HEARTBEAT_SECONDS,
                                  grace_period=GRACE_SECONDS,
                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-        return optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-                                   direction=direction, load_if_exists=True)
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                        direction=direction)
+        except optuna.exceptions.DuplicatedStudyError:
+            return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        if on_create is not None:
+            on_create(study)
+        return study
 
     for attempt in range(4):
         try:
@@ -252,13 +261,10 @@ def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable
 
 
 def make_sampler(kind: str, seed: int, budget: int = 40) -> optuna.samplers.BaseSampler:
-    """Seeded samplers; TPE starts from random trials for a quarter of the budget (3 to 10), the enqueued start
-    trial included."""
+    """Seeded samplers; TPE (multivariate, Optuna's default for one objective) starts from random trials for a
+    quarter of the budget (3 to 10), the enqueued start trial included."""
     if kind == "tpe":
-        with warnings.catch_warnings():  # multivariate TPE is marked experimental in Optuna
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, budget // 4)),
-                                              multivariate=True)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, budget // 4)))
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if kind == "grid":
@@ -280,17 +286,15 @@ def make_pruner(kind: str | None, epochs: int) -> optuna.pruners.BasePruner:
 
 def open_search(name: str, search: Search) -> optuna.Study:
     """The stored study of one of `SEARCHES` for these settings, with its sampler and pruner, its first trial
-    the start configuration (enqueued once)."""
+    the start configuration (enqueued once, by whichever process creates the study)."""
     if name not in SEARCHES:
         raise ValueError(f"Unknown search {name!r}; choose one of: {', '.join(SEARCHES)}.")
     if search.run_dir is None and not os.environ.get(STORAGE_ENV):
         raise ValueError("A stored search needs a run_dir (or HW2_OPTUNA_STORAGE) for its database.")
     sampler, pruner = SEARCHES[name]
-    study = open_study(f"{study_name(name)}-{search.key}", search.run_dir or ".",
-                       sampler=make_sampler(sampler, search.seed, search.trials),
-                       pruner=make_pruner(pruner, search.epochs))
-    study.enqueue_trial(search.start_params, skip_if_exists=True)
-    return study
+    return open_study(f"{study_name(name)}-{search.key}", search.run_dir or ".",
+                      sampler=make_sampler(sampler, search.seed, search.trials), pruner=make_pruner(pruner, search.epochs),
+                      on_create=lambda study: study.enqueue_trial(search.start_params))
 
 
 def run_searches(search: Search) -> dict[str, optuna.Study]:

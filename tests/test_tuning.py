@@ -135,6 +135,13 @@ def test_a_study_made_with_other_settings_is_not_continued(tmp_path):
     assert tuning.finished_trials(study) == 0  # a new study: the stored one was scored at two epochs
 
 
+def test_only_the_process_that_creates_a_study_runs_its_set_up(tmp_path):
+    calls = []
+    first = tuning.open_study("shared", tmp_path, on_create=lambda study: calls.append(study.study_name))
+    second = tuning.open_study("shared", tmp_path, on_create=lambda study: calls.append("again"))
+    assert calls == ["shared"] and first._study_id == second._study_id
+
+
 def test_two_workers_at_once_share_one_study_without_losing_or_doubling_trials(tmp_path, real_root):
     env = {**os.environ, "HW2_RESULTS": str(tmp_path), "PYTHONPATH": str(config.REPO_ROOT)}
     command = [sys.executable, "-m", "helpers.tuning", "--study", "ae-random-search", "--trials", "2",
