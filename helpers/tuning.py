@@ -76,14 +76,18 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
     from sqlalchemy.exc import SQLAlchemyError
 
     url = storage_url(run_dir)
-    sqlite_wait = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None  # concurrent workers
+    sqlite = url.startswith("sqlite")
+    # concurrent workers wait for SQLite's lock; pysqlite leaves transactions to _serialize_sqlite
+    engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else None
 
     def connect() -> optuna.Study:
         with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
             warnings.simplefilter("ignore", ExperimentalWarning)
-            storage = RDBStorage(url, engine_kwargs=sqlite_wait, heartbeat_interval=HEARTBEAT_SECONDS,
+            storage = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
                                  grace_period=GRACE_SECONDS,
                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+        if sqlite:
+            _serialize_sqlite(storage.engine)
         try:
             study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
                                         direction=direction)
@@ -99,6 +103,21 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
         except SQLAlchemyError:
             time.sleep(0.5 * (attempt + 1))
     return connect()  # a fifth and last try; its error, if any, is the one to see
+
+
+def _serialize_sqlite(engine) -> None:
+    """Begin every transaction with BEGIN IMMEDIATE, SQLite's write lock.
+
+    Optuna hands a waiting trial (an enqueued one, or a stale one queued again) to one worker by reading it
+    with SELECT ... FOR UPDATE and then marking it running; SQLite ignores FOR UPDATE, so two workers could
+    both read it as waiting and both run it (the second then fails to report: "Cannot tell a COMPLETE
+    trial"). Taking the lock when the transaction begins makes the read and the write one step. Other
+    databases (PostgreSQL) honour FOR UPDATE and need nothing."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "begin")
+    def begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def finished_trials(study: optuna.Study) -> int:

@@ -177,6 +177,52 @@ def test_killed_search_resumes_with_its_finished_trials_intact(tmp_path):
     assert len(after) == len(before) + 2 and all(after[n] == v for n, v in before.items())
 
 
+RACE_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from helpers import tuning
+
+    folder, me = Path(sys.argv[1]), sys.argv[2]
+    study = tuning.open_study("race", folder, sampler=optuna.samplers.RandomSampler(seed=int(me)))
+    (folder / f"ready-{me}").touch()
+    while not (folder / "go").exists():
+        time.sleep(0.01)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        with open(folder / "ran.txt", "a") as out:
+            out.write(f"{trial.number}\\n")
+        time.sleep(0.05)
+        return x
+
+    study.optimize(objective, n_trials=3)
+""")
+
+
+def test_workers_racing_for_waiting_trials_each_take_a_different_one(tmp_path):
+    """SQLite ignores SELECT ... FOR UPDATE: without the write lock taken at BEGIN, two workers could both take
+    the same enqueued trial, run it twice, and the second would fail to report it."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = tuning.open_study("race", tmp_path)
+    for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        study.enqueue_trial({"x": x})
+    script = tmp_path / "race.py"
+    script.write_text(RACE_SCRIPT)
+    workers = [_python(script, str(tmp_path), str(i)) for i in range(3)]
+    _wait_until(lambda: all((tmp_path / f"ready-{i}").exists() for i in range(3)), 120, "three workers ready")
+    (tmp_path / "go").touch()
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0, worker.stdout.read()
+    ran = [int(n) for n in (tmp_path / "ran.txt").read_text().split()]
+    assert sorted(ran) == list(range(9))  # nine trials, none run twice
+    trials = tuning.open_study("race", tmp_path).get_trials()
+    xs = [t.params["x"] for t in trials]
+    assert all(xs.count(x) == 1 for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6))  # each enqueued trial taken once
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials) and len(trials) == 9
+
+
 def test_search_budget_is_reached_despite_non_finite_trials(tmp_path):
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = tuning.open_study("nan", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
