@@ -1,13 +1,14 @@
 """The autoencoder section: train variants on the shared loop and summarize them side by side."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from .config import Profile
 from .data import Augment, Batches, ImageSet, Splits, balanced_subset
-from .models import AEConfig, AutoEncoder
+from .models import AEConfig, AutoEncoder, count_parameters
 from .results import markdown_table
 from .training import Run, TrainSpec, denoising_metrics, evaluate_set, outputs, reconstruction_loss, train_model
 
@@ -35,6 +36,21 @@ def train_autoencoder(cfg: AEConfig, spec: TrainSpec, splits: Splits, *, train: 
     return Run(model, history)
 
 
+def main_metrics(run: Run, test_mse: float) -> dict:
+    """`metrics.json` → `autoencoder`: the main model's configuration, size, budget, final losses and curves."""
+    last = run.history.rows[-1]
+    return {"config": run.model.cfg.as_dict(), "parameters": count_parameters(run.model), "epochs": len(run.history.rows),
+            "seconds": last["seconds"], "final_train_mse": last["train_loss"], "final_val_mse": last["val_loss"],
+            "test_mse": test_mse, "history": run.history.rows}
+
+
+def main_summary(found: dict) -> str:
+    """One line on the main model, from `main_metrics`."""
+    return (f"{found['parameters']:,} parameters, {found['epochs']} epochs in {found['seconds']:.0f} s; final train "
+            f"MSE {found['final_train_mse']:.5f}, validation MSE {found['final_val_mse']:.5f}, test MSE "
+            f"{found['test_mse']:.5f}")
+
+
 def compare(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, train: ImageSet,
             eval_batch_size: int = 2000, run_dir: Path | None = None) -> dict[str, Run]:
     """Train every (config, spec) variant on the same data."""
@@ -58,6 +74,39 @@ def summary(runs: dict[str, Run], splits: Splits, train: ImageSet, batch_size: i
                       "train_mse": train_mse, "gap": val_mse - train_mse, "epochs": len(run.history.rows),
                       "seconds": run.history.rows[-1]["seconds"]}
     return rows
+
+
+def code_size_sweep(cfg: AEConfig, spec: TrainSpec, sizes: list[int], splits: Splits, train: ImageSet,
+                    pca_mse: dict[int, float], reference: float, *, eval_batch_size: int = 2000,
+                    run_dir: Path | None = None) -> dict:
+    """`cfg` trained with each code size in `sizes` on `train` and scored on the test set beside PCA's test MSE
+    with as many components (`pca_mse`); `reference`: an earlier study's best MSE. For `metrics.json`."""
+    runs = compare({f"code {k}": (replace(cfg, latent_dim=k), spec) for k in sizes}, splits, train, eval_batch_size,
+                   run_dir)
+    ae_mse = {k: mse(run.model, splits.test, splits) for k, run in zip(sizes, runs.values())}
+    reaching = [k for k in sizes if ae_mse[k] <= reference]
+    return {"images": len(train), "epochs": spec.epochs,
+            **{f"code_{k}": {"ae_test_mse": ae_mse[k], "pca_test_mse": pca_mse[k], "ae_over_pca": ae_mse[k] / pca_mse[k]}
+               for k in sizes},
+            "beats_pca_at_every_size": all(ae_mse[k] < pca_mse[k] for k in sizes),
+            "smallest_code_reaching_earlier_best": reaching[0] if reaching else None}
+
+
+def code_size_table(found: dict, sizes: list[int]) -> str:
+    rows = [(k, found[f"code_{k}"]["ae_test_mse"], found[f"code_{k}"]["pca_test_mse"], found[f"code_{k}"]["ae_over_pca"])
+            for k in sizes]
+    return markdown_table(["code size", "autoencoder test MSE", "PCA test MSE", "AE / PCA"], rows)
+
+
+def code_size_findings(found: dict, sizes: list[int], reference: float) -> str:
+    """The "Measured:" sentence of the code-size sweep."""
+    ratio = {k: found[f"code_{k}"]["ae_over_pca"] for k in sizes}
+    reaching = found["smallest_code_reaching_earlier_best"]
+    return (f"**Measured:** the autoencoder beats PCA at {sum(r < 1 for r in ratio.values())} of {len(sizes)} "
+            f"code sizes; it leaves the smallest share of PCA's error at code {min(ratio, key=ratio.get)} "
+            f"({min(ratio.values()):.2f}) and the largest at code {max(ratio, key=ratio.get)} "
+            f"({max(ratio.values()):.2f}). Smallest code reaching the earlier study's {reference}: "
+            f"{reaching if reaching is not None else 'none of the sizes tried'}.")
 
 
 def examples_per_class(data: ImageSet, k: int, seed: int) -> ImageSet:

@@ -292,8 +292,8 @@ def comparison_train(splits: Splits, profile: Profile) -> ImageSet:
 
 
 def search_train(splits: Splits, profile: Profile) -> ImageSet:
-    """The training images of each search trial and of the search's k-fold: a class-balanced `search_limit`,
-    or the comparison images when the profile sets none."""
+    """The training images of each trial of the search's first stage: a class-balanced `search_limit`, or the
+    comparison images when the profile sets none."""
     if profile.search_limit is None:
         return comparison_train(splits, profile)
     return splits.train.subset(balanced_subset(splits.train.labels, profile.search_limit, profile.seed))
