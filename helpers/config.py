@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILE_ENV = "HW2_PROFILE"
 RESULTS_ENV = "HW2_RESULTS"
 FASHION_MNIST_TRAIN = 60000
+FASHION_MNIST_TEST = 10000
 
 
 class ConfigError(ValueError):
@@ -47,6 +48,8 @@ class Profile:
     label_draws: int = 3  # random label subsets drawn at counts up to 1000 (section 3)
     label_steps: int = 2000  # optimizer steps of each label-sweep run (section 3)
     code_sizes: tuple[int, ...] = (2, 8, 16, 32, 64, 128)
+    tsne_points: int | None = None  # test images on each 2-D map (section 4; class-balanced); None: the whole test split
+    samples_per_class: int = 500  # images generated per class from latent codes (section 4)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +67,12 @@ class Profile:
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
             isinstance(c, int) and 1 <= c <= 784 for c in self.code_sizes), "a non-empty tuple of integers in [1, 784]")
+        test_size = self.test_limit or FASHION_MNIST_TEST
+        _check("tsne_points", self.tsne_points, self.tsne_points is None or (
+            isinstance(self.tsne_points, int) and 50 <= self.tsne_points <= test_size),
+            f"None (the whole test split) or an integer in [50, {test_size}] (the test split of this profile)")
+        _check("samples_per_class", self.samples_per_class, isinstance(self.samples_per_class, int)
+               and 1 <= self.samples_per_class <= 10000, "an integer in [1, 10000]")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
         for field in ("folds", "search_folds"):
             value = getattr(self, field)
@@ -121,6 +130,8 @@ PROFILES: dict[str, Profile] = {
         label_counts=(100,),
         label_draws=1,
         label_steps=4,
+        tsne_points=300,
+        samples_per_class=20,
     ),
     "quick": Profile(
         name="quick",
@@ -143,6 +154,8 @@ PROFILES: dict[str, Profile] = {
         label_counts=(100, 600, 1000, 3000),
         label_draws=3,
         label_steps=400,
+        tsne_points=5000,  # scikit-learn's t-SNE: about 16 s per map on 2 cores
+        samples_per_class=200,
     ),
     "full": Profile(
         name="full",

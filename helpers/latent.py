@@ -9,7 +9,11 @@ data's device, batched, without gradients.
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -24,7 +28,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .data import ImageSet
+from .data import ImageSet, Splits
+from .results import cached_json, markdown_table, slug
 from .training import outputs
 
 
@@ -76,6 +81,77 @@ def decode(decoder: nn.Module, codes: torch.Tensor | np.ndarray, *, device: torc
         return torch.cat([decoder(chunk).float() for chunk in codes.split(batch_size)])
 
 
+class Penultimate(nn.Module):
+    """A classifier seen up to its last linear layer: returns that layer's input (the penultimate features).
+
+    Works for any classifier whose last `nn.Linear` (in module order) makes the class scores, e.g. the
+    Homework 1 network (128 pooled features) or an encoder with a two-layer head (its 256 hidden units)."""
+
+    def __init__(self, classifier: nn.Module) -> None:
+        super().__init__()
+        linears = [m for m in classifier.modules() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise ValueError(f"{type(classifier).__name__} has no nn.Linear layer to take the features before.")
+        self.classifier, self.last = classifier, linears[-1]
+        self.width = self.last.in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seen: list[torch.Tensor] = []
+        handle = self.last.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+        try:
+            self.classifier(x)
+        finally:
+            handle.remove()
+        return seen[-1]
+
+
+@dataclass(frozen=True)
+class Features:
+    """One representation of the three splits, as float32 rows (numpy, on the CPU)."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    @property
+    def dims(self) -> int:
+        return int(self.train.shape[1])
+
+
+def pixel_features(splits: Splits) -> Features:
+    """Raw pixels on [0, 1]: the floor every learned representation is measured against."""
+    flat = lambda d: d.images.flatten(1).cpu().numpy().astype(np.float32) / 255
+    return Features(flat(splits.train), flat(splits.val), flat(splits.test))
+
+
+def pca_features(splits: Splits, components: int, *, seed: int) -> Features:
+    """The first `components` principal components of the pixels, fitted on the training split."""
+    raw = pixel_features(splits)
+    pca = PCA(n_components=components, random_state=seed).fit(raw.train)
+    return Features(*(pca.transform(x).astype(np.float32) for x in (raw.train, raw.val, raw.test)))
+
+
+def encoder_features(encoder: nn.Module | Callable[[torch.Tensor], torch.Tensor], splits: Splits, *,
+                     batch_size: int = 2000) -> Features:
+    """Any encoder's output for every image of the three splits (inputs normalized as in training)."""
+    run = lambda d: encode(encoder, d, mean=splits.mean, std=splits.std, batch_size=batch_size).cpu().numpy()
+    return Features(run(splits.train), run(splits.val), run(splits.test))
+
+
+def digest(*arrays: np.ndarray) -> str:
+    """A short hash of arrays' shapes, types and bytes: the cache key of results computed from them."""
+    h = hashlib.blake2b(digest_size=8)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _cached(run_dir: str | Path | None, name: str, key: list, compute: Callable[[], dict]) -> dict:
+    return compute() if run_dir is None else cached_json(run_dir, name, key, compute)
+
+
 # ----------------------------------------------------------------------------- 2-D maps
 
 
@@ -98,16 +174,42 @@ def embed_2d(features: np.ndarray, method: str, *, seed: int, pca_dims: int = 50
     return coords.astype(np.float32), time.perf_counter() - start
 
 
+def maps(features: dict[str, np.ndarray], *, seed: int, run_dir: str | Path | None = None,
+         pca_dims: int = 50) -> dict[str, dict]:
+    """PCA and t-SNE coordinates of each named representation (rows: the same images for all), with the
+    seconds each took. Cached under `run_dir` by a key of the features themselves, so a changed encoder
+    recomputes its map and an unchanged one is reused (with the seconds it took when computed)."""
+    found = {}
+    for name, x in features.items():
+        def compute(x=x) -> dict:
+            out = {}
+            for method in ("pca", "tsne"):
+                coords, seconds = embed_2d(x, method, seed=seed, pca_dims=pca_dims)
+                out[method], out[f"{method}_seconds"] = coords.tolist(), seconds
+            return out
+        stored = _cached(run_dir, f"map {name}", [digest(x), seed, pca_dims, "tsne perplexity 30"], compute)
+        found[name] = {**stored, "pca": np.asarray(stored["pca"], np.float32),
+                       "tsne": np.asarray(stored["tsne"], np.float32)}
+    return found
+
+
 # ----------------------------------------------------------------------------- structure measures
 
 
+PROBE_CS = (0.01, 0.1, 1.0)  # inverse regularization strengths the linear probe chooses among
+
+
 def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray, *,
-              seed: int, silhouette_sample: int = 2000, k: int = 5, max_iter: int = 1000) -> dict:
+              seed: int, val: np.ndarray | None = None, val_labels: np.ndarray | None = None,
+              silhouette_sample: int = 2000, k: int = 5, max_iter: int = 1000) -> dict:
     """How well a representation separates the classes, all with scikit-learn:
     - `knn_accuracy`: k-NN (k = 5) fitted on the training codes, scored on the test codes;
     - `silhouette`: silhouette score of the test codes against their true classes, on a seeded sample of
       `silhouette_sample` codes (all of them when fewer);
-    - `linear_probe_accuracy`: logistic regression on standardized codes, every training label, scored on test.
+    - `linear_probe_accuracy`: logistic regression on standardized codes fitted on every training label and
+      scored on test. With a validation split, its inverse regularization C is the one of `PROBE_CS` with the
+      best validation accuracy (tried from strongest to weakest, stopping once accuracy falls: a high-
+      dimensional input such as raw pixels overfits at scikit-learn's default C = 1); without one, C = 1.
     """
     train, test = np.asarray(train, dtype=np.float32), np.asarray(test, dtype=np.float32)
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
@@ -115,10 +217,65 @@ def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, tes
     sample = min(silhouette_sample, len(test))
     silhouette = silhouette_score(test, test_labels, sample_size=sample if sample < len(test) else None,
                                   random_state=seed)
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter)).fit(train, train_labels)
+    scaler = StandardScaler().fit(train)
+    fit = lambda c: LogisticRegression(C=c, max_iter=max_iter).fit(scaler.transform(train), train_labels)
+    if val is None:
+        chosen_c, probe, val_accuracy = 1.0, fit(1.0), None
+    else:
+        val_x = scaler.transform(np.asarray(val, dtype=np.float32))
+        chosen_c = probe = val_accuracy = None
+        for c in PROBE_CS:
+            candidate = fit(c)
+            accuracy = float(candidate.score(val_x, val_labels))
+            if val_accuracy is not None and accuracy < val_accuracy:
+                break
+            chosen_c, probe, val_accuracy = c, candidate, accuracy
     return {"knn_accuracy": float(knn.score(test, test_labels)), "silhouette": float(silhouette),
-            "silhouette_sample": sample, "linear_probe_accuracy": float(probe.score(test, test_labels)),
-            "dims": int(train.shape[1])}
+            "silhouette_sample": sample,
+            "linear_probe_accuracy": float(probe.score(scaler.transform(test), test_labels)),
+            "probe_c": chosen_c, "probe_val_accuracy": val_accuracy, "dims": int(train.shape[1])}
+
+
+def measure(representations: dict[str, Features], splits: Splits, *, seed: int, run_dir: str | Path | None = None,
+            silhouette_sample: int = 2000) -> dict[str, dict]:
+    """`structure` of every named representation (training codes to fit, validation codes to choose the probe's
+    C, test codes to score), each cached by a key of its features and labels."""
+    labels = [d.labels.cpu().numpy() for d in (splits.train, splits.val, splits.test)]
+    rows = {}
+    for name, f in representations.items():
+        key = [digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS]
+        rows[name] = _cached(run_dir, f"structure {name}", key, lambda f=f: structure(
+            f.train, labels[0], f.test, labels[2], val=f.val, val_labels=labels[1], seed=seed,
+            silhouette_sample=silhouette_sample))
+    return rows
+
+
+def structure_table(rows: dict[str, dict]) -> str:
+    """One Markdown row per representation: dimensions, k-NN accuracy, silhouette, linear probe."""
+    sample = min(r["silhouette_sample"] for r in rows.values())
+    return markdown_table(
+        ["representation", "dims", "k-NN accuracy (k = 5)", f"silhouette ({sample:,} test codes)",
+         "linear-probe accuracy", "probe C (chosen on validation)"],
+        [(n, r["dims"], r["knn_accuracy"], r["silhouette"], r["linear_probe_accuracy"], r["probe_c"])
+         for n, r in rows.items()])
+
+
+def structure_findings(rows: dict[str, dict], *, raw: str, code: str, linear: str, supervised: str) -> str:
+    """The "Measured:" sentence of the structure table: the code against raw pixels (the targets), against
+    PCA of the same size, and the supervised reference."""
+    r, c, p, s = rows[raw], rows[code], rows[linear], rows[supervised]
+    verdict = lambda ok: "met" if ok else "missed"
+    points = lambda key: f"{100 * (c[key] - p[key]):+.1f} points"
+    return (f"**Measured:** the {code} has a silhouette of {c['silhouette']:.3f} against "
+            f"{r['silhouette']:.3f} for raw pixels (target: higher, {verdict(c['silhouette'] > r['silhouette'])}) "
+            f"and a k-NN accuracy of {c['knn_accuracy']:.2%} against {r['knn_accuracy']:.2%} (target: at least "
+            f"equal, {verdict(c['knn_accuracy'] >= r['knn_accuracy'])}). {linear} reaches {p['knn_accuracy']:.2%} "
+            f"k-NN accuracy and a silhouette of {p['silhouette']:.3f}: against this best linear code of the same "
+            f"size, the nonlinear code changes k-NN accuracy by {points('knn_accuracy')} and linear-probe accuracy "
+            f"by {points('linear_probe_accuracy')}. A linear probe reads {c['linear_probe_accuracy']:.2%} from the code, "
+            f"{r['linear_probe_accuracy']:.2%} from raw pixels; the {supervised}, trained with every label, reach "
+            f"{s['linear_probe_accuracy']:.2%} and a silhouette of {s['silhouette']:.3f}: the distance between "
+            f"them is what supervision adds to the space.")
 
 
 # ----------------------------------------------------------------------------- sampling codes
@@ -126,13 +283,15 @@ def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, tes
 
 def fit_gaussian(codes: np.ndarray, *, seed: int) -> GaussianMixture:
     """One full-covariance Gaussian over all codes (a one-component mixture, so it samples like the others)."""
-    return GaussianMixture(n_components=1, covariance_type="full", random_state=seed).fit(np.asarray(codes))
+    return GaussianMixture(n_components=1, covariance_type="full", random_state=seed).fit(
+        np.asarray(codes, dtype=np.float64))
 
 
 def fit_class_mixtures(codes: np.ndarray, labels: np.ndarray, *, components: int = 3,
                        seed: int) -> dict[int, GaussianMixture]:
     """A full-covariance Gaussian mixture per class, fitted on that class's codes only (seeded)."""
-    codes, labels = np.asarray(codes), np.asarray(labels)
+    # in float64: covariances fitted in float32 fail numpy's positive-semidefinite check when sampled
+    codes, labels = np.asarray(codes, dtype=np.float64), np.asarray(labels)
     return {int(c): GaussianMixture(n_components=components, covariance_type="full", random_state=seed + int(c))
             .fit(codes[labels == c]) for c in np.unique(labels)}
 
@@ -181,3 +340,217 @@ def _flat01(images: torch.Tensor) -> torch.Tensor:
     """Images as float rows on [0, 1] (uint8 images are divided by 255)."""
     x = images.flatten(1).float()
     return x / 255 if images.dtype == torch.uint8 else x
+
+
+# ----------------------------------------------------------------------------- generation and its checks
+
+
+def class_key(name: str) -> str:
+    """A class name as a metrics.json key ("T-shirt/top" -> "t_shirt_top")."""
+    return slug(name).replace("-", "_")
+
+
+def to_images(decoded: torch.Tensor) -> torch.Tensor:
+    """Decoded images on [0, 1] as uint8 images (rounded), the form every real image of the study has."""
+    return decoded.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Images decoded from sampled codes: one set per class (from that class's mixture) and one from the
+    single Gaussian over all codes."""
+
+    per_class: ImageSet  # labels: the class each code was drawn for
+    gaussian: ImageSet  # labels: -1 (drawn without a class)
+
+
+def generate(decoder: nn.Module, codes: np.ndarray, labels: np.ndarray, classes: Sequence[str], *, per_class: int,
+             gaussian: int, components: int = 3, seed: int, device: torch.device | str) -> Generated:
+    """Fit both samplers on training `codes`, draw, and decode on `device` (seeded throughout)."""
+    class_codes, intended = sample_classes(fit_class_mixtures(codes, labels, components=components, seed=seed),
+                                           per_class, seed=seed)
+    single = sample(fit_gaussian(codes, seed=seed), gaussian, seed=seed)
+    images, unlabelled = (to_images(decode(decoder, c, device=device)) for c in (class_codes, single))
+    return Generated(ImageSet(images, torch.as_tensor(intended, device=images.device), tuple(classes)),
+                     ImageSet(unlabelled, torch.full((gaussian,), -1, device=images.device), tuple(classes)))
+
+
+def recognition(probs: torch.Tensor, intended: torch.Tensor, classes: Sequence[str]) -> dict:
+    """How a classifier sees images generated for given classes: the share labelled as intended (overall and
+    per class), the mean probability it gives the intended class, and its mean top probability."""
+    probs, intended = probs.float().cpu(), intended.cpu()
+    hit = (probs.argmax(1) == intended).float()
+    per_class = {class_key(name): float(hit[intended == c].mean()) for c, name in enumerate(classes)
+                 if (intended == c).any()}
+    return {"recognised": float(hit.mean()), "per_class": per_class,
+            "mean_confidence": float(probs.gather(1, intended.view(-1, 1)).mean()),
+            "mean_top_probability": float(probs.max(1).values.mean()), "n": len(intended)}
+
+
+def predicted_shares(probs: torch.Tensor, classes: Sequence[str]) -> dict:
+    """The share of images a classifier assigns to each class, and its mean top probability: for samples drawn
+    without a class, whether they cover every class."""
+    counts = torch.bincount(probs.argmax(1).cpu(), minlength=len(classes)).float()
+    return {"shares": {class_key(n): float(c / counts.sum()) for n, c in zip(classes, counts)},
+            "mean_top_probability": float(probs.float().max(1).values.mean()), "n": int(counts.sum())}
+
+
+def novelty(generated: torch.Tensor, train: torch.Tensor, test: torch.Tensor, *, seed: int,
+            reconstructed: torch.Tensor | None = None, batch_size: int = 256) -> dict:
+    """Are generated images new, or copies? Each one's nearest training image (pixel MSE on [0, 1]) and the
+    count of exact copies (every pixel equal), held against the same distance for as many real test images
+    (never trained on) and, when given, for the decoder's reconstructions of those test images
+    (`reconstructed`, aligned with `test`): as smooth as generated images, which blur brings closer to
+    everything in pixel distance."""
+    index, distance = nearest(generated, train, batch_size=batch_size)
+    identical = (generated.flatten(1) == train[index.to(train.device)].flatten(1).to(generated.device)).all(1)
+    pick = torch.as_tensor(np.random.default_rng(seed).choice(len(test), min(len(generated), len(test)),
+                                                              replace=False), device=test.device)
+    _, test_distance = nearest(test[pick], train, batch_size=batch_size)
+    found = {"index": index.cpu(), "distance": distance.cpu(), "identical": int(identical.sum()),
+             "min_mse": float(distance.min()), "median_mse": float(distance.median()),
+             "test_median_mse": float(test_distance.median()), "test_min_mse": float(test_distance.min())}
+    if reconstructed is not None:
+        _, recon_distance = nearest(reconstructed[pick.to(reconstructed.device)], train, batch_size=batch_size)
+        found["reconstruction_median_mse"] = float(recon_distance.median())
+    return found
+
+
+def sample_checks(made: Generated, probs: torch.Tensor, gaussian_probs: torch.Tensor, splits: Splits, *,
+                  reconstructed_test: torch.Tensor, seed: int) -> tuple[dict, dict]:
+    """Everything measured on generated images: the metrics (recognition by a classifier whose class
+    probabilities are `probs` / `gaussian_probs`, the copy check against the training split, with the test
+    images and their reconstructions `reconstructed_test` as yardsticks) and the nearest training image of
+    each class-conditional sample (indices and distances, for figures)."""
+    classes = made.per_class.classes
+    rec = recognition(probs, made.per_class.labels, classes)
+    new = novelty(made.per_class.images, splits.train.images, splits.test.images, seed=seed,
+                  reconstructed=to_images(reconstructed_test))
+    nearest_found = {"index": new.pop("index"), "distance": new.pop("distance")}
+    return {"samples_per_class": len(made.per_class) // len(classes), "recognition": rec, "novelty": new,
+            "gaussian": predicted_shares(gaussian_probs, classes)}, nearest_found
+
+
+def recognition_table(found: dict, classes: Sequence[str]) -> str:
+    """Per class: the share of its samples the classifier labels as that class."""
+    per_class, shares = found["recognition"]["per_class"], found["gaussian"]["shares"]
+    return markdown_table(["class", "per-class mixture: share recognised as this class",
+                           "single Gaussian: share of its samples given this class"],
+                          [(n, per_class[class_key(n)], shares[class_key(n)]) for n in classes]
+                          + [("all classes", found["recognition"]["recognised"], "")])
+
+
+def generation_findings(found: dict, classes: Sequence[str], target: float = 0.80) -> str:
+    """The "Measured:" sentence of generation: recognition against its target, the hardest and easiest class,
+    and the copy check."""
+    rec, new = found["recognition"], found["novelty"]
+    per_class = {name: rec["per_class"][class_key(name)] for name in classes if class_key(name) in rec["per_class"]}
+    worst, best = min(per_class, key=per_class.get), max(per_class, key=per_class.get)
+    return (f"**Measured:** the classifier labels {rec['recognised']:.1%} of the {rec['n']:,} class-conditional "
+            f"samples as the class they were drawn for (target: at least {target:.0%}, "
+            f"{'met' if rec['recognised'] >= target else 'missed'}), with a mean probability of "
+            f"{rec['mean_confidence']:.2f} on that class; best *{best}* ({per_class[best]:.0%}), worst *{worst}* "
+            f"({per_class[worst]:.0%}). {new['identical']} of them equal their nearest training image. The median "
+            f"distance to it is {new['median_mse']:.4f} (pixel MSE), against {new['test_median_mse']:.4f} for real "
+            f"test images and {new['reconstruction_median_mse']:.4f} for the decoder's reconstructions of those test "
+            f"images, which are as smooth as the samples but come from images never trained on: the samples are "
+            f"{'closer to' if new['median_mse'] < new['reconstruction_median_mse'] else 'no closer to'} "
+            f"the training set than those. The single Gaussian's samples are given a class with a "
+            f"mean top probability of {found['gaussian']['mean_top_probability']:.2f} (per-class mixture: "
+            f"{rec['mean_top_probability']:.2f}).")
+
+
+# ----------------------------------------------------------------------------- paths through the space
+
+
+def interpolation_pairs(labels: torch.Tensor, class_pairs: Sequence[tuple[int, int]], *, seed: int) -> list[tuple[int, int]]:
+    """For each (class a, class b), a seeded random image index of class a and one of class b."""
+    y, rng = labels.cpu().numpy(), np.random.default_rng(seed)
+    return [(int(rng.choice(np.flatnonzero(y == a))), int(rng.choice(np.flatnonzero(y == b)))) for a, b in class_pairs]
+
+
+def paths(encoder: nn.Module, decoder: nn.Module, data: ImageSet, pairs: Sequence[tuple[int, int]], steps: int, *,
+          mean: float, std: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """For each pair of images, `steps` images along the straight line between their codes (decoded) and along
+    the straight line between their pixels (a cross-fade), both on [0, 1] ([steps, 1, 28, 28] each)."""
+    found = []
+    for i, j in pairs:
+        two = data.subset([i, j])
+        codes = encode(encoder, two, mean=mean, std=std)
+        code_path = decode(decoder, interpolate(codes[0], codes[1], steps), device=data.device)
+        pixels = two.images.float() / 255
+        found.append((code_path, interpolate(pixels[0], pixels[1], steps)))
+    return found
+
+
+def path_set(found: list[tuple[torch.Tensor, torch.Tensor]], which: int, classes: Sequence[str]) -> ImageSet:
+    """The images of every path of one kind (`which`: 0 through the code, 1 through the pixels) as one
+    unlabelled set (labels -1), in order, ready for a classifier."""
+    images = to_images(torch.cat([pair[which] for pair in found]))
+    return ImageSet(images, torch.full((len(images),), -1, device=images.device), tuple(classes))
+
+
+def path_confidence(probs: torch.Tensor, steps: int) -> float:
+    """Mean top class probability over the inner points of paths (rows of `steps` images, ends left out): how
+    much the images along a path look like some garment to the classifier."""
+    inner = probs.float().max(1).values.view(-1, steps)[:, 1:-1]
+    return float(inner.mean())
+
+
+def path_findings(code: float, pixels: float) -> str:
+    return (f"**Measured:** along the inner eight steps, the classifier's mean top probability is {code:.2f} on the "
+            f"decoded code path and {pixels:.2f} on the pixel cross-fade: the "
+            f"{'code path stays among images that look like one garment' if code > pixels else 'cross-fade looks no less like a garment than the code path here'}.")
+
+
+def principal_axes(codes: np.ndarray, k: int, *, seed: int) -> dict:
+    """The mean code and its first `k` principal directions, each scaled to one standard deviation of the codes
+    along it, with the share of the code variance each explains."""
+    pca = PCA(n_components=k, random_state=seed).fit(np.asarray(codes, dtype=np.float32))
+    return {"mean": pca.mean_.astype(np.float32),
+            "axes": (pca.components_ * np.sqrt(pca.explained_variance_)[:, None]).astype(np.float32),
+            "explained": pca.explained_variance_ratio_.astype(float).tolist()}
+
+
+def sweep(axes: dict, steps: int, spread: float = 2.5) -> np.ndarray:
+    """Codes [k, steps, dim]: from the mean code, -spread to +spread standard deviations along each axis."""
+    t = np.linspace(-spread, spread, steps, dtype=np.float32)
+    return axes["mean"][None, None] + t[None, :, None] * axes["axes"][:, None, :]
+
+
+def _png(image: torch.Tensor, scale: int = 5) -> bytes:
+    from PIL import Image  # comes with matplotlib
+
+    pixels = (255 - to_images(image).squeeze().cpu().numpy())  # dark garment on white, as in the figures
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).resize((28 * scale, 28 * scale), Image.NEAREST).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def explorer(decoder: nn.Module, axes: dict, *, device: torch.device | str, spread: float = 2.5):
+    """An ipywidgets explorer: one slider per principal axis (in standard deviations of the codes), and the
+    image decoded from the code they set, redrawn as they move. It only builds widgets: displayed where no
+    front end is attached (papermill, nbval) it neither blocks nor fails. Returns None, saying why, where
+    ipywidgets is not installed."""
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("ipywidgets is not installed: the interactive explorer is skipped (the static sweep above shows the "
+              "same thing).")
+        return None
+    sliders = [widgets.FloatSlider(value=0.0, min=-spread, max=spread, step=0.1,
+                                   description=f"PC{i + 1} ({share:.0%})", continuous_update=True)
+               for i, share in enumerate(axes["explained"])]
+    picture = widgets.Image(format="png", width=140, height=140)
+
+    def redraw(_change=None) -> None:
+        weights = np.array([s.value for s in sliders], dtype=np.float32)
+        code = axes["mean"] + weights @ axes["axes"]
+        picture.value = _png(decode(decoder, code[None], device=device)[0])
+
+    for s in sliders:
+        s.observe(redraw, names="value")
+    redraw()
+    box = widgets.HBox([widgets.VBox(sliders), picture])
+    box.redraw, box.sliders, box.picture = redraw, sliders, picture
+    return box

@@ -1,7 +1,7 @@
 """Networks: a configurable convolutional autoencoder whose encoder and decoder stand on their own."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -68,9 +68,10 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Code [B, latent_dim] -> image [B, 1, 28, 28] on [0, 1] (sigmoid output)."""
+    """Code [B, latent_dim] -> image [B, 1, 28, 28] on [0, 1] (sigmoid output), or with `logits=True` the
+    pixel logits before the sigmoid (a VAE's Bernoulli parameters)."""
 
-    def __init__(self, cfg: AEConfig, image_size: int = 28) -> None:
+    def __init__(self, cfg: AEConfig, image_size: int = 28, logits: bool = False) -> None:
         super().__init__()
         sizes = _sizes(cfg, image_size)
         widths = list(reversed(cfg.channels))
@@ -84,7 +85,7 @@ class Decoder(nn.Module):
             grown = 2 * sizes[-1 - i] - 1  # what a stride-2 transposed conv with 'same' padding gives
             conv = nn.ConvTranspose2d(widths[i], out, k, stride=2, padding=k // 2,
                                       output_padding=target - grown, bias=last or not cfg.batch_norm)
-            layers += [conv, nn.Sigmoid()] if last else _stage(conv, out, cfg)
+            layers += ([conv] if logits else [conv, nn.Sigmoid()]) if last else _stage(conv, out, cfg)
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -106,6 +107,57 @@ class AutoEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+
+class VAE(nn.Module):
+    """A convolutional VAE built from the autoencoder's own blocks: an `Encoder` with twice the code size gives
+    the mean and log-variance of q(z|x), a `Decoder` without its sigmoid gives Bernoulli logits of p(x|z).
+    Inputs are pixels on [0, 1] (no normalization: the same pixels the likelihood is about).
+
+    `beta` weighs the KL term; with `warmup_epochs` the weight rises linearly from 0 to `beta` over that many
+    epochs. The training loop calls `before_step(epochs_done)` before every optimizer step (see
+    `training.fit`), which sets `kl_weight`; in eval mode the loss uses `beta` itself."""
+
+    def __init__(self, cfg: AEConfig, beta: float = 1.0, warmup_epochs: float = 0.0) -> None:
+        super().__init__()
+        if beta <= 0 or warmup_epochs < 0:
+            raise ValueError(f"VAE(beta={beta!r}, warmup_epochs={warmup_epochs!r}): beta > 0, warmup_epochs >= 0.")
+        self.cfg, self.beta, self.warmup_epochs = cfg, beta, warmup_epochs
+        self.encoder = Encoder(replace(cfg, latent_dim=2 * cfg.latent_dim))
+        self.decoder = Decoder(cfg, logits=True)
+        self.kl_weight = beta
+
+    def before_step(self, epochs_done: float) -> None:
+        ramp = min(1.0, epochs_done / self.warmup_epochs) if self.warmup_epochs else 1.0
+        self.kl_weight = self.beta * ramp
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(z|x), each [B, latent_dim] (log-variance clamped for stability)."""
+        mean, log_var = self.encoder(x).chunk(2, dim=1)
+        return mean, log_var.clamp(-12.0, 8.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The reconstruction from the mean code: pixel probabilities on [0, 1]."""
+        return torch.sigmoid(self.decoder(self.encode(x)[0]))
+
+    def mean_encoder(self) -> nn.Module:
+        """A module mapping images to the mean code (what downstream tasks use as the VAE's representation)."""
+        return _VAEPart(self, "mean")
+
+    def image_decoder(self) -> nn.Module:
+        """A module mapping codes to pixel probabilities on [0, 1] (the Bernoulli means)."""
+        return _VAEPart(self, "decode")
+
+
+class _VAEPart(nn.Module):
+    """One direction of a VAE as a module (it holds the VAE, so eval mode and the device reach its layers)."""
+
+    def __init__(self, vae: VAE, part: str) -> None:
+        super().__init__()
+        self.vae, self.part = vae, part
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vae.encode(x)[0] if self.part == "mean" else torch.sigmoid(self.vae.decoder(x))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -302,3 +302,36 @@ def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def latent_maps(maps: dict[str, dict], labels: np.ndarray | torch.Tensor, classes: Sequence[str],
+                title: str) -> plt.Figure:
+    """One row per representation: its PCA map and its t-SNE map, points coloured by class, one legend."""
+    labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    fig, axes = plt.subplots(len(maps), 2, figsize=(8.4, 3.7 * len(maps) + 0.8), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for r, (name, found) in enumerate(maps.items()):
+        for c, method in enumerate(("pca", "tsne")):
+            ax, xy = axes[r, c], found[method]
+            for k in range(len(classes)):
+                chosen = labels == k
+                ax.scatter(xy[chosen, 0], xy[chosen, 1], s=2, alpha=0.6, color=colours(k), label=classes[k],
+                           rasterized=True)
+            detail = "PCA" if method == "pca" else f"t-SNE ({found['tsne_seconds']:.0f} s)"
+            ax.set_title(f"{name}: {detail}", fontsize=9)
+            ax.set_xlabel("component 1" if method == "pca" else "t-SNE 1")
+            ax.set_ylabel("component 2" if method == "pca" else "t-SNE 2")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=5, markerscale=5, bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def nearest_pairs(generated: torch.Tensor, neighbours: torch.Tensor, distances: Sequence[float],
+                  captions: Sequence[str], title: str) -> plt.Figure:
+    """Generated images (top row) above their nearest training images (bottom row), with the distance."""
+    labels = [f"{c}\nMSE {d:.4f}" for c, d in zip(captions, distances)]
+    return image_rows([generated, neighbours], ["generated", "nearest\ntraining image"], title, col_labels=labels)

@@ -2,6 +2,8 @@
 
 A model is trained by `fit(model, loss_fn, train, val, spec)`. `loss_fn(model, batch)` returns a dict
 of per-batch means, "loss" first; every other entry (accuracy, say) is averaged over the epoch too.
+A model whose loss changes over training (a VAE's KL warm-up) defines `before_step(epochs_done)`, which
+the loop calls before every optimizer step with the fraction of epochs completed, resumed runs included.
 Per-batch values stay on the device: the loop synchronizes once per epoch and every
 `FINITE_CHECK_EVERY` steps to stop on a non-finite loss.
 """
@@ -285,7 +287,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
             start = time.perf_counter()
             model.train()
             row = {"epoch": epoch, **_train_epoch(step_model, loss_fn, batches, optimizer,
-                                                  scheduler if per_batch else None, speed, epoch)}
+                                                  scheduler if per_batch else None, speed, epoch,
+                                                  getattr(model, "before_step", None))}
             if val_batches is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
             elapsed += time.perf_counter() - start
@@ -319,10 +322,13 @@ def cache_status(history: History) -> str:
 
 
 def _train_epoch(model: nn.Module, loss_fn: LossFn, batches: Batches, optimizer: torch.optim.Optimizer,
-                 batch_scheduler, speed: _Speed, epoch: int) -> dict[str, float]:
+                 batch_scheduler, speed: _Speed, epoch: int,
+                 before_step: Callable[[float], None] | None = None) -> dict[str, float]:
     """One pass over the training batches; returns the epoch means as `train_<metric>`."""
     sums, n = None, 0
     for step, batch in enumerate(batches):
+        if before_step is not None:
+            before_step(epoch - 1 + step / len(batches))
         out = _run(model, loss_fn, batch, speed)
         optimizer.zero_grad(set_to_none=True)
         out["loss"].backward()

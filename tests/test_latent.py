@@ -2,11 +2,15 @@
 interpolation, nearest neighbours and 2-D maps, on made-up data where the right answer is known."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
-from helpers import data, latent
+from helpers import data, latent, models
 from helpers.models import AEConfig, AutoEncoder
 
 
@@ -116,3 +120,162 @@ def test_2d_maps_are_seeded_and_keep_separated_classes_apart(method, least):
     assert latent.structure(coords, y, coords, y, seed=0)["knn_accuracy"] > least
     with pytest.raises(ValueError, match="choose 'pca' or 'tsne'"):
         latent.embed_2d(x, "umap", seed=0)
+
+
+def test_penultimate_features_are_what_the_last_linear_layer_reads():
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 28, 28)
+    hw1 = models.HW1Net().eval()
+    with torch.no_grad():
+        assert torch.allclose(latent.Penultimate(hw1)(x), hw1.features(x))
+        head = models.EncoderClassifier(models.Encoder(AEConfig(channels=(8, 16))), "mlp").eval()
+        view = latent.Penultimate(head)
+        assert view.width == 256 and torch.allclose(head.head[-1](view(x)), head(x), atol=1e-6)
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        latent.Penultimate(torch.nn.Conv2d(1, 2, 3))
+
+
+def test_the_probe_chooses_c_on_validation_labels_by_its_stated_rule():
+    x, y = _blobs(30, 6.0, seed=0, dims=40)  # overlapping classes: regularization matters
+    xv, yv = _blobs(20, 6.0, seed=1, dims=40)
+    xt, yt = _blobs(20, 6.0, seed=2, dims=40)
+    found = latent.structure(x, y, xt, yt, val=xv, val_labels=yv, seed=0)
+    scaler = StandardScaler().fit(x)
+    accuracy = {c: LogisticRegression(C=c, max_iter=1000).fit(scaler.transform(x), y).score(scaler.transform(xv), yv)
+                for c in latent.PROBE_CS}
+    best = None  # strongest regularization first, stop once validation accuracy falls
+    for c in latent.PROBE_CS:
+        if best is not None and accuracy[c] < accuracy[best]:
+            break
+        best = c
+    assert found["probe_c"] == best and found["probe_val_accuracy"] == pytest.approx(accuracy[best])
+    assert latent.structure(x, y, xt, yt, seed=0)["probe_c"] == 1.0  # no validation split: scikit-learn's default
+
+
+def _splits(n_train: int = 60, seed: int = 0) -> data.Splits:
+    return data.Splits(_images(n_train, seed), _images(30, seed + 1), _images(40, seed + 2), 0.3, 0.3)
+
+
+def test_structure_and_maps_are_cached_by_their_inputs(tmp_path, capsys):
+    splits = _splits()
+    reps = {"raw pixels": latent.pixel_features(splits), "PCA (5)": latent.pca_features(splits, 5, seed=0)}
+    assert reps["PCA (5)"].dims == 5 and reps["raw pixels"].test.shape == (40, 784)
+    first = latent.measure(reps, splits, seed=0, run_dir=tmp_path, silhouette_sample=30)
+    again = latent.measure(reps, splits, seed=0, run_dir=tmp_path, silhouette_sample=30)
+    assert first == again and capsys.readouterr().out.count("reused") == 2
+    changed = {"raw pixels": latent.pixel_features(_splits(seed=5))}
+    latent.measure(changed, _splits(seed=5), seed=0, run_dir=tmp_path, silhouette_sample=30)
+    assert "computed" in capsys.readouterr().out  # other features: another key
+    found = latent.maps({"PCA (5)": reps["PCA (5)"].test}, seed=0, run_dir=tmp_path, pca_dims=3)
+    reused = latent.maps({"PCA (5)": reps["PCA (5)"].test}, seed=0, run_dir=tmp_path, pca_dims=3)
+    assert found["PCA (5)"]["tsne"].shape == (40, 2) and np.array_equal(found["PCA (5)"]["tsne"], reused["PCA (5)"]["tsne"])
+    assert reused["PCA (5)"]["tsne_seconds"] == found["PCA (5)"]["tsne_seconds"] > 0
+
+
+def test_generation_is_seeded_and_labelled_by_intended_class():
+    torch.manual_seed(0)
+    decoder = AutoEncoder(AEConfig(channels=(8,), latent_dim=4)).decoder
+    codes, labels = _blobs(20, 0.5, seed=0, dims=4)
+    made = latent.generate(decoder, codes, labels, "abcdefghij", per_class=3, gaussian=7, components=2, seed=1,
+                           device="cpu")
+    again = latent.generate(decoder, codes, labels, "abcdefghij", per_class=3, gaussian=7, components=2, seed=1,
+                            device="cpu")
+    assert made.per_class.images.dtype == torch.uint8 and made.per_class.images.shape == (30, 1, 28, 28)
+    assert made.per_class.labels.tolist() == [c for c in range(10) for _ in range(3)] and len(made.gaussian) == 7
+    assert torch.equal(made.per_class.images, again.per_class.images)
+    assert torch.equal(made.gaussian.images, again.gaussian.images) and (made.gaussian.labels == -1).all()
+
+
+def test_recognition_counts_intended_classes_and_confidence():
+    probs = torch.tensor([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.6, 0.4, 0.0], [0.0, 0.3, 0.7]])
+    found = latent.recognition(probs, torch.tensor([0, 1, 1, 2]), ("T-shirt/top", "b", "c"))
+    assert found["recognised"] == 0.75 and found["per_class"] == {"t_shirt_top": 1.0, "b": 0.5, "c": 1.0}
+    assert found["mean_confidence"] == pytest.approx((0.9 + 0.8 + 0.4 + 0.7) / 4)
+    assert found["mean_top_probability"] == pytest.approx((0.9 + 0.8 + 0.6 + 0.7) / 4)
+    shares = latent.predicted_shares(probs, ("T-shirt/top", "b", "c"))["shares"]
+    assert shares == {"t_shirt_top": 0.5, "b": 0.25, "c": 0.25}
+
+
+def test_novelty_finds_exact_copies_and_measures_real_test_images():
+    train, test = _images(200, seed=0).images, _images(50, seed=1).images
+    fresh = _images(9, seed=2).images
+    generated = torch.cat([fresh, train[17:18]])  # one exact copy of training image 17
+    found = latent.novelty(generated, train, test, seed=0)
+    assert found["identical"] == 1 and found["index"][-1] == 17 and found["min_mse"] < 1e-6
+    assert found["median_mse"] > 0 and found["test_median_mse"] > 0 and "reconstruction_median_mse" not in found
+    blurred = torch.nn.functional.avg_pool2d(test.float(), 3, 1, 1).round().to(torch.uint8)  # aligned with test
+    yardsticks = latent.novelty(generated, train, test, seed=0, reconstructed=blurred)
+    assert yardsticks["test_median_mse"] == found["test_median_mse"]  # the same test images, seeded
+    assert 0 < yardsticks["reconstruction_median_mse"] != found["test_median_mse"]
+    assert latent.novelty(fresh, train, test, seed=0)["identical"] == 0
+
+
+def test_paths_start_and_end_at_the_two_images():
+    torch.manual_seed(0)
+    model = AutoEncoder(AEConfig(channels=(8, 16), latent_dim=6)).eval()
+    images = _images(40)
+    pairs = latent.interpolation_pairs(images.labels, [(0, 1), (2, 5)], seed=0)
+    assert [(int(images.labels[i]), int(images.labels[j])) for i, j in pairs] == [(0, 1), (2, 5)]
+    (code_path, pixel_path), _ = latent.paths(model.encoder, model.decoder, images, pairs, 10, mean=0.3, std=0.3)
+    i, j = pairs[0]
+    ends = model(((images.images[[i, j]].float() / 255) - 0.3) / 0.3).detach()
+    assert code_path.shape == pixel_path.shape == (10, 1, 28, 28)
+    assert torch.allclose(code_path[[0, -1]], ends, atol=1e-5)
+    assert torch.equal(pixel_path[0], images.images[i].float() / 255)
+    assert torch.allclose(pixel_path[-1], images.images[j].float() / 255)
+
+
+def test_principal_sweep_is_centred_and_scaled_to_the_codes_spread():
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(3000, 5)) * np.array([3.0, 1.0, 0.5, 0.2, 0.1]) + 7.0
+    axes = latent.principal_axes(codes, 2, seed=0)
+    grid = latent.sweep(axes, 5, spread=2.0)
+    assert grid.shape == (2, 5, 5) and np.allclose(grid[:, 2], axes["mean"], atol=1e-5)
+    assert np.allclose(np.linalg.norm(axes["axes"], axis=1), [3.0, 1.0], rtol=0.05)  # one standard deviation
+    assert axes["explained"][0] > axes["explained"][1]
+
+
+def test_the_explorer_redraws_as_a_slider_moves_without_a_front_end():
+    torch.manual_seed(0)
+    decoder = AutoEncoder(AEConfig(channels=(8,), latent_dim=4)).decoder
+    axes = latent.principal_axes(np.random.default_rng(0).normal(size=(500, 4)), 3, seed=0)
+    box = latent.explorer(decoder, axes, device="cpu")
+    assert len(box.sliders) == 3
+    before = box.picture.value
+    box.sliders[0].value = 2.0  # what dragging the slider does
+    expected = latent._png(latent.decode(decoder, (axes["mean"] + 2.0 * axes["axes"][0])[None], device="cpu")[0])
+    assert box.picture.value != before and box.picture.value == expected
+
+
+def test_the_explorer_cell_runs_headless_in_a_kernel(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = ["import numpy as np, torch\nfrom IPython.display import display\n"
+             "from helpers import latent\nfrom helpers.models import AEConfig, AutoEncoder",
+             "decoder = AutoEncoder(AEConfig(channels=(8,), latent_dim=4)).decoder\n"
+             "axes = latent.principal_axes(np.random.default_rng(0).normal(size=(200, 4)), 2, seed=0)\n"
+             "display(latent.explorer(decoder, axes, device='cpu'))"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(__file__).resolve().parents[1])}}).execute()
+    shown = notebook.cells[1].outputs
+    assert shown and "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+
+
+def test_findings_state_each_target_as_met_or_missed_from_the_numbers():
+    row = lambda knn, sil, probe: {"knn_accuracy": knn, "silhouette": sil, "linear_probe_accuracy": probe, "dims": 8}
+    rows = {"raw": row(0.80, 0.05, 0.82), "pca": row(0.81, 0.06, 0.80), "code": row(0.85, 0.07, 0.83),
+            "sup": row(0.90, 0.20, 0.90)}
+    text = latent.structure_findings(rows, raw="raw", code="code", linear="pca", supervised="sup")
+    assert "(target: higher, met)" in text and "(target: at least equal, met)" in text and "+4.0 points" in text
+    rows["code"] = row(0.79, 0.04, 0.83)
+    text = latent.structure_findings(rows, raw="raw", code="code", linear="pca", supervised="sup")
+    assert "(target: higher, missed)" in text and "(target: at least equal, missed)" in text
+    found = {"recognition": {"recognised": 0.79, "n": 20, "mean_confidence": 0.7, "mean_top_probability": 0.8,
+                             "per_class": {"a": 0.9, "b": 0.68}},
+             "novelty": {"identical": 0, "median_mse": 0.02, "test_median_mse": 0.018,
+                         "reconstruction_median_mse": 0.015},
+             "gaussian": {"mean_top_probability": 0.6}}
+    text = latent.generation_findings(found, ("a", "b"))
+    assert "at least 80%, missed" in text and "best *a* (90%), worst *b* (68%)" in text
+    assert "the samples are no closer to the training set than those" in text
