@@ -50,6 +50,8 @@ class Profile:
     code_sizes: tuple[int, ...] = (2, 8, 16, 32, 64, 128)
     tsne_points: int | None = None  # test images on each 2-D map (section 4; class-balanced); None: the whole test split
     samples_per_class: int = 500  # images generated per class from latent codes (section 4)
+    nll_images: int | None = None  # test images of the VAE's importance-weighted likelihood (section 5); None: all
+    nll_samples: int = 1000  # importance samples per test image (section 5)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -73,6 +75,11 @@ class Profile:
             f"None (the whole test split) or an integer in [50, {test_size}] (the test split of this profile)")
         _check("samples_per_class", self.samples_per_class, isinstance(self.samples_per_class, int)
                and 1 <= self.samples_per_class <= 10000, "an integer in [1, 10000]")
+        _check("nll_images", self.nll_images, self.nll_images is None or (
+            isinstance(self.nll_images, int) and 10 <= self.nll_images <= test_size),
+            f"None (the whole test split) or an integer in [10, {test_size}]")
+        _check("nll_samples", self.nll_samples, isinstance(self.nll_samples, int) and 1 <= self.nll_samples <= 100000,
+               "an integer in [1, 100000]")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
         for field in ("folds", "search_folds"):
             value = getattr(self, field)
@@ -132,6 +139,8 @@ PROFILES: dict[str, Profile] = {
         label_steps=4,
         tsne_points=300,
         samples_per_class=20,
+        nll_images=100,
+        nll_samples=10,
     ),
     "quick": Profile(
         name="quick",
@@ -156,6 +165,8 @@ PROFILES: dict[str, Profile] = {
         label_steps=400,
         tsne_points=5000,  # scikit-learn's t-SNE: about 16 s per map on 2 cores
         samples_per_class=200,
+        nll_images=1000,  # a class-balanced tenth of the test set ...
+        nll_samples=200,  # ... with 200 importance samples each: 200,000 decoder passes
     ),
     "full": Profile(
         name="full",

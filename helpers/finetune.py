@@ -20,7 +20,8 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import Augment, ImageSet, Splits, balanced_subset
+from .data import Augment, ImageSet, Splits
+from .fewlabels import draws_for, label_draws, sweep_stats, sweep_table  # noqa: F401 (shared with section 5)
 from .models import AEConfig, Encoder, EncoderClassifier, HW1Net, count_parameters
 from .results import atomic_path, markdown_table
 from .training import Run, TrainSpec, classification_loss, cross_validate, evaluate_set, outputs, train_model
@@ -170,11 +171,6 @@ def label_budget(n: int, batch_size: int, steps: int) -> tuple[int, int]:
     return batch, max(1, math.ceil(steps / (n // batch)))
 
 
-def draws_for(n: int, draws: int) -> int:
-    """Random label subsets drawn at `n` labels: `draws` up to 1000 labels, one above (where draws vary little)."""
-    return draws if n <= 1000 else 1
-
-
 def label_sweep(chosen: dict[str, Strategy], splits: Splits, counts: Sequence[int], *, draws: int, steps: int,
                 seed: int, run_dir: Path | None = None, eval_batch_size: int = 2000) -> dict[str, dict[int, list[float]]]:
     """Test accuracy of every strategy trained on class-balanced subsets of `n` labels, per draw.
@@ -182,11 +178,12 @@ def label_sweep(chosen: dict[str, Strategy], splits: Splits, counts: Sequence[in
     No validation labels are used (a few labels would not make a validation set): each run trains for a
     fixed budget of about `steps` optimizer steps with a cosine schedule and keeps its last weights.
     """
-    subsets = [(n, draw) for n in counts for draw in range(draws_for(n, draws))]
+    subsets = [(n, draw, idx) for n, drawn in label_draws(splits.train.labels, counts, draws, seed).items()
+               for draw, idx in enumerate(drawn)]
     found: dict[str, dict[int, list[float]]] = {name: {n: [] for n in counts} for name in chosen}
     with tqdm(total=len(subsets) * len(chosen), desc="label sweep") as bar:
-        for n, draw in subsets:
-            subset = splits.train.subset(balanced_subset(splits.train.labels, n, seed + draw))  # one per draw
+        for n, draw, idx in subsets:
+            subset = splits.train.subset(idx)  # the few-label protocol's draws
             for name, strategy in chosen.items():
                 batch, epochs = label_budget(n, strategy.spec.batch_size, steps)
                 spec = replace(strategy.spec, epochs=epochs, batch_size=batch, scheduler="cosine", patience=None,
@@ -198,29 +195,6 @@ def label_sweep(chosen: dict[str, Strategy], splits: Splits, counts: Sequence[in
                 found[name][n].append(accuracy(model, splits.test, splits, eval_batch_size))
                 bar.update(1)
     return found
-
-
-def sweep_stats(sweep: dict[str, dict[int, list[float]]], all_labels: tuple[int, dict[str, float]] | None = None
-                ) -> dict[str, dict[int, dict]]:
-    """Mean, standard deviation (over draws; 0 for one draw) and the draws themselves.
-
-    `all_labels = (n, {strategy: test accuracy})` adds the runs on every label as one more count.
-    """
-    if all_labels is not None:
-        n_all, accuracies = all_labels
-        sweep = {name: {**by_n, n_all: [accuracies[name]]} for name, by_n in sweep.items()}
-    return {name: {n: {"mean": float(np.mean(a)), "std": float(np.std(a)), "draws": a} for n, a in by_n.items()}
-            for name, by_n in sweep.items()}
-
-
-def sweep_table(stats: dict[str, dict[int, dict]], all_label: int | None = None) -> str:
-    """Markdown table: mean ± std over draws per strategy and label count (`all_label`: shown as "all")."""
-    counts = sorted({n for by_n in stats.values() for n in by_n})
-
-    def cell(s: dict) -> str:
-        return f"{s['mean']:.4f} ± {s['std']:.4f}" if len(s["draws"]) > 1 else f"{s['mean']:.4f}"
-    return markdown_table(["strategy", *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts]],
-                          [(name, *[cell(by_n[n]) for n in counts]) for name, by_n in stats.items()])
 
 
 # ----------------------------------------------------------------------------- errors of the best model

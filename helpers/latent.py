@@ -9,7 +9,6 @@ data's device, batched, without gradients.
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import time
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from .data import ImageSet, Splits
-from .results import cached_json, markdown_table, slug
+from .results import array_digest, cached_json, markdown_table, slug
 from .training import outputs
 
 
@@ -131,21 +130,22 @@ def pca_features(splits: Splits, components: int, *, seed: int) -> Features:
     return Features(*(pca.transform(x).astype(np.float32) for x in (raw.train, raw.val, raw.test)))
 
 
+def project(features: Features, components: int, *, seed: int) -> tuple[Features, float]:
+    """`features` on their first `components` principal directions (fitted on the training rows, no labels) and
+    the share of their variance kept. Without whitening, distances between rows are kept up to the variance
+    left out: a cheaper input for distance-based methods (k-NN, RBF kernels) on wide representations."""
+    pca = PCA(n_components=components, random_state=seed).fit(features.train)
+    reduced = Features(*(pca.transform(x).astype(np.float32) for x in (features.train, features.val, features.test)))
+    return reduced, float(pca.explained_variance_ratio_.sum())
+
+
 def encoder_features(encoder: nn.Module | Callable[[torch.Tensor], torch.Tensor], splits: Splits, *,
-                     batch_size: int = 2000) -> Features:
-    """Any encoder's output for every image of the three splits (inputs normalized as in training)."""
-    run = lambda d: encode(encoder, d, mean=splits.mean, std=splits.std, batch_size=batch_size).cpu().numpy()
+                     mean: float | None = None, std: float | None = None, batch_size: int = 2000) -> Features:
+    """Any encoder's output for every image of the three splits, its inputs normalized as in its training
+    (by default with the training pixels' mean and std; a VAE reads raw pixels: mean 0, std 1)."""
+    mean, std = splits.mean if mean is None else mean, splits.std if std is None else std
+    run = lambda d: encode(encoder, d, mean=mean, std=std, batch_size=batch_size).cpu().numpy()
     return Features(run(splits.train), run(splits.val), run(splits.test))
-
-
-def digest(*arrays: np.ndarray) -> str:
-    """A short hash of arrays' shapes, types and bytes: the cache key of results computed from them."""
-    h = hashlib.blake2b(digest_size=8)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.shape}{a.dtype}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def _cached(run_dir: str | Path | None, name: str, key: list, compute: Callable[[], dict]) -> dict:
@@ -187,7 +187,7 @@ def maps(features: dict[str, np.ndarray], *, seed: int, run_dir: str | Path | No
                 coords, seconds = embed_2d(x, method, seed=seed, pca_dims=pca_dims)
                 out[method], out[f"{method}_seconds"] = coords.tolist(), seconds
             return out
-        stored = _cached(run_dir, f"map {name}", [digest(x), seed, pca_dims, "tsne perplexity 30"], compute)
+        stored = _cached(run_dir, f"map {name}", [array_digest(x), seed, pca_dims, "tsne perplexity 30"], compute)
         found[name] = {**stored, "pca": np.asarray(stored["pca"], np.float32),
                        "tsne": np.asarray(stored["tsne"], np.float32)}
     return found
@@ -243,7 +243,7 @@ def measure(representations: dict[str, Features], splits: Splits, *, seed: int, 
     labels = [d.labels.cpu().numpy() for d in (splits.train, splits.val, splits.test)]
     rows = {}
     for name, f in representations.items():
-        key = [digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS]
+        key = [array_digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS]
         rows[name] = _cached(run_dir, f"structure {name}", key, lambda f=f: structure(
             f.train, labels[0], f.test, labels[2], val=f.val, val_labels=labels[1], seed=seed,
             silhouette_sample=silhouette_sample))
@@ -483,11 +483,16 @@ def paths(encoder: nn.Module, decoder: nn.Module, data: ImageSet, pairs: Sequenc
     return found
 
 
+def as_set(images: torch.Tensor, classes: Sequence[str]) -> ImageSet:
+    """Images on [0, 1] (e.g. decoded) as an unlabelled uint8 set (labels -1), ready for a classifier."""
+    images = to_images(images)
+    return ImageSet(images, torch.full((len(images),), -1, device=images.device), tuple(classes))
+
+
 def path_set(found: list[tuple[torch.Tensor, torch.Tensor]], which: int, classes: Sequence[str]) -> ImageSet:
     """The images of every path of one kind (`which`: 0 through the code, 1 through the pixels) as one
     unlabelled set (labels -1), in order, ready for a classifier."""
-    images = to_images(torch.cat([pair[which] for pair in found]))
-    return ImageSet(images, torch.full((len(images),), -1, device=images.device), tuple(classes))
+    return as_set(torch.cat([pair[which] for pair in found]), classes)
 
 
 def path_confidence(probs: torch.Tensor, steps: int) -> float:

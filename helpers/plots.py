@@ -247,7 +247,8 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
 
 
 def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, dict[int, float]] | None = None,
-                     all_label: int | None = None, colours: dict[str, str] | None = None) -> plt.Figure:
+                     all_label: int | None = None, colours: dict[str, str] | None = None,
+                     title: str = "Test accuracy against labels (mean ± std over draws)") -> plt.Figure:
     """Test accuracy against the number of labels (log axis), mean and std over draws per strategy."""
     fig, ax = plt.subplots(figsize=(7.2, 4.0))
     for i, (name, by_n) in enumerate(stats.items()):
@@ -264,7 +265,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labelled training images (class-balanced)")
     ax.set_ylabel("test accuracy")
-    ax.set_title("Test accuracy against labels (mean ± std over draws)")
+    ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
@@ -335,3 +336,37 @@ def nearest_pairs(generated: torch.Tensor, neighbours: torch.Tensor, distances: 
     """Generated images (top row) above their nearest training images (bottom row), with the distance."""
     labels = [f"{c}\nMSE {d:.4f}" for c, d in zip(captions, distances)]
     return image_rows([generated, neighbours], ["generated", "nearest\ntraining image"], title, col_labels=labels)
+
+
+def vae_curves(history: History, warmup_epochs: float) -> plt.Figure:
+    """A VAE's two loss terms per epoch, training and validation, with the end of the KL warm-up marked."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    epochs = history.column("epoch")
+    for ax, term, label in zip(axes, ("recon", "kl"), ("reconstruction term −log p(x|z)", "KL(q(z|x) ‖ p(z))")):
+        ax.plot(epochs, history.column(f"train_{term}"), marker="o", markersize=3, label="training")
+        ax.plot(epochs, history.column(f"val_{term}"), marker="o", markersize=3, linestyle="--", label="validation")
+        if warmup_epochs:
+            ax.axvline(warmup_epochs + 0.5, color="0.6", linestyle=":", label="end of KL warm-up")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats per image")
+        ax.set_title(label)
+        ax.legend(fontsize=8)
+    fig.suptitle("VAE: the two terms of the negative ELBO per epoch")
+    fig.tight_layout()
+    return fig
+
+
+def scatter_2d(coords: np.ndarray, labels: np.ndarray, classes: Sequence[str], title: str,
+               axis_labels: tuple[str, str] = ("z1", "z2")) -> plt.Figure:
+    """Points coloured by class with a legend of class names."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    colours = plt.get_cmap("tab10")
+    for k, name in enumerate(classes):
+        chosen = labels == k
+        ax.scatter(coords[chosen, 0], coords[chosen, 1], s=2, alpha=0.6, color=colours(k), label=name, rasterized=True)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(title)
+    ax.legend(markerscale=5, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig

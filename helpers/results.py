@@ -90,6 +90,16 @@ def config_hash(*parts: Any) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def array_digest(*arrays: Any) -> str:
+    """A short hash of arrays' shapes, types and bytes: the cache key of results computed from them."""
+    h = hashlib.blake2b(digest_size=8)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def forced() -> bool:
     """True when `HW2_FORCE=1`: stored results are recomputed instead of reused."""
     return os.environ.get(FORCE_ENV, "") == "1"

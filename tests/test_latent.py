@@ -279,3 +279,17 @@ def test_findings_state_each_target_as_met_or_missed_from_the_numbers():
     text = latent.generation_findings(found, ("a", "b"))
     assert "at least 80%, missed" in text and "best *a* (90%), worst *b* (68%)" in text
     assert "the samples are no closer to the training set than those" in text
+
+
+def test_projection_keeps_distances_up_to_the_variance_left_out():
+    rng = np.random.default_rng(0)
+    low_rank = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 40))  # 40 numbers, 5 directions of variance
+    split = lambda a: latent.Features(a[:200].astype(np.float32), a[200:250].astype(np.float32),
+                                      a[250:].astype(np.float32))
+    reduced, kept = latent.project(split(low_rank), 5, seed=0)
+    assert reduced.dims == 5 and kept == pytest.approx(1.0, abs=1e-5)
+    before = np.linalg.norm(low_rank[250:][:, None] - low_rank[250:][None], axis=2)
+    after = np.linalg.norm(reduced.test[:, None] - reduced.test[None], axis=2)
+    assert np.allclose(before, after, atol=1e-3)
+    _, partial = latent.project(split(low_rank), 2, seed=0)
+    assert partial < 1.0

@@ -1,0 +1,151 @@
+"""Classification from few labels: one protocol for every representation of the study (and the label draws
+section 3's classifiers use).
+
+For each label count, several class-balanced random draws of labelled training images; on each draw an RBF
+SVM and a logistic regression whose hyperparameters are chosen by stratified k-fold cross-validation on the
+drawn examples only (scikit-learn's `GridSearchCV`), then scored once on the test set. A classifier sees the
+features and labels of its drawn examples and nothing else: no validation split, no other training label, and
+the test labels only to score predictions already made.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from tqdm.auto import tqdm
+
+from .data import balanced_subset
+from .results import array_digest, cached_json, markdown_table
+
+METHODS = ("svm", "logreg")
+SVM_C = (1.0, 10.0, 100.0)
+SVM_GAMMA = (0.25, 1.0, 4.0)  # times scikit-learn's "scale" (1 / (dims * variance of the drawn features))
+LOGREG_C = (0.001, 0.01, 0.1)  # weaker regularization never won on 100-3000 labels and costs the most
+
+
+def draws_for(n: int, draws: int) -> int:
+    """Random label subsets drawn at `n` labels: `draws` up to 1000 labels, one above (where draws vary little)."""
+    return draws if n <= 1000 else 1
+
+
+def label_draws(labels: np.ndarray, counts: Sequence[int], draws: int, seed: int) -> dict[int, list[np.ndarray]]:
+    """Indices of the labelled examples of every draw: class-balanced, draw `d` seeded with `seed + d` (the
+    same subsets section 3 trains its classifiers on)."""
+    return {n: [balanced_subset(labels, n, seed + d) for d in range(draws_for(n, draws))] for n in counts}
+
+
+def make_search(method: str, dims: int, variance: float, n_labels: int, folds: int, seed: int) -> GridSearchCV:
+    """The cross-validated model of `method` for `n_labels` drawn examples of `dims` features."""
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if method == "svm":
+        scale = 1.0 / (dims * max(variance, 1e-12))
+        return GridSearchCV(SVC(kernel="rbf"), {"C": list(SVM_C), "gamma": [g * scale for g in SVM_GAMMA]}, cv=cv,
+                            n_jobs=-1)
+    if method == "logreg":
+        pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        return GridSearchCV(pipe, {"logisticregression__C": list(LOGREG_C)}, cv=cv, n_jobs=-1)
+    raise ValueError(f"Unknown few-label method {method!r}; choose one of {', '.join(METHODS)}.")
+
+
+def folds_for(n: int, folds: int = 5) -> int:
+    """Cross-validation folds for `n` drawn labels: `folds` up to 1000 labels, 3 above (1,000 or more examples per
+    fold already; the search over 9 SVM settings is the protocol's largest cost)."""
+    return folds if n <= 1000 else min(folds, 3)
+
+
+def fit_draw(x: np.ndarray, y: np.ndarray, method: str, *, folds: int = 5, seed: int = 0) -> GridSearchCV:
+    """`method` fitted on the drawn examples (x, y) alone, its hyperparameters chosen by stratified k-fold CV
+    on them (k = `folds_for(len(y), folds)`, fewer when a class has fewer examples), then refitted on all."""
+    k = int(min(folds_for(len(y), folds), np.bincount(y).min() if len(y) else 0))
+    if k < 2:
+        raise ValueError(f"A draw of {len(y)} labels has a class with fewer than 2 examples: cross-validation "
+                         f"needs at least 2 per class; draw more labels.")
+    return make_search(method, x.shape[1], float(x.var()), len(y), k, seed).fit(x, y)
+
+
+def evaluate(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray,
+             draws: dict[int, list[np.ndarray]], *, methods: Sequence[str] = METHODS, folds: int = 5,
+             seed: int = 0, desc: str = "few labels") -> dict[str, dict[int, list[dict]]]:
+    """For every method, label count and draw: test accuracy and the hyperparameters CV chose.
+
+    Only `train[idx]` and `train_labels[idx]` of each draw's indices `idx` are read; test labels are compared
+    with predictions after those are made."""
+    train, test = np.asarray(train, dtype=np.float32), np.asarray(test, dtype=np.float32)
+    found: dict[str, dict[int, list[dict]]] = {m: {n: [] for n in draws} for m in methods}
+    jobs = [(n, idx) for n, subsets in draws.items() for idx in subsets]
+    with tqdm(total=len(jobs) * len(methods), desc=desc, leave=False) as bar:
+        for n, idx in jobs:
+            x, y = train[idx], np.asarray(train_labels)[idx]
+            for method in methods:
+                search = fit_draw(x, y, method, folds=folds, seed=seed)
+                predicted = search.predict(test)
+                found[method][n].append({"accuracy": float(np.mean(predicted == np.asarray(test_labels))),
+                                         "params": {k.split("__")[-1]: v for k, v in search.best_params_.items()},
+                                         "cv_accuracy": float(search.best_score_)})
+                bar.update(1)
+    return found
+
+
+def evaluate_cached(run_dir: str | Path | None, name: str, train: np.ndarray, train_labels: np.ndarray,
+                    test: np.ndarray, test_labels: np.ndarray, draws: dict[int, list[np.ndarray]], *,
+                    methods: Sequence[str] = METHODS, folds: int = 5, seed: int = 0) -> dict[str, dict[int, list[dict]]]:
+    """`evaluate`, stored under `run_dir/cache/` by a key of the features, labels, draws and grids."""
+    compute = lambda: evaluate(train, train_labels, test, test_labels, draws, methods=methods, folds=folds, seed=seed,
+                               desc=f"few labels: {name}")
+    if run_dir is None:
+        return compute()
+    key = [array_digest(train, train_labels, test, test_labels, *[i for d in draws.values() for i in d]),
+           list(methods), folds, seed, SVM_C, SVM_GAMMA, LOGREG_C, "folds_for v1"]
+    stored = cached_json(run_dir, f"few labels {name}", key, compute)
+    return {m: {int(n): rows for n, rows in by_n.items()} for m, by_n in stored.items()}
+
+
+def stats(found: dict[int, list[dict]] | dict[int, list[float]]) -> dict[int, dict]:
+    """Mean and standard deviation over draws (0 for one draw), and the draws, per label count."""
+    out = {}
+    for n, rows in found.items():
+        values = [r["accuracy"] if isinstance(r, dict) else r for r in rows]
+        out[n] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "draws": values}
+    return out
+
+
+def sweep_stats(sweep: dict[str, dict[int, list[float]]], all_labels: tuple[int, dict[str, float]] | None = None
+                ) -> dict[str, dict[int, dict]]:
+    """`stats` of several named sweeps; `all_labels = (n, {name: accuracy})` adds the runs on every label as one
+    more count."""
+    if all_labels is not None:
+        n_all, accuracies = all_labels
+        sweep = {name: {**by_n, n_all: [accuracies[name]]} for name, by_n in sweep.items()}
+    return {name: stats(by_n) for name, by_n in sweep.items()}
+
+
+def sweep_table(stats_by_name: dict[str, dict[int, dict]], all_label: int | None = None, first: str = "strategy") -> str:
+    """Markdown table: mean ± std over draws per name and label count (`all_label`: shown as "all")."""
+    counts = sorted({n for by_n in stats_by_name.values() for n in by_n})
+
+    def cell(s: dict | None) -> str:
+        if s is None:
+            return ""
+        return f"{s['mean']:.4f} ± {s['std']:.4f}" if len(s["draws"]) > 1 else f"{s['mean']:.4f}"
+    return markdown_table([first, *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts]],
+                          [(name, *[cell(by_n.get(n)) for n in counts]) for name, by_n in stats_by_name.items()])
+
+
+def metrics(stats_by_method: dict[str, dict[str, dict[int, dict]]], keys: dict[str, str],
+            draws: dict[int, list[np.ndarray]], folds: int = 5) -> dict:
+    """The `few_labels` section of metrics.json: per representation (by its key) and method, the mean and std
+    over draws at every label count; and the protocol (draws per count, folds, grids)."""
+    found = {"protocol": {"draws": {f"n{n}": len(d) for n, d in draws.items()},
+                          "folds": {f"n{n}": folds_for(n, folds) for n in draws}, "svm_c": SVM_C,
+                          "svm_gamma_times_scale": SVM_GAMMA, "logreg_c": LOGREG_C}}
+    for method, by_name in stats_by_method.items():
+        for name, by_n in by_name.items():
+            found.setdefault(keys[name], {"name": name})[method] = {
+                f"n{n}": {"mean": s["mean"], "std": s["std"]} for n, s in by_n.items()}
+    return found
