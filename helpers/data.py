@@ -354,6 +354,75 @@ def add_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = N
     return (x + std * noise).clamp_(0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class Views:
+    """The strong augmentation of contrastive learning (SimCLR), drawn independently for every image and view:
+    a random resized crop (area share in `crop_area`, aspect ratio in [3/4, 4/3]), a horizontal flip, a small
+    rotation, brightness and contrast jitter, and random erasing of one rectangle. Like `Augment`, it works on a
+    whole float batch on its device; the geometric part is one affine resampling per image."""
+
+    crop_area: tuple[float, float] = (0.35, 1.0)
+    flip: bool = True
+    rotate: float = 10.0  # degrees, uniform in [-rotate, rotate]
+    brightness: float = 0.4  # pixel values scaled by a factor uniform in [1 - b, 1 + b]
+    contrast: float = 0.4  # deviations from the image's mean scaled by a factor uniform in [1 - c, 1 + c]
+    erase: float = 0.25  # probability of erasing one rectangle
+    erase_area: tuple[float, float] = (0.02, 0.15)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.crop_area
+        if not 0.0 < lo <= hi <= 1.0:
+            raise ValueError(f"Views.crop_area = {self.crop_area!r}: give 0 < low <= high <= 1.")
+        for field, value in (("brightness", self.brightness), ("contrast", self.contrast), ("erase", self.erase)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Views.{field} = {value!r} is out of range; allowed: 0 <= {field} <= 1.")
+        if not 0.0 <= self.rotate <= 180.0:
+            raise ValueError(f"Views.rotate = {self.rotate!r} is out of range; allowed: 0 <= rotate <= 180.")
+
+
+def _between(n: int, low: float, high: float, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, device=x.device, generator=generator)
+
+
+def strong_view(x: torch.Tensor, views: Views, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One strongly augmented view of every image of a float batch [B, C, H, W] on [0, 1] (values stay there)."""
+    b, _, h, w = x.shape
+    area = _between(b, *views.crop_area, x, generator)
+    log_ratio = _between(b, math.log(3 / 4), math.log(4 / 3), x, generator)
+    sx = (area * log_ratio.exp()).sqrt().clamp(max=1.0)  # crop width and height as shares of the image
+    sy = (area / log_ratio.exp()).sqrt().clamp(max=1.0)
+    tx, ty = (1 - sx) * _uniform(b, 1.0, x, generator), (1 - sy) * _uniform(b, 1.0, x, generator)  # crop inside
+    if views.flip:
+        sx = torch.where(torch.rand(b, device=x.device, generator=generator) < 0.5, -sx, sx)
+    angle = torch.deg2rad(_uniform(b, views.rotate, x, generator))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([sx * cos, -sy * sin, tx], 1), torch.stack([sx * sin, sy * cos, ty], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = _between(b, 1 - views.contrast, 1 + views.contrast, x, generator).view(b, 1, 1, 1)
+    brightness = _between(b, 1 - views.brightness, 1 + views.brightness, x, generator).view(b, 1, 1, 1)
+    x = (((x - mean) * contrast + mean) * brightness).clamp(0.0, 1.0)
+    if views.erase:
+        erased_area = _between(b, *views.erase_area, x, generator) * h * w
+        ratio = _between(b, math.log(0.5), math.log(2.0), x, generator).exp()
+        eh, ew = (erased_area * ratio).sqrt().clamp(max=h), (erased_area / ratio).sqrt().clamp(max=w)
+        top = torch.rand(b, device=x.device, generator=generator) * (h - eh)
+        left = torch.rand(b, device=x.device, generator=generator) * (w - ew)
+        rows = torch.arange(h, device=x.device).view(1, h, 1)
+        cols = torch.arange(w, device=x.device).view(1, 1, w)
+        inside = ((rows >= top.view(b, 1, 1)) & (rows < (top + eh).view(b, 1, 1))
+                  & (cols >= left.view(b, 1, 1)) & (cols < (left + ew).view(b, 1, 1)))
+        chosen = (torch.rand(b, device=x.device, generator=generator) < views.erase).view(b, 1, 1)
+        x = x.masked_fill((inside & chosen).unsqueeze(1), 0.0)
+    return x
+
+
+def two_views(x: torch.Tensor, views: Views, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two independent strong views of every image of the batch (SimCLR's positive pairs)."""
+    return strong_view(x, views, generator), strong_view(x, views, generator)
+
+
 class Batch(NamedTuple):
     inputs: torch.Tensor  # what the model sees: augmented, noisy if asked, normalized
     images: torch.Tensor  # augmented, clean, on [0, 1]: the reconstruction target

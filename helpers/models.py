@@ -160,6 +160,22 @@ class _VAEPart(nn.Module):
         return self.vae.encode(x)[0] if self.part == "mean" else torch.sigmoid(self.vae.decoder(x))
 
 
+class SimCLRNet(nn.Module):
+    """SimCLR's networks: the autoencoder's `Encoder` (its representation: the code, `cfg.latent_dim` numbers)
+    and a projection head (Linear, BatchNorm, ReLU, Linear) on which the contrastive loss is computed; the head
+    is dropped after pretraining."""
+
+    def __init__(self, cfg: AEConfig, projection_dim: int = 64, hidden: int = 256) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.head = nn.Sequential(nn.Linear(cfg.latent_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(hidden, projection_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

@@ -370,3 +370,23 @@ def scatter_2d(coords: np.ndarray, labels: np.ndarray, classes: Sequence[str], t
     ax.legend(markerscale=5, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
+
+
+def simclr_curves(history: History) -> plt.Figure:
+    """SimCLR per epoch: the NT-Xent loss and the share of views that find their partner, and the k-NN
+    monitor on held-out labelled images."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    epochs = history.column("epoch")
+    axes[0].plot(epochs, history.column("train_loss"), marker="o", markersize=3)
+    axes[0].set_ylabel("NT-Xent loss")
+    axes[0].set_title("contrastive loss (training)")
+    axes[1].plot(epochs, history.column("train_pair_accuracy"), marker="o", markersize=3, label="partner found (training views)")
+    axes[1].plot(epochs, history.column("knn_monitor"), marker="o", markersize=3, label="k-NN accuracy (validation, monitor)")
+    axes[1].set_ylabel("share")
+    axes[1].set_title("what the encoder has learned")
+    axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+    fig.suptitle("SimCLR per epoch (no label reaches training)")
+    fig.tight_layout()
+    return fig

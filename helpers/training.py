@@ -4,6 +4,8 @@ A model is trained by `fit(model, loss_fn, train, val, spec)`. `loss_fn(model, b
 of per-batch means, "loss" first; every other entry (accuracy, say) is averaged over the epoch too.
 A model whose loss changes over training (a VAE's KL warm-up) defines `before_step(epochs_done)`, which
 the loop calls before every optimizer step with the fraction of epochs completed, resumed runs included.
+A `monitor(model)` given to `fit` adds its entries to every epoch's row before the checkpoint is written
+(e.g. a k-NN accuracy on labelled held-out images, which never reaches the training step).
 Per-batch values stay on the device: the loop synchronizes once per epoch and every
 `FINITE_CHECK_EVERY` steps to stop on a non-finite loss.
 """
@@ -251,7 +253,8 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
 def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None, spec: TrainSpec, *,
         mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, checkpoint: Path | None = None,
         desc: str = "training", progress: bool = True, announce: bool = True,
-        on_epoch: Callable[[dict], None] | None = None) -> History:
+        on_epoch: Callable[[dict], None] | None = None,
+        monitor: Callable[[nn.Module], dict[str, float]] | None = None) -> History:
     """Train `model` in place on `train`, validating on `val` after every epoch.
 
     Saves a checkpoint after every epoch when `checkpoint` is given and resumes from it when it exists
@@ -292,6 +295,9 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
             if val_batches is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
             elapsed += time.perf_counter() - start
+            if monitor is not None:  # not counted in the training seconds
+                row.update(monitor(model))
+                model.train()
             row.update(lr=max(g["lr"] for g in optimizer.param_groups), seconds=elapsed)  # the head's, if several
             history.rows.append(row)
             if scheduler is not None and not per_batch:
@@ -414,7 +420,8 @@ def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Ten
 def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet, val: ImageSet | None,
                 spec: TrainSpec, *, model_key: object, run_dir: Path | None = None, desc: str = "training",
                 mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, progress: bool = True,
-                announce: bool = True, on_epoch: Callable[[dict], None] | None = None) -> tuple[nn.Module, History]:
+                announce: bool = True, on_epoch: Callable[[dict], None] | None = None,
+                monitor: Callable[[nn.Module], dict[str, float]] | None = None) -> tuple[nn.Module, History]:
     """Build a model from `spec.seed` and train it with `fit`.
 
     With `run_dir` the run is checkpointed under `run_dir/runs/`, keyed by `model_key` (what defines the
@@ -429,7 +436,8 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
     torch.manual_seed(spec.seed)  # the same initial weights for the same configuration
     model = build()
     history = fit(model, loss_fn, train, val, spec, mean=mean, std=std, eval_batch_size=eval_batch_size,
-                  checkpoint=checkpoint, desc=desc, progress=progress, announce=announce, on_epoch=on_epoch)
+                  checkpoint=checkpoint, desc=desc, progress=progress, announce=announce, on_epoch=on_epoch,
+                  monitor=monitor)
     return model, history
 
 
