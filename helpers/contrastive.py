@@ -16,21 +16,27 @@ from torch import nn
 
 from .data import Batch, ImageSet, Splits, Views, two_views
 from .models import AEConfig, SimCLRNet
-from .training import LossFn, Run, TrainSpec, train_model
+from .training import LossFn, Run, TrainSpec, outputs, train_model
 
 DEFAULT_VIEWS = Views()
+
+
+def _pair_logits(z1: torch.Tensor, z2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine similarities between all 2N L2-normalized projections (each one's own entry set to -inf), and
+    for each row the index of its partner view."""
+    n = len(z1)
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
+    sims = (z @ z.T).fill_diagonal_(float("-inf"))
+    partner = torch.arange(2 * n, device=z.device).roll(n)
+    return sims, partner
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
     """The normalized-temperature cross-entropy of SimCLR for N positive pairs (z1[i], z2[i]): each of the 2N
     projections, L2-normalized, classifies its partner among the other 2N - 1 by cosine similarity / temperature;
     the mean of the 2N cross-entropies."""
-    n = len(z1)
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
-    logits = z @ z.T / temperature
-    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    return F.cross_entropy(logits, partner)
+    sims, partner = _pair_logits(z1, z2)
+    return F.cross_entropy(sims / temperature, partner)
 
 
 def contrastive_loss(views: Views, *, mean: float, std: float, temperature: float = 0.5) -> LossFn:
@@ -40,14 +46,9 @@ def contrastive_loss(views: Views, *, mean: float, std: float, temperature: floa
     def loss(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         v1, v2 = two_views(batch.images, views)
         z = model(torch.cat([(v1 - mean) / std, (v2 - mean) / std])).float()  # one pass: shared BatchNorm statistics
-        z1, z2 = z.chunk(2)
-        with torch.no_grad():
-            zn = F.normalize(z, dim=1)
-            sim = (zn @ zn.T).fill_diagonal_(float("-inf"))
-            n = len(z1)
-            partner = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-            hit = (sim.argmax(1) == partner).float().mean()
-        return {"loss": nt_xent(z1, z2, temperature), "pair_accuracy": hit}
+        sims, partner = _pair_logits(*z.chunk(2))
+        return {"loss": F.cross_entropy(sims / temperature, partner),
+                "pair_accuracy": (sims.detach().argmax(1) == partner).float().mean()}
     return loss
 
 
@@ -67,10 +68,7 @@ def knn_monitor(labelled: ImageSet, *, mean: float, std: float, k: int = 5,
     half = len(labelled) // 2
 
     def monitor(model: nn.Module) -> dict[str, float]:
-        model.eval()
-        with torch.inference_mode():
-            feats = torch.cat([model.encoder((labelled.images[i:i + batch_size].float() / 255 - mean) / std).float()
-                               for i in range(0, len(labelled), batch_size)])
+        feats = outputs(model.encoder, labelled, lambda m, x: m(x), mean=mean, std=std, batch_size=batch_size)
         return {"knn_monitor": knn_accuracy(feats[:half], labelled.labels[:half], feats[half:],
                                             labelled.labels[half:], k)}
     return monitor

@@ -218,7 +218,8 @@ def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, tes
     silhouette = silhouette_score(test, test_labels, sample_size=sample if sample < len(test) else None,
                                   random_state=seed)
     scaler = StandardScaler().fit(train)
-    fit = lambda c: LogisticRegression(C=c, max_iter=max_iter).fit(scaler.transform(train), train_labels)
+    scaled = scaler.transform(train)
+    fit = lambda c: LogisticRegression(C=c, max_iter=max_iter).fit(scaled, train_labels)
     if val is None:
         chosen_c, probe, val_accuracy = 1.0, fit(1.0), None
     else:
@@ -248,6 +249,11 @@ def measure(representations: dict[str, Features], splits: Splits, *, seed: int, 
             f.train, labels[0], f.test, labels[2], val=f.val, val_labels=labels[1], seed=seed,
             silhouette_sample=silhouette_sample))
     return rows
+
+
+def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
+    """The `latent.structure` entries of metrics.json: each measured representation under its short key."""
+    return {keys[name]: {"name": name, **row} for name, row in rows.items()}
 
 
 def structure_table(rows: dict[str, dict]) -> str:
@@ -370,9 +376,9 @@ def generate(decoder: nn.Module, codes: np.ndarray, labels: np.ndarray, classes:
     class_codes, intended = sample_classes(fit_class_mixtures(codes, labels, components=components, seed=seed),
                                            per_class, seed=seed)
     single = sample(fit_gaussian(codes, seed=seed), gaussian, seed=seed)
-    images, unlabelled = (to_images(decode(decoder, c, device=device)) for c in (class_codes, single))
+    images = to_images(decode(decoder, class_codes, device=device))
     return Generated(ImageSet(images, torch.as_tensor(intended, device=images.device), tuple(classes)),
-                     ImageSet(unlabelled, torch.full((gaussian,), -1, device=images.device), tuple(classes)))
+                     as_set(decode(decoder, single, device=device), classes))
 
 
 def recognition(probs: torch.Tensor, intended: torch.Tensor, classes: Sequence[str]) -> dict:

@@ -305,19 +305,23 @@ def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols
     return fig
 
 
+def _class_scatter(ax: plt.Axes, xy: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> None:
+    """2-D points coloured by class (one tab10 colour and one legend entry per class)."""
+    colours = plt.get_cmap("tab10")
+    for k, name in enumerate(classes):
+        chosen = labels == k
+        ax.scatter(xy[chosen, 0], xy[chosen, 1], s=2, alpha=0.6, color=colours(k), label=name, rasterized=True)
+
+
 def latent_maps(maps: dict[str, dict], labels: np.ndarray | torch.Tensor, classes: Sequence[str],
                 title: str) -> plt.Figure:
     """One row per representation: its PCA map and its t-SNE map, points coloured by class, one legend."""
     labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
     fig, axes = plt.subplots(len(maps), 2, figsize=(8.4, 3.7 * len(maps) + 0.8), squeeze=False)
-    colours = plt.get_cmap("tab10")
     for r, (name, found) in enumerate(maps.items()):
         for c, method in enumerate(("pca", "tsne")):
-            ax, xy = axes[r, c], found[method]
-            for k in range(len(classes)):
-                chosen = labels == k
-                ax.scatter(xy[chosen, 0], xy[chosen, 1], s=2, alpha=0.6, color=colours(k), label=classes[k],
-                           rasterized=True)
+            ax = axes[r, c]
+            _class_scatter(ax, found[method], labels, classes)
             detail = "PCA" if method == "pca" else f"t-SNE ({found['tsne_seconds']:.0f} s)"
             ax.set_title(f"{name}: {detail}", fontsize=9)
             ax.set_xlabel("component 1" if method == "pca" else "t-SNE 1")
@@ -360,10 +364,7 @@ def scatter_2d(coords: np.ndarray, labels: np.ndarray, classes: Sequence[str], t
                axis_labels: tuple[str, str] = ("z1", "z2")) -> plt.Figure:
     """Points coloured by class with a legend of class names."""
     fig, ax = plt.subplots(figsize=(6.4, 5.0))
-    colours = plt.get_cmap("tab10")
-    for k, name in enumerate(classes):
-        chosen = labels == k
-        ax.scatter(coords[chosen, 0], coords[chosen, 1], s=2, alpha=0.6, color=colours(k), label=name, rasterized=True)
+    _class_scatter(ax, coords, labels, classes)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_title(title)

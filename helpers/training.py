@@ -297,7 +297,6 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
             elapsed += time.perf_counter() - start
             if monitor is not None:  # not counted in the training seconds
                 row.update(monitor(model))
-                model.train()
             row.update(lr=max(g["lr"] for g in optimizer.param_groups), seconds=elapsed)  # the head's, if several
             history.rows.append(row)
             if scheduler is not None and not per_batch:

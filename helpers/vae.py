@@ -195,6 +195,12 @@ def variant_name(v: Variant) -> str:
     return f"beta {v.beta:g}, warm-up {'on' if v.warmup else 'off'}"
 
 
+def variants_metrics(rows: dict[str, dict]) -> dict:
+    """The `vae.variants` entries of metrics.json, keyed like `beta0p5_warmup` (report macros need no dots)."""
+    key = lambda r: f"beta{r['beta']:g}_{'warmup' if r['warmup'] else 'nowarmup'}".replace(".", "p")
+    return {key(r): r for r in rows.values()}
+
+
 def confident_share(probs: torch.Tensor, threshold: float = CONFIDENT) -> float:
     """Share of images a classifier gives some class with probability at least `threshold`."""
     return float((probs.float().max(1).values >= threshold).float().mean())
@@ -210,10 +216,7 @@ def variants_table(rows: dict[str, dict]) -> str:
 def active_dims(model: VAE, data: ImageSet, threshold: float = 0.01, batch_size: int = 2000) -> int:
     """Latent dimensions whose posterior mean varies across images (variance above `threshold`): the ones
     the model uses; the rest have collapsed onto the prior."""
-    model.to(data.device).eval()
-    with torch.inference_mode():
-        means = torch.cat([model.encode(data.images[i:i + batch_size].float() / 255)[0].float()
-                           for i in range(0, len(data), batch_size)])
+    means = outputs(model.mean_encoder(), data, lambda m, x: m(x), batch_size=batch_size)
     return int((means.var(0) > threshold).sum())
 
 

@@ -293,3 +293,15 @@ def test_projection_keeps_distances_up_to_the_variance_left_out():
     assert np.allclose(before, after, atol=1e-3)
     _, partial = latent.project(split(low_rank), 2, seed=0)
     assert partial < 1.0
+
+
+def test_structure_metrics_keep_every_representation_when_merged_again(tmp_path):
+    from helpers import results
+    rows = {"raw pixels": {"knn_accuracy": 0.8}, "code": {"knn_accuracy": 0.85}}
+    keys = {"raw pixels": "raw", "code": "ae", "VAE": "vae"}
+    results.merge_metrics(tmp_path, "latent", {"structure": latent.structure_metrics(rows, keys)})
+    rows["VAE"] = {"knn_accuracy": 0.84}  # a later section adds its row and merges the whole table again
+    merged = results.merge_metrics(tmp_path, "latent", {"structure": latent.structure_metrics(rows, keys)})
+    assert merged["latent"]["structure"] == {"raw": {"name": "raw pixels", "knn_accuracy": 0.8},
+                                             "ae": {"name": "code", "knn_accuracy": 0.85},
+                                             "vae": {"name": "VAE", "knn_accuracy": 0.84}}
