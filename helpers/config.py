@@ -175,7 +175,7 @@ PROFILES: dict[str, Profile] = {
         samples_per_class=200,
         nll_images=1000,  # a class-balanced tenth of the test set ...
         nll_samples=200,  # ... with 200 importance samples each: 200,000 decoder passes
-        simclr_epochs=40,  # about 5 s an epoch on 2 cores (two views of 18,000 images)
+        simclr_epochs=40,  # about 6 s an epoch on 2 cores (two views of 18,000 images)
         simclr_batch=256,
     ),
     "full": Profile(
