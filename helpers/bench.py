@@ -6,7 +6,7 @@
     ToTensor, Normalize) and a `DataLoader` with one worker per CPU core;
 (b) project: the split resident on the device and augmented a whole batch at a time, trained by the
     project's own loop (`training.fit`); on CUDA also with bf16 autocast, channels-last and
-    `torch.compile` switched on and off.
+    `torch.compile` switched on and off, and with the whole training step replayed as a CUDA graph.
 Each measurement trains `repeats + 1` epochs over the same images; the first is warm-up, the median
 of the rest is reported. Results go to `results/bench/bench-<device>.json`.
 """
@@ -43,11 +43,15 @@ class Variant:
     amp: bool = False
     channels_last: bool = False
     compile: bool = False
+    graphs: bool = False  # the training step replayed as a CUDA graph (what the notebook uses on a GPU)
 
 
 CUDA_VARIANTS = (Variant("plain"), Variant("bf16", amp=True), Variant("channels-last", channels_last=True),
                  Variant("compile", compile=True), Variant("bf16 + channels-last", True, True),
-                 Variant("bf16 + channels-last + compile", True, True, True))
+                 Variant("bf16 + channels-last + compile", True, True, True),
+                 Variant("CUDA graph", graphs=True), Variant("bf16 + CUDA graph", amp=True, graphs=True),
+                 Variant("bf16 + channels-last + CUDA graph (the notebook's default)", True, True, graphs=True),
+                 Variant("bf16 + channels-last + compile + CUDA graph", True, True, True, graphs=True))
 
 
 def _sync(device: torch.device) -> None:
@@ -89,7 +93,7 @@ def project(model_name: str, train, batch_size: int, repeats: int, variant: Vari
     torch.manual_seed(0)
     spec = TrainSpec(epochs=repeats + 1, batch_size=batch_size, augment=AUGMENT, amp=variant.amp,
                      channels_last=variant.channels_last, compile=variant.compile)
-    history = fit(build(), loss_fn, train, None, spec, mean=MEAN, std=STD, progress=False)
+    history = fit(build(), loss_fn, train, None, spec, mean=MEAN, std=STD, progress=False, graphs=variant.graphs)
     cumulative = history.column("seconds")
     per_epoch = [b - a for a, b in zip(cumulative, cumulative[1:])]  # the first epoch is warm-up
     return (len(train) // batch_size) * batch_size / statistics.median(per_epoch)

@@ -429,8 +429,15 @@ class Batch(NamedTuple):
     labels: torch.Tensor
 
 
+PASS_CHUNK = 16384  # images prepared at once on a GPU (see Batches._whole_pass)
+
+
 class Batches:
-    """Mini-batches over a device-resident ImageSet, reshuffled and re-augmented on every pass."""
+    """Mini-batches over a device-resident ImageSet, reshuffled and re-augmented on every pass.
+
+    On the CPU each batch is gathered and augmented on its own; on a GPU a whole pass is prepared in a few
+    large chunks first (the random draws then differ from the CPU's, as they would anyway on another device).
+    """
 
     def __init__(self, data: ImageSet, batch_size: int, *, shuffle: bool = True,
                  augment: Augment | None = None, mean: float = 0.0, std: float = 1.0,
@@ -448,16 +455,34 @@ class Batches:
         n = len(self.data)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
+    def _prepare(self, index: slice | torch.Tensor) -> Batch:
+        images = self.data.images[index].float().div_(255)
+        if self.augment is not None:
+            images = augment(images, self.augment, self.generator)
+        noisy = images
+        if self.augment is not None and self.augment.noise > 0:
+            noisy = add_noise(images, self.augment.noise, self.generator)
+        return Batch((noisy - self.mean) / self.std, images, self.data.labels[index])
+
     def __iter__(self) -> Iterator[Batch]:
         n = len(self.data)
         order = torch.randperm(n, device=self.data.device, generator=self.generator) if self.shuffle else None
+        if self.data.device.type == "cuda":
+            yield from self._whole_pass(order)
+            return
         for i in range(len(self)):
             window = slice(i * self.batch_size, min((i + 1) * self.batch_size, n))
-            index = order[window] if order is not None else window
-            images = self.data.images[index].float().div_(255)
-            if self.augment is not None:
-                images = augment(images, self.augment, self.generator)
-            noisy = images
-            if self.augment is not None and self.augment.noise > 0:
-                noisy = add_noise(images, self.augment.noise, self.generator)
-            yield Batch((noisy - self.mean) / self.std, images, self.data.labels[index])
+            yield self._prepare(order[window] if order is not None else window)
+
+    def _whole_pass(self, order: torch.Tensor | None) -> Iterator[Batch]:
+        """On a GPU: the pass is gathered, augmented and normalized in chunks of `PASS_CHUNK` images (a few large
+        kernels instead of a dozen small ones per batch), then cut into batches, which are views."""
+        n = len(self.data)
+        chunk = max(self.batch_size, PASS_CHUNK // self.batch_size * self.batch_size)
+        for start in range(0, len(self) * self.batch_size if self.drop_last else n, chunk):
+            window = slice(start, min(start + chunk, n))
+            part = self._prepare(order[window] if order is not None else window)
+            for i in range(0, len(part.labels), self.batch_size):
+                if self.drop_last and len(part.labels) - i < self.batch_size:
+                    break
+                yield Batch(*(t[i:i + self.batch_size] for t in part))

@@ -125,11 +125,15 @@ class VAE(nn.Module):
         self.cfg, self.beta, self.warmup_epochs = cfg, beta, warmup_epochs
         self.encoder = Encoder(replace(cfg, latent_dim=2 * cfg.latent_dim))
         self.decoder = Decoder(cfg, logits=True)
-        self.kl_weight = beta
+        # a tensor (not saved with the weights) updated in place, so a training step replayed as a CUDA graph reads
+        # the current weight
+        self.register_buffer("kl_weight", torch.tensor(float(beta)), persistent=False)
+
+    before_step_graph_safe = True  # before_step only writes tensors in place (see training.graphable)
 
     def before_step(self, epochs_done: float) -> None:
         ramp = min(1.0, epochs_done / self.warmup_epochs) if self.warmup_epochs else 1.0
-        self.kl_weight = self.beta * ramp
+        self.kl_weight.fill_(self.beta * ramp)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z|x), each [B, latent_dim] (log-variance clamped for stability)."""

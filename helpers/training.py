@@ -7,7 +7,9 @@ the loop calls before every optimizer step with the fraction of epochs completed
 A `monitor(model)` given to `fit` adds its entries to every epoch's row before the checkpoint is written
 (e.g. a k-NN accuracy on labelled held-out images, which never reaches the training step).
 Per-batch values stay on the device: the loop synchronizes once per epoch and every
-`FINITE_CHECK_EVERY` steps to stop on a non-finite loss.
+`FINITE_CHECK_EVERY` steps to stop on a non-finite loss. On CUDA the whole training step (forward, backward,
+optimizer step and the metric sums) is captured once as a CUDA graph and replayed for every later batch
+(`_GraphedStep`), which removes the per-kernel launch cost that dominates the small models of this study.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ LossFn = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
 OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("cosine", "onecycle", "plateau")
 FINITE_CHECK_EVERY = 50
+CHECKPOINT_SECONDS = 10.0  # a run's checkpoint is rewritten at most this often, and always after its last epoch
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -209,10 +212,11 @@ def _device_setup(model: nn.Module, device: torch.device, amp: bool = True, chan
     return _Speed(amp=cuda and amp, channels_last=cuda and channels_last)
 
 
-def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, speed: _Speed) -> dict[str, torch.Tensor]:
+def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, speed: _Speed,
+         cache: bool = True) -> dict[str, torch.Tensor]:
     if speed.channels_last:
         batch = batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
-    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=speed.amp):
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=speed.amp, cache_enabled=cache):
         return loss_fn(model, batch)
 
 
@@ -254,15 +258,18 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
         mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, checkpoint: Path | None = None,
         desc: str = "training", progress: bool = True, announce: bool = True,
         on_epoch: Callable[[dict], None] | None = None,
-        monitor: Callable[[nn.Module], dict[str, float]] | None = None) -> History:
+        monitor: Callable[[nn.Module], dict[str, float]] | None = None, graphs: bool | None = None) -> History:
     """Train `model` in place on `train`, validating on `val` after every epoch.
 
-    Saves a checkpoint after every epoch when `checkpoint` is given and resumes from it when it exists
+    Saves a checkpoint at the end of an epoch when `checkpoint` is given (at most every `CHECKPOINT_SECONDS`, and
+    always after the last epoch, an early stop, or an exception raised by `on_epoch`: runs of many short epochs,
+    as with a few hundred labels, would otherwise spend their time writing files) and resumes from it when it exists
     (then, with `announce`, prints one `[cache]` line saying what was trained, resumed or reused).
     With `spec.patience`, stops early and restores the weights of the best validation epoch.
     `on_epoch(row)` is called once for every epoch of the history, in order: first for the epochs restored
     from a checkpoint, then after each epoch trained. A search reports to its pruner there; it may raise
     to stop the run (a resumed trial is then stopped before it trains any further).
+    `graphs` (default: wherever it applies, see `graphable`) replays the training step as a CUDA graph.
     """
     device = train.device
     speed = _device_setup(model, device, spec.amp, spec.channels_last)
@@ -275,6 +282,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     scheduler = make_scheduler(spec.scheduler, optimizer, spec.epochs, len(batches), spec.mode)
     per_batch = scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     history, state = History(), {"best_value": None, "best_weights": None, "bad_epochs": 0}
+    use_graph = graphs is not False and graphable(model, spec, batches)
+    graphed = _GraphedStep(model, step_model, loss_fn, optimizer, speed) if use_graph else None
     payload = _load_checkpoint(checkpoint) if checkpoint is not None else None
     if payload is not None:
         _restore(payload, model, optimizer, scheduler, batches, history, state)
@@ -282,6 +291,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
         for row in history.rows:  # replay what the checkpoint already holds
             on_epoch(row)
     watched = f"{'val' if val is not None else 'train'}_{spec.monitor}"
+    last_saved = time.perf_counter()
     with tqdm(total=spec.epochs, initial=len(history.rows), desc=desc, disable=not progress, leave=False) as bar:
         elapsed = history.rows[-1]["seconds"] if history.rows else 0.0
         for epoch in range(len(history.rows) + 1, spec.epochs + 1):
@@ -289,9 +299,12 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
                 break
             start = time.perf_counter()
             model.train()
-            row = {"epoch": epoch, **_train_epoch(step_model, loss_fn, batches, optimizer,
-                                                  scheduler if per_batch else None, speed, epoch,
-                                                  getattr(model, "before_step", None))}
+            if graphed is not None:
+                row = {"epoch": epoch, **graphed.epoch(batches, scheduler if per_batch else None, epoch)}
+            else:
+                row = {"epoch": epoch, **_train_epoch(step_model, loss_fn, batches, optimizer,
+                                                      scheduler if per_batch else None, speed, epoch,
+                                                      getattr(model, "before_step", None))}
             if val_batches is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
             elapsed += time.perf_counter() - start
@@ -303,11 +316,20 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
                 scheduler.step(row[watched])
             _track_best(model, history, state, row[watched], spec)
             if checkpoint is not None:
-                _save(checkpoint, model, optimizer, scheduler, batches, history, state)
+                unsaved = True
+                if (epoch == spec.epochs or history.stopped_early
+                        or time.perf_counter() - last_saved >= CHECKPOINT_SECONDS):
+                    _save(checkpoint, model, optimizer, scheduler, batches, history, state)
+                    unsaved, last_saved = False, time.perf_counter()
             bar.update(1)
             bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", "val_loss") if k in row})
             if on_epoch is not None:
-                on_epoch(row)
+                try:
+                    on_epoch(row)
+                except BaseException:  # a pruned trial or an interruption: keep every epoch trained so far
+                    if checkpoint is not None and unsaved:
+                        _save(checkpoint, model, optimizer, scheduler, batches, history, state)
+                    raise
     if spec.patience is not None and state["best_weights"] is not None:
         model.load_state_dict(state["best_weights"])
         history.restored_best = True
@@ -346,6 +368,118 @@ def _train_epoch(model: nn.Module, loss_fn: LossFn, batches: Batches, optimizer:
             _check_finite(sums["loss"], epoch)
     _check_finite(sums["loss"], epoch)
     return {f"train_{k}": v.item() / n for k, v in sums.items()}  # the epoch's one synchronization
+
+
+GRAPH_OPTIMIZERS = ("adam", "adamw", "sgd", "nesterov")  # fused, with the learning rate read from a device tensor
+GRAPH_WARMUP_STEPS = 3  # eager steps (real training steps) before capture: optimizer state, cuDNN choices
+
+
+def graphable(model: nn.Module, spec: TrainSpec, batches: Batches) -> bool:
+    """Whether `fit` can replay this run's training step as a CUDA graph: a CUDA device, an optimizer of
+    `GRAPH_OPTIMIZERS`, a schedule that changes only the learning rate (not one-cycle, which also moves Adam's
+    beta1), every batch full (fixed shapes), and no per-step Python hook (`before_step`) unless the model
+    declares it graph-safe (`before_step_graph_safe`: it only writes tensors in place, as the VAE's KL weight)."""
+    return (batches.data.device.type == "cuda" and spec.optimizer in GRAPH_OPTIMIZERS
+            and spec.scheduler != "onecycle"
+            and (batches.drop_last or len(batches.data) % batches.batch_size == 0)
+            and (getattr(model, "before_step", None) is None or getattr(model, "before_step_graph_safe", False)))
+
+
+class _GraphedStep:
+    """The training step captured as one CUDA graph and replayed for every batch.
+
+    Each batch is copied into static input tensors; the first `GRAPH_WARMUP_STEPS` steps run eagerly on a side
+    stream (they are real steps: they train the model), the next is captured and every later one replays the
+    graph. The step adds each metric times the batch size into static per-epoch sums, so an epoch still
+    synchronizes once. The learning rate of each parameter group lives in a device tensor the optimizer reads:
+    the scheduler keeps working on the group's float, which is copied into that tensor before every step.
+    """
+
+    def __init__(self, model: nn.Module, step_model: nn.Module, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
+                 speed: _Speed) -> None:
+        self.model, self.step_model, self.loss_fn, self.optimizer, self.speed = model, step_model, loss_fn, optimizer, speed
+        self.before_step = getattr(model, "before_step", None)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.static: Batch | None = None
+        self.sums: dict[str, torch.Tensor] | None = None
+        self.done = 0  # eager warm-up steps taken
+        self.failed = False  # capture failed: every step runs eagerly
+        device = next(model.parameters()).device
+        for group in optimizer.param_groups:
+            group["capturable"] = True
+        self.lrs = [torch.tensor(float(g["lr"]), device=device) for g in optimizer.param_groups]
+
+    def _body(self) -> None:
+        out = _run(self.step_model, self.loss_fn, self.static, self.speed, cache=False)
+        out["loss"].backward()
+        groups = self.optimizer.param_groups
+        floats = [g["lr"] for g in groups]
+        for group, lr in zip(groups, self.lrs):
+            group["lr"] = lr
+        self.optimizer.step()
+        for group, lr in zip(groups, floats):
+            group["lr"] = lr
+        n = len(self.static.labels)
+        if self.sums is None:  # first warm-up step: the per-epoch sums are created from its metrics
+            self.sums = {k: torch.zeros((), device=v.device) for k, v in out.items()}
+        for k, v in out.items():
+            self.sums[k].add_(v.detach().float() * n)
+
+    def _load(self, batch: Batch) -> None:
+        if self.static is None:
+            fmt = torch.channels_last if self.speed.channels_last else torch.contiguous_format
+            self.static = Batch(torch.empty_like(batch.inputs, memory_format=fmt), torch.empty_like(batch.images),
+                                torch.empty_like(batch.labels))
+        for buffer, value in zip(self.static, batch):
+            buffer.copy_(value)
+        for group, lr in zip(self.optimizer.param_groups, self.lrs):
+            lr.fill_(group["lr"])
+
+    def _step(self) -> None:
+        if self.graph is not None:
+            self.graph.replay()
+            return
+        if self.done < GRAPH_WARMUP_STEPS or self.failed:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.optimizer.zero_grad(set_to_none=True)
+                self._body()
+            torch.cuda.current_stream().wait_stream(side)
+            self.done += 1
+            return
+        self.optimizer.zero_grad(set_to_none=True)  # the captured backward writes fresh gradients every replay
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self._body()
+        except RuntimeError as err:  # an operation that cannot be captured: this run stays eager
+            warnings.warn(f"CUDA graph capture failed ({str(err).splitlines()[0][:200]}); this run trains "
+                          f"without graphs.", stacklevel=2)
+            self.failed = True
+            self.optimizer.zero_grad(set_to_none=True)
+            self._step()
+            return
+        self.graph = graph
+        self.graph.replay()
+
+    def epoch(self, batches: Batches, batch_scheduler, epoch: int) -> dict[str, float]:
+        if self.sums is not None:
+            for total in self.sums.values():
+                total.zero_()
+        n = 0
+        for step, batch in enumerate(batches):
+            if self.before_step is not None:
+                self.before_step(epoch - 1 + step / len(batches))
+            self._load(batch)
+            self._step()
+            if batch_scheduler is not None:
+                batch_scheduler.step()
+            n += len(batch.labels)
+            if step % FINITE_CHECK_EVERY == 0:
+                _check_finite(self.sums["loss"], epoch)
+        _check_finite(self.sums["loss"], epoch)
+        return {f"train_{k}": v.item() / n for k, v in self.sums.items()}
 
 
 def _track_best(model: nn.Module, history: History, state: dict, value: float, spec: TrainSpec) -> None:
@@ -420,7 +554,8 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
                 spec: TrainSpec, *, model_key: object, run_dir: Path | None = None, desc: str = "training",
                 mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, progress: bool = True,
                 announce: bool = True, on_epoch: Callable[[dict], None] | None = None,
-                monitor: Callable[[nn.Module], dict[str, float]] | None = None) -> tuple[nn.Module, History]:
+                monitor: Callable[[nn.Module], dict[str, float]] | None = None,
+                graphs: bool | None = None) -> tuple[nn.Module, History]:
     """Build a model from `spec.seed` and train it with `fit`.
 
     With `run_dir` the run is checkpointed under `run_dir/runs/`, keyed by `model_key` (what defines the
@@ -436,7 +571,7 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
     model = build()
     history = fit(model, loss_fn, train, val, spec, mean=mean, std=std, eval_batch_size=eval_batch_size,
                   checkpoint=checkpoint, desc=desc, progress=progress, announce=announce, on_epoch=on_epoch,
-                  monitor=monitor)
+                  monitor=monitor, graphs=graphs)
     return model, history
 
 

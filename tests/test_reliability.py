@@ -27,6 +27,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
     torch.set_num_threads(1)
     from helpers import data, training
     from helpers.models import AEConfig, AutoEncoder
+    training.CHECKPOINT_SECONDS = 0  # a checkpoint after every epoch, so the kill lands between saved epochs
 
     def images(n, seed):
         g = torch.Generator().manual_seed(seed)

@@ -46,3 +46,14 @@ def test_section_clock_records_each_section_and_the_total(tmp_path):
     seconds = results.load_metrics(tmp_path)["seconds"]
     assert seconds["data"] == first and seconds["autoencoder"] == second
     assert seconds["total"] == pytest.approx(first + second, abs=1e-3)
+
+
+def test_the_readme_gpu_table_is_the_committed_benchmark_output():
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    report = json.loads((repo / "benchmarks" / "bench-cuda-h200.json").read_text())
+    readme = (repo / "README.md").read_text()
+    assert report["device"] == "cuda (NVIDIA H200)" and report["versions"]["torch"] in readme
+    for row in report["rows"]:
+        line = f"| {row['model']} | {row['variant']} | {row['images_per_second']:,.0f} | {row['ratio']:.2f}x |"
+        assert line in readme, line

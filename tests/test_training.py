@@ -89,7 +89,8 @@ def test_on_epoch_sees_restored_epochs_first_and_can_stop_a_resumed_run_before_i
     assert checkpoint.read_bytes() == stored  # stopped during the replay: nothing trained, nothing saved
 
 
-def test_resumed_checkpoint_gives_the_same_history_as_an_uninterrupted_run(tmp_path):
+def test_resumed_checkpoint_gives_the_same_history_as_an_uninterrupted_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "CHECKPOINT_SECONDS", 0.0)  # every epoch saved: the crash comes mid epoch 3
     reference = _resumable_run(None)
     calls = {"n": 0}
 
@@ -152,3 +153,105 @@ def test_train_spec_rejects_bad_values(kwargs, field):
 def test_psnr_of_known_error():
     target = torch.zeros(2, 1, 4, 4)
     assert training.psnr(target + 0.1, target).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_a_whole_pass_prepared_in_chunks_gives_the_same_batches_as_one_at_a_time(monkeypatch, drop_last):
+    # The GPU path of Batches (chunks of PASS_CHUNK images, then views) must cut the same pass as the CPU path.
+    monkeypatch.setattr(data, "PASS_CHUNK", 48)  # several chunks, and a chunk that is not a multiple of the batch
+    images = _images(230)
+    images = data.ImageSet(images.images, torch.arange(230) % 10, images.classes)
+    batches = data.Batches(images, 20, shuffle=True, drop_last=drop_last, mean=0.3, std=0.5, seed=1)
+    order = torch.randperm(230, generator=torch.Generator().manual_seed(7))
+    chunked = list(batches._whole_pass(order))
+    one_by_one = [batches._prepare(order[i:i + 20]) for i in range(0, 230, 20)]
+    if drop_last:
+        one_by_one = one_by_one[:-1]
+    assert [len(b.labels) for b in chunked] == [len(b.labels) for b in one_by_one] and len(chunked) == len(batches)
+    for a, b in zip(chunked, one_by_one):
+        assert torch.equal(a.labels, b.labels) and torch.allclose(a.inputs, b.inputs) and torch.equal(a.images, b.images)
+
+
+def test_graphs_are_not_used_off_a_gpu():
+    spec = training.TrainSpec(epochs=1, batch_size=8)
+    batches = data.Batches(_images(32), 8, drop_last=True)
+    assert not training.graphable(AutoEncoder(SMALL), spec, batches)
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device machine)")
+
+
+def _cuda_run(graphs: bool, epochs: int = 3, checkpoint=None, on_epoch=None):
+    from helpers.models import HW1Net
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(512, 1, 28, 28, generator=g) * 255).to(torch.uint8)
+    train = data.ImageSet(x, torch.randint(0, 10, (512,), generator=g), tuple("0123456789")).to("cuda")
+    spec = training.TrainSpec(epochs=epochs, batch_size=64, scheduler="cosine", amp=False, seed=0,
+                              augment=data.Augment(flip=True, rotate=5.0))
+    torch.manual_seed(0)
+    torch.backends.cudnn.deterministic = True
+    model = HW1Net()
+    history = training.fit(model, training.classification_loss, train, train, spec, progress=False,
+                           checkpoint=checkpoint, graphs=graphs, on_epoch=on_epoch)
+    return model, history
+
+
+@CUDA
+def test_the_graphed_step_trains_like_the_eager_one(monkeypatch):
+    used = {"n": 0}
+    original = training._GraphedStep.epoch
+
+    def counting(self, *args):
+        used["n"] += 1
+        return original(self, *args)
+    monkeypatch.setattr(training._GraphedStep, "epoch", counting)
+    eager_model, eager = _cuda_run(graphs=False)
+    assert used["n"] == 0
+    graph_model, graphed = _cuda_run(graphs=True)
+    assert used["n"] == 3
+    for a, b in zip(eager.rows, graphed.rows):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=2e-3)
+        assert a["val_accuracy"] == pytest.approx(b["val_accuracy"], abs=0.02)
+        assert a["lr"] == pytest.approx(b["lr"])
+    probe = torch.rand(64, 1, 28, 28, device="cuda", generator=torch.Generator("cuda").manual_seed(5))
+    with torch.no_grad():
+        a, b = eager_model.eval()(probe), graph_model.eval()(probe)
+    assert torch.allclose(a, b, rtol=1e-2, atol=1e-2) and (a.argmax(1) == b.argmax(1)).float().mean() > 0.95
+
+
+@CUDA
+def test_a_graphed_run_resumes_to_the_same_history(tmp_path):
+    _, whole = _cuda_run(graphs=True)
+
+    def stop_after_two(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        _cuda_run(graphs=True, checkpoint=tmp_path / "run.pt", on_epoch=stop_after_two)
+    _, resumed = _cuda_run(graphs=True, checkpoint=tmp_path / "run.pt")
+    assert resumed.reused_epochs == 2
+    for a, b in zip(whole.rows, resumed.rows):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
+
+
+def test_checkpoints_are_written_at_most_every_few_seconds_and_always_when_a_run_stops(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "CHECKPOINT_SECONDS", 3600.0)
+    writes = []
+    original = training._save
+    monkeypatch.setattr(training, "_save", lambda path, *a: (writes.append(len(a[-2].rows)), original(path, *a)))
+    _resumable_run(tmp_path / "whole.pt")
+    assert writes == [5]  # only after the last epoch
+
+    def stop_at_two(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+    writes.clear()
+    spec = training.TrainSpec(epochs=5, batch_size=16)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(AutoEncoder(SMALL), training.reconstruction_loss, _images(32), None, spec,
+                     checkpoint=tmp_path / "stopped.pt", progress=False, on_epoch=stop_at_two)
+    assert writes == [2]  # the interruption keeps both finished epochs
+    history = training.fit(AutoEncoder(SMALL), training.reconstruction_loss, _images(32), None, spec,
+                           checkpoint=tmp_path / "stopped.pt", progress=False)
+    assert history.reused_epochs == 2 and len(history.rows) == 5
