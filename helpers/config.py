@@ -54,6 +54,9 @@ class Profile:
     nll_samples: int = 1000  # importance samples per test image (section 5)
     simclr_epochs: int = 50  # SimCLR pretraining on the training split (section 6)
     simclr_batch: int = 512  # images per SimCLR batch (2 views each: 2 x batch - 2 negatives per view)
+    gan_epochs: int = 20  # DCGAN training on the training split (section 7)
+    gan_batch: int = 128  # images per DCGAN batch
+    quality_samples: int = 5000  # images per generator and per reference set scored in section 7 (<= validation images)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,6 +89,14 @@ class Profile:
                "an integer in [1, 1000]")
         _check("simclr_batch", self.simclr_batch, isinstance(self.simclr_batch, int) and 8 <= self.simclr_batch <= 8192,
                "an integer in [8, 8192]")
+        _check("gan_epochs", self.gan_epochs, isinstance(self.gan_epochs, int) and 1 <= self.gan_epochs <= 1000,
+               "an integer in [1, 1000]")
+        _check("gan_batch", self.gan_batch, isinstance(self.gan_batch, int) and 8 <= self.gan_batch <= 8192,
+               "an integer in [8, 8192]")
+        val_size = math.ceil((self.train_limit or FASHION_MNIST_TRAIN) * self.val_fraction)
+        _check("quality_samples", self.quality_samples, isinstance(self.quality_samples, int)
+               and 50 <= self.quality_samples <= val_size,
+               f"an integer in [50, {val_size}] (the validation images of this profile: the real reference set)")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
         for field in ("folds", "search_folds"):
             value = getattr(self, field)
@@ -149,6 +160,9 @@ PROFILES: dict[str, Profile] = {
         nll_samples=10,
         simclr_epochs=1,
         simclr_batch=128,
+        gan_epochs=1,
+        gan_batch=64,
+        quality_samples=400,
     ),
     "quick": Profile(
         name="quick",
@@ -177,6 +191,9 @@ PROFILES: dict[str, Profile] = {
         nll_samples=200,  # ... with 200 importance samples each: 200,000 decoder passes
         simclr_epochs=40,  # about 6 s an epoch on 2 cores (two views of 18,000 images)
         simclr_batch=256,
+        gan_epochs=12,  # about 14 s an epoch on 2 cores
+        gan_batch=64,
+        quality_samples=2000,  # all the validation images
     ),
     "full": Profile(
         name="full",
@@ -202,6 +219,9 @@ PROFILES: dict[str, Profile] = {
         nll_samples=500,
         simclr_epochs=25,
         simclr_batch=512,
+        gan_epochs=20,
+        gan_batch=128,
+        quality_samples=5000,
     ),
 }
 

@@ -215,6 +215,23 @@ def pixel_stats(images: torch.Tensor) -> tuple[float, float]:
     return x.mean().item(), x.std().item()
 
 
+def nearest(queries: torch.Tensor, reference: torch.Tensor, *, batch_size: int = 256) -> tuple[torch.Tensor,
+                                                                                                 torch.Tensor]:
+    """For each query image, the index of the nearest reference image and the squared pixel distance (mean over
+    pixels, on [0, 1]); both on the reference's device, a batch of queries against the whole reference at a time
+    (batch_size x len(reference) distances: 61 MB for 256 queries against 60,000 images)."""
+    ref = _flat01(reference)
+    with torch.inference_mode():
+        found = [torch.cdist(q, ref).min(1) for q in _flat01(queries).to(ref.device).split(batch_size)]
+    return torch.cat([f.indices for f in found]), torch.cat([f.values for f in found]).pow(2) / ref.shape[1]
+
+
+def _flat01(images: torch.Tensor) -> torch.Tensor:
+    """Images as float rows on [0, 1] (uint8 images are divided by 255)."""
+    x = images.flatten(1).float()
+    return x / 255 if images.dtype == torch.uint8 else x
+
+
 # ----------------------------------------------------------------------------- splits
 
 

@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .data import ImageSet, Splits
+from .data import ImageSet, Splits, nearest  # noqa: F401 (nearest: used here and by callers of latent)
 from .results import array_digest, cached_json, markdown_table, slug
 from .training import outputs
 
@@ -329,23 +329,6 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
         raise ValueError(f"interpolate needs steps >= 2 (both ends), got {steps}.")
     t = torch.linspace(0, 1, steps, device=a.device, dtype=torch.float32).view(-1, *([1] * a.dim()))
     return (1 - t) * a.float() + t * b.float()
-
-
-def nearest(queries: torch.Tensor, reference: torch.Tensor, *, batch_size: int = 256) -> tuple[torch.Tensor,
-                                                                                                 torch.Tensor]:
-    """For each query image, the index of the nearest reference image and the squared pixel distance (mean over
-    pixels, on [0, 1]); both on the reference's device, a batch of queries against the whole reference at a time
-    (batch_size x len(reference) distances: 61 MB for 256 queries against 60,000 images)."""
-    ref = _flat01(reference)
-    with torch.inference_mode():
-        found = [torch.cdist(q, ref).min(1) for q in _flat01(queries).to(ref.device).split(batch_size)]
-    return torch.cat([f.indices for f in found]), torch.cat([f.values for f in found]).pow(2) / ref.shape[1]
-
-
-def _flat01(images: torch.Tensor) -> torch.Tensor:
-    """Images as float rows on [0, 1] (uint8 images are divided by 255)."""
-    x = images.flatten(1).float()
-    return x / 255 if images.dtype == torch.uint8 else x
 
 
 # ----------------------------------------------------------------------------- generation and its checks

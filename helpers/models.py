@@ -1,4 +1,5 @@
-"""Networks: a configurable convolutional autoencoder whose encoder and decoder stand on their own."""
+"""Networks: a configurable convolutional autoencoder whose encoder and decoder stand on their own, the VAE,
+SimCLR and classifiers built from its blocks, the Homework 1 network, and the DCGAN."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -241,3 +242,120 @@ class EncoderClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(x))
+
+
+# ----------------------------------------------------------------------------- the DCGAN (section 7)
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Shape and stabilizers of the DCGAN. `width` is the channel count of the first stage (doubled in the
+    second); `real_label` < 1 is one-sided label smoothing (only the discriminator's real targets are lowered)."""
+
+    z_dim: int = 64
+    width: int = 32
+    spectral_norm: bool = True  # on every discriminator layer: bounds how fast its outputs can change
+    real_label: float = 0.9
+    snapshot_count: int = 16  # fixed noise vectors whose images are kept after every epoch
+
+    def __post_init__(self) -> None:
+        if self.z_dim < 1 or self.width < 1 or self.snapshot_count < 1:
+            raise ValueError(f"GANConfig: z_dim, width and snapshot_count must be >= 1, got {self}.")
+        if not 0.5 < self.real_label <= 1.0:
+            raise ValueError(f"GANConfig.real_label = {self.real_label!r}: allowed 0.5 < real_label <= 1.")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Generator(nn.Module):
+    """z -> linear -> (2w, 7, 7) -> transposed conv to (w, 14, 14) -> transposed conv to (1, 28, 28), tanh.
+    Batch norm and ReLU between the stages (DCGAN)."""
+
+    def __init__(self, cfg: GANConfig) -> None:
+        super().__init__()
+        w = cfg.width
+        self.project = nn.Sequential(nn.Linear(cfg.z_dim, 2 * w * 49, bias=False), nn.BatchNorm1d(2 * w * 49),
+                                     nn.ReLU(inplace=True), nn.Unflatten(1, (2 * w, 7, 7)))
+        self.up = nn.Sequential(nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w),
+                                nn.ReLU(inplace=True), nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.up(self.project(z))
+
+
+class Discriminator(nn.Module):
+    """(1, 28, 28) -> strided conv to (w, 14, 14) -> strided conv to (2w, 7, 7) -> linear logit; LeakyReLU(0.2),
+    no batch norm (spectral norm instead, when configured)."""
+
+    def __init__(self, cfg: GANConfig) -> None:
+        super().__init__()
+        w = cfg.width
+        norm = nn.utils.parametrizations.spectral_norm if cfg.spectral_norm else (lambda m: m)
+        self.net = nn.Sequential(norm(nn.Conv2d(1, w, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True),
+                                 norm(nn.Conv2d(w, 2 * w, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True),
+                                 nn.Flatten(), norm(nn.Linear(2 * w * 49, 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+class DCGAN(nn.Module):
+    """Generator and discriminator with their own alternating training step (see `training.fit`: a model with a
+    `training_step` gets one optimizer per entry of `parameter_sets()`).
+
+    The step: the discriminator learns real (target `real_label`) from generated (target 0); then the generator
+    learns to make the discriminator say real (target 1, the non-saturating loss). Images are on [-1, 1].
+    `snapshot()` stores the generator's images of `snapshot_count` fixed noise vectors (uint8, one row per epoch)
+    in a buffer, so checkpoints carry them."""
+
+    adam_betas = (0.5, 0.999)
+
+    def __init__(self, cfg: GANConfig = GANConfig(), snapshots: int = 0, seed: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.generator, self.discriminator = Generator(cfg), Discriminator(cfg)
+        fixed = torch.randn(cfg.snapshot_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 1))
+        self.register_buffer("fixed_noise", fixed)
+        self.register_buffer("snapshots", torch.zeros(snapshots, cfg.snapshot_count, 1, 28, 28, dtype=torch.uint8))
+        self.register_buffer("snapshots_taken", torch.zeros((), dtype=torch.long))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def noise(self, n: int, device: torch.device | str) -> torch.Tensor:
+        return torch.randn(n, self.cfg.z_dim, device=device)
+
+    def parameter_sets(self) -> dict[str, list[nn.Parameter]]:
+        return {"discriminator": list(self.discriminator.parameters()), "generator": list(self.generator.parameters())}
+
+    def training_step(self, batch, optimizers, autocast) -> dict[str, torch.Tensor]:
+        real = batch.inputs
+        with autocast():
+            fake = self.generator(self.noise(len(real), real.device))
+            d_real, d_fake = self.discriminator(real).float(), self.discriminator(fake.detach()).float()
+        d_loss = (nn.functional.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, self.cfg.real_label))
+                  + nn.functional.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimizers["discriminator"].step()
+        with autocast():
+            judged = self.discriminator(fake).float()
+        g_loss = nn.functional.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
+        optimizers["generator"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        optimizers["generator"].step()
+        return {"loss": d_loss.detach() + g_loss.detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "d_real": torch.sigmoid(d_real.detach()).mean(), "d_fake": torch.sigmoid(d_fake.detach()).mean()}
+
+    @torch.no_grad()
+    def snapshot(self) -> None:
+        taken = int(self.snapshots_taken)
+        if taken >= len(self.snapshots):
+            raise RuntimeError(f"DCGAN: all {len(self.snapshots)} snapshot rows are used; build it with more.")
+        was_training = self.training
+        self.eval()
+        images = self.generator(self.fixed_noise).float().mul(0.5).add(0.5).clamp(0, 1)
+        self.snapshots[taken] = images.mul(255).round().to(torch.uint8)
+        self.snapshots_taken += 1
+        self.train(was_training)

@@ -391,3 +391,47 @@ def simclr_curves(history: History) -> plt.Figure:
     fig.suptitle("SimCLR per epoch (no label reaches training)")
     fig.tight_layout()
     return fig
+
+
+def gan_curves(history: History) -> plt.Figure:
+    """DCGAN per epoch: both players' losses, and the discriminator's mean output on real and generated images
+    (the real targets are smoothed to 0.9)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    epochs = history.column("epoch")
+    axes[0].plot(epochs, history.column("train_d_loss"), marker="o", markersize=3, label="discriminator")
+    axes[0].plot(epochs, history.column("train_g_loss"), marker="o", markersize=3, label="generator (non-saturating)")
+    axes[0].set_ylabel("binary cross-entropy")
+    axes[0].set_title("losses (training)")
+    axes[1].plot(epochs, history.column("train_d_real"), marker="o", markersize=3, label="D(real image)")
+    axes[1].plot(epochs, history.column("train_d_fake"), marker="o", markersize=3, label="D(generated image)")
+    axes[1].set_ylabel("mean discriminator output")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_title("the discriminator's view")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.suptitle("DCGAN per epoch (alternating updates, one step each)")
+    fig.tight_layout()
+    return fig
+
+
+def quality_map(scores: dict[str, dict], references: Sequence[str]) -> plt.Figure:
+    """Every image set as a point: precision (fidelity) against recall (coverage), coloured by the Frechet
+    distance in the classifier's features; references drawn as squares."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    names = list(scores)
+    fd = np.array([scores[n]["frechet"] for n in names])
+    points = ax.scatter([scores[n]["recall"] for n in names], [scores[n]["precision"] for n in names], c=np.log10(fd),
+                        cmap="viridis_r", s=[70 if n in references else 45 for n in names],
+                        marker="o", edgecolors="black", linewidths=0.4)
+    for n in names:
+        ax.annotate(n + (" (reference)" if n in references else ""), (scores[n]["recall"], scores[n]["precision"]),
+                    fontsize=7, xytext=(4, 3), textcoords="offset points")
+    fig.colorbar(points, ax=ax, label="log10 Fréchet distance (classifier features)")
+    ax.set_xlabel("recall (share of real images covered)")
+    ax.set_ylabel("precision (share of samples that look real)")
+    ax.set_xlim(-0.03, 1.05)
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_title("Sample quality of every generator, against real images and noise")
+    fig.tight_layout()
+    return fig

@@ -4,6 +4,9 @@ A model is trained by `fit(model, loss_fn, train, val, spec)`. `loss_fn(model, b
 of per-batch means, "loss" first; every other entry (accuracy, say) is averaged over the epoch too.
 A model whose loss changes over training (a VAE's KL warm-up) defines `before_step(epochs_done)`, which
 the loop calls before every optimizer step with the fraction of epochs completed, resumed runs included.
+A model that trains with its own step (a GAN: two optimizers, alternating updates) defines `training_step`
+and `parameter_sets()`; the loop builds one optimizer per set and otherwise treats it like any other run
+(checkpoints, exact resume, history, progress bar, run cache); that step is the only other `backward()`.
 A `monitor(model)` given to `fit` adds its entries to every epoch's row before the checkpoint is written
 (e.g. a k-NN accuracy on labelled held-out images, which never reaches the training step).
 Per-batch values stay on the device: the loop synchronizes once per epoch and every
@@ -87,10 +90,11 @@ def param_groups(model: nn.Module, lr: float, lr_scales: tuple[tuple[str, float]
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
-                   momentum: float = 0.9) -> torch.optim.Optimizer:
+                   momentum: float = 0.9, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
     """SGD, SGD with Nesterov momentum, Adam, AdamW or RMSprop (fused kernels on CUDA).
 
-    `params` is an iterable of tensors or of parameter groups (dicts, as from `param_groups`).
+    `params` is an iterable of tensors or of parameter groups (dicts, as from `param_groups`); `betas` are
+    Adam's and AdamW's.
     """
     params = list(params)
     if params and isinstance(params[0], dict):
@@ -104,13 +108,48 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
         "sgd": lambda: torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused),
         "nesterov": lambda: torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True,
                                             weight_decay=weight_decay, **fused),
-        "adam": lambda: torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused),
-        "adamw": lambda: torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused),
+        "adam": lambda: torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, **fused),
+        "adamw": lambda: torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, **fused),
         "rmsprop": lambda: torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay),
     }
     if name not in makers:
         raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}.")
     return makers[name]()
+
+
+class Optimizers:
+    """One optimizer per named parameter set, seen by the loop as one (state_dict for checkpoints, param_groups
+    for the learning-rate column): what a model with its own `training_step` receives, e.g. a GAN's two players."""
+
+    def __init__(self, named: dict[str, torch.optim.Optimizer]) -> None:
+        self.named = named
+
+    def __getitem__(self, name: str) -> torch.optim.Optimizer:
+        return self.named[name]
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [g for optimizer in self.named.values() for g in optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {name: optimizer.state_dict() for name, optimizer in self.named.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, optimizer in self.named.items():
+            optimizer.load_state_dict(state[name])
+
+
+def _optimizers(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer | Optimizers:
+    """The optimizer of a run: one over every trainable parameter (learning rates from `spec.lr_scales`), or, for
+    a model with its own `training_step`, one per entry of its `parameter_sets()` (its `adam_betas` if any)."""
+    if getattr(model, "training_step", None) is None:
+        return make_optimizer(spec.optimizer, param_groups(model, spec.lr, spec.lr_scales), spec.lr, spec.weight_decay)
+    if spec.scheduler is not None or spec.lr_scales:
+        raise ValueError(f"{type(model).__name__} trains with its own step: give it no scheduler and no lr_scales "
+                         f"(got scheduler={spec.scheduler!r}, lr_scales={spec.lr_scales!r}).")
+    betas = getattr(model, "adam_betas", (0.9, 0.999))
+    return Optimizers({name: make_optimizer(spec.optimizer, params, spec.lr, spec.weight_decay, betas=betas)
+                       for name, params in model.parameter_sets().items()})
 
 
 def make_scheduler(name: str | None, optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int,
@@ -277,8 +316,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     batches = Batches(train, spec.batch_size, augment=spec.augment, mean=mean, std=std,
                       drop_last=len(train) > spec.batch_size, seed=spec.seed)  # no 1-image BatchNorm batch
     val_batches = Batches(val, eval_batch_size, shuffle=False, mean=mean, std=std) if val is not None else None
-    optimizer = make_optimizer(spec.optimizer, param_groups(model, spec.lr, spec.lr_scales), spec.lr,
-                               spec.weight_decay)
+    optimizer = _optimizers(model, spec)
     scheduler = make_scheduler(spec.scheduler, optimizer, spec.epochs, len(batches), spec.mode)
     per_batch = scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     history, state = History(), {"best_value": None, "best_weights": None, "bad_epochs": 0}
@@ -304,7 +342,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
             else:
                 row = {"epoch": epoch, **_train_epoch(step_model, loss_fn, batches, optimizer,
                                                       scheduler if per_batch else None, speed, epoch,
-                                                      getattr(model, "before_step", None))}
+                                                      getattr(model, "before_step", None),
+                                                      getattr(model, "training_step", None))}
             if val_batches is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
             elapsed += time.perf_counter() - start
@@ -348,18 +387,29 @@ def cache_status(history: History) -> str:
     return f"trained {trained} epochs"
 
 
-def _train_epoch(model: nn.Module, loss_fn: LossFn, batches: Batches, optimizer: torch.optim.Optimizer,
+def _train_epoch(model: nn.Module, loss_fn: LossFn, batches: Batches, optimizer: torch.optim.Optimizer | Optimizers,
                  batch_scheduler, speed: _Speed, epoch: int,
-                 before_step: Callable[[float], None] | None = None) -> dict[str, float]:
-    """One pass over the training batches; returns the epoch means as `train_<metric>`."""
+                 before_step: Callable[[float], None] | None = None,
+                 own_step: Callable[..., dict[str, torch.Tensor]] | None = None) -> dict[str, float]:
+    """One pass over the training batches; returns the epoch means as `train_<metric>`.
+
+    A model's own step (`own_step(batch, optimizers, autocast)`, e.g. a GAN's alternating updates) replaces the
+    default one (loss, backward, optimizer step); it gets the batch in the loop's memory format, the optimizers
+    and a factory of the loop's autocast context, and returns its metrics (detached), "loss" first."""
     sums, n = None, 0
     for step, batch in enumerate(batches):
         if before_step is not None:
             before_step(epoch - 1 + step / len(batches))
-        out = _run(model, loss_fn, batch, speed)
-        optimizer.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        optimizer.step()
+        if own_step is not None:
+            if speed.channels_last:
+                batch = batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
+            out = own_step(batch, optimizer, lambda: torch.autocast(device_type="cuda", dtype=torch.bfloat16,
+                                                                     enabled=speed.amp))
+        else:
+            out = _run(model, loss_fn, batch, speed)
+            optimizer.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            optimizer.step()
         if batch_scheduler is not None:
             batch_scheduler.step()
         sums = _accumulate(sums, out, len(batch.labels))
@@ -377,11 +427,13 @@ GRAPH_WARMUP_STEPS = 3  # eager steps (real training steps) before capture: opti
 def graphable(model: nn.Module, spec: TrainSpec, batches: Batches) -> bool:
     """Whether `fit` can replay this run's training step as a CUDA graph: a CUDA device, an optimizer of
     `GRAPH_OPTIMIZERS`, a schedule that changes only the learning rate (not one-cycle, which also moves Adam's
-    beta1), every batch full (fixed shapes), and no per-step Python hook (`before_step`) unless the model
+    beta1), every batch full (fixed shapes), the loop's own step (not a model's `training_step`), and no per-step
+    Python hook (`before_step`) unless the model
     declares it graph-safe (`before_step_graph_safe`: it only writes tensors in place, as the VAE's KL weight)."""
     return (batches.data.device.type == "cuda" and spec.optimizer in GRAPH_OPTIMIZERS
             and spec.scheduler != "onecycle"
             and (batches.drop_last or len(batches.data) % batches.batch_size == 0)
+            and getattr(model, "training_step", None) is None
             and (getattr(model, "before_step", None) is None or getattr(model, "before_step_graph_safe", False)))
 
 

@@ -145,19 +145,27 @@ def reconstruct(model: VAE, data: ImageSet, batch_size: int = 2000) -> torch.Ten
     return outputs(model, data, lambda m, x: m(x), batch_size=batch_size)
 
 
-def compare_variants(variants: Sequence[Variant], cfg: AEConfig, train_spec: TrainSpec, splits: Splits,
-                     train: ImageSet, warmup_epochs: float, classify: Callable[[torch.Tensor], torch.Tensor], *,
-                     samples: int, seed: int, run_dir: Path | None, eval_batch_size: int = 2000) -> dict[str, dict]:
-    """Each variant trained at the same budget on `train`; its test terms, active dimensions, and the share of
-    `samples` prior samples that `classify` (images on [0, 1] -> class probabilities) labels confidently."""
+def train_variants(variants: Sequence[Variant], cfg: AEConfig, train_spec: TrainSpec, splits: Splits,
+                   train: ImageSet, warmup_epochs: float, *, run_dir: Path | None,
+                   eval_batch_size: int = 2000) -> dict[str, Run]:
+    """Each variant trained at the same budget on `train` (cached runs), by name."""
+    return {variant_name(v): train_vae(cfg, train_spec, splits, beta=v.beta,
+                                       warmup_epochs=warmup_epochs if v.warmup else 0.0, train=train, run_dir=run_dir,
+                                       desc=f"vae {variant_name(v)}", eval_batch_size=eval_batch_size)
+            for v in variants}
+
+
+def compare_variants(variants: Sequence[Variant], runs: dict[str, Run], splits: Splits,
+                     classify: Callable[[torch.Tensor], torch.Tensor], *, samples: int, seed: int) -> dict[str, dict]:
+    """Each trained variant's test terms, active dimensions, and the share of `samples` prior samples that
+    `classify` (images on [0, 1] -> class probabilities) labels confidently."""
     rows = {}
     for v in variants:
         name = variant_name(v)
-        run = train_vae(cfg, train_spec, splits, beta=v.beta, warmup_epochs=warmup_epochs if v.warmup else 0.0,
-                        train=train, run_dir=run_dir, desc=f"vae {name}", eval_batch_size=eval_batch_size)
-        probs = classify(prior_samples(run.model, samples, seed=seed, device=splits.train.device))
-        rows[name] = {"beta": v.beta, "warmup": v.warmup, **terms(run.model, splits.test, seed=seed),
-                      "confident_share": confident_share(probs), "active_dims": active_dims(run.model, splits.test)}
+        model = runs[name].model
+        probs = classify(prior_samples(model, samples, seed=seed, device=splits.train.device))
+        rows[name] = {"beta": v.beta, "warmup": v.warmup, **terms(model, splits.test, seed=seed),
+                      "confident_share": confident_share(probs), "active_dims": active_dims(model, splits.test)}
     return rows
 
 
