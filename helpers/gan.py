@@ -66,7 +66,7 @@ def strip(model: DCGAN, columns: int = 8, epochs: int = 6) -> tuple[list[torch.T
     """The fixed-noise images of about `epochs` evenly spaced epochs (the last included): rows for a figure."""
     taken = int(model.snapshots_taken)
     picks = sorted({int(round(e)) for e in np.linspace(0, taken - 1, min(epochs, taken))})
-    return [model.snapshots[i, :columns].float().div(255) for i in picks], [i + 1 for i in picks]
+    return [model.snapshots[i, :columns].view(-1, 1, 28, 28).float().div(255) for i in picks], [i + 1 for i in picks]
 
 
 def findings(scores: dict[str, dict], *, gan: str, real: str, noise: str) -> str:

@@ -306,8 +306,8 @@ class DCGAN(nn.Module):
 
     The step: the discriminator learns real (target `real_label`) from generated (target 0); then the generator
     learns to make the discriminator say real (target 1, the non-saturating loss). Images are on [-1, 1].
-    `snapshot()` stores the generator's images of `snapshot_count` fixed noise vectors (uint8, one row per epoch)
-    in a buffer, so checkpoints carry them."""
+    `snapshot()` stores the generator's images of `snapshot_count` fixed noise vectors (uint8, one row per epoch,
+    flattened pixels) in a buffer, so checkpoints carry them."""
 
     adam_betas = (0.5, 0.999)
 
@@ -317,7 +317,9 @@ class DCGAN(nn.Module):
         self.generator, self.discriminator = Generator(cfg), Discriminator(cfg)
         fixed = torch.randn(cfg.snapshot_count, cfg.z_dim, generator=torch.Generator().manual_seed(seed + 1))
         self.register_buffer("fixed_noise", fixed)
-        self.register_buffer("snapshots", torch.zeros(snapshots, cfg.snapshot_count, 1, 28, 28, dtype=torch.uint8))
+        # [epoch, image, pixel]: 3-D, so that moving the model to channels-last (which converts 4-D and 5-D
+        # tensors) leaves it alone
+        self.register_buffer("snapshots", torch.zeros(snapshots, cfg.snapshot_count, 28 * 28, dtype=torch.uint8))
         self.register_buffer("snapshots_taken", torch.zeros((), dtype=torch.long))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -356,6 +358,6 @@ class DCGAN(nn.Module):
         was_training = self.training
         self.eval()
         images = self.generator(self.fixed_noise).float().mul(0.5).add(0.5).clamp(0, 1)
-        self.snapshots[taken] = images.mul(255).round().to(torch.uint8)
+        self.snapshots[taken] = images.mul(255).round().to(torch.uint8).flatten(1)
         self.snapshots_taken += 1
         self.train(was_training)

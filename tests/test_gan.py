@@ -90,3 +90,10 @@ def test_the_representation_table_marks_the_supervised_row_and_the_closing_reads
     closing = sidebyside.closing(found, scores, ["g1", "g2"])
     assert "code (85.00%, +5.0 points over raw pixels)" in closing and "7.0 points" in closing
     assert "g1 comes closest" in closing and "g2 covers the most" in closing
+
+
+def test_the_gan_can_take_the_loops_channels_last_format():
+    # on CUDA the loop moves every model to channels-last, which converts each 4-D and 5-D tensor of the model
+    model = DCGAN(TINY, snapshots=3).to(memory_format=torch.channels_last)
+    model.snapshot()
+    assert model.snapshots.shape == (3, TINY.snapshot_count, 784) and int(model.snapshots_taken) == 1
