@@ -1,12 +1,15 @@
 """Build a run's PDF report: every number comes from its `metrics.json`, every figure from its folder.
 
-`python -m helpers.report [PROFILE]` writes `results/<profile>/report.pdf` where LaTeX (latexmk) is
-installed. In `report/report.tex` a number is written `\\metric{section.key}`; a missing key stops
-the build with an error naming it, so no number can be typed in by hand or silently left out.
+`python -m helpers.report [PROFILE] [--readme]` writes `results/<profile>/report.pdf` where LaTeX (latexmk)
+is installed, and `results/<profile>/summary.md`, the headline table of the run (with `--readme`, also copied
+into README.md between its headline markers). In `report/report.tex` a number is written
+`\\metric{section.key}`; a missing key stops the build with an error naming it, so no number can be typed in
+by hand or silently left out. The body before the appendix may take at most `MAX_PAGES` pages.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +20,9 @@ from .config import REPO_ROOT, ConfigError, resolve_profile, results_dir
 from .results import atomic_path, load_metrics, write_text
 
 TEMPLATE = REPO_ROOT / "report" / "report.tex"
+README = REPO_ROOT / "README.md"
+MAX_PAGES = 6  # before the appendix (the assignment's limit)
+HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 LATEX_HINT = "apt-get install texlive-latex-recommended texlive-fonts-recommended latexmk"
 _ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -74,21 +80,105 @@ def build(run_dir: Path) -> Path | None:
     if done.returncode != 0:
         raise RuntimeError(f"LaTeX failed; see {build_dir / 'report.log'}. Last lines:\n"
                            + "\n".join(done.stdout.splitlines()[-25:]))
+    pages = pages_before_appendix(build_dir / "report.aux")
+    if pages > MAX_PAGES:
+        raise RuntimeError(f"The report's body takes {pages} pages before the appendix; the limit is {MAX_PAGES}. "
+                           f"Shorten report/report.tex or move tables and figures to the appendix.")
     pdf = run_dir / "report.pdf"
     with atomic_path(pdf) as tmp:
         shutil.copyfile(build_dir / "report.pdf", tmp)
     return pdf
 
 
+def pages_before_appendix(aux: Path) -> int:
+    """Pages of the body: the page the appendix starts on (label `app:map`, after a \\clearpage) minus one."""
+    found = re.search(r"\\newlabel\{app:map\}\{\{[^}]*\}\{(\d+)\}", Path(aux).read_text(errors="replace"))
+    if not found:
+        raise RuntimeError(f"{aux} has no page for the label app:map: the report must open its appendix with it.")
+    return int(found.group(1)) - 1
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def summary(metrics: dict) -> str:
+    """The headline table of a run (Markdown): profile, device, wall-clock time, and per section the key
+    numbers, every one read from `metrics`."""
+    run, sec = metrics["run"], metrics.get("seconds", {})
+    reps, gens = metrics.get("representations", {}), metrics.get("generators", {}).get("sets", {})
+    ft, cv = metrics["finetune"], metrics.get("finetune_cv", {})
+    lines = [f"Profile `{run['profile']['name']}` on {run['device']} (PyTorch {run['versions']['torch']}); "
+             f"notebook sections {sec.get('total', 0):,.0f} s in all.", "",
+             "| section | seconds | key numbers |", "|---|---|---|"]
+    rows = [
+        ("0. data", sec.get("data"), f"{metrics['data']['n_train']:,} train / {metrics['data']['n_validation']:,} "
+                                     f"validation / {metrics['data']['n_test']:,} test images"),
+        ("1. autoencoder", sec.get("autoencoder"),
+         f"test MSE {metrics['autoencoder']['test_mse']:.4f} (code {metrics['autoencoder']['config']['latent_dim']}); "
+         f"beats PCA at every code size: {'yes' if metrics['ae_code_size']['beats_pca_at_every_size'] else 'no'}; "
+         f"denoising {metrics['ae_denoising']['psnr_noisy_db']:.1f} → {metrics['ae_denoising']['psnr_denoised_db']:.1f} dB"),
+        ("2. search", sec.get("search"),
+         f"CV MSE tuned {metrics['search_cv']['tuned_mean']:.5f} vs hand-set {metrics['search_cv']['hand_set_mean']:.5f} "
+         f"({metrics['search_cv']['chosen']})"),
+        ("3. fine-tuning", sec.get("finetune"),
+         f"Homework 1 network {_pct(ft['hw1']['test_accuracy'])} test (CV {_pct(cv.get('hw1', {}).get('mean'))}); "
+         f"best {ft['best_name']} {_pct(ft['best_test_accuracy'])}"),
+    ]
+    if "latent" in metrics:
+        g = metrics["latent"]["generation"]["recognition"]
+        rows.append(("4. latent space", sec.get("latent"),
+                     f"k-NN: code {_pct(reps.get('ae', {}).get('knn_accuracy'))} vs raw pixels "
+                     f"{_pct(reps.get('raw', {}).get('knn_accuracy'))}; class-conditional samples recognised "
+                     f"{_pct(g['recognised'])}"))
+    if "vae" in metrics:
+        rows.append(("5. VAE + few labels", sec.get("vae"),
+                     f"test NLL {metrics['vae']['likelihood']['nll']:.1f} nats; SVM with 100 labels: VAE "
+                     f"{_pct(reps.get('vae', {}).get('few_n100'))}, raw pixels {_pct(reps.get('raw', {}).get('few_n100'))}"))
+    if "simclr" in metrics:
+        rows.append(("6. SimCLR", sec.get("simclr"),
+                     f"linear probe {_pct(metrics['simclr']['linear_probe_accuracy'])}; fine-tuned "
+                     f"{_pct(metrics['simclr']['finetuned']['test_accuracy'])}"))
+    if gens:
+        rows.append(("7. side by side", sec.get("side_by_side"),
+                     f"Fréchet distance (classifier features): real {gens['real_held_out_images']['frechet']:.1f}, "
+                     f"DCGAN {gens['dcgan']['frechet']:.1f}, noise {gens['uniform_noise']['frechet']:.1f}; "
+                     f"DCGAN mean top probability {gens['dcgan']['mean_top_probability']:.2f}"))
+    lines += [f"| {name} | {'–' if s is None else f'{s:,.0f}'} | {text} |" for name, s, text in rows]
+    return "\n".join(lines) + "\n"
+
+
+def readme_block(readme: str) -> str:
+    """The headline block of README.md (between its markers)."""
+    if HEADLINE_START not in readme or HEADLINE_END not in readme:
+        raise RuntimeError(f"README.md lacks the markers {HEADLINE_START} / {HEADLINE_END}.")
+    return readme.split(HEADLINE_START, 1)[1].split(HEADLINE_END, 1)[0].strip("\n") + "\n"
+
+
+def refresh_readme(text: str, path: Path = README) -> None:
+    """Replace README.md's headline block with `text`."""
+    readme = path.read_text()
+    readme_block(readme)  # the markers are there
+    before, rest = readme.split(HEADLINE_START, 1)
+    after = rest.split(HEADLINE_END, 1)[1]
+    write_text(path, f"{before}{HEADLINE_START}\n{text.rstrip()}\n{HEADLINE_END}{after}")
+
+
 def main(argv: list[str]) -> int:
+    names = [a for a in argv if not a.startswith("--")]
     try:
-        run_dir = results_dir(resolve_profile(argv[0] if argv else None))
+        run_dir = results_dir(resolve_profile(names[0] if names else None))
         pdf = build(run_dir)
-    except (ConfigError, FileNotFoundError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        text = summary(load_metrics(run_dir))
+        write_text(run_dir / "summary.md", text)
+        if "--readme" in argv:
+            refresh_readme(text)
+    except (ConfigError, FileNotFoundError, RuntimeError, KeyError) as err:
+        print(f"error: {err!r}" if isinstance(err, KeyError) else f"error: {err}", file=sys.stderr)
         return 2
     if pdf:
         print(f"report: {pdf}")
+    print(f"summary: {run_dir / 'summary.md'}" + (" (copied into README.md)" if "--readme" in argv else ""))
     return 0
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from helpers import data
 
+from .notebook_runs import SmokeRun, killed_and_rerun
+
 
 @pytest.fixture(scope="session")
 def real_root() -> Path:
@@ -45,3 +47,10 @@ def tiny_root(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
         write_idx(raw / label_file, labels)
         written[train] = (images, labels)
     return (tmp_path, *written[True])
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, real_root) -> SmokeRun:
+    """The smoke notebook run once per session in a subprocess (killed once and re-run to the end): the
+    reliability tests check the re-run, the report tests build the PDF from its metrics and figures."""
+    return killed_and_rerun(tmp_path_factory.mktemp("smoke-run"))

@@ -19,6 +19,8 @@ import torch
 from helpers import autoencoder as ae, config, data, results, training, tuning
 from helpers.models import AEConfig
 
+from .notebook_runs import SmokeRun, epochs_in as _epochs_in, wait_until as _wait_until
+
 REPO = config.REPO_ROOT
 
 TRAIN_SCRIPT = textwrap.dedent("""
@@ -49,21 +51,6 @@ def _python(script: Path, *args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, str(script), *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kwargs)
-
-
-def _wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def _epochs_in(checkpoint: Path) -> int:
-    try:
-        return len(torch.load(checkpoint, weights_only=False)["history"]["rows"])
-    except Exception:
-        return 0
 
 
 def test_training_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
@@ -238,37 +225,11 @@ def test_search_budget_is_reached_despite_non_finite_trials(tmp_path):
     assert states.count(optuna.trial.TrialState.FAIL) == 1 and tuning.finished_trials(study) == 4
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
-    """SIGKILL a process and everything it started (papermill and its kernel)."""
-    import psutil
-
-    parent = psutil.Process(process.pid)
-    for proc in [*parent.children(recursive=True), parent]:
-        try:
-            proc.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    process.wait(timeout=30)
-
-
-def _notebook(results_dir: Path, output: Path) -> subprocess.Popen:
-    env = {**os.environ, "HW2_RESULTS": str(results_dir), "HW2_PROFILE": "smoke", "PYTHONUNBUFFERED": "1"}
-    env.pop("HW2_FORCE", None)
-    return subprocess.Popen([sys.executable, "-m", "papermill", "homework2.ipynb", str(output), "-p", "PROFILE",
-                             "smoke", "--cwd", str(REPO)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
-
-
-def test_killed_notebook_rerun_completes_reusing_every_finished_run(tmp_path, real_root):
+def test_killed_notebook_rerun_completes_reusing_every_finished_run(smoke_run: SmokeRun):
+    # the session's smoke run (tests/conftest.py): killed after six run checkpoints, then run again to the end
+    tmp_path, stored = smoke_run.results, smoke_run.stored
     runs = tmp_path / "smoke" / "runs"
-    first = _notebook(tmp_path, tmp_path / "first.ipynb")
-    _wait_until(lambda: runs.exists() and len(list(runs.glob("*.pt"))) >= 6, 300, "six run checkpoints")
-    _kill_tree(first)
-    stored = {p.name: (p.stat().st_mtime_ns, _epochs_in(p)) for p in runs.glob("*.pt")}
-
-    second = _notebook(tmp_path, tmp_path / "second.ipynb")
-    assert second.wait(timeout=600) == 0
-    log = "".join(output.get("text", "") for cell in nbformat.read(tmp_path / "second.ipynb", as_version=4).cells
+    log = "".join(output.get("text", "") for cell in nbformat.read(smoke_run.notebook, as_version=4).cells
                   for output in cell.get("outputs", []))
     outcome = {results.slug(name): what for name, what in re.findall(r"\[cache\] (.+?): (trained|resumed|reused)", log)}
     picked_up = {}

@@ -1,11 +1,15 @@
 """The report builder: numbers become macros; a run without metrics is refused."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from helpers import report, results
+from helpers import config, report, results
 
 
 def test_values_are_typeset():
@@ -36,3 +40,54 @@ def test_a_metric_missing_from_the_run_stops_the_build_by_name(tmp_path):
     else:
         assert report.build(tmp_path) is None
     assert "hwmetric@data.n_train" in (tmp_path / "report" / "metrics.tex").read_text()
+
+
+def _used_keys() -> tuple[set[str], set[str]]:
+    tex = re.sub(r"(?<!\\)%.*", "", report.TEMPLATE.read_text())  # LaTeX comments are not read
+    required = set(re.findall(r"\\metric\{([^}]*)\}", tex))
+    optional = set(re.findall(r"\\metricopt\{([^}]*)\}", tex))
+    return required, optional
+
+
+def _committed_runs() -> list[Path]:
+    """The committed deliverable(s): the folders of the results/<profile>/metrics.json files git tracks."""
+    listed = subprocess.run(["git", "ls-files", "results"], cwd=config.REPO_ROOT, capture_output=True, text=True)
+    return sorted(config.REPO_ROOT / Path(f).parent for f in listed.stdout.split() if f.endswith("/metrics.json"))
+
+
+def test_the_body_page_count_is_read_from_the_appendix_label(tmp_path):
+    aux = tmp_path / "report.aux"
+    aux.write_text(r"\newlabel{tab:code}{{1}{2}{x}{table.1}{}}" "\n" r"\newlabel{app:map}{{A}{6}{Where}{appendix.A}{}}")
+    assert report.pages_before_appendix(aux) == 5
+    aux.write_text("")
+    with pytest.raises(RuntimeError, match="app:map"):
+        report.pages_before_appendix(aux)
+
+
+def test_every_metric_the_report_uses_exists_in_the_smoke_run_and_the_committed_run(smoke_run):
+    required, _ = _used_keys()
+    assert len(required) > 50
+    runs = [smoke_run.results / "smoke", *_committed_runs()]
+    for run_dir in runs:
+        defined = {key for key, _ in report.flatten(results.load_metrics(run_dir))}
+        missing = sorted(required - defined)
+        assert not missing, f"{run_dir}: the report uses metrics this run lacks: {missing}"
+
+
+def test_the_report_builds_from_the_smoke_run_within_the_page_limit(smoke_run):
+    if shutil.which("latexmk") is None:
+        if os.environ.get("HW2_REQUIRE_LATEX") == "1":
+            pytest.fail(f"latexmk is not installed; install LaTeX: {report.LATEX_HINT}")
+        pytest.skip("LaTeX is not installed")
+    pdf = report.build(smoke_run.results / "smoke")
+    assert pdf is not None and pdf.stat().st_size > 10000
+    assert report.pages_before_appendix(smoke_run.results / "smoke" / "report" / "report.aux") <= report.MAX_PAGES
+    summary = report.summary(results.load_metrics(smoke_run.results / "smoke"))
+    assert "| 7. side by side |" in summary and "Profile `smoke`" in summary
+
+
+def test_the_readme_headline_table_is_the_committed_run_summary():
+    runs = _committed_runs()
+    assert runs, "no committed run (results/<profile>/ with metrics.json, report.pdf and homework2.ipynb)"
+    readme = report.README.read_text()
+    assert report.readme_block(readme) == report.summary(results.load_metrics(runs[-1]))
