@@ -4,7 +4,7 @@ import os
 import shutil
 import tempfile
 
-os.environ["HW2_PROFILE"] = "smoke"  # inherited by the nbval kernel
+os.environ["HW2_PROFILE"] = "smoke"  # inherited by every notebook a test runs
 _RESULTS = tempfile.mkdtemp(prefix="hw2-test-results-")
 os.environ["HW2_RESULTS"] = _RESULTS
 

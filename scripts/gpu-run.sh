@@ -3,6 +3,9 @@
 # workplace's device machine, its own torch plus the wheels carried in .whl/), with the data in
 # $HW2_DATA, run the benchmark and/or the whole notebook on one profile, and gather what comes back.
 #   scripts/gpu-run.sh [tests] [bench] [notebook PROFILE [TIMEOUT_S]] ; results land in ${OUT:-/tmp/gpu-out}
+# On the workplace's device machine the working tree travels (64 MiB at most): carry .whl/ (papermill, optuna,
+# ipykernel and their needs, built for its Python 3.12) and .devdata/FashionMNIST/raw/*.gz, and move the
+# committed results/quick/ (about 38 MB) out of the tree for the call.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 HW2_DOWNLOAD=0

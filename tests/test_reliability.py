@@ -241,6 +241,11 @@ def test_killed_notebook_rerun_completes_reusing_every_finished_run(smoke_run: S
         else:  # interrupted: continued from its last epoch, not from scratch
             assert outcome[run] == "resumed" and _epochs_in(runs / name) > epochs
     assert "reused" in picked_up.values()
+    executed = nbformat.read(smoke_run.notebook, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors and all(c.get("execution_count") for c in executed.cells if c.cell_type == "code")
+    sections = {"data", "autoencoder", "search", "finetune", "latent", "vae", "simclr", "side_by_side"}
+    assert sections <= results.load_metrics(tmp_path / "smoke")["seconds"].keys()
     metrics = results.load_metrics(tmp_path / "smoke")
     assert {"run", "data", "autoencoder", "ae_optimizers", "ae_regularization", "ae_code_size",
             "ae_denoising"} <= metrics.keys()
