@@ -226,6 +226,11 @@ def nearest(queries: torch.Tensor, reference: torch.Tensor, *, batch_size: int =
     return torch.cat([f.indices for f in found]), torch.cat([f.values for f in found]).pow(2) / ref.shape[1]
 
 
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images on [0, 1] (float) as uint8, rounded: the form every real image of the study has (uint8 unchanged)."""
+    return images if images.dtype == torch.uint8 else images.float().clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
 def _flat01(images: torch.Tensor) -> torch.Tensor:
     """Images as float rows on [0, 1] (uint8 images are divided by 255)."""
     x = images.flatten(1).float()

@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .data import ImageSet, Splits, nearest  # noqa: F401 (nearest: used here and by callers of latent)
+from .data import ImageSet, Splits, nearest, to_uint8  # noqa: F401 (nearest: used here and by callers of latent)
 from .results import array_digest, cached_json, markdown_table, slug
 from .training import outputs
 
@@ -339,11 +339,6 @@ def class_key(name: str) -> str:
     return slug(name).replace("-", "_")
 
 
-def to_images(decoded: torch.Tensor) -> torch.Tensor:
-    """Decoded images on [0, 1] as uint8 images (rounded), the form every real image of the study has."""
-    return decoded.clamp(0, 1).mul(255).round().to(torch.uint8)
-
-
 @dataclass(frozen=True)
 class Generated:
     """Images decoded from sampled codes: one set per class (from that class's mixture) and one from the
@@ -359,7 +354,7 @@ def generate(decoder: nn.Module, codes: np.ndarray, labels: np.ndarray, classes:
     class_codes, intended = sample_classes(fit_class_mixtures(codes, labels, components=components, seed=seed),
                                            per_class, seed=seed)
     single = sample(fit_gaussian(codes, seed=seed), gaussian, seed=seed)
-    images = to_images(decode(decoder, class_codes, device=device))
+    images = to_uint8(decode(decoder, class_codes, device=device))
     return Generated(ImageSet(images, torch.as_tensor(intended, device=images.device), tuple(classes)),
                      as_set(decode(decoder, single, device=device), classes))
 
@@ -414,7 +409,7 @@ def sample_checks(made: Generated, probs: torch.Tensor, gaussian_probs: torch.Te
     classes = made.per_class.classes
     rec = recognition(probs, made.per_class.labels, classes)
     new = novelty(made.per_class.images, splits.train.images, splits.test.images, seed=seed,
-                  reconstructed=to_images(reconstructed_test))
+                  reconstructed=to_uint8(reconstructed_test))
     nearest_found = {"index": new.pop("index"), "distance": new.pop("distance")}
     return {"samples_per_class": len(made.per_class) // len(classes), "recognition": rec, "novelty": new,
             "gaussian": predicted_shares(gaussian_probs, classes)}, nearest_found
@@ -474,7 +469,7 @@ def paths(encoder: nn.Module, decoder: nn.Module, data: ImageSet, pairs: Sequenc
 
 def as_set(images: torch.Tensor, classes: Sequence[str]) -> ImageSet:
     """Images on [0, 1] (e.g. decoded) as an unlabelled uint8 set (labels -1), ready for a classifier."""
-    images = to_images(images)
+    images = to_uint8(images)
     return ImageSet(images, torch.full((len(images),), -1, device=images.device), tuple(classes))
 
 
@@ -515,7 +510,7 @@ def sweep(axes: dict, steps: int, spread: float = 2.5) -> np.ndarray:
 def _png(image: torch.Tensor, scale: int = 5) -> bytes:
     from PIL import Image  # comes with matplotlib
 
-    pixels = (255 - to_images(image).squeeze().cpu().numpy())  # dark garment on white, as in the figures
+    pixels = (255 - to_uint8(image).squeeze().cpu().numpy())  # dark garment on white, as in the figures
     buffer = io.BytesIO()
     Image.fromarray(pixels).resize((28 * scale, 28 * scale), Image.NEAREST).save(buffer, format="PNG")
     return buffer.getvalue()

@@ -19,7 +19,7 @@ import torch
 from scipy import linalg
 from torch import nn
 
-from .data import ImageSet, nearest
+from .data import ImageSet, nearest, to_uint8  # noqa: F401 (to_uint8: also for callers of quality)
 from .results import markdown_table, slug
 from .training import outputs
 
@@ -95,11 +95,6 @@ def entropy(probs: torch.Tensor) -> float:
 # ----------------------------------------------------------------------------- scoring image sets
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images on [0, 1] (float) as uint8, rounded: the form every real image of the study has (uint8 unchanged)."""
-    return images if images.dtype == torch.uint8 else images.float().clamp(0, 1).mul(255).round().to(torch.uint8)
-
-
 Embed = Callable[[torch.Tensor], tuple[np.ndarray, torch.Tensor]]
 
 
@@ -122,7 +117,7 @@ class Scorer:
     """Scores image sets against real test images in one classifier's penultimate features.
 
     `reference`: the real images every set is compared with (all of them for the Frechet distance; a seeded
-    class-balanced-by-order subsample of `n` for precision and recall, which compare sets of equal size);
+    random subsample of `n` for precision and recall, which compare sets of equal size);
     `train`: the training images (uint8), for each generated image's nearest training image in pixels."""
 
     def __init__(self, embed: Embed, reference: torch.Tensor, train: torch.Tensor, *, n: int, k: int = 3,

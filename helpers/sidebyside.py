@@ -67,8 +67,8 @@ def closing(found: dict, scores: dict[str, dict], generators: list[str], raw_key
         parts.append(f"for {what}, {names[best]} ({found[best][column]:.2%}{gain})")
     supervised = [r for r in found.values() if r["supervised"] and r["linear_probe_accuracy"] is not None]
     gap = ""
-    if supervised and _best(found, "linear_probe_accuracy") is not None:
-        best = _best(found, "linear_probe_accuracy")
+    best = _best(found, "linear_probe_accuracy")
+    if supervised and best is not None:
         gap = (f" The classifier trained with every label still leads the best unsupervised linear probe by "
                f"{100 * (supervised[0]['linear_probe_accuracy'] - found[best]['linear_probe_accuracy']):.1f} points: "
                f"what labels add.")

@@ -251,12 +251,22 @@ def _device_setup(model: nn.Module, device: torch.device, amp: bool = True, chan
     return _Speed(amp=cuda and amp, channels_last=cuda and channels_last)
 
 
+def _in_format(batch: Batch, speed: _Speed) -> Batch:
+    """The batch with its inputs in the loop's memory format."""
+    if speed.channels_last:
+        return batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
+    return batch
+
+
+def _autocast(speed: _Speed, cache: bool = True) -> torch.autocast:
+    """The loop's bf16 autocast context (a no-op unless `speed.amp`); without its cache inside a CUDA graph."""
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=speed.amp, cache_enabled=cache)
+
+
 def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, speed: _Speed,
          cache: bool = True) -> dict[str, torch.Tensor]:
-    if speed.channels_last:
-        batch = batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
-    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=speed.amp, cache_enabled=cache):
-        return loss_fn(model, batch)
+    with _autocast(speed, cache):
+        return loss_fn(model, _in_format(batch, speed))
 
 
 def _accumulate(sums: dict[str, torch.Tensor] | None, out: dict[str, torch.Tensor], n: int) -> dict:
@@ -320,8 +330,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     scheduler = make_scheduler(spec.scheduler, optimizer, spec.epochs, len(batches), spec.mode)
     per_batch = scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     history, state = History(), {"best_value": None, "best_weights": None, "bad_epochs": 0}
-    use_graph = graphs is not False and graphable(model, spec, batches)
-    graphed = _GraphedStep(model, step_model, loss_fn, optimizer, speed) if use_graph else None
+    stepper = (_GraphedStep if graphs is not False and graphable(model, spec, batches) else _EagerStep)(
+        model, step_model, loss_fn, optimizer, speed)
     payload = _load_checkpoint(checkpoint) if checkpoint is not None else None
     if payload is not None:
         _restore(payload, model, optimizer, scheduler, batches, history, state)
@@ -337,13 +347,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
                 break
             start = time.perf_counter()
             model.train()
-            if graphed is not None:
-                row = {"epoch": epoch, **graphed.epoch(batches, scheduler if per_batch else None, epoch)}
-            else:
-                row = {"epoch": epoch, **_train_epoch(step_model, loss_fn, batches, optimizer,
-                                                      scheduler if per_batch else None, speed, epoch,
-                                                      getattr(model, "before_step", None),
-                                                      getattr(model, "training_step", None))}
+            row = {"epoch": epoch, **stepper.epoch(batches, scheduler if per_batch else None, epoch)}
             if val_batches is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
             elapsed += time.perf_counter() - start
@@ -387,37 +391,59 @@ def cache_status(history: History) -> str:
     return f"trained {trained} epochs"
 
 
-def _train_epoch(model: nn.Module, loss_fn: LossFn, batches: Batches, optimizer: torch.optim.Optimizer | Optimizers,
-                 batch_scheduler, speed: _Speed, epoch: int,
-                 before_step: Callable[[float], None] | None = None,
-                 own_step: Callable[..., dict[str, torch.Tensor]] | None = None) -> dict[str, float]:
-    """One pass over the training batches; returns the epoch means as `train_<metric>`.
+class _Step:
+    """One kind of training step and the epoch loop around it (the same for every kind): `before_step`, the
+    step, the per-batch scheduler, a finite-loss check every `FINITE_CHECK_EVERY` steps, and one
+    synchronization at the end for the epoch means (`train_<metric>`). A step adds each metric times the batch
+    size to `self.sums`, which stay on the device."""
 
-    A model's own step (`own_step(batch, optimizers, autocast)`, e.g. a GAN's alternating updates) replaces the
-    default one (loss, backward, optimizer step); it gets the batch in the loop's memory format, the optimizers
-    and a factory of the loop's autocast context, and returns its metrics (detached), "loss" first."""
-    sums, n = None, 0
-    for step, batch in enumerate(batches):
-        if before_step is not None:
-            before_step(epoch - 1 + step / len(batches))
+    def __init__(self, model: nn.Module, step_model: nn.Module, loss_fn: LossFn,
+                 optimizer: torch.optim.Optimizer | Optimizers, speed: _Speed) -> None:
+        self.model, self.step_model, self.loss_fn, self.optimizer, self.speed = model, step_model, loss_fn, optimizer, speed
+        self.before_step = getattr(model, "before_step", None)
+        self.sums: dict[str, torch.Tensor] | None = None
+
+    def _start_epoch(self) -> None:
+        raise NotImplementedError
+
+    def _train_batch(self, batch: Batch) -> None:
+        raise NotImplementedError
+
+    def epoch(self, batches: Batches, batch_scheduler, epoch: int) -> dict[str, float]:
+        self._start_epoch()
+        n = 0
+        for step, batch in enumerate(batches):
+            if self.before_step is not None:
+                self.before_step(epoch - 1 + step / len(batches))
+            self._train_batch(batch)
+            if batch_scheduler is not None:
+                batch_scheduler.step()
+            n += len(batch.labels)
+            if step % FINITE_CHECK_EVERY == 0:
+                _check_finite(self.sums["loss"], epoch)
+        _check_finite(self.sums["loss"], epoch)
+        return {f"train_{k}": v.item() / n for k, v in self.sums.items()}  # the epoch's one synchronization
+
+
+class _EagerStep(_Step):
+    """The step run op by op: the loop's own (loss, backward, optimizer step), or a model's own
+    `training_step(batch, optimizers, autocast)` (e.g. a GAN's alternating updates), which gets the batch in
+    the loop's memory format, the optimizers and a factory of the loop's autocast context, and returns its
+    metrics (detached), "loss" first."""
+
+    def _start_epoch(self) -> None:
+        self.sums = None
+
+    def _train_batch(self, batch: Batch) -> None:
+        own_step = getattr(self.model, "training_step", None)
         if own_step is not None:
-            if speed.channels_last:
-                batch = batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
-            out = own_step(batch, optimizer, lambda: torch.autocast(device_type="cuda", dtype=torch.bfloat16,
-                                                                     enabled=speed.amp))
+            out = own_step(_in_format(batch, self.speed), self.optimizer, lambda: _autocast(self.speed))
         else:
-            out = _run(model, loss_fn, batch, speed)
-            optimizer.zero_grad(set_to_none=True)
+            out = _run(self.step_model, self.loss_fn, batch, self.speed)
+            self.optimizer.zero_grad(set_to_none=True)
             out["loss"].backward()
-            optimizer.step()
-        if batch_scheduler is not None:
-            batch_scheduler.step()
-        sums = _accumulate(sums, out, len(batch.labels))
-        n += len(batch.labels)
-        if step % FINITE_CHECK_EVERY == 0:
-            _check_finite(sums["loss"], epoch)
-    _check_finite(sums["loss"], epoch)
-    return {f"train_{k}": v.item() / n for k, v in sums.items()}  # the epoch's one synchronization
+            self.optimizer.step()
+        self.sums = _accumulate(self.sums, out, len(batch.labels))
 
 
 GRAPH_OPTIMIZERS = ("adam", "adamw", "sgd", "nesterov")  # fused, with the learning rate read from a device tensor
@@ -437,7 +463,7 @@ def graphable(model: nn.Module, spec: TrainSpec, batches: Batches) -> bool:
             and (getattr(model, "before_step", None) is None or getattr(model, "before_step_graph_safe", False)))
 
 
-class _GraphedStep:
+class _GraphedStep(_Step):
     """The training step captured as one CUDA graph and replayed for every batch.
 
     Each batch is copied into static input tensors; the first `GRAPH_WARMUP_STEPS` steps run eagerly on a side
@@ -449,11 +475,9 @@ class _GraphedStep:
 
     def __init__(self, model: nn.Module, step_model: nn.Module, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
                  speed: _Speed) -> None:
-        self.model, self.step_model, self.loss_fn, self.optimizer, self.speed = model, step_model, loss_fn, optimizer, speed
-        self.before_step = getattr(model, "before_step", None)
+        super().__init__(model, step_model, loss_fn, optimizer, speed)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: Batch | None = None
-        self.sums: dict[str, torch.Tensor] | None = None
         self.done = 0  # eager warm-up steps taken
         self.failed = False  # capture failed: every step runs eagerly
         device = next(model.parameters()).device
@@ -515,23 +539,14 @@ class _GraphedStep:
         self.graph = graph
         self.graph.replay()
 
-    def epoch(self, batches: Batches, batch_scheduler, epoch: int) -> dict[str, float]:
-        if self.sums is not None:
+    def _start_epoch(self) -> None:
+        if self.sums is not None:  # static tensors the graph adds into: zeroed, never replaced
             for total in self.sums.values():
                 total.zero_()
-        n = 0
-        for step, batch in enumerate(batches):
-            if self.before_step is not None:
-                self.before_step(epoch - 1 + step / len(batches))
-            self._load(batch)
-            self._step()
-            if batch_scheduler is not None:
-                batch_scheduler.step()
-            n += len(batch.labels)
-            if step % FINITE_CHECK_EVERY == 0:
-                _check_finite(self.sums["loss"], epoch)
-        _check_finite(self.sums["loss"], epoch)
-        return {f"train_{k}": v.item() / n for k, v in self.sums.items()}
+
+    def _train_batch(self, batch: Batch) -> None:
+        self._load(batch)
+        self._step()
 
 
 def _track_best(model: nn.Module, history: History, state: dict, value: float, spec: TrainSpec) -> None:
