@@ -48,33 +48,62 @@ def save_figure(fig: plt.Figure, run_dir: str | Path, name: str) -> list[Path]:
     return paths
 
 
-def _show(ax: plt.Axes, image: torch.Tensor) -> None:
-    ax.imshow(image.squeeze().float().cpu().numpy(), vmin=0, vmax=255 if image.dtype == torch.uint8 else 1)
-    ax.set_xticks([])
-    ax.set_yticks([])
+def _as_unit(image: torch.Tensor) -> np.ndarray:
+    """One image [1, H, W] or [H, W] (uint8 0-255 or float 0-1) as a float array in [0, 1]."""
+    array = image.detach().squeeze().float().cpu().numpy()
+    return array / 255.0 if image.dtype == torch.uint8 else array
+
+
+def mosaic(cells: Sequence[Sequence[torch.Tensor | None]], gap: int = 2, top: int = 0) -> np.ndarray:
+    """Images laid out in a grid as one float array: `cells[r][c]` an image or None (left blank); `gap` blank
+    pixels between neighbours and `top` extra blank pixels above every row (room for captions). Blanks are NaN,
+    drawn in the background colour."""
+    images = [image for row in cells for image in row if image is not None]
+    if not images:
+        raise ValueError("mosaic needs at least one image")
+    height, width = _as_unit(images[0]).shape
+    n_rows, n_cols = len(cells), max(len(row) for row in cells)
+    pitch_y, pitch_x = height + gap + top, width + gap
+    canvas = np.full((n_rows * pitch_y - gap, n_cols * pitch_x - gap), np.nan, dtype=np.float32)
+    for r, row in enumerate(cells):
+        for c, image in enumerate(row):
+            if image is not None:
+                y, x = r * pitch_y + top, c * pitch_x
+                canvas[y:y + height, x:x + width] = _as_unit(image)
+    return canvas
+
+
+def _draw_mosaic(ax: plt.Axes, canvas: np.ndarray) -> None:
+    """One imshow for a whole grid of images (one image per figure keeps drawing and saving fast: an axes per
+    small picture cost seconds per figure)."""
+    cmap = plt.get_cmap(STYLE["image.cmap"]).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.grid(False)
+    ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
 
 
 def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: str,
                col_labels: Sequence[str] | None = None) -> plt.Figure:
-    """A grid of images, one tensor [N, 1, H, W] per row, rows labelled on the left."""
+    """A grid of images, one tensor [N, 1, H, W] per row, rows labelled on the left (column labels on top)."""
+    if len(rows) != len(row_labels):
+        raise ValueError(f"image_rows: {len(rows)} rows of images but {len(row_labels)} row labels")
     n_cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=(0.85 * n_cols + 1.2, 0.85 * len(rows) + 0.6),
-                             squeeze=False)
-    for r, (images, label) in enumerate(zip(rows, row_labels)):
-        for c in range(n_cols):
-            ax = axes[r, c]
-            if c < len(images):
-                _show(ax, images[c])
-            else:
-                ax.axis("off")
-            if c == 0:
-                ax.set_ylabel(label, rotation=0, ha="right", va="center")
-            if r == 0 and col_labels is not None and c < len(col_labels):
-                ax.set_title(col_labels[c], fontsize=8)
-    fig.suptitle(title)
+    gap = 2
+    canvas = mosaic([list(images) for images in rows], gap=gap)
+    fig, ax = plt.subplots(figsize=(0.85 * n_cols + 1.2, 0.85 * len(rows) + 0.6))
+    _draw_mosaic(ax, canvas)
+    height, width = canvas.shape[0] + gap, canvas.shape[1] + gap
+    pitch_y, pitch_x = height / len(rows), width / n_cols
+    ax.set_yticks([r * pitch_y + (pitch_y - gap - 1) / 2 for r in range(len(rows))], list(row_labels))
+    if col_labels is not None:
+        ax.xaxis.tick_top()
+        ax.set_xticks([c * pitch_x + (pitch_x - gap - 1) / 2 for c in range(len(col_labels))], list(col_labels),
+                      fontsize=8)
+    else:
+        ax.set_xticks([])
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
@@ -292,15 +321,22 @@ def confusion(matrix: np.ndarray, classes: Sequence[str], title: str) -> plt.Fig
 
 def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols: int = 8) -> plt.Figure:
     """Images [N, 1, H, W] in rows of `n_cols`, each with a small caption above it."""
+    if len(images) != len(captions):
+        raise ValueError(f"image_grid: {len(images)} images but {len(captions)} captions")
     n_rows = max(1, math.ceil(len(images) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.25 * n_cols, 1.45 * n_rows + 0.5), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i < len(images):
-            _show(ax, images[i])
-            ax.set_title(captions[i], fontsize=6.5)
-        else:
-            ax.axis("off")
-    fig.suptitle(title)
+    top, gap = 16, 2
+    cells = [[images[i] for i in range(r * n_cols, min((r + 1) * n_cols, len(images)))] for r in range(n_rows)]
+    canvas = mosaic(cells, gap=gap, top=top)
+    fig, ax = plt.subplots(figsize=(1.25 * n_cols, 1.45 * n_rows + 0.5))
+    _draw_mosaic(ax, canvas)
+    height, width = images.shape[-2], images.shape[-1]
+    for i, caption in enumerate(captions):
+        r, c = divmod(i, n_cols)
+        ax.text(c * (width + gap) + (width - 1) / 2, r * (height + gap + top) + top - 1.5, caption,
+                ha="center", va="bottom", fontsize=6.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
