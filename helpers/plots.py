@@ -324,7 +324,7 @@ def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols
     if len(images) != len(captions):
         raise ValueError(f"image_grid: {len(images)} images but {len(captions)} captions")
     n_rows = max(1, math.ceil(len(images) / n_cols))
-    top, gap = 16, 2
+    top, gap = 16, 8  # room for a caption above each image and between neighbours' captions
     cells = [[images[i] for i in range(r * n_cols, min((r + 1) * n_cols, len(images)))] for r in range(n_rows)]
     canvas = mosaic(cells, gap=gap, top=top)
     fig, ax = plt.subplots(figsize=(1.25 * n_cols, 1.45 * n_rows + 0.5))
