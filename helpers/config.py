@@ -191,7 +191,7 @@ PROFILES: dict[str, Profile] = {
         nll_samples=200,  # ... with 200 importance samples each: 200,000 decoder passes
         simclr_epochs=40,  # about 6 s an epoch on 2 cores (two views of 18,000 images)
         simclr_batch=256,
-        gan_epochs=12,  # about 11 s an epoch on 2 cores (131 s for the 12 in the committed run)
+        gan_epochs=12,  # about 11.5 s an epoch on 2 cores (138 s for the 12 in the committed run)
         gan_batch=64,
         quality_samples=2000,  # all the validation images
     ),

@@ -61,7 +61,7 @@ def mosaic(cells: Sequence[Sequence[torch.Tensor | None]], gap: int = 2, top: in
     images = [image for row in cells for image in row if image is not None]
     if not images:
         raise ValueError("mosaic needs at least one image")
-    height, width = _as_unit(images[0]).shape
+    height, width = images[0].shape[-2:]
     n_rows, n_cols = len(cells), max(len(row) for row in cells)
     pitch_y, pitch_x = height + gap + top, width + gap
     canvas = np.full((n_rows * pitch_y - gap, n_cols * pitch_x - gap), np.nan, dtype=np.float32)
@@ -71,6 +71,12 @@ def mosaic(cells: Sequence[Sequence[torch.Tensor | None]], gap: int = 2, top: in
                 y, x = r * pitch_y + top, c * pitch_x
                 canvas[y:y + height, x:x + width] = _as_unit(image)
     return canvas
+
+
+def _centres(count: int, size: int, gap: int, top: int = 0) -> list[float]:
+    """Pixel coordinate of the middle of each of `count` cells along one axis of a `mosaic` laid out with the
+    same `gap` and `top` (cells `size` pixels long)."""
+    return [i * (size + gap + top) + top + (size - 1) / 2 for i in range(count)]
 
 
 def _draw_mosaic(ax: plt.Axes, canvas: np.ndarray) -> None:
@@ -91,16 +97,13 @@ def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: s
         raise ValueError(f"image_rows: {len(rows)} rows of images but {len(row_labels)} row labels")
     n_cols = max(len(r) for r in rows)
     gap = 2
-    canvas = mosaic([list(images) for images in rows], gap=gap)
+    height, width = rows[0].shape[-2:]
     fig, ax = plt.subplots(figsize=(0.85 * n_cols + 1.2, 0.85 * len(rows) + 0.6))
-    _draw_mosaic(ax, canvas)
-    height, width = canvas.shape[0] + gap, canvas.shape[1] + gap
-    pitch_y, pitch_x = height / len(rows), width / n_cols
-    ax.set_yticks([r * pitch_y + (pitch_y - gap - 1) / 2 for r in range(len(rows))], list(row_labels))
+    _draw_mosaic(ax, mosaic([list(images) for images in rows], gap=gap))
+    ax.set_yticks(_centres(len(rows), height, gap), list(row_labels))
     if col_labels is not None:
         ax.xaxis.tick_top()
-        ax.set_xticks([c * pitch_x + (pitch_x - gap - 1) / 2 for c in range(len(col_labels))], list(col_labels),
-                      fontsize=8)
+        ax.set_xticks(_centres(len(col_labels), width, gap), list(col_labels), fontsize=8)
     else:
         ax.set_xticks([])
     ax.set_title(title)
@@ -325,15 +328,13 @@ def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols
         raise ValueError(f"image_grid: {len(images)} images but {len(captions)} captions")
     n_rows = max(1, math.ceil(len(images) / n_cols))
     top, gap = 16, 8  # room for a caption above each image and between neighbours' captions
-    cells = [[images[i] for i in range(r * n_cols, min((r + 1) * n_cols, len(images)))] for r in range(n_rows)]
-    canvas = mosaic(cells, gap=gap, top=top)
     fig, ax = plt.subplots(figsize=(1.25 * n_cols, 1.45 * n_rows + 0.5))
-    _draw_mosaic(ax, canvas)
-    height, width = images.shape[-2], images.shape[-1]
+    _draw_mosaic(ax, mosaic([list(images[i:i + n_cols]) for i in range(0, len(images), n_cols)], gap=gap, top=top))
+    height, width = images.shape[-2:]
+    xs, ys = _centres(n_cols, width, gap), _centres(n_rows, height, gap, top)
     for i, caption in enumerate(captions):
         r, c = divmod(i, n_cols)
-        ax.text(c * (width + gap) + (width - 1) / 2, r * (height + gap + top) + top - 1.5, caption,
-                ha="center", va="bottom", fontsize=6.5)
+        ax.text(xs[c], ys[r] - height / 2 - 1, caption, ha="center", va="bottom", fontsize=6.5)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)

@@ -19,7 +19,7 @@ import torch
 from scipy import linalg
 from torch import nn
 
-from .data import ImageSet, nearest, to_uint8  # noqa: F401 (to_uint8: also for callers of quality)
+from .data import ImageSet, nearest, to_uint8
 from .results import markdown_table, slug
 from .training import outputs
 

@@ -401,6 +401,7 @@ class _Step:
                  optimizer: torch.optim.Optimizer | Optimizers, speed: _Speed) -> None:
         self.model, self.step_model, self.loss_fn, self.optimizer, self.speed = model, step_model, loss_fn, optimizer, speed
         self.before_step = getattr(model, "before_step", None)
+        self.own_step = getattr(model, "training_step", None)
         self.sums: dict[str, torch.Tensor] | None = None
 
     def _start_epoch(self) -> None:
@@ -435,9 +436,8 @@ class _EagerStep(_Step):
         self.sums = None
 
     def _train_batch(self, batch: Batch) -> None:
-        own_step = getattr(self.model, "training_step", None)
-        if own_step is not None:
-            out = own_step(_in_format(batch, self.speed), self.optimizer, lambda: _autocast(self.speed))
+        if self.own_step is not None:
+            out = self.own_step(_in_format(batch, self.speed), self.optimizer, lambda: _autocast(self.speed))
         else:
             out = _run(self.step_model, self.loss_fn, batch, self.speed)
             self.optimizer.zero_grad(set_to_none=True)

@@ -63,8 +63,6 @@ def notebook(results_dir: Path, output: Path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
-
-
 def killed_and_rerun(root: Path) -> SmokeRun:
     """Run the smoke notebook under `root`, kill it after six run checkpoints, run it again to the end."""
     runs = root / "smoke" / "runs"
