@@ -197,6 +197,10 @@ def maps(features: dict[str, np.ndarray], *, seed: int, run_dir: str | Path | No
 
 
 PROBE_CS = (0.01, 0.1, 1.0)  # inverse regularization strengths the linear probe chooses among
+# Newton-CG reaches the same optimum as scikit-learn's default L-BFGS in 16-20 iterations instead of 630-820 on raw
+# pixels (quick: 18,000 x 784), about twice as fast (2-core AMD EPYC: 20 s against 40 s at C = 0.1, test accuracy
+# 82.92% against 82.90%; 25 s against 53 s at C = 1).
+PROBE_SOLVER = "newton-cg"
 
 
 def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray, *,
@@ -206,8 +210,8 @@ def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, tes
     - `knn_accuracy`: k-NN (k = 5) fitted on the training codes, scored on the test codes;
     - `silhouette`: silhouette score of the test codes against their true classes, on a seeded sample of
       `silhouette_sample` codes (all of them when fewer);
-    - `linear_probe_accuracy`: logistic regression on standardized codes fitted on every training label and
-      scored on test. With a validation split, its inverse regularization C is the one of `PROBE_CS` with the
+    - `linear_probe_accuracy`: logistic regression (Newton-CG) on standardized codes fitted on every training label
+      and scored on test. With a validation split, its inverse regularization C is the one of `PROBE_CS` with the
       best validation accuracy (tried from strongest to weakest, stopping once accuracy falls: a high-
       dimensional input such as raw pixels overfits at scikit-learn's default C = 1); without one, C = 1.
     """
@@ -219,7 +223,7 @@ def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, tes
                                   random_state=seed)
     scaler = StandardScaler().fit(train)
     scaled = scaler.transform(train)
-    fit = lambda c: LogisticRegression(C=c, max_iter=max_iter).fit(scaled, train_labels)
+    fit = lambda c: LogisticRegression(C=c, max_iter=max_iter, solver=PROBE_SOLVER).fit(scaled, train_labels)
     if val is None:
         chosen_c, probe, val_accuracy = 1.0, fit(1.0), None
     else:
@@ -244,7 +248,7 @@ def measure(representations: dict[str, Features], splits: Splits, *, seed: int, 
     labels = [d.labels.cpu().numpy() for d in (splits.train, splits.val, splits.test)]
     rows = {}
     for name, f in representations.items():
-        key = [array_digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS]
+        key = [array_digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS, PROBE_SOLVER]
         rows[name] = _cached(run_dir, f"structure {name}", key, lambda f=f: structure(
             f.train, labels[0], f.test, labels[2], val=f.val, val_labels=labels[1], seed=seed,
             silhouette_sample=silhouette_sample))

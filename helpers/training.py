@@ -9,7 +9,10 @@ and `parameter_sets()`; the loop builds one optimizer per set and otherwise trea
 (checkpoints, exact resume, history, progress bar, run cache); that step is the only other `backward()`.
 A `monitor(model)` given to `fit` adds its entries to every epoch's row before the checkpoint is written
 (e.g. a k-NN accuracy on labelled held-out images, which never reaches the training step).
-Per-batch values stay on the device: the loop synchronizes once per epoch and every
+Training computes in the machine's precision (`runtime.training_precision`: bf16 autocast on CUDA and on a CPU
+with native bf16, fp32 elsewhere; `HW2_PRECISION` overrides) with channels-last tensors where that is faster;
+evaluation (`evaluate`, `outputs`) always computes in fp32, so every reported number is an fp32 number whatever
+the training precision. The precision is part of a run's cache key. Per-batch values stay on the device: the loop synchronizes once per epoch and every
 `FINITE_CHECK_EVERY` steps to stop on a non-finite loss. On CUDA the whole training step (forward, backward,
 optimizer step and the metric sums) is captured once as a CUDA graph and replayed for every later batch
 (`_GraphedStep`), which removes the per-kernel launch cost that dominates the small models of this study.
@@ -28,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import runtime
 from .data import Augment, Batch, Batches, ImageSet, fingerprint, kfold_splits
 from .results import atomic_path, config_hash, keyed_path
 
@@ -57,9 +61,9 @@ class TrainSpec:
     mode: str = "min"  # "min" for a loss, "max" for an accuracy
     augment: Augment | None = None
     seed: int = 0
-    amp: bool = True  # bf16 autocast (CUDA only)
-    channels_last: bool = True  # channels-last memory format (CUDA only)
-    compile: bool = False  # torch.compile the model (CUDA only)
+    amp: bool = True  # bf16 autocast where the machine trains in bf16 (runtime.training_precision)
+    channels_last: bool = True  # channels-last memory format where it is faster (runtime.channels_last)
+    compile: bool = False  # torch.compile the training step (the benchmark's variants)
     lr_scales: tuple[tuple[str, float], ...] = ()  # (parameter-name prefix, factor): e.g. a slower encoder
 
     def __post_init__(self) -> None:
@@ -237,33 +241,55 @@ def denoising_metrics(mean: float, std: float) -> LossFn:
 
 
 @dataclass(frozen=True)
-class _Speed:
+class Speed:
+    """How a pass computes: bf16 autocast or fp32, channels-last or contiguous tensors, on which device type."""
+
+    device: str = "cpu"
     amp: bool = False
     channels_last: bool = False
 
+    @property
+    def precision(self) -> str:
+        return "bf16" if self.amp else "fp32"
 
-def _device_setup(model: nn.Module, device: torch.device, amp: bool = True, channels_last: bool = True) -> _Speed:
-    """Move the model; on CUDA optionally use channels-last and bf16 autocast."""
+
+def training_speed(device: torch.device, spec: TrainSpec | None = None, precision: str | None = None) -> Speed:
+    """How training computes on `device`: bf16 autocast where `precision` (default: the machine's,
+    `runtime.training_precision`) is bf16 and `spec.amp` allows it; channels-last where `runtime.channels_last`
+    says it is faster and `spec.channels_last` allows it."""
+    precision = precision or runtime.training_precision(device)
+    if precision not in runtime.PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not allowed; allowed: {', '.join(runtime.PRECISIONS)}.")
+    return Speed(device.type, amp=(spec is None or spec.amp) and precision == "bf16",
+                 channels_last=(spec is None or spec.channels_last) and runtime.channels_last(device))
+
+
+def evaluation_speed(device: torch.device) -> Speed:
+    """Evaluation and feature extraction: fp32 always, in the machine's faster memory format."""
+    return Speed(device.type, amp=False, channels_last=runtime.channels_last(device))
+
+
+def _device_setup(model: nn.Module, device: torch.device, speed: Speed) -> Speed:
+    """Move the model to `device`, in channels-last format where `speed` says so."""
     model.to(device)
-    cuda = device.type == "cuda"
-    if cuda and channels_last:
+    if speed.channels_last:
         model.to(memory_format=torch.channels_last)
-    return _Speed(amp=cuda and amp, channels_last=cuda and channels_last)
+    return speed
 
 
-def _in_format(batch: Batch, speed: _Speed) -> Batch:
+def _in_format(batch: Batch, speed: Speed) -> Batch:
     """The batch with its inputs in the loop's memory format."""
     if speed.channels_last:
         return batch._replace(inputs=batch.inputs.contiguous(memory_format=torch.channels_last))
     return batch
 
 
-def _autocast(speed: _Speed, cache: bool = True) -> torch.autocast:
+def _autocast(speed: Speed, cache: bool = True) -> torch.autocast:
     """The loop's bf16 autocast context (a no-op unless `speed.amp`); without its cache inside a CUDA graph."""
-    return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=speed.amp, cache_enabled=cache)
+    return torch.autocast(device_type=speed.device, dtype=torch.bfloat16, enabled=speed.amp, cache_enabled=cache)
 
 
-def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, speed: _Speed,
+def _run(model: nn.Module, loss_fn: LossFn, batch: Batch, speed: Speed,
          cache: bool = True) -> dict[str, torch.Tensor]:
     with _autocast(speed, cache):
         return loss_fn(model, _in_format(batch, speed))
@@ -275,8 +301,8 @@ def _accumulate(sums: dict[str, torch.Tensor] | None, out: dict[str, torch.Tenso
 
 
 def evaluate(model: nn.Module, loss_fn: LossFn, batches: Batches) -> dict[str, float]:
-    """Every metric of `loss_fn`, averaged over all examples, in eval mode without gradients."""
-    speed = _device_setup(model, batches.data.device)
+    """Every metric of `loss_fn`, averaged over all examples, in eval mode without gradients, in fp32."""
+    speed = _device_setup(model, batches.data.device, evaluation_speed(batches.data.device))
     model.eval()
     sums, n = None, 0
     with torch.inference_mode():
@@ -307,7 +333,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
         mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, checkpoint: Path | None = None,
         desc: str = "training", progress: bool = True, announce: bool = True,
         on_epoch: Callable[[dict], None] | None = None,
-        monitor: Callable[[nn.Module], dict[str, float]] | None = None, graphs: bool | None = None) -> History:
+        monitor: Callable[[nn.Module], dict[str, float]] | None = None, graphs: bool | None = None,
+        precision: str | None = None) -> History:
     """Train `model` in place on `train`, validating on `val` after every epoch.
 
     Saves a checkpoint at the end of an epoch when `checkpoint` is given (at most every `CHECKPOINT_SECONDS`, and
@@ -319,10 +346,12 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     from a checkpoint, then after each epoch trained. A search reports to its pruner there; it may raise
     to stop the run (a resumed trial is then stopped before it trains any further).
     `graphs` (default: wherever it applies, see `graphable`) replays the training step as a CUDA graph.
+    `precision` ("fp32" or "bf16"; default: the machine's, see `training_speed`) is what the training step computes
+    in; validation is fp32.
     """
     device = train.device
-    speed = _device_setup(model, device, spec.amp, spec.channels_last)
-    step_model = torch.compile(model) if spec.compile and device.type == "cuda" else model
+    speed = _device_setup(model, device, training_speed(device, spec, precision))
+    step_model = torch.compile(model) if spec.compile else model
     batches = Batches(train, spec.batch_size, augment=spec.augment, mean=mean, std=std,
                       drop_last=len(train) > spec.batch_size, seed=spec.seed)  # no 1-image BatchNorm batch
     val_batches = Batches(val, eval_batch_size, shuffle=False, mean=mean, std=std) if val is not None else None
@@ -398,7 +427,7 @@ class _Step:
     size to `self.sums`, which stay on the device."""
 
     def __init__(self, model: nn.Module, step_model: nn.Module, loss_fn: LossFn,
-                 optimizer: torch.optim.Optimizer | Optimizers, speed: _Speed) -> None:
+                 optimizer: torch.optim.Optimizer | Optimizers, speed: Speed) -> None:
         self.model, self.step_model, self.loss_fn, self.optimizer, self.speed = model, step_model, loss_fn, optimizer, speed
         self.before_step = getattr(model, "before_step", None)
         self.own_step = getattr(model, "training_step", None)
@@ -474,7 +503,7 @@ class _GraphedStep(_Step):
     """
 
     def __init__(self, model: nn.Module, step_model: nn.Module, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                 speed: _Speed) -> None:
+                 speed: Speed) -> None:
         super().__init__(model, step_model, loss_fn, optimizer, speed)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: Batch | None = None
@@ -608,8 +637,8 @@ def _restore(payload: dict, model, optimizer, scheduler, batches: Batches, histo
 
 def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], *,
             mean: float = 0.0, std: float = 1.0, batch_size: int = 2000) -> torch.Tensor:
-    """`fn(model, inputs)` for every image of `data`, in order, without gradients (e.g. codes)."""
-    speed = _device_setup(model, data.device)
+    """`fn(model, inputs)` for every image of `data`, in order, without gradients, in fp32 (e.g. codes)."""
+    speed = _device_setup(model, data.device, evaluation_speed(data.device))
     model.eval()
     with torch.inference_mode():
         parts = [_run(model, lambda m, b: {"out": fn(m, b.inputs)}, batch, speed)["out"].float()
@@ -622,23 +651,25 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
                 mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, progress: bool = True,
                 announce: bool = True, on_epoch: Callable[[dict], None] | None = None,
                 monitor: Callable[[nn.Module], dict[str, float]] | None = None,
-                graphs: bool | None = None) -> tuple[nn.Module, History]:
+                graphs: bool | None = None, precision: str | None = None) -> tuple[nn.Module, History]:
     """Build a model from `spec.seed` and train it with `fit`.
 
     With `run_dir` the run is checkpointed under `run_dir/runs/`, keyed by `model_key` (what defines the
-    model), the spec, the exact data and the normalization: a finished run is reused, an interrupted one
-    resumes, a changed one trains anew.
+    model), the spec, the exact data, the normalization and how training computes (precision, memory format,
+    device type): a finished run is reused, an interrupted one resumes, a changed one trains anew, and a run in
+    one precision never continues from a checkpoint made in another.
     """
     checkpoint = None
     if run_dir is not None:
         key = config_hash(model_key, spec, fingerprint(train),
-                          fingerprint(val) if val is not None else None, mean, std)
+                          fingerprint(val) if val is not None else None, mean, std,
+                          training_speed(train.device, spec, precision))
         checkpoint = keyed_path(run_dir, "runs", desc, key, ".pt")
     torch.manual_seed(spec.seed)  # the same initial weights for the same configuration
     model = build()
     history = fit(model, loss_fn, train, val, spec, mean=mean, std=std, eval_batch_size=eval_batch_size,
                   checkpoint=checkpoint, desc=desc, progress=progress, announce=announce, on_epoch=on_epoch,
-                  monitor=monitor, graphs=graphs)
+                  monitor=monitor, graphs=graphs, precision=precision)
     return model, history
 
 

@@ -47,7 +47,7 @@ from .data import ImageSet, Splits, fingerprint, search_train, study_splits
 from .models import AEConfig, AutoEncoder
 from .results import config_hash, forced, markdown_table, slug
 from .runtime import select_device
-from .training import LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model
+from .training import LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model, training_speed
 
 STORAGE_ENV = "HW2_OPTUNA_STORAGE"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -237,9 +237,11 @@ class Search:
 
     @cached_property
     def key(self) -> str:
-        """Settings a stored study belongs to: a study made with other data, budget or start is not continued."""
+        """Settings a stored study belongs to: a study made with other data, budget, start or training precision is not
+        continued."""
         return config_hash("ae-search", SPACE_VERSION, fingerprint(self.train), fingerprint(self.splits.val),
-                           self.splits.mean, self.splits.std, self.epochs, self.seed, self.start_params)
+                           self.splits.mean, self.splits.std, self.epochs, self.seed, self.start_params,
+                           training_speed(self.train.device))
 
 
 def make_search(profile: Profile, splits: Splits, run_dir: str | Path | None,
