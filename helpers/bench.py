@@ -89,7 +89,14 @@ def step_flops(model_name: str, batch_size: int = 32) -> float:
 
 
 def _clock_ghz() -> float | None:
-    """The CPU clock /proc/cpuinfo reports (on a virtual machine: the host's nominal clock)."""
+    """The CPU's base clock where Linux gives it (cpufreq), else its highest, else the clock /proc/cpuinfo reports (on
+    a virtual machine without cpufreq: the host's nominal clock); None elsewhere."""
+    for name, scale in (("/sys/devices/system/cpu/cpu0/cpufreq/base_frequency", 1e6),
+                        ("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", 1e6)):
+        try:
+            return float(Path(name).read_text()) / scale
+        except (OSError, ValueError):
+            pass
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("cpu MHz"):
@@ -120,7 +127,7 @@ def cpu_peak(precision: str) -> dict:
     cores, ghz = torch.get_num_threads(), _clock_ghz()
     per_cycle, source = flops_per_cycle(precision, runtime.cpu_flags())
     if ghz is None:
-        return {"gflops": None, "derivation": "clock unknown (no /proc/cpuinfo)"}
+        return {"gflops": None, "derivation": "clock unknown (no cpufreq, no /proc/cpuinfo)"}
     return {"gflops": cores * ghz * per_cycle,
             "derivation": f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOPs/cycle ({source}, 2 FMA units)"}
 
@@ -180,13 +187,22 @@ def _row(model: str, pipeline: str, variant: str, speed: float, base: float, flo
     return row
 
 
+def device_variants(device: torch.device) -> tuple[Variant, ...]:
+    return cpu_variants() if device.type == "cpu" else CUDA_VARIANTS if device.type == "cuda" else (Variant("fp32"),)
+
+
+def short(variant: Variant) -> str:
+    """The name `--variants` takes (without the remark in brackets)."""
+    return variant.name.split(" (")[0]
+
+
 def run(models: list[str], images: int, batch_size: int, repeats: int, variant_names: list[str] | None = None) -> dict:
     device = runtime.select_device()
     cpu = device.type == "cpu"
-    train = load_dataset("FashionMNIST", train=True).subset(range(images)).to(device)
-    variants = cpu_variants() if cpu else CUDA_VARIANTS if device.type == "cuda" else (Variant("fp32"),)
+    variants = device_variants(device)
     if variant_names:
-        variants = tuple(v for v in variants if v.name.split(" (")[0] in variant_names)
+        variants = tuple(v for v in variants if short(v) in variant_names)
+    train = load_dataset("FashionMNIST", train=True).subset(range(images)).to(device)
     peaks = {p: cpu_peak(p) for p in runtime.PRECISIONS} if cpu else {}
     rows, flops = [], {}
     for name in models:
@@ -231,11 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     images = args.images or (60000 if torch.cuda.is_available() else 4096)
     if not args.batch_size <= images <= 60000 or args.repeats < 1:
         parser.error("need batch-size <= images <= 60000 and repeats >= 1")
-    names = [v.strip() for v in args.variants.split(",")] if args.variants else None
+    names = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
+    known = [short(v) for v in device_variants(runtime.select_device())]
+    if names and any(n not in known for n in names):
+        parser.error(f"unknown variant(s) {', '.join(n for n in names if n not in known)} on this device; "
+                     f"choose from {', '.join(known)}")
     report = run(models, images, args.batch_size, args.repeats, names)
-    if names and len(report["rows"]) == len(models):
-        parser.error(f"no variant named {args.variants!r} on this device; choose from "
-                     f"{', '.join(v.name.split(' (')[0] for v in (cpu_variants() + CUDA_VARIANTS))}")
     peaks = "; ".join(f"{p}: {v['gflops']:.0f} GFLOP/s = {v['derivation']}" for p, v in report["peak"].items()
                       if v["gflops"])
     print(f"\ndevice: {report['device']}; {images} images per epoch, batch {args.batch_size}, "

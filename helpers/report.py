@@ -23,7 +23,7 @@ TEMPLATE = REPO_ROOT / "report" / "report.tex"
 README = REPO_ROOT / "README.md"
 MAX_PAGES = 6  # before the appendix (the assignment's limit)
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
-LATEX_HINT = "apt-get install texlive-latex-recommended texlive-fonts-recommended latexmk"
+LATEX_HINT = "apt-get install texlive-latex-recommended texlive-fonts-recommended lmodern latexmk"
 _ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
@@ -108,7 +108,8 @@ def summary(metrics: dict) -> str:
     run, sec = metrics["run"], metrics.get("seconds", {})
     reps, gens = metrics.get("representations", {}), metrics.get("generators", {}).get("sets", {})
     ft, cv = metrics["finetune"], metrics.get("finetune_cv", {})
-    lines = [f"Profile `{run['profile']['name']}` on {run['device']} (PyTorch {run['versions']['torch']}); "
+    precision = f", {run['precision']}" if "precision" in run else ""
+    lines = [f"Profile `{run['profile']['name']}` on {run['device']} (PyTorch {run['versions']['torch']}{precision}); "
              f"notebook sections {sec.get('total', 0):,.0f} s in all.", "",
              "| section | seconds | key numbers |", "|---|---|---|"]
     rows = [

@@ -43,8 +43,9 @@ def cpu_flags() -> dict[str, bool]:
 
 
 def native_bf16(flags: dict[str, bool] | None = None) -> bool:
-    """Whether the CPU computes bf16 in hardware (AVX512-BF16 or AMX). Without it PyTorch emulates bf16, which is
-    several times slower than fp32 (measured on a 2-core AMD EPYC with AVX2 only: 6-8x slower training steps)."""
+    """Whether the CPU computes bf16 in hardware (x86: AVX512-BF16 or AMX; other architectures are not detected and
+    train in fp32). Without it PyTorch emulates bf16, which is several times slower than fp32 (measured on a 2-core
+    AMD EPYC with AVX2 only: training steps 6-8x slower; README, "Speed")."""
     flags = cpu_flags() if flags is None else flags
     return any(flags.get(name, False) for name in NATIVE_BF16_FLAGS)
 
@@ -60,8 +61,8 @@ def training_precision(device: torch.device, flags: dict[str, bool] | None = Non
             raise ValueError(f"{PRECISION_ENV}={forced!r} is not a precision; set it to one of "
                              f"{', '.join(PRECISIONS)}, or unset it to let the hardware decide.")
         return forced
-    if device.type == "cuda":
-        return "bf16"
+    if device.type == "cuda":  # a card that only emulates bf16 (before Ampere) trains in fp32
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
     if device.type == "cpu" and native_bf16(flags):
         return "bf16"
     return "fp32"
@@ -69,8 +70,9 @@ def training_precision(device: torch.device, flags: dict[str, bool] | None = Non
 
 def channels_last(device: torch.device) -> bool:
     """Whether convolutions take channels-last tensors on `device`: on CUDA, and on the CPU, where oneDNN's
-    convolutions run faster in that layout for every model of this study (measured in fp32 on AVX2 and in bf16 on
-    AVX512-BF16; see README, "Speed"); not on Apple MPS (unmeasured)."""
+    convolutions ran faster in that layout for the Homework 1 network, the autoencoder, the encoder classifier and
+    SimCLR's network (training steps measured in fp32 on AVX2, README "Speed"; in bf16 on AVX512-BF16 by an earlier
+    session); not on Apple MPS (unmeasured)."""
     return device.type in ("cuda", "cpu")
 
 
@@ -136,7 +138,8 @@ def precision_summary(device: torch.device) -> str:
     """E.g. "training bf16 autocast, channels-last; evaluation fp32"."""
     precision = "bf16 autocast" if training_precision(device) == "bf16" else "fp32"
     layout = ", channels-last" if channels_last(device) else ""
-    return f"training {precision}{layout}; evaluation fp32"
+    tf32 = " (TF32 convolutions)" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else ""
+    return f"training {precision}{layout}; evaluation fp32{tf32}"
 
 
 def header(profile_name: str, device: torch.device) -> str:

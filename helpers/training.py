@@ -12,8 +12,10 @@ A `monitor(model)` given to `fit` adds its entries to every epoch's row before t
 Training computes in the machine's precision (`runtime.training_precision`: bf16 autocast on CUDA and on a CPU
 with native bf16, fp32 elsewhere; `HW2_PRECISION` overrides) with channels-last tensors where that is faster;
 evaluation (`evaluate`, `outputs`) always computes in fp32, so every reported number is an fp32 number whatever
-the training precision. The precision is part of a run's cache key. Per-batch values stay on the device: the loop synchronizes once per epoch and every
-`FINITE_CHECK_EVERY` steps to stop on a non-finite loss. On CUDA the whole training step (forward, backward,
+the training precision (on CUDA with TF32 convolutions, PyTorch's default there). How a run trains (precision,
+memory format, device type) is part of its cache key; the `train_<metric>` columns of a history are averages over
+the training batches as trained (augmented, in train mode, in the training precision). Per-batch values stay on
+the device: the loop synchronizes once per epoch and every `FINITE_CHECK_EVERY` steps to stop on a non-finite loss. On CUDA the whole training step (forward, backward,
 optimizer step and the metric sums) is captured once as a CUDA graph and replayed for every later batch
 (`_GraphedStep`), which removes the per-kernel launch cost that dominates the small models of this study.
 """
@@ -264,9 +266,11 @@ def training_speed(device: torch.device, spec: TrainSpec | None = None, precisio
                  channels_last=(spec is None or spec.channels_last) and runtime.channels_last(device))
 
 
-def evaluation_speed(device: torch.device) -> Speed:
-    """Evaluation and feature extraction: fp32 always, in the machine's faster memory format."""
-    return Speed(device.type, amp=False, channels_last=runtime.channels_last(device))
+def evaluation_speed(device: torch.device, channels_last: bool | None = None) -> Speed:
+    """Evaluation and feature extraction: fp32 always, in the machine's faster memory format (or, during training,
+    in the training run's, so that validating never changes the layout of the weights being trained)."""
+    layout = runtime.channels_last(device) if channels_last is None else channels_last and runtime.channels_last(device)
+    return Speed(device.type, amp=False, channels_last=layout)
 
 
 def _device_setup(model: nn.Module, device: torch.device, speed: Speed) -> Speed:
@@ -300,9 +304,11 @@ def _accumulate(sums: dict[str, torch.Tensor] | None, out: dict[str, torch.Tenso
     return out if sums is None else {k: sums[k] + out[k] for k in sums}
 
 
-def evaluate(model: nn.Module, loss_fn: LossFn, batches: Batches) -> dict[str, float]:
-    """Every metric of `loss_fn`, averaged over all examples, in eval mode without gradients, in fp32."""
-    speed = _device_setup(model, batches.data.device, evaluation_speed(batches.data.device))
+def evaluate(model: nn.Module, loss_fn: LossFn, batches: Batches, *, channels_last: bool | None = None
+             ) -> dict[str, float]:
+    """Every metric of `loss_fn`, averaged over all examples, in eval mode without gradients, in fp32 (`channels_last`:
+    see `evaluation_speed`)."""
+    speed = _device_setup(model, batches.data.device, evaluation_speed(batches.data.device, channels_last))
     model.eval()
     sums, n = None, 0
     with torch.inference_mode():
@@ -378,7 +384,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
             model.train()
             row = {"epoch": epoch, **stepper.epoch(batches, scheduler if per_batch else None, epoch)}
             if val_batches is not None:
-                row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches).items()})
+                row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_batches,
+                                                                        channels_last=speed.channels_last).items()})
             elapsed += time.perf_counter() - start
             if monitor is not None:  # not counted in the training seconds
                 row.update(monitor(model))

@@ -47,7 +47,8 @@ from .data import ImageSet, Splits, fingerprint, search_train, study_splits
 from .models import AEConfig, AutoEncoder
 from .results import config_hash, forced, markdown_table, slug
 from .runtime import select_device
-from .training import LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model, training_speed
+from .training import (LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model,
+                       training_speed)
 
 STORAGE_ENV = "HW2_OPTUNA_STORAGE"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from helpers import contrastive, data, gan, runtime, training, vae
-from helpers.models import DCGAN, VAE, AEConfig, AutoEncoder, GANConfig, HW1Net, SimCLRNet
+from helpers.models import DCGAN, VAE, AEConfig, AutoEncoder, Encoder, EncoderClassifier, GANConfig, HW1Net, SimCLRNet
 
 SMALL = AEConfig(channels=(8, 16), latent_dim=8)
 CPU = torch.device("cpu")
@@ -39,8 +39,10 @@ def test_the_cpu_trains_in_bf16_only_with_native_bf16(flags, expected):
     assert runtime.training_precision(CPU, flags) == expected
 
 
-def test_cuda_trains_in_bf16_and_apple_mps_in_fp32():
-    assert runtime.training_precision(torch.device("cuda"), AVX2) == "bf16"
+@pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])
+def test_cuda_trains_in_bf16_where_the_card_has_it_and_apple_mps_in_fp32(monkeypatch, native, expected):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: native)
+    assert runtime.training_precision(torch.device("cuda"), AVX2) == expected
     assert runtime.training_precision(torch.device("mps"), {**AVX2, "amx_bf16": True}) == "fp32"
 
 
@@ -73,7 +75,8 @@ def test_the_header_and_run_info_name_the_cpu_and_the_precision(monkeypatch):
     monkeypatch.setenv(runtime.PRECISION_ENV, "fp32")
     info = runtime.run_info(CPU)
     assert info["precision"] == "training fp32, channels-last; evaluation fp32"
-    assert info["cpu"] == runtime.cpu_summary() and "native bf16" in info["cpu"]
+    assert info["cpu"] == runtime.cpu_summary()
+    assert ("no native bf16" in info["cpu"]) == (not runtime.native_bf16())
     assert "precision: training fp32" in runtime.header("smoke", CPU)
 
 
@@ -87,13 +90,15 @@ def _losses(model: nn.Module, loss_fn, epochs: int, *, mean=0.0, std=1.0, lr=3e-
     return history.column("train_loss")
 
 
-@pytest.mark.parametrize("kind", ["autoencoder", "hw1", "vae", "simclr"])
+@pytest.mark.parametrize("kind", ["autoencoder", "hw1", "classifier", "vae", "simclr"])
 def test_every_model_kind_trains_in_bf16_with_a_finite_falling_loss(kind):
     torch.manual_seed(0)
     if kind == "autoencoder":
         losses = _losses(AutoEncoder(SMALL), training.reconstruction_loss, 6, mean=0.3, std=0.2)
     elif kind == "hw1":
         losses = _losses(HW1Net(), training.classification_loss, 6, mean=0.3, std=0.2, n=32, batch=16)
+    elif kind == "classifier":
+        losses = _losses(EncoderClassifier(Encoder(SMALL)), training.classification_loss, 6, mean=0.3, std=0.2)
     elif kind == "vae":
         losses = _losses(VAE(SMALL), vae.vae_loss, 6)
     else:
@@ -103,14 +108,48 @@ def test_every_model_kind_trains_in_bf16_with_a_finite_falling_loss(kind):
     assert losses[-1] < losses[0], losses
 
 
-def test_the_gan_trains_in_bf16_with_finite_losses_for_both_players():
+def test_the_gan_trains_in_bf16_with_finite_losses_and_its_step_gets_bf16_autocast(monkeypatch):
+    """A GAN's losses need not fall (two players): both stay finite, and its own step runs under bf16 autocast."""
     torch.manual_seed(0)
     model = DCGAN(GANConfig(z_dim=8, width=4, snapshot_count=2), snapshots=2)
+    seen, step = [], model.training_step
+
+    def watched(batch, optimizers, autocast):
+        with autocast():
+            seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return step(batch, optimizers, autocast)
+
+    monkeypatch.setattr(model, "training_step", watched)
     history = training.fit(model, gan.losses, _images(64), None, gan.spec(2, 16, seed=0), mean=gan.MEAN,
                            std=gan.STD, progress=False, precision="bf16")
+    assert seen and set(seen) == {(True, torch.bfloat16)}
     for row in history.rows:
-        values = [v for k, v in row.items() if k.startswith("train_")]
-        assert len(values) >= 2 and all(torch.isfinite(torch.tensor(values)))
+        values = {k: v for k, v in row.items() if k.startswith("train_")}
+        assert {"train_d_loss", "train_g_loss"} <= values.keys(), values
+        assert all(torch.isfinite(torch.tensor(list(values.values()))))
+
+
+def test_training_batches_run_in_bf16_and_validation_batches_in_fp32():
+    seen = []
+
+    def watched(model, batch):
+        seen.append(("train" if model.training else "eval", torch.is_autocast_enabled("cpu")))
+        return training.reconstruction_loss(model, batch)
+
+    spec = training.TrainSpec(epochs=2, batch_size=16)
+    training.fit(AutoEncoder(SMALL), watched, _images(32), _images(16, seed=1), spec, progress=False, precision="bf16")
+    assert set(seen) == {("train", True), ("eval", False)}
+    seen.clear()
+    training.fit(AutoEncoder(SMALL), watched, _images(32), _images(16, seed=1), spec, progress=False, precision="fp32")
+    assert set(seen) == {("train", False), ("eval", False)}
+
+
+def test_validation_keeps_the_layout_a_run_trains_in():
+    model = AutoEncoder(SMALL)
+    training.fit(model, training.reconstruction_loss, _images(32), _images(16, seed=1),
+                 training.TrainSpec(epochs=1, batch_size=16, channels_last=False), progress=False)
+    weight = next(m for m in model.encoder.features if isinstance(m, nn.Conv2d) and m.in_channels > 1).weight
+    assert weight.is_contiguous() and not weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def _resumable(checkpoint, loss_fn=training.reconstruction_loss) -> training.History:
@@ -171,8 +210,8 @@ def test_evaluation_is_fp32_whatever_the_training_precision(monkeypatch):
 
 
 def test_a_tiny_autoencoder_trained_in_bf16_scores_within_tolerance_of_fp32():
-    """The same run (seed, data, budget) in both precisions: its fp32 test MSE moves by less than 5% (tiny run;
-    the quick profile's tolerance of 2% is measured on real data, README "Speed")."""
+    """The same run (seed, data, budget) in both precisions: its fp32 test MSE moves by less than 5% on this tiny
+    run of random blobs (the issue's 2% for the quick profile needs a CPU with native bf16: not measured yet)."""
     train, test = _images(256), _images(64, seed=2)
     scores = {}
     for precision in ("fp32", "bf16"):
