@@ -28,6 +28,7 @@ def measure(profile: config.Profile, splits: data.Splits, run_dir: Path, models:
                                 eval_batch_size=profile.eval_batch_size, run_dir=run_dir)
     found.update(autoencoder_test_mse=ae.mse(main.model, splits.test, splits),
                  autoencoder_seconds=main.history.rows[-1]["seconds"])
+    print(found, flush=True)
     if "vae" in models:
         model = vae.train_vae(ae.HAND_SET, vae.spec(profile), splits, warmup_epochs=max(1, profile.ae_epochs // 4),
                               run_dir=run_dir, eval_batch_size=profile.eval_batch_size)
@@ -36,6 +37,7 @@ def measure(profile: config.Profile, splits: data.Splits, run_dir: Path, models:
         found.update(vae_test=vae.held_out_likelihood(model.model, nll_set, samples=profile.nll_samples,
                                                       seed=profile.seed),
                      vae_seconds=model.history.rows[-1]["seconds"])
+        print(found, flush=True)
     if "hw1" in models:
         spec = finetune.hw1_recipe(profile.clf_epochs, seed=profile.seed)
         hw1 = finetune.strategies(ae.HAND_SET, main.model.encoder, spec)["HW1 network (scratch)"]

@@ -92,7 +92,8 @@ def test_every_search_starts_from_the_start_point_and_shares_its_cached_run(tmp_
     assert len({t.value for t in firsts}) == 1 and len({t.user_attrs["seconds"] for t in firsts}) == 1
     key = training.config_hash(("search trial", START[0].as_dict(), "reconstruction_loss"), START[1],
                                data.fingerprint(search.train), data.fingerprint(search.splits.val),
-                               search.splits.mean, search.splits.std)
+                               search.splits.mean, search.splits.std,
+                               training.training_speed(search.train.device, START[1]))
     assert (tmp_path / "runs" / f"search-trial-{key}.pt").exists()
 
 
