@@ -98,12 +98,9 @@ def _clock_ghz() -> float | None:
         except (OSError, ValueError):
             pass
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1]) / 1000
-    except (OSError, ValueError):
-        pass
-    return None
+        return float(runtime.cpuinfo()["cpu MHz"]) / 1000
+    except (KeyError, ValueError):
+        return None
 
 
 def flops_per_cycle(precision: str, flags: dict[str, bool]) -> tuple[int, str]:

@@ -76,18 +76,24 @@ def channels_last(device: torch.device) -> bool:
     return device.type in ("cuda", "cpu")
 
 
-def cpu_model() -> str:
-    """The CPU's model name, with its family and model numbers where /proc/cpuinfo gives them (a virtual machine
-    often reports only "AMD EPYC": the numbers tell the generation, e.g. family 25 model 1 is Zen 3)."""
+def cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (model name, cpu family, model, cpu MHz, ...); empty elsewhere."""
     fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
             if not line.strip():
                 break  # the first processor is enough
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    return fields
+
+
+def cpu_model() -> str:
+    """The CPU's model name, with its family and model numbers where /proc/cpuinfo gives them (a virtual machine
+    often reports only "AMD EPYC": the numbers tell the generation, e.g. family 25 model 1 is Zen 3)."""
+    fields = cpuinfo()
     name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
     if "cpu family" in fields and "model" in fields:
         return f"{name} (family {fields['cpu family']}, model {fields['model']})"
