@@ -44,6 +44,9 @@ class Profile:
     search_folds: int = 3  # k of section 2's cross-validation at the final budget (on the whole training split)
     search_finalists: int = 2  # configurations of section 2's stage 1 trained at the final budget in stage 2
     clf_epochs: int = 30  # each classifier run and cross-validation fold (section 3)
+    hw1_epochs: int = 50  # Homework 1's recipe: its network from scratch and pretrained (section 3; early stopping)
+    seeds: int = 3  # seeds of section 3's headline comparison (same split, same batch order per seed)
+    seed_epochs: int = 15  # budget of each run of the headline comparison over seeds (section 3)
     label_counts: tuple[int, ...] = (100, 600, 1000, 3000)  # labelled examples in the label sweeps (section 3)
     label_draws: int = 3  # random label subsets drawn at counts up to 1000 (section 3)
     label_steps: int = 2000  # optimizer steps of each label-sweep run (section 3)
@@ -69,7 +72,7 @@ class Profile:
         for field in ("batch_size", "eval_batch_size"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
-        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "clf_epochs"):
+        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "clf_epochs", "hw1_epochs", "seed_epochs"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
@@ -101,7 +104,7 @@ class Profile:
         for field in ("folds", "search_folds"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 2 <= value <= 20, "an integer in [2, 20]")
-        for field in ("trials", "search_finalists"):
+        for field in ("trials", "search_finalists", "seeds"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and value >= 1, "an integer >= 1")
         _check("label_steps", self.label_steps, isinstance(self.label_steps, int) and 1 <= self.label_steps <= 100000,
@@ -151,6 +154,9 @@ PROFILES: dict[str, Profile] = {
         search_folds=2,
         search_finalists=1,
         clf_epochs=1,
+        hw1_epochs=2,
+        seeds=2,
+        seed_epochs=1,
         label_counts=(100,),
         label_draws=1,
         label_steps=4,
@@ -182,6 +188,9 @@ PROFILES: dict[str, Profile] = {
         search_folds=2,  # each fold trains on half the training split for ae_epochs: the section's largest cost
         search_finalists=1,  # each costs a final-budget run (about a minute here)
         clf_epochs=8,
+        hw1_epochs=12,  # Homework 1's recipe, about 20 s an epoch here for the HW1 network on 2 cores
+        seeds=2,
+        seed_epochs=8,  # = clf_epochs: seed 0 of the comparison is the strategy table's own run
         label_counts=(100, 600, 1000, 3000),
         label_draws=3,
         label_steps=400,
@@ -212,6 +221,9 @@ PROFILES: dict[str, Profile] = {
         search_folds=2,
         search_finalists=1,
         clf_epochs=15,
+        hw1_epochs=50,  # Homework 1's own budget (early stopping, patience 10)
+        seeds=3,
+        seed_epochs=15,  # the seeds at the strategies' budget; 50 epochs x 3 seeds x 2 networks would not fit
         label_steps=800,
         tsne_points=5000,
         samples_per_class=500,

@@ -125,16 +125,20 @@ def sweep_stats(sweep: dict[str, dict[int, list[float]]], all_labels: tuple[int,
     return {name: stats(by_n) for name, by_n in sweep.items()}
 
 
-def sweep_table(stats_by_name: dict[str, dict[int, dict]], all_label: int | None = None, first: str = "strategy") -> str:
-    """Markdown table: mean ± std over draws per name and label count (`all_label`: shown as "all")."""
+def sweep_table(stats_by_name: dict[str, dict[int, dict]], all_label: int | None = None, first: str = "strategy",
+                params: dict[str, str] | None = None) -> str:
+    """Markdown table: mean ± std over draws per name and label count (`all_label`: shown as "all"); with `params`,
+    a last column of parameter counts (text per name)."""
     counts = sorted({n for by_n in stats_by_name.values() for n in by_n})
 
     def cell(s: dict | None) -> str:
         if s is None:
             return ""
         return f"{s['mean']:.4f} ± {s['std']:.4f}" if len(s["draws"]) > 1 else f"{s['mean']:.4f}"
-    return markdown_table([first, *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts]],
-                          [(name, *[cell(by_n.get(n)) for n in counts]) for name, by_n in stats_by_name.items()])
+    extra = ["params (trainable / total)"] if params else []
+    return markdown_table([first, *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts], *extra],
+                          [(name, *[cell(by_n.get(n)) for n in counts], *([params[name]] if params else []))
+                           for name, by_n in stats_by_name.items()])
 
 
 def metrics(stats_by_method: dict[str, dict[str, dict[int, dict]]], keys: dict[str, str],

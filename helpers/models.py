@@ -181,16 +181,22 @@ class SimCLRNet(nn.Module):
         return self.head(self.encoder(x))
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def count_parameters(model: nn.Module, trainable: bool = True) -> int:
+    """Parameters that train (`trainable`, the default) or all of them."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable)
 
 
 class HW1Net(nn.Module):
     """The Homework 1 classifier: three Conv3x3-BN-ReLU-MaxPool blocks (32, 64, 128 channels), global
-    average pooling, dropout 0.25 and a linear layer to 10 classes; Kaiming init; 94,410 parameters."""
+    average pooling, dropout 0.25 and a linear layer to 10 classes; Kaiming init; 94,410 parameters.
 
-    def __init__(self, n_classes: int = 10) -> None:
+    With `freeze_features` the blocks get no gradients and stay in eval mode (batch-norm statistics fixed): only the
+    last linear layer trains (1,290 parameters), a linear probe on whatever the blocks hold.
+    """
+
+    def __init__(self, n_classes: int = 10, freeze_features: bool = False) -> None:
         super().__init__()
+        self.frozen = freeze_features
         blocks, previous = [], 1
         for width in (32, 64, 128):
             blocks += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
@@ -202,9 +208,41 @@ class HW1Net(nn.Module):
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
+        if freeze_features:
+            self.features.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> HW1Net:
+        super().train(mode)
+        if self.frozen:
+            self.features.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+class HW1Autoencoder(nn.Module):
+    """Homework 1's network pretrained without labels: its three convolutional blocks and global average pooling
+    (`HW1Net.features`, unchanged) encode an image to the 128 pooled numbers its classification head reads; a decoder
+    mirrors the blocks back to 28 x 28. A linear layer spreads the 128 numbers over a 128 x 3 x 3 map (in place of the
+    pooling); each max-pooling is mirrored by nearest-neighbour upsampling (3 -> 7 -> 14 -> 28) followed by a 3 x 3
+    convolution, batch norm and ReLU (64, then 32 channels), and a last 3 x 3 convolution and a sigmoid give the
+    image. Upsampling before convolving avoids the uneven kernel overlap of strided transposed convolutions, the
+    usual source of checkerboard patterns. `encoder` is what a `HW1Net` loads into its
+    `features`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = HW1Net().features
+        layers: list[nn.Module] = [nn.Linear(128, 128 * 3 * 3), nn.ReLU(inplace=True), nn.Unflatten(1, (128, 3, 3))]
+        for size, (width_in, width_out) in zip((7, 14), ((128, 64), (64, 32))):
+            layers += [nn.Upsample(size=size, mode="nearest"), nn.Conv2d(width_in, width_out, 3, padding=1, bias=False),
+                       nn.BatchNorm2d(width_out), nn.ReLU(inplace=True)]
+        layers += [nn.Upsample(size=28, mode="nearest"), nn.Conv2d(32, 1, 3, padding=1), nn.Sigmoid()]
+        self.decoder = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
 
 
 HEADS = ("linear", "mlp")

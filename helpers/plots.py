@@ -255,14 +255,21 @@ def _colour(name: str, i: int, colours: dict[str, str] | None) -> str:
 
 
 def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = (),
-                   colours: dict[str, str] | None = None) -> plt.Figure:
-    """Validation accuracy against epoch and against wall-clock seconds, every run on both panels."""
-    fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
+                   colours: dict[str, str] | None = None, pretrain_seconds: dict[str, float] | None = None,
+                   title: str | None = None) -> plt.Figure:
+    """Validation accuracy against epoch and against wall-clock seconds, every run on each panel; with
+    `pretrain_seconds`, a third panel against seconds with each run's pretraining added (its curve shifted right)."""
+    panels = 3 if pretrain_seconds else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 3.9), sharey=True)
+    by_epoch, by_time = axes[0], axes[1]
     for i, (name, history) in enumerate(histories.items()):
         style = dict(color=_colour(name, i, colours), marker="o" if len(history.rows) < 25 else None, markersize=3)
         by_epoch.plot(history.column("epoch"), history.column("val_accuracy"), label=name, **style)
         by_time.plot(history.column("seconds"), history.column("val_accuracy"), **style)
-    for ax in (by_epoch, by_time):
+        if pretrain_seconds:
+            shift = pretrain_seconds.get(name, 0.0)
+            axes[2].plot([t + shift for t in history.column("seconds")], history.column("val_accuracy"), **style)
+    for ax in axes:
         for t in thresholds:
             ax.axhline(t, color="0.4", linewidth=0.8, linestyle=":")
     low = min(min(h.column("val_accuracy")) for h in histories.values())
@@ -273,7 +280,12 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
     by_epoch.set_ylabel("validation accuracy")
     by_epoch.set_title("Learning speed per epoch")
     by_time.set_title("Learning speed per second")
+    if pretrain_seconds:
+        axes[2].set_xlabel("wall-clock seconds, pretraining included")
+        axes[2].set_title("Per second, whole cost")
     by_epoch.legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

@@ -102,12 +102,23 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+def _finetune_summary(metrics: dict) -> str:
+    """Section 3's key numbers: Homework 1's network under its own recipe, from scratch and pretrained, and the best."""
+    ft, cv, hw1 = metrics["finetune"], metrics.get("finetune_cv", {}), metrics.get("finetune_hw1")
+    best = f"best on validation {ft['best_name']} {_pct(ft['best_test_accuracy'])}"
+    if hw1 is None:
+        return (f"Homework 1 network {_pct(ft['hw1']['test_accuracy'])} test (CV {_pct(cv.get('hw1', {}).get('mean'))}); "
+                + best)
+    return (f"Homework 1 network, its own recipe ({hw1['epochs']} epochs at most): from scratch "
+            f"{_pct(hw1['scratch']['test_accuracy'])} test (reported {_pct(hw1['reported_test'])}), pretrained as an "
+            f"autoencoder and fine-tuned {_pct(hw1['finetuned']['test_accuracy'])}; {best}")
+
+
 def summary(metrics: dict) -> str:
     """The headline table of a run (Markdown): profile, device, wall-clock time, and per section the key
     numbers, every one read from `metrics`."""
     run, sec = metrics["run"], metrics.get("seconds", {})
     reps, gens = metrics.get("representations", {}), metrics.get("generators", {}).get("sets", {})
-    ft, cv = metrics["finetune"], metrics.get("finetune_cv", {})
     precision = f", {run['precision']}" if "precision" in run else ""
     lines = [f"Profile `{run['profile']['name']}` on {run['device']} (PyTorch {run['versions']['torch']}{precision}); "
              f"notebook sections {sec.get('total', 0):,.0f} s in all.", "",
@@ -122,9 +133,7 @@ def summary(metrics: dict) -> str:
         ("2. search", sec.get("search"),
          f"CV MSE tuned {metrics['search_cv']['tuned_mean']:.5f} vs hand-set {metrics['search_cv']['hand_set_mean']:.5f} "
          f"({metrics['search_cv']['chosen']})"),
-        ("3. fine-tuning", sec.get("finetune"),
-         f"Homework 1 network {_pct(ft['hw1']['test_accuracy'])} test (CV {_pct(cv.get('hw1', {}).get('mean'))}); "
-         f"best {ft['best_name']} {_pct(ft['best_test_accuracy'])}"),
+        ("3. fine-tuning", sec.get("finetune"), _finetune_summary(metrics)),
     ]
     if "latent" in metrics:
         g = metrics["latent"]["generation"]["recognition"]

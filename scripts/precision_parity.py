@@ -40,8 +40,8 @@ def measure(profile: config.Profile, splits: data.Splits, run_dir: Path, models:
         print(found, flush=True)
     if "hw1" in models:
         spec = finetune.hw1_recipe(profile.clf_epochs, seed=profile.seed)
-        hw1 = finetune.strategies(ae.HAND_SET, main.model.encoder, spec)["HW1 network (scratch)"]
-        clf = finetune.train_strategy("HW1 network (scratch)", hw1, splits, run_dir=run_dir,
+        hw1 = finetune.strategies(ae.HAND_SET, main.model.encoder, spec)[finetune.HW1_SCRATCH]
+        clf = finetune.train_strategy(finetune.HW1_SCRATCH, hw1, splits, run_dir=run_dir,
                                       eval_batch_size=profile.eval_batch_size)
         found.update(hw1_test_accuracy=finetune.accuracy(clf.model, splits.test, splits, profile.eval_batch_size),
                      hw1_seconds=clf.history.rows[-1]["seconds"])

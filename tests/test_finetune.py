@@ -1,10 +1,12 @@
 """Section 3: classifiers on the pretrained encoder, freezing, learning rates, label sweep, error analysis."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
-from helpers import data, finetune, training
+from helpers import data, finetune, models, training
 from helpers.models import AEConfig, AutoEncoder, EncoderClassifier, count_parameters
 
 CFG = AEConfig(channels=(8, 16), latent_dim=8)
@@ -145,3 +147,149 @@ def test_summary_reports_accuracies_gap_and_time_to_threshold():
     assert row["test_accuracy"] == finetune.accuracy(run.model, splits.test, splits)
     reached = finetune.time_to_accuracy(run.history.rows, 0.9)
     assert (row["epochs_to_90"], row["seconds_to_90"]) == (reached or (None, None))
+
+
+# ----------------------------------------------------------------------------- Homework 1's network, pretrained
+
+
+def _hw1_family(epochs: int = 1) -> tuple[models.HW1Autoencoder, dict[str, finetune.Strategy]]:
+    torch.manual_seed(3)
+    pretrained = models.HW1Autoencoder()
+    return pretrained, finetune.hw1_family(pretrained.encoder, epochs, seed=0)
+
+
+def test_hw1_autoencoder_rebuilds_an_image_from_the_networks_own_pooled_features():
+    model = models.HW1Autoencoder().eval()
+    x = torch.randn(3, 1, 28, 28)
+    out = model(x)
+    assert out.shape == (3, 1, 28, 28) and 0.0 <= out.min() and out.max() <= 1.0
+    assert model.encoder(x).shape == (3, 128)  # the vector the classification head reads
+    net = models.HW1Net()
+    assert [(k, v.shape) for k, v in net.features.state_dict().items()] == \
+        [(k, v.shape) for k, v in model.encoder.state_dict().items()]
+
+
+def test_the_pretrained_hw1_network_is_the_hw1_network_started_from_the_pretrained_blocks():
+    pretrained, family = _hw1_family()
+    scratch, fine = family[finetune.HW1_SCRATCH].build(), family[finetune.HW1_FINETUNED].build()
+    assert type(fine) is type(scratch) is models.HW1Net
+    assert count_parameters(fine) == count_parameters(scratch) == 94410  # every parameter trains
+    assert [(k, v.shape) for k, v in fine.state_dict().items()] == [(k, v.shape) for k, v in scratch.state_dict().items()]
+    for key, value in pretrained.encoder.state_dict().items():  # weights and batch-norm statistics
+        assert torch.equal(fine.features.state_dict()[key], value), key
+    assert not torch.equal(scratch.features[0].weight, pretrained.encoder[0].weight)
+    fine.features[0].weight.data.add_(1.0)  # a copy: fine-tuning never changes the pretrained blocks
+    assert not torch.equal(fine.features[0].weight, pretrained.encoder[0].weight)
+    keys = {finetune.weights_digest(pretrained.encoder)}
+    assert family[finetune.HW1_FINETUNED].key[1] in keys and family[finetune.HW1_SCRATCH].key[1] is None
+
+
+def test_fine_tuning_the_pretrained_hw1_network_starts_from_the_pretrained_weights():
+    pretrained, family = _hw1_family()
+    seen = {}
+    original = finetune.build_classifier
+
+    def spy(arch, encoder=None):
+        model = original(arch, encoder)
+        seen["first"] = model.features[0].weight.detach().clone()
+        return model
+
+    strategy = family[finetune.HW1_FINETUNED]
+    run = finetune.train_model(lambda: spy(strategy.arch, strategy.pretrained), training.classification_loss,
+                               _set(64, 0), _set(32, 1), strategy.spec, model_key="t", progress=False)[0]
+    assert torch.equal(seen["first"], pretrained.encoder[0].weight)  # the run's starting point ...
+    assert not torch.equal(run.features[0].weight, pretrained.encoder[0].weight)  # ... which it then trained
+
+
+def test_the_frozen_hw1_variant_trains_only_its_last_linear_layer():
+    pretrained, family = _hw1_family(epochs=2)
+    strategy = family[finetune.HW1_FROZEN]
+    model = strategy.build()
+    assert count_parameters(model) == 1290 and count_parameters(model, trainable=False) == 94410
+    before = {k: v.clone() for k, v in model.features.state_dict().items()}
+    training.fit(model, training.classification_loss, _set(64, 0), None, strategy.spec, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.features.state_dict().items())
+    assert all(torch.equal(before[k], v) for k, v in pretrained.encoder.state_dict().items())
+
+
+def test_pretraining_the_hw1_network_lowers_its_reconstruction_error():
+    splits = _splits()
+    spec = training.TrainSpec(epochs=3, lr=2e-3, batch_size=16)
+    run = finetune.pretrain_hw1(spec, splits)
+    assert isinstance(run.model, models.HW1Autoencoder)
+    assert run.history.rows[-1]["val_loss"] < run.history.rows[0]["val_loss"]
+
+
+def test_the_whole_cost_column_adds_the_pretraining_seconds():
+    splits = _splits()
+    strategy = _strategies(epochs=3)["fine-tuned (one lr)"]
+    run = finetune.train_strategy("fine", strategy, splits)
+    run.history.rows[1]["val_accuracy"] = 0.95  # reached at epoch 2 whatever the tiny run learned
+    rows = finetune.summary({"fine": run, "again": run}, splits, pretrain_seconds={"fine": 100.0})
+    first = next(r for r in run.history.rows if r["val_accuracy"] >= 0.9)
+    assert rows["fine"]["seconds_to_90"] == first["seconds"]
+    assert rows["fine"]["whole_seconds_to_90"] == pytest.approx(first["seconds"] + 100.0)
+    assert rows["again"]["whole_seconds_to_90"] == rows["again"]["seconds_to_90"]  # no pretraining: nothing added
+    assert rows["fine"]["pretrain_seconds"] == 100.0 and rows["again"]["pretrain_seconds"] == 0.0
+    for r in run.history.rows:
+        r["val_accuracy"] = 0.1
+    never = finetune.summary({"fine": run}, splits, pretrain_seconds={"fine": 100.0})["fine"]
+    assert never["seconds_to_90"] is None and never["whole_seconds_to_90"] is None
+    table = finetune.summary_table(rows)
+    assert "incl. pretraining" in table and f"{rows['fine']['whole_seconds_to_90']:.0f} s" in table
+    assert f"{count_parameters(run.model):,} / {count_parameters(run.model, trainable=False):,}" in table
+
+
+def test_paired_difference_and_its_interval():
+    within = finetune.paired_difference([0.90, 0.92, 0.91], [0.89, 0.90, 0.90])  # differences .01, .02, .01
+    assert within["mean"] == pytest.approx(0.04 / 3)
+    assert within["std"] == pytest.approx(0.005773503, rel=1e-6)
+    half = 4.302652730 * 0.005773503 / 3 ** 0.5  # Student t, 2 degrees of freedom, 97.5%
+    assert (within["low"], within["high"]) == (pytest.approx(0.04 / 3 - half), pytest.approx(0.04 / 3 + half))
+    assert within["within_spread"] is True
+    beyond = finetune.paired_difference([0.92, 0.921, 0.919], [0.90, 0.90, 0.90])
+    assert beyond["within_spread"] is False and beyond["low"] > 0
+    single = finetune.paired_difference([0.92], [0.90])
+    assert single["within_spread"] is None and single["std"] is None
+    with pytest.raises(ValueError, match="equally long"):
+        finetune.paired_difference([0.9, 0.8], [0.9])
+    assert "within the spread" in finetune.difference_sentence("A", "B", within)
+    assert "A is ahead beyond the spread" in finetune.difference_sentence("A", "B", beyond)
+    assert "single seed" in finetune.difference_sentence("A", "B", single)
+    same = finetune.paired_difference([5, 6, 4], [4, 5, 3])  # one epoch sooner in every seed: no spread at all
+    assert same["same_every_seed"] and same["std"] == 0.0 and not within["same_every_seed"]
+
+
+def test_seed_runs_pair_the_strategies_by_seed_and_their_statistics(tmp_path):
+    splits = _splits()
+    chosen = {k: v for k, v in _strategies(epochs=1).items() if k in (finetune.HW1_SCRATCH, "frozen + linear probe")}
+    per_seed = finetune.seed_runs(chosen, splits, seeds=2, epochs=2, run_dir=tmp_path)
+    assert {n: [r["seed"] for r in rows] for n, rows in per_seed.items()} == {n: [0, 1] for n in chosen}
+    assert all(r["epochs"] == 2 for rows in per_seed.values() for r in rows)
+    # seed 0 carries the strategy's own name: the same cached run as training the strategy itself at that budget
+    again = finetune.train_strategy("frozen + linear probe", replace(chosen["frozen + linear probe"],
+                                    spec=replace(chosen["frozen + linear probe"].spec, epochs=2)), splits, run_dir=tmp_path)
+    assert again.history.reused_epochs == 2
+    stats = finetune.seed_stats(per_seed)
+    acc = [r["test_accuracy"] for r in per_seed[finetune.HW1_SCRATCH]]
+    assert stats[finetune.HW1_SCRATCH]["test_accuracy"] == {"mean": pytest.approx(sum(acc) / 2),
+                                                            "std": pytest.approx(abs(acc[0] - acc[1]) / 2 ** 0.5),
+                                                            "n": 2}
+    found, text = finetune.seed_findings(per_seed, finetune.HW1_SCRATCH, epochs=2,
+                                         roles={finetune.HW1_SCRATCH: "hw1", "frozen + linear probe": "probe"})
+    assert set(found["stats"]) == {"hw1", "probe"} and found["baseline"] == "hw1"
+    diff = found["differences"]["probe"]["test_accuracy"]
+    other = [r["test_accuracy"] for r in per_seed["frozen + linear probe"]]
+    assert diff["mean"] == pytest.approx((other[0] - acc[0] + other[1] - acc[1]) / 2)
+    assert text.startswith("Over 2 seeds at 2 epochs (")
+    assert "Test accuracy of frozen + linear probe minus that of HW1 network from scratch" in text
+    assert found["finding"] == text
+    assert "±" in finetune.seed_table(found["stats"])
+
+
+def test_plus_minus_rounds_the_mean_to_its_spread():
+    assert finetune.plus_minus({"mean": 0.90587, "std": 0.00213}, 100, "%") == "90.6 ± 0.2%"
+    assert finetune.plus_minus({"mean": 0.90587, "std": 0.0213}, 100, "%") == "91 ± 2%"
+    assert finetune.plus_minus({"mean": 0.90587, "std": None}, 100, "%") == "90.59%"
+    assert finetune.plus_minus({"mean": 4.0, "std": 0.0}, digits=1) == "4.0 ± 0.0"
+    assert finetune.plus_minus(None) == "not reached"

@@ -50,3 +50,24 @@ def test_mismatched_labels_are_one_clear_error():
         plots.image_rows([torch.rand(2, 1, 8, 8)] * 2, ["only one"], "t")
     with pytest.raises(ValueError, match="3 images but 2 captions"):
         plots.image_grid(torch.rand(3, 1, 8, 8), ["a", "b"], "t")
+
+
+def test_learning_speed_shifts_the_pretrained_curves_by_their_pretraining_seconds():
+    from helpers.training import History
+
+    rows = [{"epoch": e, "seconds": 10.0 * e, "val_accuracy": 0.8 + 0.01 * e} for e in (1, 2, 3)]
+    histories = {"scratch": History(rows=rows), "pretrained": History(rows=rows)}
+    fig = plots.learning_speed(histories, (0.9,), pretrain_seconds={"pretrained": 100.0}, title="t")
+    try:
+        by_epoch, by_time, whole = fig.axes
+        assert [list(line.get_xdata()) for line in by_time.lines[:2]] == [[10.0, 20.0, 30.0]] * 2
+        assert list(whole.lines[0].get_xdata()) == [10.0, 20.0, 30.0]  # from scratch: nothing to add
+        assert list(whole.lines[1].get_xdata()) == [110.0, 120.0, 130.0]
+        assert "pretraining" in whole.get_xlabel()
+    finally:
+        plt.close(fig)
+    fig = plots.learning_speed(histories)
+    try:
+        assert len(fig.axes) == 2  # without pretraining seconds: per epoch and per second only
+    finally:
+        plt.close(fig)
