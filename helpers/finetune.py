@@ -325,6 +325,101 @@ def _epochs_sentence(name: str, speed: dict | None, missing: bool) -> str:
             + ("within the spread." if speed["within_spread"] else "beyond the spread."))
 
 
+def cross_validated(chosen: dict[str, Strategy], data: ImageSet, splits: Splits, *, k: int, seed: int,
+                    run_dir: Path | None = None, eval_batch_size: int = 2000) -> dict[str, list[float]]:
+    """Stratified k-fold validation accuracy of every strategy (same folds for all)."""
+    return {name: cross_validate(s.build, classification_loss, data, s.spec, k=k, seed=seed, mean=splits.mean,
+                                 std=splits.std, metric="accuracy", name=f"CV {name}", model_key=s.key,
+                                 run_dir=run_dir, eval_batch_size=eval_batch_size)
+            for name, s in chosen.items()}
+
+
+# ----------------------------------------------------------------------------- label efficiency
+
+
+def label_budget(n: int, batch_size: int, steps: int) -> tuple[int, int]:
+    """(batch size, epochs) for `n` labelled images: batches of at most half the set, about `steps` steps."""
+    batch = max(1, min(batch_size, n // 2))
+    return batch, max(1, math.ceil(steps / (n // batch)))
+
+
+def label_sweep(chosen: dict[str, Strategy], splits: Splits, counts: Sequence[int], *, draws: int, steps: int,
+                seed: int, run_dir: Path | None = None, eval_batch_size: int = 2000) -> dict[str, dict[int, list[float]]]:
+    """Test accuracy of every strategy trained on class-balanced subsets of `n` labels, per draw.
+
+    No validation labels are used (a few labels would not make a validation set): each run trains for a
+    fixed budget of about `steps` optimizer steps with a cosine schedule and keeps its last weights.
+    """
+    subsets = [(n, draw, idx) for n, drawn in label_draws(splits.train.labels, counts, draws, seed).items()
+               for draw, idx in enumerate(drawn)]
+    found: dict[str, dict[int, list[float]]] = {name: {n: [] for n in counts} for name in chosen}
+    with tqdm(total=len(subsets) * len(chosen), desc="label sweep") as bar:
+        for n, draw, idx in subsets:
+            subset = splits.train.subset(idx)  # the few-label protocol's draws
+            for name, strategy in chosen.items():
+                batch, epochs = label_budget(n, strategy.spec.batch_size, steps)
+                spec = replace(strategy.spec, epochs=epochs, batch_size=batch, scheduler="cosine", patience=None,
+                               seed=strategy.spec.seed + draw)
+                model, _ = train_model(strategy.build, classification_loss, subset, None, spec,
+                                       model_key=("labels", strategy.key), run_dir=run_dir,
+                                       desc=f"{name} {n} labels draw {draw + 1}", mean=splits.mean, std=splits.std,
+                                       progress=False)
+                found[name][n].append(accuracy(model, splits.test, splits, eval_batch_size))
+                bar.update(1)
+    return found
+
+
+# ----------------------------------------------------------------------------- errors of the best model
+
+
+def probabilities(model: nn.Module, data: ImageSet, splits: Splits) -> torch.Tensor:
+    """Class probabilities [N, classes] for every image of `data`, on the CPU."""
+    return outputs(model, data, lambda m, x: m(x).float().softmax(1), mean=splits.mean, std=splits.std).cpu()
+
+
+def errors(probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Confusion matrix (rows: true class), per-class accuracy and overall accuracy."""
+    y, predicted = labels.cpu().numpy(), probs.argmax(1).numpy()
+    matrix = confusion_matrix(y, predicted, labels=np.arange(probs.shape[1]))
+    per_class = matrix.diagonal() / matrix.sum(1).clip(min=1)
+    return {"confusion": matrix, "per_class_accuracy": per_class, "accuracy": float((y == predicted).mean())}
+
+
+def confidently_wrong(probs: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the `k` misclassified images with the highest probability on their wrong class."""
+    confidence, predicted = probs.max(1)
+    wrong = torch.nonzero(predicted != labels.cpu()).flatten()
+    return wrong[torch.argsort(confidence[wrong], descending=True)[:k]]
+
+
+def save_classifier(path: Path, arch: dict, model: nn.Module, info: dict) -> None:
+    """Weights and architecture of a final classifier, written atomically; `load_classifier` rebuilds it."""
+    with atomic_path(path) as tmp:
+        torch.save({"arch": arch, "state_dict": model.state_dict(), "info": info}, tmp)
+
+
+def save_classifiers(folder: Path, entries: dict[str, tuple[Strategy, Run, dict]], splits: Splits) -> dict[str, Path]:
+    """Every final classifier (`entries[name] = (strategy, run, summary row)`) as `folder/classifier-<tag>.pt`, with
+    its name, test accuracy and normalization."""
+    paths = {}
+    for name, (strategy, run, row) in entries.items():
+        paths[name] = folder / f"classifier-{strategy.tag}.pt"
+        save_classifier(paths[name], strategy.arch, run.model, {
+            "name": name, "test_accuracy": row["test_accuracy"], "mean": splits.mean, "std": splits.std})
+    return paths
+
+
+def load_classifier(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """The classifier saved by `save_classifier`, in eval mode on `device`, and its info."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No classifier at {path}: run section 3 of the notebook for this profile first.")
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_classifier(payload["arch"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval(), payload["info"]
+
+
 # ----------------------------------------------------------------------------- metrics and findings
 
 
