@@ -312,10 +312,8 @@ def difference_sentence(name_a: str, name_b: str, diff: dict, what: str = "test 
     return f"{head} ({span}); {better} is ahead beyond the spread of the seeds."
 
 
-def _epochs_sentence(name: str, speed: dict | None, missing: bool) -> str:
-    """The paired difference in epochs to 90% validation accuracy, or why there is none."""
-    if missing:
-        return f" Not every seed of {name} or of the baseline reached 90% validation accuracy, so no paired difference in epochs is given."
+def _epochs_sentence(speed: dict) -> str:
+    """The paired difference in epochs to 90% validation accuracy."""
     text = f" In epochs to 90% validation accuracy the difference is {speed['mean']:+.1f}"
     if speed["within_spread"] is None:
         return text + "."
@@ -530,14 +528,18 @@ def seed_findings(per_seed: dict[str, list[dict]], baseline: str, *, epochs: int
         diff = paired_difference([r["test_accuracy"] for r in rows], [r["test_accuracy"] for r in base])
         entry = {"name": name, "test_accuracy": diff}
         sentence = difference_sentence(name, baseline, diff)
-        missing = not all(r["epochs_to_90"] is not None for r in rows + base)
-        if not missing:
+        if all(r["epochs_to_90"] is not None for r in rows + base):
             entry["epochs_to_90"] = paired_difference([r["epochs_to_90"] for r in rows], [r["epochs_to_90"] for r in base])
-        sentence += _epochs_sentence(name, entry.get("epochs_to_90"), missing)
+            sentence += _epochs_sentence(entry["epochs_to_90"])
         found["differences"][key(name, name)] = entry
         sentences.append(sentence)
     n = len(base)
-    text = (f"Over {n} seed{'s' if n > 1 else ''} at {epochs} epoch{'s' if epochs > 1 else ''} (same split; per seed the same batch order and "
-            f"augmentation for every strategy): " + " ".join(sentences))
+    short = [name for name, rows in per_seed.items() if any(r["epochs_to_90"] is None for r in rows)]
+    if short:
+        sentences.append(f"{_capital(' and '.join(short))} did not reach 90% validation accuracy in every seed within "
+                         f"{epochs} epochs, so no paired difference in epochs to 90% is given for "
+                         f"{'it' if len(short) == 1 else 'them'}.")
+    text = (f"Over {n} seed{'s' if n > 1 else ''} at {epochs} epoch{'s' if epochs > 1 else ''} (same split; per seed "
+            f"the same batch order and augmentation for every strategy): " + " ".join(sentences))
     found["finding"] = text
     return found, text

@@ -258,9 +258,10 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
                    colours: dict[str, str] | None = None, pretrain_seconds: dict[str, float] | None = None,
                    title: str | None = None) -> plt.Figure:
     """Validation accuracy against epoch and against wall-clock seconds, every run on each panel; with
-    `pretrain_seconds`, a third panel against seconds with each run's pretraining added (its curve shifted right)."""
+    `pretrain_seconds`, a third panel against seconds with each run's pretraining added (its curve shifted right).
+    Panels of about 3 inches and the legend below them keep the text legible at a page's width."""
     panels = 3 if pretrain_seconds else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 3.0), sharey=True)
     by_epoch, by_time = axes[0], axes[1]
     for i, (name, history) in enumerate(histories.items()):
         style = dict(color=_colour(name, i, colours), marker="o" if len(history.rows) < 25 else None, markersize=3)
@@ -276,17 +277,18 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
     by_epoch.set_ylim(max(low - 0.01, 0.5 if low > 0.6 else 0.0), None)
     by_epoch.set_xlabel("epoch")
     by_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    by_time.set_xlabel("wall-clock seconds (training + validation)")
+    by_time.set_xlabel("seconds of training")
     by_epoch.set_ylabel("validation accuracy")
-    by_epoch.set_title("Learning speed per epoch")
-    by_time.set_title("Learning speed per second")
+    by_epoch.set_title("Per epoch")
+    by_time.set_title("Per second")
     if pretrain_seconds:
-        axes[2].set_xlabel("wall-clock seconds, pretraining included")
+        axes[2].set_xlabel("seconds, pretraining included")
         axes[2].set_title("Per second, whole cost")
-    by_epoch.legend(fontsize=8, loc="lower right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    handles, labels = by_epoch.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 3))
     return fig
 
 
