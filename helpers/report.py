@@ -55,6 +55,65 @@ def latex_value(value: Any) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in str(value))
 
 
+def _sizes(sizes: list[int]) -> str:
+    """'64 and 128', '8, 16 and 32'."""
+    words = [f"{n:,}" for n in sorted(sizes)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def code_size_finding(code: dict) -> str:
+    """Where the autoencoder reconstructs better than PCA with a code of the same size: a sentence without its full
+    stop (the report adds the table's reference)."""
+    sizes = {int(k.split("_")[1]): v for k, v in code.items() if k.startswith("code_")}
+    pca_wins = [n for n, v in sizes.items() if v["pca_test_mse"] <= v["ae_test_mse"]]
+    if not pca_wins:
+        return "The autoencoder reconstructs the test images better than PCA at every code size"
+    ae_wins = [n for n in sizes if n not in pca_wins]
+    if not ae_wins:
+        return "PCA reconstructs the test images better than the autoencoder at every code size"
+    return (f"The autoencoder reconstructs the test images better than PCA with codes of {_sizes(ae_wins)} numbers, "
+            f"and PCA does better with {_sizes(pca_wins)}")
+
+
+def search_finding(cv: dict) -> str:
+    """Whether the tuned configuration beats the hand-set one by more than the folds' spread, as a sentence."""
+    difference = cv["tuned_mean"] - cv["hand_set_mean"]
+    spread = max(cv["tuned_std"], cv["hand_set_std"])
+    if difference < 0 and -difference > spread:
+        return (f"The tuned configuration is better than the hand-set one by {-difference:.6f}, more than the "
+                f"folds' standard deviation ({spread:.6f}).")
+    relation = "lower" if difference < 0 else "higher"
+    return (f"The tuned configuration does not beat the hand-set one: its cross-validated MSE is {relation} by "
+            f"{abs(difference):.6f}, less than the folds' standard deviation ({spread:.6f}).")
+
+
+def generator_finding(generators: dict) -> str:
+    """How the Frechet distance orders real images, generators and noise, as a sentence."""
+    parts = ["real held-out images score best" if generators["floor_best"] else
+             "real held-out images do not score best",
+             "uniform noise scores worst" if generators["ceiling_worst"] else "uniform noise does not score worst",
+             "every generator lies between them" if generators["all_between"] else
+             "not every generator lies between them"]
+    return f"In the classifier-feature Fréchet distance {parts[0]}, {parts[1]}, and {parts[2]}."
+
+
+def findings(metrics: dict) -> dict:
+    """Sentences the report states in words, derived from `metrics` (the `prose` macros); absent sections give none."""
+    found = {}
+    if "ae_code_size" in metrics:
+        found["code_size"] = code_size_finding(metrics["ae_code_size"])
+    if "search_cv" in metrics:
+        found["search"] = search_finding(metrics["search_cv"])
+    if "generators" in metrics:
+        found["generators"] = generator_finding(metrics["generators"])
+    return found
+
+
+def with_findings(metrics: dict) -> dict:
+    """`metrics` and, under `prose`, the sentences of `findings`: every key the report may use."""
+    return {**metrics, "prose": findings(metrics)}
+
+
 def metric_macros(metrics: dict) -> str:
     lines = ["% Generated from metrics.json by helpers/report.py; do not edit.", r"\makeatletter"]
     lines += [rf"\expandafter\def\csname hwmetric@{key}\endcsname{{{latex_value(value)}}}"
@@ -69,7 +128,7 @@ def build(run_dir: Path) -> Path | None:
     if not metrics:
         raise FileNotFoundError(f"{run_dir / 'metrics.json'} is missing: run the notebook first (make run).")
     build_dir = run_dir / "report"
-    write_text(build_dir / "metrics.tex", metric_macros(metrics))
+    write_text(build_dir / "metrics.tex", metric_macros(with_findings(metrics)))
     if shutil.which("latexmk") is None:
         print(f"LaTeX not found: skipped the PDF report (install it with: {LATEX_HINT}).")
         return None
@@ -128,7 +187,7 @@ def summary(metrics: dict) -> str:
                                      f"validation / {metrics['data']['n_test']:,} test images"),
         ("1. autoencoder", sec.get("autoencoder"),
          f"test MSE {metrics['autoencoder']['test_mse']:.4f} (code {metrics['autoencoder']['config']['latent_dim']}); "
-         f"beats PCA at every code size: {'yes' if metrics['ae_code_size']['beats_pca_at_every_size'] else 'no'}; "
+         f"{code_size_finding(metrics['ae_code_size']).replace('The autoencoder', 'the autoencoder', 1)}; "
          f"denoising {metrics['ae_denoising']['psnr_noisy_db']:.1f} → {metrics['ae_denoising']['psnr_denoised_db']:.1f} dB"),
         ("2. search", sec.get("search"),
          f"CV MSE tuned {metrics['search_cv']['tuned_mean']:.5f} vs hand-set {metrics['search_cv']['hand_set_mean']:.5f} "

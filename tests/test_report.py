@@ -69,7 +69,7 @@ def test_every_metric_the_report_uses_exists_in_the_smoke_run_and_the_committed_
     assert len(required) > 50
     runs = [smoke_run.results / "smoke", *_committed_runs()]
     for run_dir in runs:
-        defined = {key for key, _ in report.flatten(results.load_metrics(run_dir))}
+        defined = {key for key, _ in report.flatten(report.with_findings(results.load_metrics(run_dir)))}
         missing = sorted(required - defined)
         assert not missing, f"{run_dir}: the report uses metrics this run lacks: {missing}"
 
@@ -91,3 +91,16 @@ def test_the_readme_headline_table_is_the_committed_run_summary():
     assert runs, "no committed run (results/<profile>/ with metrics.json, report.pdf and homework2.ipynb)"
     readme = report.README.read_text()
     assert report.readme_block(readme) == report.summary(results.load_metrics(runs[-1]))
+
+
+def test_findings_state_the_booleans_in_words():
+    code = {"beats_pca_at_every_size": False, "code_8": {"ae_test_mse": 0.01, "pca_test_mse": 0.02},
+            "code_64": {"ae_test_mse": 0.009, "pca_test_mse": 0.008}, "code_128": {"ae_test_mse": 0.009, "pca_test_mse": 0.006}}
+    assert report.code_size_finding(code) == ("The autoencoder reconstructs the test images better than PCA with codes "
+                                              "of 8 numbers, and PCA does better with 64 and 128")
+    cv = {"tuned_mean": 0.009622, "hand_set_mean": 0.009613, "tuned_std": 7e-5, "hand_set_std": 6e-5}
+    assert "does not beat the hand-set one: its cross-validated MSE is higher by 0.000009" in report.search_finding(cv)
+    assert "better than the hand-set one by 0.0005" in report.search_finding({**cv, "tuned_mean": 0.009113})
+    text = report.generator_finding({"floor_best": True, "ceiling_worst": True, "all_between": False})
+    assert "real held-out images score best" in text and "not every generator lies between them" in text
+    assert set(report.with_findings({"search_cv": cv})["prose"]) == {"search"}
