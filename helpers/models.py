@@ -186,7 +186,29 @@ def count_parameters(model: nn.Module, trainable: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable)
 
 
-class HW1Net(nn.Module):
+class _BodyAndHead(nn.Module):
+    """A classifier that is a body (`BODY`, the attribute holding it) and a head. A frozen body gets no gradients
+    and stays in eval mode, so its batch-norm statistics do not move either."""
+
+    BODY = "body"
+    frozen = False
+
+    def _freeze_body(self, frozen: bool) -> None:
+        self.frozen = frozen
+        if frozen:
+            getattr(self, self.BODY).requires_grad_(False)
+
+    def train(self, mode: bool = True) -> _BodyAndHead:
+        super().train(mode)
+        if self.frozen:
+            getattr(self, self.BODY).eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(getattr(self, self.BODY)(x))
+
+
+class HW1Net(_BodyAndHead):
     """The Homework 1 classifier: three Conv3x3-BN-ReLU-MaxPool blocks (32, 64, 128 channels), global
     average pooling, dropout 0.25 and a linear layer to 10 classes; Kaiming init; 94,410 parameters.
 
@@ -194,9 +216,10 @@ class HW1Net(nn.Module):
     last linear layer trains (1,290 parameters), a linear probe on whatever the blocks hold.
     """
 
+    BODY = "features"
+
     def __init__(self, n_classes: int = 10, freeze_features: bool = False) -> None:
         super().__init__()
-        self.frozen = freeze_features
         blocks, previous = [], 1
         for width in (32, 64, 128):
             blocks += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
@@ -208,17 +231,7 @@ class HW1Net(nn.Module):
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
-        if freeze_features:
-            self.features.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> HW1Net:
-        super().train(mode)
-        if self.frozen:
-            self.features.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        self._freeze_body(freeze_features)
 
 
 class HW1Autoencoder(nn.Module):
@@ -249,7 +262,7 @@ HEADS = ("linear", "mlp")
 TAPS = ("features", "code")
 
 
-class EncoderClassifier(nn.Module):
+class EncoderClassifier(_BodyAndHead):
     """An autoencoder's encoder with a classification head on top; the encoder can be frozen.
 
     `tap="features"`: the head reads the encoder's last feature map (before the linear bottleneck);
@@ -258,28 +271,19 @@ class EncoderClassifier(nn.Module):
     statistics do not move either).
     """
 
+    BODY = "encoder"
+
     def __init__(self, encoder: Encoder, head: str = "mlp", *, tap: str = "features", freeze: bool = False,
                  hidden: int = 256, dropout: float = 0.2, n_classes: int = 10) -> None:
         super().__init__()
         if head not in HEADS or tap not in TAPS:
             raise ValueError(f"EncoderClassifier(head={head!r}, tap={tap!r}): head is one of {HEADS}, "
                              f"tap one of {TAPS}.")
-        self.frozen = freeze
         self.encoder = encoder.features if tap == "features" else encoder
         width = encoder.feature_dim if tap == "features" else encoder.to_code.out_features
         self.head = nn.Linear(width, n_classes) if head == "linear" else nn.Sequential(
             nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
-        if freeze:
-            self.encoder.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> EncoderClassifier:
-        super().train(mode)
-        if self.frozen:
-            self.encoder.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x))
+        self._freeze_body(freeze)
 
 
 # ----------------------------------------------------------------------------- the DCGAN (section 7)
