@@ -39,8 +39,12 @@ class Profile:
     sweep_epochs: int  # each run of the code-size sweep
     compare_limit: int | None  # training images for comparison and sweep runs; None: the whole train split
     folds: int = 5  # k of the cross-validation (sections 2 and 3)
-    trials: int = 20  # trial budget of each hyperparameter search (section 2); unpruned trials train ae_epochs
+    trials: int = 20  # trial budget of each hyperparameter search (section 2)
     search_limit: int | None = None  # training images of each search trial (section 2); None: compare_limit
+    search_epochs: int = 5  # epochs of a search trial that is not pruned (section 2; stage 2 trains at ae_epochs)
+    sampler_seeds: int = 3  # seeds of each seeded search (TPE, random search; section 2): grid search runs once
+    reg_limit: int = 2000  # training images of the regularization comparison (section 1): few, so that it overfits
+    reg_epochs: int = 40  # epochs of each run of the regularization comparison
     search_folds: int = 3  # k of section 2's cross-validation at the final budget (on the whole training split)
     search_finalists: int = 2  # configurations of section 2's stage 1 trained at the final budget in stage 2
     clf_epochs: int = 30  # each classifier run and cross-validation fold (section 3)
@@ -72,7 +76,8 @@ class Profile:
         for field in ("batch_size", "eval_batch_size"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
-        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "clf_epochs", "hw1_epochs", "seed_epochs"):
+        for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "clf_epochs", "hw1_epochs", "seed_epochs",
+                      "search_epochs", "reg_epochs"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
@@ -104,7 +109,9 @@ class Profile:
         for field in ("folds", "search_folds"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 2 <= value <= 20, "an integer in [2, 20]")
-        for field in ("trials", "search_finalists", "seeds"):
+        _check("reg_limit", self.reg_limit, isinstance(self.reg_limit, int) and 100 <= self.reg_limit <= self.train_size,
+               f"an integer in [100, {self.train_size}] (the training split of this profile)")
+        for field in ("trials", "search_finalists", "seeds", "sampler_seeds"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and value >= 1, "an integer >= 1")
         _check("label_steps", self.label_steps, isinstance(self.label_steps, int) and 1 <= self.label_steps <= 100000,
@@ -148,9 +155,14 @@ PROFILES: dict[str, Profile] = {
         ae_epochs=2,
         compare_epochs=1,
         sweep_epochs=1,
-        compare_limit=None,
+        compare_limit=500,
         folds=2,
         trials=3,
+        search_limit=400,
+        search_epochs=1,
+        sampler_seeds=2,
+        reg_limit=200,
+        reg_epochs=3,
         search_folds=2,
         search_finalists=1,
         clf_epochs=1,
@@ -183,8 +195,12 @@ PROFILES: dict[str, Profile] = {
         sweep_epochs=6,
         compare_limit=6000,
         folds=3,
-        trials=8,
+        trials=10,
         search_limit=1600,
+        search_epochs=4,  # stage 2 trains the finalists at ae_epochs on the whole training split
+        sampler_seeds=3,
+        reg_limit=1000,
+        reg_epochs=30,
         search_folds=2,  # each fold trains on half the training split for ae_epochs: the section's largest cost
         search_finalists=1,  # each costs a final-budget run (about a minute here)
         clf_epochs=8,
@@ -213,11 +229,15 @@ PROFILES: dict[str, Profile] = {
         batch_size=128,
         eval_batch_size=5000,
         ae_epochs=20,
-        compare_epochs=8,
+        compare_epochs=6,  # 15 optimizer runs (5 optimizers x 3 learning rates) on compare_limit images
         sweep_epochs=10,
-        compare_limit=None,
-        trials=8,
-        search_limit=6000,
+        compare_limit=12000,  # ablations on a class-balanced subset; the main models train on all 54,000
+        trials=20,
+        search_limit=3000,
+        search_epochs=5,
+        sampler_seeds=3,
+        reg_limit=2000,
+        reg_epochs=40,
         search_folds=2,
         search_finalists=1,
         clf_epochs=15,

@@ -7,6 +7,8 @@ sample that a k-NN monitor scores after each epoch.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Batch, ImageSet, Splits, Views, two_views
-from .models import AEConfig, SimCLRNet
+from .models import DECODERS, AEConfig, SimCLRNet
 from .training import LossFn, Run, TrainSpec, outputs, train_model
 
 DEFAULT_VIEWS = Views()
@@ -86,6 +88,7 @@ def train_simclr(cfg: AEConfig, train_spec: TrainSpec, splits: Splits, *, views:
     """SimCLR on the shared loop (cached and resumable like every run); the k-NN monitor uses the validation
     split. No validation loss: the contrastive loss of held-out images would cost a second pass for little."""
     loss = contrastive_loss(views, mean=splits.mean, std=splits.std, temperature=temperature)
+    cfg = replace(cfg, decoder=DECODERS[0])  # SimCLR has no decoder: the choice must not change its cache key
     model, history = train_model(lambda: SimCLRNet(cfg), loss, train or splits.train, None, train_spec,
                                  model_key=("simclr", cfg.as_dict(), views, temperature), run_dir=run_dir, desc=desc,
                                  mean=splits.mean, std=splits.std,
@@ -100,9 +103,10 @@ def view_examples(data: ImageSet, n: int, views: Views = DEFAULT_VIEWS, *, seed:
 
 
 def findings(structure: dict[str, dict], few: dict[str, dict[int, dict]], finetuned: dict[str, dict], *,
-             simclr: str, ae: str, vae: str, raw: str, probe_target: float = 0.89) -> str:
-    """The "Measured:" sentence of section 6: SimCLR against the autoencoder, the VAE and raw pixels on every
-    measure, and the fine-tuned encoders."""
+             simclr: str, ae: str, vae: str, raw: str, code: str | None = None, probe_target: float = 0.89) -> str:
+    """The "Measured:" sentences of section 6: SimCLR against the autoencoder, the VAE and raw pixels on every
+    measure (all read at the same layer), against raw pixels in points, its code after the linear layer (`code`)
+    against its feature map, and the fine-tuned encoders."""
     names = (simclr, ae, vae, raw)
     probe = {n: structure[n]["linear_probe_accuracy"] for n in names}
     knn = {n: structure[n]["knn_accuracy"] for n in names}
@@ -111,9 +115,22 @@ def findings(structure: dict[str, dict], few: dict[str, dict[int, dict]], finetu
     best_low = max(names, key=lambda n: few[n][low]["mean"])
     best_high = max(names, key=lambda n: few[n][high]["mean"])
     tuned = ", ".join(f"{n} {r['test_accuracy']:.2%}" for n, r in finetuned.items())
-    return (f"**Measured:** linear probe with every label: SimCLR {probe[simclr]:.2%} (target {probe_target:.0%} in "
+    text = (f"**Measured:** linear probe with every label: SimCLR {probe[simclr]:.2%} (target {probe_target:.0%} in "
             f"`full`, {'met' if probe[simclr] >= probe_target else 'missed'} here), autoencoder {probe[ae]:.2%}, VAE "
-            f"{probe[vae]:.2%}, raw pixels {probe[raw]:.2%}; k-NN: SimCLR {knn[simclr]:.2%}, autoencoder {knn[ae]:.2%}. "
-            f"With {low:,} labels the best of these is *{best_low}* ({few[best_low][low]['mean']:.1%}; SimCLR "
-            f"{few[simclr][low]['mean']:.1%}), with {high:,} *{best_high}* ({few[best_high][high]['mean']:.1%}; SimCLR "
-            f"{few[simclr][high]['mean']:.1%}). Fine-tuned with Homework 1's recipe: {tuned}.")
+            f"{probe[vae]:.2%}, raw pixels {probe[raw]:.2%}; k-NN: SimCLR {knn[simclr]:.2%}, autoencoder {knn[ae]:.2%}, "
+            f"VAE {knn[vae]:.2%}, raw pixels {knn[raw]:.2%}. ")
+    gaps = {"k-NN": 100 * (knn[simclr] - knn[raw]), "the linear probe": 100 * (probe[simclr] - probe[raw])}
+    below = {m: g for m, g in gaps.items() if g <= 0}
+    if not below:
+        text += (f"SimCLR is above raw pixels on both: by {gaps['k-NN']:.1f} points on k-NN and "
+                 f"{gaps['the linear probe']:.1f} on the linear probe. ")
+    else:
+        text += ("SimCLR is below raw pixels on " + " and ".join(f"{m} by {-g:.1f} points" for m, g in below.items())
+                 + ". ")
+    if code is not None and code in structure:
+        c = structure[code]
+        text += (f"Read after the linear layer instead (its code), SimCLR gives k-NN {c['knn_accuracy']:.2%} and a "
+                 f"linear probe of {c['linear_probe_accuracy']:.2%}. ")
+    return text + (f"With {low:,} labels the best of these is *{best_low}* ({few[best_low][low]['mean']:.1%}; SimCLR "
+                   f"{few[simclr][low]['mean']:.1%}), with {high:,} *{best_high}* ({few[best_high][high]['mean']:.1%}; "
+                   f"SimCLR {few[simclr][high]['mean']:.1%}). Fine-tuned with Homework 1's recipe: {tuned}.")

@@ -313,6 +313,11 @@ def comparison_train(splits: Splits, profile: Profile) -> ImageSet:
     return splits.train.subset(balanced_subset(splits.train.labels, profile.compare_limit, profile.seed))
 
 
+def regularization_train(splits: Splits, profile: Profile) -> ImageSet:
+    """The few training images of the regularization comparison: a class-balanced `reg_limit`."""
+    return splits.train.subset(balanced_subset(splits.train.labels, profile.reg_limit, profile.seed))
+
+
 def search_train(splits: Splits, profile: Profile) -> ImageSet:
     """The training images of each trial of the search's first stage: a class-balanced `search_limit`, or the
     comparison images when the profile sets none."""

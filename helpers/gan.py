@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Batch, Splits
+from . import quality
 from .models import DCGAN, GANConfig
 from .results import markdown_table
 from .training import Run, TrainSpec, train_model
@@ -76,15 +77,51 @@ def strip(model: DCGAN, columns: int = 8, epochs: int = 6) -> tuple[list[torch.T
     return [model.snapshots[i, :columns].view(-1, 1, 28, 28).float().div(255) for i in picks], [i + 1 for i in picks]
 
 
-def findings(scores: dict[str, dict], *, gan: str, real: str, noise: str) -> str:
-    """The DCGAN's sample quality against the floor (real held-out images) and the ceiling (noise)."""
+def findings(scores: dict[str, dict], *, gan: str, groups: quality.Groups | None = None, real: str = quality.REAL,
+             noise: str = quality.NOISE) -> str:
+    """The DCGAN's sample quality in plain sentences, each naming the score it rests on, against the floor (real
+    held-out images) and the ceiling (noise), ranked only within its group of `groups` (default: every scored
+    set that is no reference): overall by the Frechet distance, fidelity by density, diversity by coverage
+    (Naeem et al. 2020). The mean top probability is set against the target, and said to be no evidence of
+    realism where noise outscores the DCGAN on it (likewise precision)."""
+    if groups is None:
+        groups = {"generators": [n for n in scores if n not in quality.ROLES and n not in (real, noise)]}
+    groups = quality.as_groups(scores, groups)
+    mates = next((names for names in groups.values() if gan in names), None)
+    if mates is None:
+        raise ValueError(f"gan.findings: {gan!r} is in none of the groups {list(groups)}.")
+    group = next(g for g, names in groups.items() if names is mates)
     g, r, z = scores[gan], scores[real], scores[noise]
-    verdict = "met" if g["mean_top_probability"] >= MIN_CONFIDENCE else "missed"
-    return (f"Measured: the DCGAN's samples are recognised as some class with mean confidence "
-            f"{g['mean_top_probability']:.2f} (target ≥ {MIN_CONFIDENCE}: {verdict}; held-out real images "
-            f"{r['mean_top_probability']:.2f}). Their classifier-feature Fréchet distance is {g['frechet']:.1f}, "
-            f"against {r['frechet']:.1f} for real held-out images and {z['frechet']:.1f} for noise; "
-            f"precision {g['precision']:.2f}, recall {g['recall']:.2f}.")
+    said = []
+
+    def rank(by: str) -> str:  # the group is named once, at the first rank
+        if len(mates) < 2:
+            return ""
+        place = quality.ranked(scores, mates, by).index(gan) + 1
+        said.append(by)
+        return f", rank {place} of {len(mates)}" + ("" if len(said) > 1 else f" among the {quality.plural(group)}")
+
+    text = (f"Measured: the DCGAN's samples have a classifier-feature Fréchet distance of {quality.fd(g['frechet'])} "
+            f"(real held-out images {quality.fd(r['frechet'])}, uniform noise {quality.fd(z['frechet'])})"
+            f"{rank('frechet')}.")
+    if "density" in g:
+        text += (f" Their density, the fidelity score, is {g['density']:.2f}{rank('density')} (real held-out images "
+                 f"{r['density']:.2f}, uniform noise {z['density']:.2f}), and their coverage, the diversity score, is "
+                 f"{g['coverage']:.2f}{rank('coverage')} (real held-out images {r['coverage']:.2f}, uniform noise "
+                 f"{z['coverage']:.2f}).")
+    relation = "meets" if g["mean_top_probability"] >= MIN_CONFIDENCE else "misses"
+    text += (f" The classifier's mean top probability on them is {g['mean_top_probability']:.2f}, which {relation} the "
+             f"target of {MIN_CONFIDENCE} (real held-out images {r['mean_top_probability']:.2f}).")
+    names = {"mean_top_probability": "mean top probability", "precision": "precision"}
+    higher = [by for by in names if z[by] > g[by]]
+    if higher:
+        text += (f" Uniform noise gets a higher {' and a higher '.join(f'{names[by]} ({z[by]:.2f})' for by in higher)} "
+                 f"than the DCGAN ({' and '.join(f'{g[by]:.2f}' for by in higher)}), so "
+                 f"{'this score is no' if len(higher) == 1 else 'neither score is'} evidence that the samples "
+                 f"look real.")
+    for by in (b for b in names if b not in higher):
+        text += f" Uniform noise gets a lower {names[by]} ({z[by]:.2f}) than the DCGAN ({g[by]:.2f})."
+    return text + f" Their recall is {g['recall']:.2f} (real held-out images {r['recall']:.2f})."
 
 
 def loss_table(history_rows: list[dict], every: int = 1) -> str:

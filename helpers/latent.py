@@ -363,6 +363,21 @@ def generate(decoder: nn.Module, codes: np.ndarray, labels: np.ndarray, classes:
                      as_set(decode(decoder, single, device=device), classes))
 
 
+def mixture_samples(decoder: nn.Module, codes: np.ndarray | torch.Tensor, n: int, *, components: int = 10, seed: int,
+                    device: torch.device | str) -> torch.Tensor:
+    """`n` images (uint8, [n, 1, 28, 28]) decoded from codes drawn from ONE full-covariance Gaussian mixture of
+    `components` components fitted to all training `codes` WITHOUT their labels (EM, Dempster, Laird and Rubin
+    1977, by scikit-learn; seeded): an unconditional generator, unlike the per-class mixtures of `generate`,
+    which are fitted on each class's codes and so use the labels. Ten components: one per class if the codes
+    cluster by class, though nothing makes them."""
+    # in float64, as in fit_class_mixtures
+    codes = np.asarray(codes.cpu() if isinstance(codes, torch.Tensor) else codes, dtype=np.float64)
+    if codes.ndim != 2 or len(codes) < components:
+        raise ValueError(f"mixture_samples needs [N, D] codes with N >= components = {components}, got {codes.shape}.")
+    mixture = GaussianMixture(n_components=components, covariance_type="full", random_state=seed).fit(codes)
+    return to_uint8(decode(decoder, sample(mixture, n, seed=seed), device=device))
+
+
 def recognition(probs: torch.Tensor, intended: torch.Tensor, classes: Sequence[str]) -> dict:
     """How a classifier sees images generated for given classes: the share labelled as intended (overall and
     per class), the mean probability it gives the intended class, and its mean top probability."""

@@ -17,6 +17,10 @@ class AEConfig:
     latent_dim: int = 32
     batch_norm: bool = True
     dropout: float = 0.0
+    # how the decoder grows a map by 2: "transposed" (stride-2 transposed convolution) or "resize" (nearest-neighbour
+    # upsampling, then a stride-1 convolution: every output pixel sees the same number of kernel taps, so no
+    # checkerboard pattern; Odena et al., 2016)
+    decoder: str = "transposed"
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.channels) <= 3 or min(self.channels) < 1:
@@ -27,9 +31,19 @@ class AEConfig:
             raise ValueError(f"AEConfig.latent_dim = {self.latent_dim!r}: must be >= 1.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"AEConfig.dropout = {self.dropout!r}: allowed 0 <= dropout < 1.")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"AEConfig.decoder = {self.decoder!r}: allowed {', '.join(map(repr, DECODERS))}.")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a dict (run-cache keys are made from it). The decoder is left out at its first value,
+        "transposed", so that runs cached before the field existed keep their keys."""
+        found = asdict(self)
+        if found["decoder"] == DECODERS[0]:
+            del found["decoder"]
+        return found
+
+
+DECODERS = ("transposed", "resize")
 
 
 def _stage(conv: nn.Module, channels: int, cfg: AEConfig) -> list[nn.Module]:
@@ -83,9 +97,14 @@ class Decoder(nn.Module):
         for i, target in enumerate(targets):
             last = i == len(targets) - 1
             out = 1 if last else widths[i + 1]
-            grown = 2 * sizes[-1 - i] - 1  # what a stride-2 transposed conv with 'same' padding gives
-            conv = nn.ConvTranspose2d(widths[i], out, k, stride=2, padding=k // 2,
-                                      output_padding=target - grown, bias=last or not cfg.batch_norm)
+            bias = last or not cfg.batch_norm
+            if cfg.decoder == "resize":
+                layers.append(nn.Upsample(size=target, mode="nearest"))
+                conv = nn.Conv2d(widths[i], out, k, padding=k // 2, bias=bias)
+            else:
+                grown = 2 * sizes[-1 - i] - 1  # what a stride-2 transposed conv with 'same' padding gives
+                conv = nn.ConvTranspose2d(widths[i], out, k, stride=2, padding=k // 2, output_padding=target - grown,
+                                          bias=bias)
             layers += ([conv] if logits else [conv, nn.Sigmoid()]) if last else _stage(conv, out, cfg)
         self.net = nn.Sequential(*layers)
 

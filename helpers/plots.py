@@ -151,15 +151,17 @@ def class_counts(splits: dict[str, ImageSet], classes: Sequence[str]) -> plt.Fig
 
 def curves(histories: dict[str, History], columns: Sequence[str], title: str, ylabel: str,
            x: str = "epoch", log: bool = True) -> plt.Figure:
-    """One colour per run, one line style per column (solid, dashed, dotted: say which in the title)."""
+    """One colour and one marker per run, one line style per column (solid, dashed, dotted: say which in the title);
+    with one column, each run also gets its own line style, so runs that overlap stay distinguishable."""
     fig, ax = plt.subplots(figsize=(6.8, 3.8))
     single = len(histories) == 1
     for i, (name, history) in enumerate(histories.items()):
         for j, column in enumerate(columns):
             label = column.replace("_", " ") if single else (name if j == 0 else None)
+            style = ("-", "--", ":")[j % 3] if len(columns) > 1 else ("-", "--", "-.", ":")[i % 4]
             ax.plot(history.column(x), history.column(column), color=f"C{(j if single else i) % 10}",
-                    linestyle="-" if single else ("-", "--", ":")[j % 3],
-                    marker="o" if len(history.rows) < 15 else None, markersize=3, label=label)
+                    linestyle="-" if single else style, marker=MARKERS[i % len(MARKERS)] if len(history.rows) < 15
+                    else None, markersize=4, markerfacecolor="none", label=label)
     ax.set_xlabel("epoch" if x == "epoch" else "wall-clock seconds")
     if x == "epoch":
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -169,6 +171,42 @@ def curves(histories: dict[str, History], columns: Sequence[str], title: str, yl
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
+    return fig
+
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "MSE per pixel") -> plt.Figure:
+    """One panel per run, sharing both axes: training loss (solid, the mean over each epoch) and validation loss
+    (dashed); a dotted vertical line marks the epoch whose weights were kept when that is not the last."""
+    n = len(histories)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.3 * rows + 0.5), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, (name, history) in zip(axes.flat, histories.items()):
+        epochs = history.column("epoch")
+        ax.plot(epochs, history.column("train_loss"), color="C0", label="training")
+        ax.plot(epochs, history.column("val_loss"), color="C3", linestyle="--", label="validation")
+        kept = history.kept["epoch"]
+        if kept != epochs[-1]:
+            ax.axvline(kept, color="0.4", linestyle=":", linewidth=1, label="kept epoch")
+        ax.set_title(name, fontsize=9)
+        ax.set_yscale("log")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    handles = {}
+    for ax in axes.flat[:n]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
@@ -191,33 +229,38 @@ def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequ
     return fig
 
 
-def search_progress(curves: dict[str, dict[str, list]], start: float | None = None) -> plt.Figure:
-    """Every trial's validation MSE (dots: trained to the end; crosses: pruned, at their last report) and the best
-    so far (line), against trial number and against cumulative training seconds of the trials; `start`: the
-    value of the start configuration (trial 0 of every search), drawn as a reference line."""
-    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
+def search_progress(curves: dict[str, dict], start: float | None = None) -> plt.Figure:
+    """Best validation MSE so far of each search over its sampler seeds (`tuning.progress_over_seeds`, keyed by
+    the search's name): the median over seeds as a line, the range from the lowest to the highest seed shaded,
+    against finished trials (left) and against cumulative training seconds of the trials (right); `start`: the
+    value of the hand-set start configuration (trial 0 of every study), drawn as a dotted reference line."""
+    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 4.0), sharey=True)
     for i, (name, curve) in enumerate(curves.items()):
-        colour, trials = f"C{i}", range(1, len(curve["best"]) + 1)
-        by_trial.plot(trials, curve["best"], color=colour, drawstyle="steps-post", label=name)
-        by_time.plot(curve["seconds"], curve["best"], color=colour, drawstyle="steps-post")
-        for ax, xs in ((by_trial, trials), (by_time, curve["seconds"])):
-            for pruned, marker in ((False, "o"), (True, "x")):
-                points = [(x, v) for x, v, p in zip(xs, curve["value"], curve["pruned"]) if p == pruned and v is not None]
-                if points:
-                    ax.scatter(*zip(*points), color=colour, marker=marker, s=16, alpha=0.7, linewidths=1)
+        colour, seeds = f"C{i % 10}", curve["seeds"]
+        label = f"{name}: median and range over {seeds} seeds" if seeds > 1 else f"{name} (one run)"
+        for ax, band in ((by_trial, curve["by_trial"]), (by_time, curve["by_seconds"])):
+            x = np.asarray(band["x"], dtype=float)
+            median, low, high = (np.array([np.nan if v is None else v for v in band[key]], dtype=float)
+                                 for key in ("median", "min", "max"))
+            ax.plot(x, median, color=colour, drawstyle="steps-post", linewidth=1.6, linestyle=("-", "--", "-.")[i % 3],
+                    label=label if ax is by_trial else None)  # line styles keep coinciding medians apart
+            if seeds > 1:
+                ax.fill_between(x, low, high, step="post", color=colour, alpha=0.18, linewidth=0)
     if start is not None:
         for ax in (by_trial, by_time):
-            ax.axhline(start, color="0.4", linewidth=0.8, linestyle=":")
+            ax.axhline(start, color="0.3", linewidth=1.0, linestyle=":",
+                       label="hand-set start" if ax is by_trial else None)
     by_trial.set_xlabel("finished trials")
     by_trial.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     by_time.set_xlabel("seconds (sum of the trials' training time)")
-    by_trial.set_ylabel("validation MSE")
+    by_trial.set_ylabel("best validation MSE so far")
     by_trial.set_yscale("log")
-    by_trial.set_title("Trials (o: trained to the end, x: pruned; line: best so far)", fontsize=10)
-    by_time.set_title("The same against training time" + ("; dotted: hand-set start" if start is not None else ""),
-                      fontsize=10)
-    fig.legend(*by_trial.get_legend_handles_labels(), loc="lower center", ncol=len(curves), fontsize=8)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    by_trial.set_title("Best so far against trials", fontsize=10)
+    by_time.set_title("Best so far against training time", fontsize=10)
+    handles, labels = by_trial.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 2), fontsize=8)
+    rows = math.ceil(len(labels) / 2)
+    fig.tight_layout(rect=(0, 0.05 + 0.045 * rows, 1, 1))
     return fig
 
 
@@ -466,23 +509,55 @@ def gan_curves(history: History) -> plt.Figure:
     return fig
 
 
-def quality_map(scores: dict[str, dict], references: Sequence[str]) -> plt.Figure:
-    """Every image set as a point: precision (fidelity) against recall (coverage), coloured by the Frechet
-    distance in the classifier's features; references drawn as squares."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    names = list(scores)
-    fd = np.array([scores[n]["frechet"] for n in names])
-    points = ax.scatter([scores[n]["recall"] for n in names], [scores[n]["precision"] for n in names], c=np.log10(fd),
-                        cmap="viridis_r", s=[70 if n in references else 45 for n in names],
-                        marker="o", edgecolors="black", linewidths=0.4)
-    for n in names:
-        ax.annotate(n + (" (reference)" if n in references else ""), (scores[n]["recall"], scores[n]["precision"]),
-                    fontsize=7, xytext=(4, 3), textcoords="offset points")
-    fig.colorbar(points, ax=ax, label="log10 Fréchet distance (classifier features)")
-    ax.set_xlabel("recall (share of real images covered)")
-    ax.set_ylabel("precision (share of samples that look real)")
-    ax.set_xlim(-0.03, 1.05)
-    ax.set_ylim(-0.03, 1.05)
-    ax.set_title("Sample quality of every generator, against real images and noise")
-    fig.tight_layout()
+def quality_map(scores: dict[str, dict], references: Sequence[str],
+                groups: dict[str, Sequence[str]] | None = None) -> plt.Figure:
+    """Every image set as a numbered point in two panels: precision against recall (Kynkaanniemi et al. 2019; a
+    tight cluster such as uniform noise can score a high precision) and density against coverage (Naeem et al.
+    2020: fidelity and diversity, as the text ranks them). Marker and colour tell the group of generators
+    (`groups`: group name -> names; default one group of every non-reference set); `references` are grey squares.
+    The key below names each number with its group and Frechet distance."""
+    from matplotlib.lines import Line2D
+
+    from .quality import fd
+
+    references = [n for n in references if n in scores]
+    groups = {"generators": [n for n in scores if n not in references]} if groups is None else dict(groups)
+    style = {n: ("reference", "s", "0.55") for n in references}
+    looks = [("o", "tab:blue"), ("^", "tab:orange"), ("D", "tab:green"), ("v", "tab:purple"), ("P", "tab:brown")]
+    for (group, names), (marker, colour) in zip(groups.items(), looks * len(groups)):
+        style.update({n: (group, marker, colour) for n in names})
+    unknown = [n for n in scores if n not in style]
+    if unknown:
+        raise ValueError(f"quality_map: {unknown} are neither references nor in a group of {list(groups)}.")
+    names = [n for n in references] + [n for g in groups.values() for n in g if n in scores]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6 + 0.2 * math.ceil(len(names) / 2)))
+    panels = [("recall", "precision", "recall (share of real images covered by the samples)",
+               "precision (share of samples inside the real manifold)", "Precision and recall (k = {k})", "k"),
+              ("coverage", "density", "coverage (diversity)", "density (fidelity; about 1 for real images)",
+               "Density and coverage (k = {k})", "density_coverage_k")]
+    for ax, (x, y, xlabel, ylabel, title, k) in zip(axes, panels):
+        top = max([1.05] + [1.08 * scores[n][y] for n in names if y in scores[n]])
+        ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, top), xlabel=xlabel, ylabel=ylabel)  # first: data -> pixels is final
+        placed: list[np.ndarray] = []
+        for i, n in enumerate(names, 1):
+            if x not in scores[n] or y not in scores[n]:
+                continue
+            _, marker, colour = style[n]
+            point = (scores[n][x], scores[n][y])
+            ax.scatter(*point, marker=marker, c=colour, s=60, edgecolors="black", linewidths=0.5, zorder=3)
+            where = ax.transData.transform(point)  # nudge the number of a point that lands on an earlier one
+            crowd = sum(np.hypot(*(where - p)) < 16 for p in placed)
+            placed.append(where)
+            ax.annotate(str(i), point, fontsize=8, textcoords="offset points",
+                        xytext=[(5, 3), (-11, 3), (5, -11), (-11, -11)][crowd % 4])
+        ks = {scores[n][k] for n in names if k in scores[n]}
+        ax.set_title(title.format(k=ks.pop()) if len(ks) == 1 else title.replace(" (k = {k})", ""), fontsize=10)
+    handles = [Line2D([], [], linestyle="", marker=style[n][1], color=style[n][2], markeredgecolor="black",
+                      markersize=7, label=f"{i}  {n} ({style[n][0]}; Fréchet distance {fd(scores[n]['frechet'])})")
+               for i, n in enumerate(names, 1)]
+    rows = math.ceil(len(names) / 2)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle("Sample quality in the classifier's features: every generator against real images and noise",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, (0.1 + 0.17 * rows) / fig.get_figheight(), 1, 1))
     return fig

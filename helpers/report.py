@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .config import REPO_ROOT, ConfigError, resolve_profile, results_dir
+from .quality import CONDITIONAL, fd, plural
 from .results import atomic_path, load_metrics, write_text
 
 TEMPLATE = REPO_ROOT / "report" / "report.tex"
@@ -77,6 +78,9 @@ def code_size_finding(code: dict) -> str:
 
 def search_finding(cv: dict) -> str:
     """Whether the tuned configuration beats the hand-set one by more than the folds' spread, as a sentence."""
+    if cv.get("tuned_is_hand_set"):
+        return ("No configuration the searches found beat the hand-set one at the final budget, so the tuned "
+                "configuration is the hand-set one and the later sections build on it.")
     difference = cv["tuned_mean"] - cv["hand_set_mean"]
     spread = max(cv["tuned_std"], cv["hand_set_std"])
     if difference < 0 and -difference > spread:
@@ -88,18 +92,118 @@ def search_finding(cv: dict) -> str:
 
 
 def generator_finding(generators: dict) -> str:
-    """How the Frechet distance orders real images, generators and noise, as a sentence."""
+    """How the Frechet distance orders real images, generators and noise, and (where the run stored them) each
+    group's best generator by the Frechet distance, density (fidelity) and coverage (diversity), ranked only within
+    the group, and how many generators uniform noise outscores on precision and on mean top probability."""
     parts = ["real held-out images score best" if generators["floor_best"] else
              "real held-out images do not score best",
              "uniform noise scores worst" if generators["ceiling_worst"] else "uniform noise does not score worst",
              "every generator lies between them" if generators["all_between"] else
              "not every generator lies between them"]
-    return f"In the classifier-feature Fréchet distance {parts[0]}, {parts[1]}, and {parts[2]}."
+    text = f"In the classifier-feature Fréchet distance {parts[0]}, {parts[1]}, and {parts[2]}."
+    rows = {row["name"]: row for row in generators.get("sets", {}).values()}
+    for group, best in generators.get("best", {}).items():
+        label, size = generators["group_names"][group], len(generators["groups"][group])
+        if size == 1:
+            row = rows[best["frechet"]]
+            text += (f" The only {plural(label)[:-1]}, {best['frechet']}"
+                     f"{' (it used the labels)' if label == CONDITIONAL else ''}, is ranked on its own: Fréchet "
+                     f"distance {fd(row['frechet'])}, density {row['density']:.2f}, coverage {row['coverage']:.2f}.")
+        else:
+            text += (f" Among the {size} {plural(label)}, ranked only among themselves, {best['frechet']} comes "
+                     f"closest by the Fréchet distance ({fd(rows[best['frechet']]['frechet'])}), "
+                     f"{best['density']} has the highest density, the fidelity score "
+                     f"({rows[best['density']]['density']:.2f}), and {best['coverage']} the highest coverage, the "
+                     f"diversity score ({rows[best['coverage']]['coverage']:.2f}).")
+    beaten = {by: n for by, n in generators.get("noise_beats_count", {}).items()
+              if by in ("precision", "mean_top_probability") and n}
+    if beaten:
+        total = sum(len(names) for names in generators["groups"].values())
+        said = [f"a higher {by.replace('_', ' ')} than {n} of the {total} generators" for by, n in beaten.items()]
+        text += (f" Uniform noise gets {' and '.join(said)}, so "
+                 f"{'that score is not' if len(beaten) == 1 else 'neither score is'} read as fidelity.")
+    return text
+
+
+def _sentences(text: str) -> str:
+    """A notebook "Measured:" text as plain report prose (no bold label, no Markdown emphasis)."""
+    text = text.replace("**Measured:** ", "").replace("**", "").replace("*", "").strip()
+    return text[:1].upper() + text[1:]
+
+
+def optimizer_finding(optimizers: dict) -> str:
+    """Each optimizer at its best learning rate (section 1), in words."""
+    from .autoencoder import optimizer_findings
+    return _sentences(optimizer_findings(optimizers["by_optimizer"], optimizers["images"], optimizers["epochs"]))
+
+
+def regularization_finding(regularization: dict) -> str:
+    """The regularization comparison, from its gaps, in words."""
+    from .autoencoder import regularization_findings
+    rows = {name: row for name, row in regularization.items() if isinstance(row, dict) and "gap" in row}
+    return _sentences(regularization_findings(rows, regularization["images"]))
+
+
+def decoder_finding(metrics: dict) -> str:
+    """The two decoders in the autoencoder and, where the run has them, in the VAE."""
+    from .autoencoder import decoder_findings
+    from .vae import decoder_findings as vae_decoder_findings
+    text = _sentences(decoder_findings(metrics["autoencoder"]["decoders"], metrics["autoencoder"]["decoder"]))
+    if "decoders" in metrics.get("vae", {}):
+        text += " " + _sentences(vae_decoder_findings(metrics["vae"]["decoders"], metrics["vae"]["config"].get("decoder", "transposed")))
+    return text
+
+
+def _sig(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}g}"
+
+
+def search_spread_finding(search: dict) -> str:
+    """Each search kind's best validation MSE over its sampler seeds (median and range) against the hand-set start."""
+    parts = []
+    for kind in ("tpe", "random", "grid"):
+        row = search.get(kind)
+        if row is None:
+            continue
+        seeds = len(row["best"])
+        spread = (f"median over {seeds} sampler seeds {_sig(row['median_best'])}, range {_sig(row['min_best'])} to "
+                  f"{_sig(row['max_best'])}" if seeds > 1 else f"{_sig(row['median_best'])}, one run")
+        parts.append(f"{row['search']} {spread}")
+    start = search["start_value"]
+    epochs = f"{search['trial_epochs']} epoch{'s' if search['trial_epochs'] != 1 else ''}"
+    return (f"With {search['trials']} trials of at most {epochs} on {search['images']:,} images "
+            f"per study, the best validation MSE found was: {'; '.join(parts)}; the hand-set start scores "
+            f"{_sig(start)}.")
+
+
+def simclr_finding(metrics: dict) -> str:
+    """SimCLR read at the encoder's feature map against raw pixels, and at its code."""
+    simclr, raw = metrics["simclr"], metrics["representations"]["raw"]
+    knn, probe = 100 * (simclr["knn_accuracy"] - raw["knn_accuracy"]), 100 * (
+        simclr["linear_probe_accuracy"] - raw["linear_probe_accuracy"])
+    words = lambda d: f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"  # noqa: E731
+    text = (f"Read at the encoder's last feature map, SimCLR's representation scores {_pct(simclr['knn_accuracy'])} by "
+            f"k-NN and {_pct(simclr['linear_probe_accuracy'])} by a linear probe, {words(knn)} and {words(probe)} raw "
+            f"pixels.")
+    if "code" in simclr:
+        text += (f" Read after the linear layer (the 32-number code) it scores {_pct(simclr['code']['knn_accuracy'])} "
+                 f"and {_pct(simclr['code']['linear_probe_accuracy'])}.")
+    return text
 
 
 def findings(metrics: dict) -> dict:
     """Sentences the report states in words, derived from `metrics` (the `prose` macros); absent sections give none."""
     found = {}
+    if "by_optimizer" in metrics.get("ae_optimizers", {}):
+        found["optimizers"] = optimizer_finding(metrics["ae_optimizers"])
+    if "config" in metrics.get("ae_regularization", {}):
+        found["regularization"] = regularization_finding(metrics["ae_regularization"])
+    if "decoders" in metrics.get("autoencoder", {}):
+        found["decoders"] = decoder_finding(metrics)
+    if "tpe" in metrics.get("search", {}):
+        found["search_spread"] = search_spread_finding(metrics["search"])
+    if "code" in metrics.get("simclr", {}) and "representations" in metrics:
+        found["simclr"] = simclr_finding(metrics)
     if "ae_code_size" in metrics:
         found["code_size"] = code_size_finding(metrics["ae_code_size"])
     if "search_cv" in metrics:
@@ -122,6 +226,18 @@ def metric_macros(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+SPACE_LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "batch_size": "batch size",
+                "optimizer": "optimizer", "base_channels": "base width $b$", "dropout": "dropout"}
+
+
+def space_rows() -> str:
+    """The macro `\\searchspacerows`: the searched hyperparameters of section 2 as LaTeX table rows (name, range or
+    choices, scale), from `tuning.space_rows`, so the report's search-space table is the code's own space."""
+    from .tuning import space_rows as rows
+    return "\\newcommand{\\searchspacerows}{%\n" + "\n".join(f"    {SPACE_LABELS.get(name, latex_value(name))} & {latex_value(values)} & {latex_value(scale)} \\\\"
+                     for name, values, scale in rows() if scale != "fixed") + "}\n"
+
+
 def build(run_dir: Path) -> Path | None:
     """Write the macros and run latexmk; returns the PDF, or None where LaTeX is not installed."""
     metrics = load_metrics(run_dir)
@@ -129,6 +245,7 @@ def build(run_dir: Path) -> Path | None:
         raise FileNotFoundError(f"{run_dir / 'metrics.json'} is missing: run the notebook first (make run).")
     build_dir = run_dir / "report"
     write_text(build_dir / "metrics.tex", metric_macros(with_findings(metrics)))
+    write_text(build_dir / "space.tex", space_rows())
     if shutil.which("latexmk") is None:
         print(f"LaTeX not found: skipped the PDF report (install it with: {LATEX_HINT}).")
         return None
@@ -212,7 +329,9 @@ def summary(metrics: dict) -> str:
         rows.append(("7. side by side", sec.get("side_by_side"),
                      f"Fréchet distance (classifier features): real {gens['real_held_out_images']['frechet']:.1f}, "
                      f"DCGAN {gens['dcgan']['frechet']:.1f}, noise {gens['uniform_noise']['frechet']:.1f}; "
-                     f"DCGAN mean top probability {gens['dcgan']['mean_top_probability']:.2f}"))
+                     f"DCGAN mean top probability {gens['dcgan']['mean_top_probability']:.2f}"
+                     + (f", density {gens['dcgan']['density']:.2f}, coverage {gens['dcgan']['coverage']:.2f}"
+                        if "density" in gens["dcgan"] else "")))
     lines += [f"| {name} | {'–' if s is None else f'{s:,.0f}'} | {text} |" for name, s, text in rows]
     return "\n".join(lines) + "\n"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import quality
 from .results import markdown_table
 
 FEW_COUNTS = (100, 1000)
@@ -52,9 +53,48 @@ def _best(found: dict, column: str) -> str | None:
     return max(candidates, key=lambda k: candidates[k][column]) if candidates else None
 
 
-def closing(found: dict, scores: dict[str, dict], generators: list[str], raw_key: str = "raw") -> str:
+def _generator_sentences(scores: dict[str, dict], groups: quality.Groups | list[str]) -> str:
+    """Each group's best generator overall (Frechet distance), in fidelity (density) and in diversity (coverage),
+    ranked only within the group, and the scores uniform noise outscores generators on (not used to rank)."""
+    groups = quality.as_groups(scores, groups)
+    real = scores.get(quality.REAL, {})
+    parts = []
+    for group, names in groups.items():
+        labels = " (it used the labels)" if group == quality.CONDITIONAL else ""
+        if len(names) == 1:
+            g = scores[names[0]]
+            values = [f"a Fréchet distance of {quality.fd(g['frechet'])}",
+                      *[f"{by} {g[by]:.2f}" for by in ("density", "coverage") if by in g]]
+            parts.append(f"the only {quality.plural(group)[:-1]}, {names[0]}{labels}, reaches "
+                         + quality.listed(values))
+            continue
+        best = {by: quality.ranked(scores, names, by)[0] for by in quality.RANKED_BY
+                if all(by in scores[n] for n in names)}
+        text = (f"among the {len(names)} {quality.plural(group)}{labels}, {best['frechet']} comes closest to real "
+                f"images by the Fréchet distance ({quality.fd(scores[best['frechet']]['frechet'])})")
+        if "density" in best:
+            d = scores[best["density"]]["density"]
+            above = f", above the {real['density']:.2f} of real images" if d > real.get("density", float("inf")) else ""
+            text += (f", {best['density']} has the highest density (fidelity, {d:.2f}{above}) and "
+                     f"{best['coverage']} the highest coverage (diversity, {scores[best['coverage']]['coverage']:.2f})")
+        parts.append(text)
+    text = " Generators, each ranked only within its group: " + "; ".join(parts) + "."
+    generators = quality.generators_of(groups)
+    fooled = {by: quality.beaten_by_noise(scores, generators, by) for by in ("precision", "mean_top_probability")
+              if quality.NOISE in scores}
+    fooled = {by: losers for by, losers in fooled.items() if losers}
+    if fooled:
+        names = {"precision": "precision", "mean_top_probability": "mean top probability"}
+        text += (" " + " and ".join(names[by] for by in fooled).capitalize() + " rank no generator here: uniform noise "
+                 "gets " + " and ".join(f"a higher {names[by]} ({scores[quality.NOISE][by]:.2f}) than {len(losers)} of "
+                                        f"the {len(generators)} generators" for by, losers in fooled.items()) + ".")
+    return text
+
+
+def closing(found: dict, scores: dict[str, dict], groups: quality.Groups | list[str], raw_key: str = "raw") -> str:
     """What each method is good for, from the numbers: the best unsupervised representation on each measure, the
-    gap to the supervised features, and the best generator on fidelity, coverage and the Frechet distance."""
+    gap to the supervised features, and per group of generators (`groups`: group name -> generator names, see
+    `quality`) the best on the Frechet distance, density (fidelity) and coverage (diversity)."""
     names = {k: r["label"] for k, r in found.items()}
     parts = []
     for column, what in (("knn_accuracy", "neighbourhoods (k-NN)"), ("linear_probe_accuracy", "a linear read-out"),
@@ -72,15 +112,8 @@ def closing(found: dict, scores: dict[str, dict], generators: list[str], raw_key
         gap = (f" The classifier trained with every label still leads the best unsupervised linear probe by "
                f"{100 * (supervised[0]['linear_probe_accuracy'] - found[best]['linear_probe_accuracy']):.1f} points: "
                f"what labels add.")
-    fd = min(generators, key=lambda g: scores[g]["frechet"])
-    precision = max(generators, key=lambda g: scores[g]["precision"])
-    recall = max(generators, key=lambda g: scores[g]["recall"])
     return ("**Measured, what each method is good for.** Representations: the best without labels is "
-            + "; ".join(parts) + "." + gap
-            + f" Generators: {fd} comes closest to real images by the Fréchet distance "
-              f"({scores[fd]['frechet']:.1f}); {precision} makes the most realistic-looking samples (precision "
-              f"{scores[precision]['precision']:.2f}); {recall} covers the most of the real data (recall "
-              f"{scores[recall]['recall']:.2f}).")
+            + "; ".join(parts) + "." + gap + _generator_sentences(scores, groups))
 
 
 def summary_metrics(found: dict, closing_text: str) -> dict:

@@ -1,21 +1,30 @@
-"""Hyperparameter search with Optuna: the autoencoder's search space, TPE with pruning against random
-and grid search, and studies stored in a real database, resumable up to a trial budget.
+"""Hyperparameter search with Optuna: the autoencoder's search space, TPE with median pruning against random
+and grid search over several sampler seeds, and studies stored in a real database, resumable up to a trial budget.
 
-The search selects at the final budget, in two stages, so that neither short trials nor a small data set
-decide the choice. Stage 1: four Optuna searches (TPE with median or Hyperband pruning, random, grid) on
-a class-balanced subset of the training split; a trial that is never pruned trains as many epochs as the
-final model (section 1's `ae_epochs`, its cosine schedule over that horizon), and every search starts from
-section 1's hand-set configuration (enqueued as trial 0). Stage 2 (successive halving along the data): the
-best few configurations of stage 1 are trained exactly like the final model, on the whole training split,
-and the lowest validation MSE there, the hand-set model included, is the tuned configuration. Stage 1
-alone is not enough: a subset rewards regularization (dropout, weight decay) that stops paying on more data.
+The search selects in two stages, so that neither short trials nor a small data set decide the choice.
+Stage 1: three Optuna searches on a class-balanced subset of the training split: TPE with median pruning and
+random search, each run once per sampler seed (the profile's `sampler_seeds`), and grid search, run once (it has
+no seed to vary). Every study has the same trial budget and starts from section 1's hand-set configuration
+(enqueued as trial 0). A trial that is not pruned trains the trial horizon (the profile's `search_epochs`, a
+cosine schedule over them) and is scored by its validation MSE at the end. Stage 2 (successive halving along
+data and epochs): the best few configurations of all studies are trained exactly like the final model (the
+final budget: section 1's `ae_epochs`, on the whole training split), and the lowest validation MSE there, the
+hand-set model included, is the tuned configuration; cross-validation at the final budget then checks it.
+Stage 1 alone is not enough: short trials reward settings that learn fast (the short-horizon bias), and a
+subset rewards regularization (dropout, weight decay) that stops paying on more data.
 
-Trials are cached runs: a configuration trained by one search is reused, not retrained, by another (TPE's
-first random trials are random search's, same seed), and each trial is charged its own training seconds
-whoever trained it, so sharing does not flatter any search's time.
+Several sampler seeds show how much a search's result owes to its luck: the searches are compared by the
+median of their best values over seeds, with the range. A TPE search with Hyperband pruning was dropped:
+repeated over seeds it did not fit the time budget.
 
-Run a worker on a stored study (several at once work on one study):
-    python -m helpers.tuning --study ae-random-search --trials 5 [--profile quick]
+Trials are cached runs: a configuration trained by one study is reused, not retrained, by another (the start
+in every study; TPE's first random trials are random search's with the same sampler seed; the order of the
+training data is the start's seed in all of them, only the sampler's seed differs), and each trial is charged
+its own training seconds whoever trained it, so sharing does not flatter any search's time.
+
+Run a worker on a stored study (several at once work on one study; `--decoder resize` when section 1 chose
+that decoder, since the start configuration is part of a study's settings):
+    python -m helpers.tuning --study ae-random-search --seed 1 --trials 5 [--profile quick] [--decoder resize]
 
 By default a study lives in `results/<profile>/optuna.db` (SQLite, no server); `HW2_OPTUNA_STORAGE`
 names any other database (e.g. a PostgreSQL server shared by several machines). A killed worker
@@ -30,10 +39,10 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import optuna
@@ -44,7 +53,7 @@ from optuna.trial import TrialState
 from .autoencoder import HAND_SET, hand_set_spec, mse, train_autoencoder
 from .config import Profile, resolve_profile, results_dir
 from .data import ImageSet, Splits, fingerprint, search_train, study_splits
-from .models import AEConfig, AutoEncoder
+from .models import DECODERS, AEConfig, AutoEncoder
 from .results import config_hash, forced, markdown_table, slug
 from .runtime import select_device
 from .training import (LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model,
@@ -143,48 +152,80 @@ def run_to_budget(study: optuna.Study, objective: Callable[[optuna.Trial], float
 
 # ----------------------------------------------------------------------------- the search space
 
-# The code size stays at the hand-set model's 32: reconstruction error only falls as the code grows, so
-# a free code size would simply be pushed to its largest value, and a fixed one keeps the tuned and the
-# hand-set models comparable. Everything else that shapes training is searched. Weight decay takes
-# decades with 0 (off) among them, so the hand-set configuration (no weight decay) is a point of the space.
-LATENT_DIM = 32
+# How the autoencoder trains and how wide it is are searched. Its other architecture fields (code size, kernel
+# size, batch norm, decoder) are the start configuration's: the code size in particular stays at the hand-set
+# model's (32 in section 1), since reconstruction error only falls as the code grows, so a free code size would
+# simply be pushed to its largest value, and a fixed one keeps the tuned and the hand-set models comparable.
+# Weight decay takes decades with 0 (off) among them, so the hand-set configuration (no weight decay) is a point
+# of the space.
 LR_RANGE = (1e-4, 1e-2)
 WEIGHT_DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128)
 OPTIMIZER_CHOICES = ("adam", "adamw", "rmsprop", "nesterov")
 BASE_CHANNELS = (16, 32, 48)
 DROPOUT_RANGE = (0.0, 0.3)
+SCHEDULER = "cosine"  # over each run's own epochs: the trial horizon in stage 1, the final budget in stage 2
 GRID = {"lr": [1e-3, 2e-3, 4e-3], "weight_decay": [0.0, 1e-3], "batch_size": [32, 128],
         "optimizer": ["adam", "adamw"], "base_channels": [16, 32], "dropout": [0.0, 0.1]}
-SPACE_VERSION = 2  # bump when the space or the objective changes: stored studies of the old one are not continued
+SPACE_VERSION = 3  # bump when the space or the objective changes: stored studies of the old one are not continued
 
-# name -> (sampler, pruner); the study in the database is called "ae-<slug of the name>-<settings key>"
-SEARCHES = {"TPE + median pruning": ("tpe", "median"), "TPE + Hyperband pruning": ("tpe", "hyperband"),
-            "random search": ("random", None), "grid search": ("grid", None)}
+# name -> (sampler, pruner). The sampler names the search's kind, the key of `compare_searches`. Each seeded
+# search (every one but grid search) runs once per sampler seed; its study in the database is called
+# "ae-<slug of the name>-seed<i>-<settings key>", grid search's "ae-grid-search-<settings key>".
+SEARCHES = {"TPE + median pruning": ("tpe", "median"), "random search": ("random", None),
+            "grid search": ("grid", None)}
+FIXED = "fixed"  # the scale column of `space_rows` for a setting that is not searched
 
 
-def study_name(search: str) -> str:
-    return f"ae-{slug(search)}"
+def _known(search: str) -> str:
+    if search not in SEARCHES:
+        raise ValueError(f"Unknown search {search!r}; choose one of: {', '.join(SEARCHES)}.")
+    return search
 
 
-def suggest(trial: optuna.Trial, epochs: int, seed: int) -> tuple[AEConfig, TrainSpec]:
-    """One point of the search space (log scale for the learning rate), trained for `epochs` with a cosine
-    schedule over them."""
+def kind(search: str) -> str:
+    """The kind of a search: its sampler, "tpe", "random" or "grid"."""
+    return SEARCHES[_known(search)][0]
+
+
+def seeded(search: str) -> bool:
+    """Whether a search runs once per sampler seed (grid search has no seed to vary: it runs once)."""
+    return kind(search) != "grid"
+
+
+def study_name(search: str, seed: int | None = None) -> str:
+    """"ae-<slug of the search>", and "-seed<i>" for sampler seed `i` of a seeded search (the settings key follows
+    in the database); without a seed, the name the worker command's `--study` takes."""
+    return f"ae-{slug(_known(search))}" + ("" if seed is None else f"-seed{seed}")
+
+
+def display_name(search: str, seed: int | None = None) -> str:
+    """How a study is named in results: "random search, seed 1"; grid search's is "grid search"."""
+    return _known(search) if seed is None else f"{search}, seed {seed}"
+
+
+def suggest(trial: optuna.Trial, start: tuple[AEConfig, TrainSpec], epochs: int | None = None
+            ) -> tuple[AEConfig, TrainSpec]:
+    """One point of the search space: the searched hyperparameters from `trial` (log scale for the learning rate),
+    the rest from the start configuration (code size, kernel size, batch norm, decoder, and the seed that orders
+    the training data), trained for `epochs` (default: the start's) with a cosine schedule over them."""
+    start_cfg, start_spec = start
     lr = trial.suggest_float("lr", *LR_RANGE, log=True)
     weight_decay = trial.suggest_categorical("weight_decay", WEIGHT_DECAYS)
     batch_size = trial.suggest_categorical("batch_size", BATCH_SIZES)
     optimizer = trial.suggest_categorical("optimizer", OPTIMIZER_CHOICES)
     base = trial.suggest_categorical("base_channels", BASE_CHANNELS)
     dropout = trial.suggest_float("dropout", *DROPOUT_RANGE)
-    cfg = AEConfig(channels=(base, 2 * base), latent_dim=LATENT_DIM, dropout=dropout)
-    spec = TrainSpec(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-                     scheduler="cosine", seed=seed)
+    cfg = replace(start_cfg, channels=(base, 2 * base), dropout=dropout)
+    spec = TrainSpec(epochs=epochs or start_spec.epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                     batch_size=batch_size, scheduler=SCHEDULER, seed=start_spec.seed)
     return cfg, spec
 
 
-def configuration(params: dict, epochs: int, seed: int) -> tuple[AEConfig, TrainSpec]:
-    """The (config, spec) of a trial's parameters."""
-    return suggest(optuna.trial.FixedTrial(params), epochs, seed)
+def configuration(params: dict, start: tuple[AEConfig, TrainSpec], epochs: int | None = None
+                  ) -> tuple[AEConfig, TrainSpec]:
+    """The (config, spec) of a trial's parameters, the rest as in `start`; `epochs` default: the start's."""
+    return suggest(optuna.trial.FixedTrial(params), start, epochs)
 
 
 def start_params(cfg: AEConfig, spec: TrainSpec) -> dict:
@@ -197,13 +238,52 @@ def start_params(cfg: AEConfig, spec: TrainSpec) -> dict:
                 if params[name] not in choices]
     problems += [f"{name} = {params[name]!r} is outside {bounds}" for name, bounds in
                  (("lr", LR_RANGE), ("dropout", DROPOUT_RANGE)) if not bounds[0] <= params[name] <= bounds[1]]
-    if not problems and configuration(params, spec.epochs, spec.seed) != (cfg, spec):
-        problems.append("its other settings differ from what every trial uses (channels (b, 2b), code size "
-                        f"{LATENT_DIM}, kernel 3, batch norm, cosine schedule, no augmentation)")
+    if not problems:
+        point = configuration(params, (cfg, spec))
+        differ = [f"{field} = {getattr(mine, field)!r} (every trial: {getattr(theirs, field)!r})"
+                  for mine, theirs in zip((cfg, spec), point) for field in (f.name for f in fields(mine))
+                  if getattr(mine, field) != getattr(theirs, field)]
+        if differ:
+            problems.append("its other settings differ from what every trial uses (channels (b, 2b), a cosine "
+                            "schedule, no augmentation or early stopping, TrainSpec's defaults otherwise): "
+                            + ", ".join(differ))
     if problems:
         raise ValueError("The start configuration is not a point of the search space: " + "; ".join(problems)
                          + ". Change the configuration, or the space in helpers/tuning.py.")
     return params
+
+
+def _values(values: Iterable) -> str:
+    """Choices as a list: "0, 1e-5, 0.0001"."""
+    return ", ".join(f"{v:g}".replace("e-0", "e-") if isinstance(v, float) else str(v) for v in values)
+
+
+def space_rows(search: Search | None = None) -> list[tuple[str, str, str]]:
+    """(name, range or choices, scale) of every searched hyperparameter (named as Optuna's trials name them),
+    then the settings every trial shares (scale "fixed"): the architecture the start configuration sets (section
+    1's hand-set model without `search`), the schedule and, with `search`, the epochs of each stage."""
+    cfg = search.start[0] if search is not None else HAND_SET
+    rows = [("lr", f"{_values(LR_RANGE[:1])} to {_values(LR_RANGE[1:])}", "continuous, log scale"),
+            ("weight_decay", _values(WEIGHT_DECAYS), "categorical (0: off)"),
+            ("batch_size", _values(BATCH_SIZES), "categorical"),
+            ("optimizer", _values(OPTIMIZER_CHOICES), "categorical"),
+            ("base_channels", f"{_values(BASE_CHANNELS)}: channels (b, 2b)", "categorical"),
+            ("dropout", f"{DROPOUT_RANGE[0]:g} to {DROPOUT_RANGE[1]:g}", "continuous, linear scale"),
+            ("code size", str(cfg.latent_dim), FIXED),
+            ("decoder", cfg.decoder, FIXED),
+            ("kernel size", str(cfg.kernel_size), FIXED),
+            ("batch norm", "on" if cfg.batch_norm else "off", FIXED),
+            ("learning-rate schedule", f"{SCHEDULER} over the run's epochs", FIXED)]
+    if search is not None:
+        rows.append(("epochs", f"{search.horizon} per trial (stage 1), {search.epochs} at the final budget "
+                               f"(stage 2 and cross-validation)", FIXED))
+    return rows
+
+
+def space_table(search: Search | None = None) -> str:
+    """Markdown table of `space_rows`, with the values grid search takes."""
+    return markdown_table(["hyperparameter", "range or choices", "scale", "grid search's values"],
+                          [(*row, _values(GRID.get(row[0], ()))) for row in space_rows(search)])
 
 
 # ----------------------------------------------------------------------------- what the searches share
@@ -211,25 +291,47 @@ def start_params(cfg: AEConfig, spec: TrainSpec) -> dict:
 
 @dataclass(frozen=True)
 class Search:
-    """What every search of a run shares: the data, the start point (which also fixes the final budget: its
-    epochs, on the whole training split), the trial budget, and where trials are cached."""
+    """What every study of a run shares: the data, the start point (which also fixes the final budget: its epochs,
+    on the whole training split), the trial horizon, the trial budget, the sampler seeds, and where trials are
+    cached."""
 
     splits: Splits
     train: ImageSet  # the training images of every trial of stage 1 (a subset of the training split)
     start: tuple[AEConfig, TrainSpec]
-    trials: int  # trial budget of each search
+    trials: int  # trial budget of each study
     folds: int  # k of the cross-validated comparison of the start and the tuned configuration (whole training split)
     run_dir: Path | None = None  # trials are cached runs under run_dir/runs/ (None: not cached)
     eval_batch_size: int = 2000
     finalists: int = 2  # configurations of stage 1 trained at the final budget in stage 2
+    trial_epochs: int | None = None  # epochs of a stage-1 trial that is not pruned; None: the final budget
+    sampler_seeds: int = 1  # studies of each seeded search (sampler seed = the start's seed + 0, 1, ...)
+
+    def __post_init__(self) -> None:
+        checks = [("trials", isinstance(self.trials, int) and self.trials >= 1, "an integer >= 1"),
+                  ("folds", isinstance(self.folds, int) and self.folds >= 2, "an integer >= 2"),
+                  ("finalists", isinstance(self.finalists, int) and self.finalists >= 0, "an integer >= 0"),
+                  ("trial_epochs", self.trial_epochs is None or (isinstance(self.trial_epochs, int)
+                                                                 and self.trial_epochs >= 1),
+                   "None (the final budget) or an integer >= 1"),
+                  ("sampler_seeds", isinstance(self.sampler_seeds, int) and self.sampler_seeds >= 1,
+                   "an integer >= 1")]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"Search.{name} = {getattr(self, name)!r} is not allowed; allowed: {allowed}.")
 
     @property
     def epochs(self) -> int:
-        """The final budget: epochs of an unpruned trial, of each fold, and of the final model."""
+        """The final budget: epochs of each stage-2 run, of each fold and of the final model (the start's)."""
         return self.start[1].epochs
 
     @property
+    def horizon(self) -> int:
+        """Epochs of a stage-1 trial that is not pruned (its cosine schedule runs over them)."""
+        return self.trial_epochs or self.epochs
+
+    @property
     def seed(self) -> int:
+        """The start's seed: the order of the training data in every run, and the first sampler seed."""
         return self.start[1].seed
 
     @cached_property
@@ -238,35 +340,47 @@ class Search:
 
     @cached_property
     def key(self) -> str:
-        """Settings a stored study belongs to: a study made with other data, budget, start or training precision is not
-        continued."""
+        """Settings a stored study belongs to: a study made with other data, trial horizon, start or training
+        precision is not continued."""
         return config_hash("ae-search", SPACE_VERSION, fingerprint(self.train), fingerprint(self.splits.val),
-                           self.splits.mean, self.splits.std, self.epochs, self.seed, self.start_params,
-                           training_speed(self.train.device))
+                           self.splits.mean, self.splits.std, self.horizon, self.seed, self.start_params,
+                           self.start[0].as_dict(), training_speed(self.train.device))
 
 
 def make_search(profile: Profile, splits: Splits, run_dir: str | Path | None,
                 start: tuple[AEConfig, TrainSpec] | None = None) -> Search:
-    """The searches of a profile: its search images, trial budget and folds, from section 1's hand-set model."""
+    """The searches of a profile: its search images, trial horizon (`search_epochs`), trial budget, sampler seeds,
+    finalists and folds, from section 1's hand-set model (whose epochs are the final budget)."""
     start = start or (HAND_SET, hand_set_spec(profile))
     return Search(splits, search_train(splits, profile), start, profile.trials, profile.search_folds,
-                  Path(run_dir) if run_dir is not None else None, profile.eval_batch_size, profile.search_finalists)
+                  Path(run_dir) if run_dir is not None else None, profile.eval_batch_size, profile.search_finalists,
+                  trial_epochs=profile.search_epochs, sampler_seeds=profile.sampler_seeds)
+
+
+def plan(search: Search) -> dict[str, tuple[str, int | None]]:
+    """Every study of a run, in order: display name -> (search, seed index; None for grid search). The index i
+    is sampler seed `search.seed + i`."""
+    return {display_name(name, seed): (name, seed) for name in SEARCHES
+            for seed in (range(search.sampler_seeds) if seeded(name) else [None])}
 
 
 def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable[[optuna.Trial], float]:
-    """Validation MSE after the final budget's epochs, reported every epoch so a pruner can stop a poor trial.
+    """Validation MSE after the trial horizon's epochs, reported every epoch so a pruner can stop a poor trial
+    before its last one (a trial that has trained all its epochs is not pruned: it is complete).
 
     Each trial records the epochs it trained and their seconds (user attributes `epochs`, `seconds`): a trial
     reused from the run cache is charged the seconds it cost when it was trained. A trial whose loss goes
     non-finite is recorded as pruned (its last finite report stands)."""
+    horizon = search.horizon
+
     def run(trial: optuna.Trial) -> float:
-        cfg, spec = suggest(trial, search.epochs, search.seed)
+        cfg, spec = suggest(trial, search.start, horizon)
 
         def report(row: dict) -> None:
             trial.set_user_attr("epochs", row["epoch"])
             trial.set_user_attr("seconds", row["seconds"])
             trial.report(row["val_loss"], row["epoch"])
-            if trial.should_prune():
+            if row["epoch"] < horizon and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
 
         try:
@@ -283,8 +397,8 @@ def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable
 
 
 def make_sampler(kind: str, seed: int, budget: int = 40) -> optuna.samplers.BaseSampler:
-    """Seeded samplers; TPE (multivariate, Optuna's default for one objective) starts from random trials for a
-    quarter of the budget (3 to 10), the enqueued start trial included."""
+    """Seeded samplers; TPE (multivariate, Optuna's default) starts from random trials for a quarter of the
+    budget (3 to 10), the enqueued start trial included. Grid search's seed only shuffles the grid's order."""
     if kind == "tpe":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, budget // 4)))
     if kind == "random":
@@ -294,49 +408,64 @@ def make_sampler(kind: str, seed: int, budget: int = 40) -> optuna.samplers.Base
     raise ValueError(f"Unknown sampler {kind!r}; choose tpe, random or grid.")
 
 
-def make_pruner(kind: str | None, epochs: int) -> optuna.pruners.BasePruner:
-    """Median pruning from the fourth trial on, from the first epoch; Hyperband from one epoch up to the final
-    budget, keeping a third at each rung."""
+def make_pruner(kind: str | None) -> optuna.pruners.BasePruner:
+    """Median pruning from the fourth trial on, from the first epoch; None: no pruning."""
     if kind is None:
         return optuna.pruners.NopPruner()
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    if kind == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
-    raise ValueError(f"Unknown pruner {kind!r}; choose median, hyperband or None.")
+    raise ValueError(f"Unknown pruner {kind!r}; choose median or None.")
 
 
-def open_search(name: str, search: Search) -> optuna.Study:
-    """The stored study of one of `SEARCHES` for these settings, with its sampler and pruner, its first trial
-    the start configuration (enqueued once, by whichever process creates the study)."""
-    if name not in SEARCHES:
-        raise ValueError(f"Unknown search {name!r}; choose one of: {', '.join(SEARCHES)}.")
+def _seed_index(search: str, seed: int | None) -> int | None:
+    """The seed index of a study: 0 by default for a seeded search; grid search takes none."""
+    if not seeded(search):
+        if seed is not None:
+            raise ValueError(f"{search} has no sampler seed (it runs once); got seed {seed!r}: leave it None.")
+        return None
+    if seed is None:
+        return 0
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"The seed of {search} is an index >= 0 (sampler seed = start seed + index); got {seed!r}.")
+    return seed
+
+
+def _stored_name(search: str, seed: int | None, settings: Search) -> str:
+    return f"{study_name(search, seed)}-{settings.key}"
+
+
+def open_search(name: str, search: Search, seed: int | None = None) -> optuna.Study:
+    """The stored study of one of `SEARCHES` and one sampler seed (index `seed`, default 0; None for grid search)
+    for these settings, with its sampler and pruner, its first trial the start configuration (enqueued once, by
+    whichever process creates the study)."""
+    seed = _seed_index(name, seed)
     if search.run_dir is None and not os.environ.get(STORAGE_ENV):
         raise ValueError("A stored search needs a run_dir (or HW2_OPTUNA_STORAGE) for its database.")
     sampler, pruner = SEARCHES[name]
-    return open_study(f"{study_name(name)}-{search.key}", search.run_dir or ".",
-                      sampler=make_sampler(sampler, search.seed, search.trials), pruner=make_pruner(pruner, search.epochs),
-                      on_create=lambda study: study.enqueue_trial(search.start_params))
+    return open_study(_stored_name(name, seed, search), search.run_dir or ".",
+                      sampler=make_sampler(sampler, search.seed + (seed or 0), search.trials),
+                      pruner=make_pruner(pruner), on_create=lambda study: study.enqueue_trial(search.start_params))
 
 
 def run_searches(search: Search) -> dict[str, optuna.Study]:
-    """Every search of `SEARCHES` at the same trial budget and final budget (continued where stored;
-    `HW2_FORCE=1` starts them anew)."""
+    """Every study of `plan(search)` (each seeded search once per sampler seed, grid search once), at the same
+    trial budget, keyed by display name ("TPE + median pruning, seed 0", ..., "grid search"); continued where
+    stored, `HW2_FORCE=1` starts them anew."""
     studies = {}
-    for name in SEARCHES:
+    for label, (name, seed) in plan(search).items():
         if forced():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    optuna.delete_study(study_name=f"{study_name(name)}-{search.key}",
+                    optuna.delete_study(study_name=_stored_name(name, seed, search),
                                         storage=storage_url(search.run_dir or "."))
                 except KeyError:
                     pass
-        study = open_search(name, search)
+        study = open_search(name, search, seed)
         ran = run_to_budget(study, objective(search), search.trials)
-        print(f"[cache] {name}: {'reused' if ran == 0 else f'ran {ran} trials'}, "
+        print(f"[cache] {label}: {'reused' if ran == 0 else f'ran {ran} trials'}, "
               f"{finished_trials(study)} finished, best validation MSE {study.best_value:.5f}")
-        studies[name] = study
+        studies[label] = study
     return studies
 
 
@@ -382,8 +511,87 @@ def seconds_to_reach(study: optuna.Study, target: float) -> float | None:
     return next((s for b, s in zip(curve["best"], curve["seconds"]) if b <= target), None)
 
 
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _band(x: list, values: np.ndarray) -> dict[str, list]:
+    """Median, min and max over the rows of `values` (seeds) at each x; None where no trial had completed yet."""
+    return {"x": list(x), **{name: [_finite(v) for v in reduce(values, axis=0)]
+                             for name, reduce in (("median", np.median), ("min", np.min), ("max", np.max))}}
+
+
+def progress_over_seeds(studies: Iterable[optuna.Study | dict]) -> dict:
+    """Best value so far of one search over its sampler seeds (studies, or their `progress` curves): median, min
+    and max over seeds against finished trials (1, 2, ...) and against cumulative training seconds.
+
+    A seed with fewer finished trials keeps its last best value. The seconds axis is a common grid, every second
+    at which some seed finished a trial, from the moment every seed has finished one (trial 0, the shared start,
+    costs each seed the same); each seed's value at a second is its best among the trials finished by then (a
+    step function). Returns {"seeds": k, "by_trial": band, "by_seconds": band}, each band {"x", "median", "min",
+    "max"} (None where no trial had completed yet)."""
+    curves = [progress(s) if isinstance(s, optuna.Study) else s for s in studies]
+    if not curves or not all(c["best"] for c in curves):
+        raise ValueError("progress_over_seeds needs at least one study, and a finished trial in each.")
+    n = max(len(c["best"]) for c in curves)
+    by_trial = np.array([c["best"] + [c["best"][-1]] * (n - len(c["best"])) for c in curves], dtype=float)
+    first = max(c["seconds"][0] for c in curves)
+    grid = sorted({float(s) for c in curves for s in c["seconds"] if s >= first})
+    by_seconds = np.array([[c["best"][int(np.searchsorted(c["seconds"], t, side="right")) - 1] for t in grid]
+                           for c in curves], dtype=float)
+    return {"seeds": len(curves), "by_trial": _band(range(1, n + 1), by_trial), "by_seconds": _band(grid, by_seconds)}
+
+
+def _by_search(studies: dict[str, optuna.Study], search: Search) -> dict[str, dict[str, optuna.Study]]:
+    """The studies grouped by search, in the order of `SEARCHES`; a clear error for a study not of `plan(search)`."""
+    runs = plan(search)
+    unknown = [label for label in studies if label not in runs]
+    if unknown:
+        raise ValueError(f"Not studies of this search: {', '.join(map(repr, unknown))}; the studies are keyed as "
+                         f"run_searches keys them ({', '.join(map(repr, list(runs)[:2]))}, ...).")
+    grouped = {name: {} for name in SEARCHES}
+    for label, study in studies.items():
+        grouped[runs[label][0]][label] = study
+    return {name: members for name, members in grouped.items() if members}
+
+
+def _first_reach(band: dict[str, list], target: float) -> float | None:
+    return next((x for x, m in zip(band["x"], band["median"]) if m is not None and m <= target), None)
+
+
+def race(tpe: dict | None, random: dict | None, start: float | None) -> dict:
+    """A fair time comparison of TPE and random search over seeds (`progress_over_seeds` of each): the seconds at
+    which random search's median best-so-far curve reaches its final value, and at which TPE's median curve first
+    reaches it (None: never). Only an improvement on the start counts: when random search's median final best is
+    not below the start value (or either search or the start value is missing), there is nothing to time, and
+    every time is None."""
+    target = random["by_seconds"]["median"][-1] if random is not None else None
+    improved = None not in (tpe, target, start) and target < start
+    found = {"target": target, "random_improved_on_start": improved, "random_seconds": None, "tpe_seconds": None,
+             "ratio": None}
+    if improved:
+        found["random_seconds"] = _first_reach(random["by_seconds"], target)
+        found["tpe_seconds"] = _first_reach(tpe["by_seconds"], target)
+        if found["tpe_seconds"] is not None and found["random_seconds"]:
+            found["ratio"] = found["tpe_seconds"] / found["random_seconds"]
+    return found
+
+
+def race_sentence(timed: dict) -> str:
+    """`race` in words."""
+    if not timed["random_improved_on_start"]:
+        return ("Random search's median best over seeds never went below the hand-set start, so there is no "
+                "improvement of random search for TPE to reach, and no time to compare.")
+    text = (f"Random search's median curve over seeds reaches its final best, {_sig(timed['target'])}, after "
+            f"{_sig(timed['random_seconds'])} s of trials; ")
+    if timed["tpe_seconds"] is None:
+        return text + "TPE's median curve does not reach it within its trial budget."
+    return (text + f"TPE's median curve reaches it after {_sig(timed['tpe_seconds'])} s, "
+            f"{_sig(timed['ratio'], 2)} times random search's time.")
+
+
 def summary(study: optuna.Study) -> dict:
-    """Best value, parameters and trial; trials completed (trained to the final budget), pruned and failed;
+    """Best value, parameters and trial; trials completed (trained to the trial horizon), pruned and failed;
     epochs and training seconds spent on finished trials."""
     states = [t.state for t in study.get_trials(deepcopy=False)]
     curve = progress(study)
@@ -395,7 +603,7 @@ def summary(study: optuna.Study) -> dict:
 
 
 def choose(rows: dict[str, dict], among: list[str] | None = None) -> str:
-    """The search with the lowest best value; ties go to fewer epochs trained, then to the order of `rows`.
+    """The study with the lowest best value; ties go to fewer epochs trained, then to the order of `rows`.
     Nothing here depends on timing, so identical results always make the same choice."""
     names = list(rows) if among is None else among
     return min(names, key=lambda n: (rows[n]["best_value"], rows[n]["epochs"], list(rows).index(n)))
@@ -406,60 +614,163 @@ def start_value(study: optuna.Study, params: dict) -> float | None:
     return next((t.value for t in _finished(study) if t.params == params and t.state == TrialState.COMPLETE), None)
 
 
+def _start_value(studies: Iterable[optuna.Study], params: dict) -> float | None:
+    """The start's value in the first study where it completed (the same cached run in every study)."""
+    return next((v for v in (start_value(s, params) for s in studies) if v is not None), None)
+
+
+def _kind_row(name: str, members: dict[str, optuna.Study], rows: dict[str, dict], start: float | None,
+              search: Search) -> dict:
+    """One search over its seeds: best per seed, their median, range and spread, the median cost of a study."""
+    labels = list(members)
+    best = [rows[label]["best_value"] for label in labels]
+    low, high = min(best), max(best)
+    median = float(np.median(best))
+    improvement = None if start is None else start - median
+
+    def med(key: str) -> float:
+        return float(np.median([rows[label][key] for label in labels]))
+
+    return {"search": name, "runs": len(labels), "studies": labels,
+            "sampler_seeds": [search.seed + plan(search)[label][1] for label in labels] if seeded(name) else None,
+            "best": best, "best_trial": [rows[label]["best_trial"] for label in labels],
+            "median_best": median, "min_best": low, "max_best": high, "spread": high - low,
+            "improved_seeds": 0 if start is None else sum(b < start for b in best),
+            "complete": med("complete"), "pruned": med("pruned"), "failed": med("failed"), "epochs": med("epochs"),
+            "seconds": med("seconds"), "improvement": improvement,
+            "below_start": improvement is not None and improvement > 0,
+            "below_start_beyond_spread": improvement is not None and improvement > high - low}
+
+
 def compare_searches(studies: dict[str, optuna.Study], search: Search) -> dict:
-    """Everything section 2 reports about the searches, for `metrics.json` → `search`."""
-    rows = {name: summary(study) for name, study in studies.items()}
-    kept = choose(rows, [n for n in rows if SEARCHES[n][0] == "tpe"])
-    random_best, random_seconds = rows["random search"]["best_value"], rows["random search"]["seconds"]
-    reach = seconds_to_reach(studies[kept], random_best)
-    start = start_value(studies["random search"], search.start_params)
-    return {"trials": search.trials, "epochs_per_trial": search.epochs, "images": len(search.train),
-            "unpruned_epochs": search.trials * search.epochs, "start_value": start, "start_params": search.start_params,
-            **{slug(name): row for name, row in rows.items()}, "names": {slug(n): n for n in rows},
-            "kept": kept, "chosen": choose(rows), "tpe_seconds_to_random_best": reach, "random_seconds": random_seconds,
-            "tpe_time_ratio": reach / random_seconds if reach is not None and random_seconds else None,
-            "random_improved_on_start": start is not None and random_best < start,
-            "any_improved_on_start": start is not None and any(r["best_value"] < start for r in rows.values())}
+    """Everything section 2 reports about stage 1, for `metrics.json` → `search`.
+
+    Per kind of search ("tpe", "random", "grid"; its display name under "names"): the best value of each seed
+    and their median, min, max and spread (max - min), seeds that improved on the start, and the median over
+    seeds of trials completed, pruned and failed, epochs and seconds; whether the median best is below the start
+    value by more than the spread over seeds. "curves": `progress_over_seeds` per kind. The time comparison of
+    `race` ("race"; its times also as "tpe_seconds_to_random_best", "random_seconds", "tpe_time_ratio").
+    "kept": the TPE study with the lowest best value (for Optuna's figures); "chosen": that of all studies."""
+    grouped = _by_search(studies, search)
+    rows = {label: summary(study) for label, study in studies.items()}
+    start = _start_value(studies.values(), search.start_params)
+    kinds = {kind(name): _kind_row(name, members, rows, start, search) for name, members in grouped.items()}
+    curves = {kind(name): progress_over_seeds(members.values()) for name, members in grouped.items()}
+    timed = race(curves.get("tpe"), curves.get("random"), start)
+    tpe_studies = [label for label in rows if kind(plan(search)[label][0]) == "tpe"]
+    return {"trials": search.trials, "trial_epochs": search.horizon, "final_epochs": search.epochs,
+            "images": len(search.train), "unpruned_epochs": search.trials * search.horizon,
+            "sampler_seeds": search.sampler_seeds, "start_value": start, "start_params": search.start_params,
+            "names": {kind(name): name for name in grouped}, **kinds, "curves": curves, "race": timed,
+            "tpe_seconds_to_random_best": timed["tpe_seconds"], "random_seconds": timed["random_seconds"],
+            "tpe_time_ratio": timed["ratio"], "random_improved_on_start": timed["random_improved_on_start"],
+            "any_improved_on_start": any(row["below_start"] for row in kinds.values()),
+            "kept": choose(rows, tpe_studies) if tpe_studies else None, "chosen": choose(rows)}
+
+
+def search_curves(found: dict) -> dict[str, dict]:
+    """`compare_searches`' curves keyed by the searches' display names (for `plots.search_progress`)."""
+    return {found["names"][k]: curve for k, curve in found["curves"].items()}
+
+
+def _sig(x: float | None, digits: int = 3) -> str:
+    """`x` to `digits` significant digits, without exponent notation ("n/a" for None)."""
+    if x is None:
+        return "n/a"
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, decimals):,.{max(decimals, 0)}f}"
+
+
+def _alike(value: float, spread: float) -> tuple[str, str]:
+    """`value` and `spread` rounded alike, to the second significant digit of `spread` (3 significant digits of
+    `value` when the spread is 0)."""
+    if spread <= 0 or not math.isfinite(spread):
+        return _sig(value), _sig(spread)
+    decimals = max(0, 1 - math.floor(math.log10(spread)))
+    return f"{value:,.{decimals}f}", f"{spread:,.{decimals}f}"
+
+
+def _count(x: float) -> str:
+    """A count, or a median of counts (which can end in .5)."""
+    return f"{x:g}"
 
 
 def search_table(found: dict) -> str:
-    """Markdown table: per search, best value and trial, how its trials ended, epochs and seconds spent."""
-    rows = [(name, found[key]["best_value"], found[key]["best_trial"], found[key]["complete"], found[key]["pruned"],
-             found[key]["failed"], f"{found[key]['epochs']} / {found['unpruned_epochs']}", f"{found[key]['seconds']:.0f}")
-            for key, name in found["names"].items()]
-    return markdown_table(["search", "best validation MSE", "best trial", "trained to the end", "pruned", "failed",
-                           "epochs trained / unpruned", "seconds"], rows)
+    """Markdown table: per search, its best validation MSE (median [min-max] over seeds), the studies behind it,
+    how trials ended, epochs and seconds spent (medians over seeds)."""
+    rows = []
+    for k in found["names"]:
+        r = found[k]
+        best = (_sig(r["median_best"], 4) if r["runs"] == 1 else
+                f"{_sig(r['median_best'], 4)} [{_sig(r['min_best'], 4)}–{_sig(r['max_best'], 4)}]")
+        rows.append((r["search"], best, r["runs"], found["trials"], _count(r["complete"]), _count(r["pruned"]),
+                     f"{_count(r['epochs'])} / {found['unpruned_epochs']}", f"{r['seconds']:.0f}"))
+    return markdown_table(["search", "best validation MSE: median [min–max] over seeds", "seeds", "trials per study",
+                           "trained to the end", "pruned", "epochs trained / unpruned", "seconds"], rows)
+
+
+def _against_start(r: dict, start: float) -> str:
+    """How a search's median best compares with the start, against its spread over seeds, in words."""
+    if not r["below_start"]:
+        some = f" ({r['improved_seeds']} of its {r['runs']} seeds went below it)" if r["improved_seeds"] else ""
+        return f"the median best of {r['search']} is not below it{some}"
+    gain, spread = _alike(100 * r["improvement"] / start, 100 * r["spread"] / start)
+    if r["runs"] == 1:
+        return f"{r['search']} ends {gain}% below it (one run: no spread over seeds to compare with)"
+    if r["below_start_beyond_spread"]:
+        return f"{r['search']} ends {gain}% below it, more than its spread over seeds ({spread}%)"
+    return (f"{r['search']} ends {gain}% below it, no more than its spread over seeds ({spread}%): the improvement "
+            f"is within what the seeds vary")
 
 
 def search_findings(found: dict) -> str:
-    """The "Measured:" paragraph on how the budget was spent and how the searches compare."""
-    names, kept = found["names"], found["kept"]
-    spent = "; ".join(f"{n} trained {found[k]['epochs']} epochs ({found[k]['pruned']} of its trials pruned)"
-                      for k, n in names.items())
+    """The "Measured:" paragraph on stage 1: the budget, each search's median best and spread over seeds against
+    the start, and the time comparison of TPE and random search."""
+    kinds = [found[k] for k in found["names"]]
+    runs = [f"{r['search']} " + ("once" if r["runs"] == 1 else f"with {r['runs']} sampler seeds") for r in kinds]
+    text = (f"**Measured:** every study had {found['trials']} trials of up to "
+            f"{_plural(found['trial_epochs'], 'epoch')} each on {found['images']:,} images "
+            f"({_plural(found['unpruned_epochs'], 'epoch')} if no trial were pruned); {_join(runs)}. ")
+    spent = [f"{r['search']} trained {_plural(r['epochs'], 'epoch')} in {_sig(r['seconds'])} s with "
+             f"{_plural(r['pruned'], 'trial')} pruned" for r in kinds]
+    text += f"Per study (median over seeds), {'; '.join(spent)}. "
+    best = [f"{r['search']} {_sig(r['median_best'])}" + (" (one run)" if r["runs"] == 1 else
+                                                        f" ({_sig(r['min_best'])} to {_sig(r['max_best'])})")
+            for r in kinds]
+    text += f"Best validation MSE, the median over seeds with its range: {_join(best)}. "
     start = found["start_value"]
-    text = (f"**Measured:** each search had {found['trials']} trials of up to {found['epochs_per_trial']} epochs on "
-            f"{found['images']:,} images, {found['unpruned_epochs']} epochs if nothing were pruned: {spent}. "
-            f"The hand-set start (trial 0 of every search) scores {start:.5f}. ")
+    if start is None:
+        return text + "The hand-set start did not complete in any study, so nothing can be compared with it."
+    text += f"The hand-set start, trial 0 of every study, scores {_sig(start)}"
     if not found["any_improved_on_start"]:
-        return text + "No search found a configuration better than the hand-set start at this budget."
-    ratio, reach = found["tpe_time_ratio"], found["tpe_seconds_to_random_best"]
-    text += (f"*{kept}* is the TPE search kept (lower best value; ties: fewer epochs). Random search's final best, "
-             f"{found[slug('random search')]['best_value']:.5f}, took it {found['random_seconds']:.0f} s of trials; ")
-    if reach is None:
-        text += f"{kept} does not reach it within its budget."
+        single = [f"{r['improved_seeds']} of the {r['runs']} seeds of {r['search']}" for r in kinds
+                  if r["improved_seeds"]]
+        text += (", and no search's median best went below it at this budget"
+                 + (f" (only single seeds did: {_join(single)})" if single else "") + ". ")
     else:
-        text += f"{kept} reaches it after {reach:.0f} s, {ratio:.2f} of random search's time."
-    if not found["random_improved_on_start"]:
-        text += " (Random search never improved on the start, so that comparison is only about the start trial.)"
-    return text
+        text += f": {'; '.join(_against_start(r, start) for r in kinds)}. "
+    return text + race_sentence(found["race"])
+
+
+def _plural(count: float, noun: str) -> str:
+    """"1 epoch", "2 epochs", "2.5 epochs" (a median of counts)."""
+    return f"{_count(count)} {noun}" + ("" if count == 1 else "s")
+
+
+def _join(parts: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 # ----------------------------------------------------------------------------- stage 2: the final budget
 
 
 def finalists(studies: dict[str, optuna.Study], search: Search) -> list[dict]:
-    """The best `search.finalists` distinct configurations of all searches (completed trials, lowest value
-    first; ties: order of `SEARCHES`, then trial number), the start configuration left out (it is in anyway)."""
+    """The best `search.finalists` distinct configurations of all studies (every search, every seed; completed
+    trials, lowest value first; ties: order of the studies, then trial number), the start configuration left out
+    (it is in anyway)."""
     seen, ranked = [search.start_params], []
     trials = [(t.value, i, t.number, name, t.params) for i, (name, study) in enumerate(studies.items())
               for t in _finished(study) if t.state == TrialState.COMPLETE]
@@ -479,17 +790,29 @@ def promote(studies: dict[str, optuna.Study], search: Search) -> tuple[dict, dic
     runs = {"hand-set": train_autoencoder(*search.start, splits, eval_batch_size=search.eval_batch_size,
                                           desc="autoencoder", run_dir=search.run_dir)}
     rows = {"hand-set": {"params": search.start_params, "search": "start", "trial": 0,
-                         "search_value": start_value(next(iter(studies.values())), search.start_params)}}
+                         "search_value": _start_value(studies.values(), search.start_params)}}
     for rank, finalist in enumerate(finalists(studies, search), start=1):
         name = f"finalist {rank}"
-        runs[name] = train_autoencoder(*configuration(finalist["params"], search.epochs, search.seed), splits,
+        runs[name] = train_autoencoder(*configuration(finalist["params"], search.start), splits,
                                        eval_batch_size=search.eval_batch_size, desc="finalist", run_dir=search.run_dir)
         rows[name] = finalist
     for name, run in runs.items():
         rows[name].update(val_mse=run.history.kept["val_loss"], seconds=run.history.rows[-1]["seconds"])
     chosen = min(rows, key=lambda n: (rows[n]["val_mse"], list(rows).index(n)))
-    return {"epochs": search.epochs, "images": len(splits.train), "finalists": len(rows) - 1, "rows": rows,
-            "chosen": chosen, "tuned_is_hand_set": chosen == "hand-set"}, runs
+    return {"epochs": search.epochs, "trial_epochs": search.horizon, "images": len(splits.train),
+            "finalists": len(rows) - 1, "rows": rows, "chosen": chosen, "tuned_is_hand_set": chosen == "hand-set"}, runs
+
+
+def tuned(search: Search, promoted: dict, runs: dict[str, Run]) -> tuple[AEConfig, TrainSpec, Run]:
+    """The configuration stage 2 chose, at the final budget, and its run on the whole training split (the hand-set
+    start's own run when it won): what later sections build on."""
+    chosen = promoted["chosen"]
+    if chosen not in runs or chosen not in promoted["rows"]:
+        raise ValueError(f"The chosen configuration {chosen!r} has no row or run here; pass the rows and runs of the "
+                         f"same promote(...) call (runs: {', '.join(runs)}).")
+    if chosen == "hand-set":
+        return (*search.start, runs[chosen])
+    return (*configuration(promoted["rows"][chosen]["params"], search.start), runs[chosen])
 
 
 def promotion_table(promoted: dict) -> str:
@@ -509,7 +832,7 @@ def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> di
     configuration, nothing is trained twice."""
     chosen = promoted["chosen"]
     tuned_params = promoted["rows"][chosen]["params"]
-    tuned_model = configuration(tuned_params, search.epochs, search.seed)
+    tuned_model = configuration(tuned_params, search.start)
     candidates = {"hand-set": search.start} if chosen == "hand-set" else {"hand-set": search.start,
                                                                           "tuned": tuned_model}
     splits = search.splits
@@ -522,12 +845,15 @@ def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> di
     test = {"hand-set": mse(runs["hand-set"].model, splits.test, splits, search.eval_batch_size),
             "tuned": mse(runs[chosen].model, splits.test, splits, search.eval_batch_size)}
     stats = {name: {"mean": float(np.mean(s)), "std": float(np.std(s)), "folds": s} for name, s in cv.items()}
+    difference = stats["tuned"]["mean"] - stats["hand-set"]["mean"]
+    spread = max(stats["tuned"]["std"], stats["hand-set"]["std"])
     return {"folds": search.folds, "epochs": search.epochs, "images": len(splits.train), "chosen": chosen,
             "tuned_is_hand_set": chosen == "hand-set", "tuned_config": tuned_model[0].as_dict(),
             "tuned_params": tuned_params, "chosen_from": promoted["rows"][chosen]["search"],
             "hand_set_mean": stats["hand-set"]["mean"], "hand_set_std": stats["hand-set"]["std"],
             "tuned_mean": stats["tuned"]["mean"], "tuned_std": stats["tuned"]["std"], "cv": stats,
-            "tuned_beats_hand_set": stats["tuned"]["mean"] < stats["hand-set"]["mean"],
+            "tuned_beats_hand_set": difference < 0,
+            "tuned_beats_hand_set_beyond_spread": -difference > spread,
             "folds_tuned_lower": sum(t < h for t, h in zip(cv["tuned"], cv["hand-set"])),  # the same folds: paired
             "tuned_test_mse": test["tuned"], "hand_set_test_mse": test["hand-set"],
             "tuned_beats_hand_set_test": test["tuned"] < test["hand-set"],
@@ -542,55 +868,92 @@ def final_table(found: dict) -> str:
          ("tuned", found["tuned_mean"], found["tuned_std"], found["tuned_test_mse"])], digits=5)
 
 
+def cv_sentence(found: dict) -> str:
+    """The cross-validated difference of the tuned and hand-set configurations against the fold spread (the larger
+    of their fold standard deviations), in percent of the hand-set mean, in words."""
+    base = found["hand_set_mean"]
+    difference = found["tuned_mean"] - base
+    spread = max(found["tuned_std"], found["hand_set_std"])
+    change, fold_spread = _alike(100 * abs(difference) / base, 100 * spread / base)
+    direction = "lower" if difference < 0 else "higher"
+    paired = (f" (lower in {found['folds_tuned_lower']} of {found['folds']} folds)" if "folds_tuned_lower" in found
+              else "")
+    if abs(difference) <= spread:
+        return (f"the tuned configuration is {change}% {direction} in cross-validated MSE{paired}, inside the fold "
+                f"spread of {fold_spread}%: the search does not improve on the hand-set configuration by more than "
+                f"the folds vary")
+    if difference < 0:
+        return (f"the tuned configuration is {change}% lower in cross-validated MSE{paired}, more than the fold spread "
+                f"of {fold_spread}%: the search improves on the hand-set configuration by more than the folds vary")
+    return (f"the tuned configuration is {change}% higher in cross-validated MSE{paired}, more than the fold spread "
+            f"of {fold_spread}%: at the final budget it is worse than the hand-set configuration")
+
+
 def final_findings(found: dict, promoted: dict) -> str:
     """The "Measured:" sentences of stage 2 and of the comparison at the final budget."""
     rows = promoted["rows"]
     others = [n for n in rows if n != "hand-set"]
     if not others:
         return ("**Measured:** no search found a configuration other than the hand-set start, so the tuned model "
-                f"is section 1's (test MSE {found['hand_set_test_mse']:.6f}).")
-    if found["tuned_is_hand_set"]:
-        beaten = ", ".join(f"{n} ({rows[n]['val_mse']:.6f})" for n in others)
+                f"is section 1's (test MSE {_sig(found['hand_set_test_mse'])}).")
+    if found["chosen"] == "hand-set":
+        beaten = _join([f"{n} ({_sig(rows[n]['val_mse'])})" for n in others])
+        start = rows["hand-set"]["search_value"]
+        better = [n for n in others if start is not None and rows[n]["search_value"] < start]
+        why = ("although " + ("they" if len(better) > 1 else "it") + " scored better in the search: the search's "
+               "advantage did not carry over to the final budget on the whole training split"
+               if len(better) == len(others) else
+               "and no finalist had scored better than the hand-set start in the search either: the finalists are "
+               "only the best of the other configurations tried")
         return (f"**Measured:** at the final budget no finalist beats the hand-set configuration on the validation "
-                f"split ({rows['hand-set']['val_mse']:.6f} against {beaten}), although "
-                f"{'they' if len(others) > 1 else 'it'} scored better on the search images: the search's advantage "
-                f"did not carry over to the whole training split, and the tuned model is section 1's "
-                f"(test MSE {found['hand_set_test_mse']:.6f}).")
-    cv_word = "lower" if found["tuned_beats_hand_set"] else "higher"
-    test_word = "lower" if found["tuned_beats_hand_set_test"] else "higher"
-    change = 100 * (found["tuned_test_mse"] / found["hand_set_test_mse"] - 1)
-    cv_change = 100 * (found["tuned_mean"] / found["hand_set_mean"] - 1)
+                f"split ({_sig(rows['hand-set']['val_mse'])} against {beaten}), {why}; the tuned model is "
+                f"section 1's (test MSE {_sig(found['hand_set_test_mse'])}).")
+    test_change = 100 * (found["tuned_test_mse"] / found["hand_set_test_mse"] - 1)
     return (f"**Measured:** at the final budget {found['chosen']} (found by {found['chosen_from']}) has the lowest "
-            f"validation MSE ({found['tuned_val_mse']:.6f} against {found['hand_set_val_mse']:.6f} for the hand-set "
-            f"configuration) and becomes the tuned model. Its {found['folds']}-fold cross-validated MSE at that "
-            f"budget is {cv_word} ({found['tuned_mean']:.6f} ± {found['tuned_std']:.6f} against "
-            f"{found['hand_set_mean']:.6f} ± {found['hand_set_std']:.6f}, {cv_change:+.1f}%; lower in "
-            f"{found['folds_tuned_lower']} of {found['folds']} folds), and its test MSE is {test_word} "
-            f"({found['tuned_test_mse']:.6f} against {found['hand_set_test_mse']:.6f}, {change:+.1f}%)."
-            + (f" The cross-validated difference ({abs(found['tuned_mean'] - found['hand_set_mean']):.6f}) is smaller "
-               f"than the spread between folds: at this budget the search confirms the hand-set configuration more "
-               f"than it improves on it." if abs(found["tuned_mean"] - found["hand_set_mean"]) <
-               max(found["tuned_std"], found["hand_set_std"]) else ""))
+            f"validation MSE ({_sig(found['tuned_val_mse'])} against {_sig(found['hand_set_val_mse'])} for the "
+            f"hand-set configuration) and becomes the tuned model. Cross-validated over {found['folds']} folds at that "
+            f"budget ({_sig(found['tuned_mean'])} ± {_sig(found['tuned_std'], 2)} against "
+            f"{_sig(found['hand_set_mean'])} ± {_sig(found['hand_set_std'], 2)}), {cv_sentence(found)}. On the test "
+            f"set its MSE is {_sig(abs(test_change), 2)}% {'lower' if test_change < 0 else 'higher'} "
+            f"({_sig(found['tuned_test_mse'])} against {_sig(found['hand_set_test_mse'])}).")
 
 
 # ----------------------------------------------------------------------------- worker command
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run trials of a stored autoencoder search.")
-    parser.add_argument("--study", required=True, help=f"one of: {', '.join(study_name(s) for s in SEARCHES)}")
-    parser.add_argument("--trials", type=int, required=True, help="trials this worker runs")
+    names = {study_name(s): s for s in SEARCHES}
+    parser = argparse.ArgumentParser(description="Run trials of a stored autoencoder search (section 2, stage 1).")
+    parser.add_argument("--study", required=True, help=f"one of: {', '.join(names)}")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="sampler seed index of a seeded search, 0 to the profile's sampler_seeds - 1 "
+                             "(default 0); grid search takes none")
+    parser.add_argument("--trials", type=int, required=True, help="trials this worker runs (>= 1)")
     parser.add_argument("--profile", default=None, help="smoke, quick or full (default: as the notebook)")
+    parser.add_argument("--decoder", default=HAND_SET.decoder, choices=DECODERS,
+                        help="the decoder of the start configuration, as section 1 chose it (default: %(default)s)")
     args = parser.parse_args(argv)
-    searches = {study_name(s): s for s in SEARCHES}
-    if args.study not in searches or args.trials < 1:
-        parser.error(f"--study must be one of {', '.join(searches)} and --trials >= 1")
-    profile = resolve_profile(args.profile)
+    if args.study not in names:
+        parser.error(f"--study {args.study!r} is not a search; choose one of: {', '.join(names)}")
+    if args.trials < 1:
+        parser.error(f"--trials must be >= 1, got {args.trials}")
+    name = names[args.study]
+    try:
+        profile = resolve_profile(args.profile)
+    except ValueError as err:
+        parser.error(str(err))
+    if not seeded(name) and args.seed is not None:
+        parser.error(f"{name} has no sampler seed (it runs once): leave out --seed")
+    if seeded(name) and args.seed is not None and not 0 <= args.seed < profile.sampler_seeds:
+        parser.error(f"--seed must be in 0..{profile.sampler_seeds - 1} (the {profile.name} profile runs "
+                     f"{profile.sampler_seeds} sampler seeds per search), got {args.seed}")
+    seed = _seed_index(name, args.seed)
     splits = study_splits(profile, select_device())
-    search = make_search(profile, splits, results_dir(profile))
-    study = open_search(searches[args.study], search)
+    start = (replace(HAND_SET, decoder=args.decoder), hand_set_spec(profile))
+    search = make_search(profile, splits, results_dir(profile), start)
+    study = open_search(name, search, seed)
     study.optimize(objective(search), n_trials=args.trials, catch=(NonFiniteLossError,))
-    print(f"{args.study}: {finished_trials(study)} finished trials, best {study.best_value:.5f}")
+    print(f"{display_name(name, seed)}: {finished_trials(study)} finished trials, best {study.best_value:.5f}")
     return 0
 
 

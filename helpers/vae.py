@@ -271,3 +271,25 @@ def few_label_findings(stats: dict[str, dict[int, dict]], *, vae: str, ae: str, 
             f"raw pixels in this run at {len(beats_raw)} of {len(counts)} counts, and the references: "
             f"{'; '.join(beaten)} counts. The VAE mean beats the autoencoder code at "
             f"{', '.join(f'{n:,}' for n in vae_vs_ae) or 'none'} of the label counts.")
+
+
+def decoder_rows(runs: dict[str, Run], splits: Splits, *, seed: int) -> dict[str, dict]:
+    """Per decoder (`AEConfig.decoder`): the validation negative ELBO of the kept weights and the test terms."""
+    return {name: {"val_nelbo": run.history.kept["val_loss"], **terms(run.model, splits.test, seed=seed)}
+            for name, run in runs.items()}
+
+
+def decoder_findings(rows: dict[str, dict], chosen: str) -> str:
+    """One sentence: the two decoders' negative ELBO and which one the VAE keeps."""
+    new, old = rows["resize"], rows["transposed"]
+    return (f"**Measured:** the VAE whose decoder upsamples and then convolves reaches a validation negative ELBO of "
+            f"{new['val_nelbo']:.1f} nats against {old['val_nelbo']:.1f} with transposed convolutions (test "
+            f"{new['nelbo']:.1f} against {old['nelbo']:.1f}); the study keeps the "
+            f"{'resize' if chosen == 'resize' else 'transposed-convolution'} decoder for the VAE.")
+
+
+def variants_note(images: int, epochs: int, main_images: int, main_epochs: int) -> str:
+    """What the variants table is compared at, stated beside it."""
+    return (f"Every variant trains {epochs} epoch{'s' if epochs != 1 else ''} on the same {images:,} images, the same budget for all, smaller than "
+            f"the main VAE's ({main_epochs} epochs on {main_images:,} images); the main run is therefore compared only "
+            f"with its matched variant at this budget, β = 1 with warm-up, never with these rows directly.")

@@ -1,5 +1,6 @@
-"""Section 7's library layer: the classifier-feature Frechet distance and k-NN precision / recall on made-up
-features where the answer is known."""
+"""Section 7's library layer: the classifier-feature Frechet distance, k-NN precision / recall and density /
+coverage on made-up features where the answer is known; generators ranked only within their group, and sentences
+that say which score they rest on."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,7 @@ import pytest
 import torch
 from scipy import linalg
 
-from helpers import quality
+from helpers import latent, plots, quality, report
 
 
 def test_frechet_distance_matches_the_closed_form_for_two_gaussians():
@@ -82,7 +83,191 @@ def test_the_scorer_ranks_real_images_above_noise_and_counts_copies():
     assert scores[quality.TRAIN]["nearest_train_mse"] == pytest.approx(0.0, abs=1e-6)
     labelled = scorer.score(sets[quality.REAL], intended=torch.full((300,), 3))
     assert 0.0 <= labelled["recognised"] <= 1.0
-    found = quality.metrics(scores, ["blank generator"])
+    for row in scores.values():  # density and coverage come with every row, against the same real subsample
+        assert {"density", "coverage"} <= row.keys() and row["density_coverage_k"] == quality.DENSITY_K
+    assert scores[quality.REAL]["coverage"] > 0.8 and scores[quality.NOISE]["coverage"] < 0.1
+    assert scores[quality.NOISE]["density"] < 0.5 * scores[quality.REAL]["density"]
+    groups = {quality.UNCONDITIONAL: ["blank generator"]}
+    found = quality.metrics(scores, groups)
     assert found["sets"]["real_held_out_images"]["reference"] and not found["sets"]["blank_generator"]["reference"]
-    assert found["floor_best"] and "Measured:" in quality.findings(scores, ["blank generator"])
-    assert "(floor)" in quality.table(scores)
+    assert found["sets"]["blank_generator"]["group"] == quality.UNCONDITIONAL
+    assert found["sets"]["uniform_noise"]["group"] == quality.REFERENCE
+    assert found["floor_best"] and "Measured:" in quality.findings(scores, groups)
+    assert "reference (floor)" in quality.table(scores, groups)
+
+
+# ----------------------------------------------------------------------------- density and coverage (Naeem et al.)
+
+
+def _modes(n: int, seed: int, modes: torch.Tensor | None = None) -> torch.Tensor:
+    """`n` points around four well-separated centres in 6-D (every mode in turn, or the given `modes`)."""
+    g = torch.Generator().manual_seed(seed)
+    which = torch.arange(n) % 4 if modes is None else modes
+    return torch.eye(4, 6)[which] * 10 + torch.randn(n, 6, generator=g)
+
+
+def test_density_and_coverage_are_one_for_identical_sets_and_near_one_for_one_distribution():
+    real = _modes(2000, 0)
+    same = quality.density_coverage(real, real.clone())
+    assert same["density"] == pytest.approx(1.0, abs=0.02) and same["coverage"] == 1.0 and same["density_coverage_k"] == 5
+    other = quality.density_coverage(real, _modes(2000, 1))  # a second sample of the same distribution
+    assert other["density"] == pytest.approx(1.0, abs=0.1)
+    assert other["coverage"] == pytest.approx(1 - 0.5 ** 5, abs=0.03)  # the paper's expectation for M = N, k = 5
+
+
+def test_density_and_coverage_fall_for_a_shifted_set():
+    real, moved = _modes(2000, 0), _modes(2000, 1) + 3.0
+    same, shifted = quality.density_coverage(real, _modes(2000, 1)), quality.density_coverage(real, moved)
+    assert shifted["density"] < 0.3 * same["density"] and shifted["coverage"] < 0.3 * same["coverage"]
+
+
+def test_a_one_mode_set_keeps_its_density_but_loses_coverage():
+    real = _modes(2000, 0)
+    one_mode = quality.density_coverage(real, _modes(2000, 1, modes=torch.zeros(2000, dtype=torch.long)))
+    assert one_mode["density"] > 0.8  # every sample is realistic...
+    assert one_mode["coverage"] == pytest.approx(0.25, abs=0.05)  # ...but only one of four modes is covered
+
+
+def test_uniform_noise_over_a_box_much_larger_than_the_data_gets_neither_density_nor_coverage():
+    real = _modes(2000, 0)
+    noise = (torch.rand(2000, 6, generator=torch.Generator().manual_seed(2)) - 0.5) * 400
+    found = quality.density_coverage(real, noise)
+    assert found["density"] < 0.02 and found["coverage"] < 0.02
+
+
+def test_density_coverage_accepts_shared_radii_and_refuses_bad_input():
+    real, fake = _modes(300, 0), _modes(300, 1)
+    radii = quality._kth_distance(real, 5, 128)
+    assert quality.density_coverage(real, fake, radii=radii) == quality.density_coverage(real, fake)
+    with pytest.raises(ValueError, match="same D"):
+        quality.density_coverage(real, fake[:, :3])
+    with pytest.raises(ValueError, match="more than k = 5"):
+        quality.density_coverage(real[:5], fake)
+    with pytest.raises(ValueError, match="radii"):
+        quality.density_coverage(real, fake, radii=radii[:10])
+
+
+# ----------------------------------------------------------------------------- groups and sentences
+
+
+def _row(frechet, precision, recall, density, coverage, top, **extra):
+    return {"frechet": frechet, "precision": precision, "recall": recall, "density": density, "coverage": coverage,
+            "mean_top_probability": top, "entropy": 0.5, "nearest_train_mse": 0.03, "copies": 0, "k": 3,
+            "density_coverage_k": 5, **extra}
+
+
+# Shaped like the quick run: noise wins precision and the mean top probability over most generators.
+SCORES = {quality.REAL: _row(3.8512, 0.86, 0.85, 1.0, 0.97, 0.92),
+          quality.TRAIN: _row(4.763, 0.85, 0.85, 0.97, 0.97, 0.93, copies=2000),
+          quality.NOISE: _row(725.66, 0.91, 0.0, 0.54, 0.02, 0.76),
+          "gan": _row(124.41, 0.61, 0.32, 0.69, 0.35, 0.70),
+          "vae, beta 4": _row(355.37, 0.92, 0.0, 1.46, 0.22, 0.60),
+          "mixture": _row(31.67, 0.84, 0.56, 1.03, 0.86, 0.87),
+          "per-class": _row(23.3, 0.90, 0.56, 1.19, 0.92, 0.90, recognised=0.859)}
+GROUPS = {quality.UNCONDITIONAL: ["gan", "vae, beta 4", "mixture"], quality.CONDITIONAL: ["per-class"]}
+
+
+def test_groups_are_checked_and_generators_are_ranked_only_within_their_group():
+    ranks = quality.rankings(SCORES, GROUPS)
+    assert ranks[quality.UNCONDITIONAL]["frechet"] == ["mixture", "gan", "vae, beta 4"]  # per-class (23.3) not in it
+    assert ranks[quality.UNCONDITIONAL]["density"][0] == "vae, beta 4"
+    assert ranks[quality.UNCONDITIONAL]["coverage"] == ["mixture", "gan", "vae, beta 4"]
+    assert ranks[quality.CONDITIONAL]["frechet"] == ["per-class"]
+    assert quality.references_of(SCORES, GROUPS) == [quality.REAL, quality.TRAIN, quality.NOISE]
+    with pytest.raises(ValueError, match="two groups"):
+        quality.as_groups(SCORES, {"a": ["gan"], "b": ["gan"]})
+    with pytest.raises(ValueError, match="no scores"):
+        quality.as_groups(SCORES, {"a": ["missing"]})
+    with pytest.raises(ValueError, match="reference set"):
+        quality.as_groups(SCORES, {"a": [quality.NOISE]})
+    assert quality.beaten_by_noise(SCORES, quality.generators_of(GROUPS), "precision") == ["gan", "mixture", "per-class"]
+
+
+def test_frechet_distances_are_printed_with_three_significant_digits():
+    assert [quality.fd(v) for v in (3.8512, 23.296, 124.41, 725.66, 1234.5, 0.012345)] == [
+        "3.85", "23.3", "124", "726", "1,230", "0.0123"]
+
+
+def test_the_table_lists_references_then_each_group_with_ranks_inside_it():
+    lines = quality.table(SCORES, GROUPS).splitlines()
+    header = lines[0]
+    for column in ("group", "Fréchet distance", "precision", "recall", "density", "coverage", "mean top probability",
+                   "recognised as intended"):
+        assert column in header
+    names = [line.split(" | ")[0].lstrip("| ") for line in lines[2:]]
+    assert names == [quality.REAL, quality.TRAIN, quality.NOISE, "mixture", "gan", "vae, beta 4", "per-class"]
+    assert "| unconditional (1 of 3) |" in lines[5] and "| class-conditional (1 of 1) |" in lines[8]
+    assert "| 726 |" in lines[4] and "85.9%" in lines[8]
+
+
+def test_the_findings_rest_on_named_scores_and_say_where_noise_beats_generators():
+    text = quality.findings(SCORES, GROUPS)
+    assert text.startswith("Measured: by the Fréchet distance")
+    assert "real held-out images score best (3.85) and uniform noise worst (726)" in text
+    assert "mixture comes closest to real images (31.7" in text  # the unconditional group, without per-class
+    assert "in fidelity, by density, vae, beta 4 leads (1.46, above the 1.00 of real held-out images" in text
+    assert "in diversity, by coverage, mixture leads (0.86)" in text
+    assert "The only class-conditional generator, per-class, is not ranked against the others" in text
+    assert "recognises 85.9% of its samples" in text
+    assert "uniform noise gets a higher precision (0.91) than 3 of the 4 generators (all but vae, beta 4)" in text
+    assert "a higher mean top probability (0.76) than 2 of the 4 generators (gan and vae, beta 4)" in text
+    assert "Density, too, is higher for uniform noise (0.54) than for gan (0.69)" not in text  # 0.54 < 0.69
+    for raw_key in ("frechet", "mean_top_probability", "floor_best", " yes", " no ", "True", "False"):
+        assert raw_key not in text
+    calm = {**SCORES, quality.NOISE: _row(725.66, 0.1, 0.0, 0.01, 0.0, 0.3)}
+    assert "uniform noise gets a lower precision (0.10) than every generator" in quality.findings(calm, GROUPS)
+    fooled = {**SCORES, "gan": _row(124.41, 0.61, 0.32, 0.40, 0.35, 0.70)}
+    assert ("Density, too, is higher for uniform noise (0.54) than for gan (0.40); coverage still separates it from "
+            "noise (0.35 against 0.02)." in quality.findings(fooled, GROUPS))
+
+
+def test_metrics_store_groups_rankings_and_what_noise_beats_and_the_report_reads_them():
+    found = quality.metrics(SCORES, GROUPS)
+    assert found["groups"] == {"unconditional": ["gan", "vae_beta_4", "mixture"], "class_conditional": ["per_class"]}
+    assert found["rankings"]["unconditional"]["frechet"] == ["mixture", "gan", "vae_beta_4"]
+    assert found["best"]["unconditional"] == {"frechet": "mixture", "density": "vae, beta 4", "coverage": "mixture"}
+    assert found["noise_beats_count"] == {"precision": 3, "mean_top_probability": 2, "density": 0, "coverage": 0}
+    assert found["sets"]["per_class"]["density"] == 1.19 and found["sets"]["per_class"]["group"] == "class-conditional"
+    assert found["floor_best"] and found["ceiling_worst"] and found["all_between"]
+    text = report.generator_finding(found)
+    assert "real held-out images score best" in text
+    assert "Among the 3 unconditional generators, ranked only among themselves, mixture comes closest" in text
+    assert "The only class-conditional generator, per-class (it used the labels), is ranked on its own" in text
+    assert "higher precision than 3 of the 4 generators and a higher mean top probability than 2" in text
+
+
+def test_the_quality_map_shows_density_and_coverage_by_group_with_legible_text():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots.use_style()
+    fig = plots.quality_map(SCORES, [quality.REAL, quality.TRAIN, quality.NOISE], GROUPS)
+    try:
+        left, right = fig.axes[:2]
+        assert "density" in right.get_ylabel() and "coverage" in right.get_xlabel()
+        assert len(right.collections) == len(SCORES)
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert len(legend) == len(SCORES) and all(any(n in t for t in legend) for n in SCORES)
+        assert any("class-conditional" in t for t in legend) and any("(reference;" in t for t in legend)
+        markers = {h.get_marker() for h in fig.legends[0].legend_handles}
+        assert len(markers) == 3  # references, unconditional, class-conditional
+        fig.canvas.draw()
+        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        assert texts and min(t.get_fontsize() for t in texts) >= 8
+    finally:
+        plt.close(fig)
+
+
+def test_a_mixture_fitted_without_labels_samples_seeded_images():
+    g = torch.Generator().manual_seed(0)
+    codes = torch.cat([torch.randn(200, 4, generator=g) + 5 * c for c in range(3)]).numpy()
+    decoder = torch.nn.Sequential(torch.nn.Linear(4, 784), torch.nn.Sigmoid(), torch.nn.Unflatten(1, (1, 28, 28)))
+    images = latent.mixture_samples(decoder, codes, 50, components=3, seed=0, device="cpu")
+    assert images.shape == (50, 1, 28, 28) and images.dtype == torch.uint8
+    assert torch.equal(images, latent.mixture_samples(decoder, torch.as_tensor(codes), 50, components=3, seed=0,
+                                                      device="cpu"))
+    assert not torch.equal(images, latent.mixture_samples(decoder, codes, 50, components=3, seed=1, device="cpu"))
+    with pytest.raises(ValueError, match="components"):
+        latent.mixture_samples(decoder, codes[:2], 5, components=3, seed=0, device="cpu")

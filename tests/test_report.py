@@ -104,3 +104,26 @@ def test_findings_state_the_booleans_in_words():
     text = report.generator_finding({"floor_best": True, "ceiling_worst": True, "all_between": False})
     assert "real held-out images score best" in text and "not every generator lies between them" in text
     assert set(report.with_findings({"search_cv": cv})["prose"]) == {"search"}
+
+
+def test_section_one_two_and_six_findings_are_sentences_from_the_metrics():
+    search = {"trials": 10, "trial_epochs": 4, "images": 1600, "start_value": 0.0121,
+              "tpe": {"search": "TPE + median pruning", "best": [0.0101, 0.0104, 0.0099], "median_best": 0.0101,
+                      "min_best": 0.0099, "max_best": 0.0104},
+              "grid": {"search": "grid search", "best": [0.0112], "median_best": 0.0112, "min_best": 0.0112,
+                       "max_best": 0.0112}}
+    text = report.search_spread_finding(search)
+    assert "median over 3 sampler seeds 0.0101, range 0.0099 to 0.0104" in text and "grid search 0.0112, one run" in text
+    simclr = {"simclr": {"knn_accuracy": 0.80, "linear_probe_accuracy": 0.84,
+                         "code": {"knn_accuracy": 0.75, "linear_probe_accuracy": 0.79}},
+              "representations": {"raw": {"knn_accuracy": 0.826, "linear_probe_accuracy": 0.829}}}
+    text = report.simclr_finding(simclr)
+    assert "2.6 points below and 1.1 points above raw pixels" in text and "75.0% and 79.0%" in text
+    rows = {"none": {"gap": 0.006, "val_mse": 0.012, "train_mse": 0.006, "epochs": 30, "best_val_epoch": 22,
+                     "best_val_mse": 0.0118, "kept_epoch": 30, "stopped_early": False},
+            "dropout 0.2": {"gap": 0.002, "val_mse": 0.011, "train_mse": 0.009, "epochs": 30, "best_val_epoch": 30,
+                            "best_val_mse": 0.011, "kept_epoch": 30, "stopped_early": False}}
+    text = report.regularization_finding({"images": 1000, "epochs": 30, "config": {}, "best": "dropout 0.2", **rows})
+    assert text.startswith("Without regularization") and "2.0 times as high" in text and "*" not in text
+    found = report.with_findings({"search": search, "simclr": simclr["simclr"], **simclr})["prose"]
+    assert {"search_spread", "simclr"} <= set(found)

@@ -1,5 +1,6 @@
-"""The search: space and start point, objective, caching across searches, resumed studies, concurrent workers,
-deterministic choices, k-fold, the comparison at the final budget, and the style of Optuna's figures."""
+"""The search: space and start point, trial horizon, objective, studies per sampler seed, caching across studies,
+resumed studies, concurrent workers, summaries over seeds, deterministic choices, k-fold, the comparison at the
+final budget, findings in words, and the figures."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,7 +20,7 @@ from helpers import autoencoder, config, data, plots, training, tuning
 from helpers.models import AEConfig, AutoEncoder
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
-START = (AEConfig(channels=(16, 32), latent_dim=tuning.LATENT_DIM),
+START = (AEConfig(channels=(16, 32), latent_dim=32),
          training.TrainSpec(epochs=2, optimizer="adam", lr=2e-3, batch_size=32, scheduler="cosine"))
 
 
@@ -31,9 +32,10 @@ def _splits() -> tuple[data.Splits, data.ImageSet]:
     return data.Splits(train, val, val, 0.3, 0.3), train
 
 
-def _search(run_dir=None, trials: int = 3, start=START) -> tuning.Search:
+def _search(run_dir=None, trials: int = 3, start=START, **settings) -> tuning.Search:
     splits, train = _splits()
-    return tuning.Search(splits, train, start, trials=trials, folds=2, run_dir=run_dir, eval_batch_size=100)
+    return tuning.Search(splits, train, start, trials=trials, folds=2, run_dir=run_dir, eval_batch_size=100,
+                         **settings)
 
 
 # ----------------------------------------------------------------------------- the space and its start
@@ -44,7 +46,21 @@ def test_the_hand_set_model_of_every_profile_is_a_point_of_the_space(name):
     profile = config.PROFILES[name]
     start = (autoencoder.HAND_SET, autoencoder.hand_set_spec(profile))
     params = tuning.start_params(*start)
-    assert tuning.configuration(params, profile.ae_epochs, profile.seed) == start
+    assert tuning.configuration(params, start) == start
+    assert tuning.configuration(params, start, profile.search_epochs)[1].epochs == profile.search_epochs
+
+
+def test_make_search_takes_the_trial_horizon_and_the_seeds_from_the_profile(monkeypatch):
+    monkeypatch.setattr(tuning, "search_train", lambda splits, profile: splits.train)  # the tiny split is all there is
+    profile = config.PROFILES["quick"]
+    splits, _ = _splits()
+    search = tuning.make_search(profile, splits, None, start=START)
+    assert (search.horizon, search.epochs, search.sampler_seeds, search.trials) == (
+        profile.search_epochs, START[1].epochs, profile.sampler_seeds, profile.trials)
+    assert list(tuning.plan(search)) == [f"TPE + median pruning, seed {i}" for i in range(3)] + [
+        f"random search, seed {i}" for i in range(3)] + ["grid search"]
+    with pytest.raises(ValueError, match="Search.sampler_seeds = 0 is not allowed"):
+        replace(search, sampler_seeds=0)
 
 
 @pytest.mark.parametrize("change, named", [
@@ -58,19 +74,80 @@ def test_a_start_outside_the_space_is_refused_with_the_reason(change, named):
         tuning.start_params(*change(*START))
 
 
+def test_the_space_table_names_every_searched_parameter_and_the_start_s_fixed_settings():
+    search = _search(trial_epochs=1)
+    rows = tuning.space_rows(search)
+    trial = optuna.trial.create_trial(params=search.start_params, distributions=_DISTRIBUTIONS, value=0.5)
+    searched = [name for name, _, scale in rows if scale != tuning.FIXED]
+    assert searched == list(trial.params)  # every suggested parameter, in the order suggested, and nothing else
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    sampled = study.ask()
+    tuning.suggest(sampled, START)
+    assert set(sampled.params) == set(searched)
+    fixed = {name: value for name, value, scale in rows if scale == tuning.FIXED}
+    assert fixed["code size"] == "32" and fixed["decoder"] == "transposed" and fixed["kernel size"] == "3"
+    assert fixed["batch norm"] == "on" and "cosine" in fixed["learning-rate schedule"]
+    assert fixed["epochs"].startswith("1 per trial") and "2 at the final budget" in fixed["epochs"]
+    resize = tuning.space_rows(_search(start=(replace(START[0], decoder="resize"), START[1])))
+    assert dict((n, v) for n, v, _ in resize)["decoder"] == "resize"
+    table = tuning.space_table(search)
+    assert "| lr | 0.0001 to 0.01 | continuous, log scale | 0.001, 0.002, 0.004 |" in table
+    assert "| weight_decay | 0, 1e-5, 0.0001, 0.001, 0.01 |" in table
+
+
+def test_a_start_with_the_resize_decoder_is_a_point_of_the_space_and_its_trials_resize(tmp_path):
+    start = (replace(START[0], decoder="resize"), START[1])
+    search = _search(start=start, trial_epochs=1)
+    assert tuning.configuration(search.start_params, start) == start
+    assert search.key != _search(trial_epochs=1).key  # the decoder is part of the settings of a stored study
+    decoders = []
+
+    def recording_loss(model, batch):
+        decoders.append(any(isinstance(m, torch.nn.Upsample) for m in model.modules()))
+        return training.reconstruction_loss(model, batch)
+
+    study = tuning.open_study("resize", tmp_path, sampler=optuna.samplers.RandomSampler(seed=1))
+    study.enqueue_trial(search.start_params)
+    study.optimize(tuning.objective(search, loss_fn=recording_loss), n_trials=2)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert study.trials[1].params != search.start_params and decoders and all(decoders)
+    assert tuning.configuration(study.trials[1].params, start)[0].decoder == "resize"
+
+
 # ----------------------------------------------------------------------------- trials
 
 
-def test_objective_trains_to_the_final_budget_and_records_epochs_and_seconds(tmp_path):
+def test_objective_reports_every_epoch_and_records_epochs_and_seconds(tmp_path):
     search = _search()
     study = tuning.open_study("tiny", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(tuning.objective(search), n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.COMPLETE and np.isfinite(trial.value)
     assert set(trial.params) == {"lr", "weight_decay", "batch_size", "optimizer", "base_channels", "dropout"}
-    assert sorted(trial.intermediate_values) == [1, 2]  # reported every epoch, up to the start's epochs
+    assert sorted(trial.intermediate_values) == [1, 2]  # reported every epoch; no trial_epochs: the start's epochs
     assert trial.intermediate_values[2] == pytest.approx(trial.value)
     assert trial.user_attrs["epochs"] == 2 and trial.user_attrs["seconds"] > 0
+
+
+def test_a_trial_trains_the_trial_horizon_not_the_final_budget(tmp_path):
+    search = _search(trial_epochs=1)
+    assert (search.horizon, search.epochs) == (1, 2)
+    study = tuning.open_study("short", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial(search.start_params)
+    study.optimize(tuning.objective(search), n_trials=1)
+    trial = study.trials[0]
+    assert sorted(trial.intermediate_values) == [1] and trial.user_attrs["epochs"] == 1
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+
+
+def test_a_trial_that_trained_its_whole_horizon_is_never_pruned(tmp_path):
+    class Always(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return True
+
+    study = tuning.open_study("always", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0), pruner=Always())
+    study.optimize(tuning.objective(_search(trial_epochs=1)), n_trials=1)
+    assert study.trials[0].state == optuna.trial.TrialState.COMPLETE  # the pruner is asked before the last epoch only
 
 
 def test_non_finite_trial_is_pruned_and_the_study_goes_on(tmp_path):
@@ -83,18 +160,31 @@ def test_non_finite_trial_is_pruned_and_the_study_goes_on(tmp_path):
     assert "became nan" in study.trials[0].user_attrs["non_finite"]
 
 
-def test_every_search_starts_from_the_start_point_and_shares_its_cached_run(tmp_path):
-    search = _search(tmp_path, trials=2)
+def test_every_seed_is_its_own_study_starting_from_the_start_point_and_grid_search_runs_once(tmp_path):
+    search = _search(tmp_path, trials=2, trial_epochs=1, sampler_seeds=2)
     studies = tuning.run_searches(search)
+    assert list(studies) == ["TPE + median pruning, seed 0", "TPE + median pruning, seed 1", "random search, seed 0",
+                             "random search, seed 1", "grid search"]
+    assert len({study.study_name for study in studies.values()}) == 5
+    assert all(tuning.finished_trials(study) == 2 for study in studies.values())
     firsts = [study.trials[0] for study in studies.values()]
     assert all(t.params == search.start_params and t.state == optuna.trial.TrialState.COMPLETE for t in firsts)
-    # trained once, reused by the three other searches: same value, same recorded cost, one checkpoint
+    # trained once at the trial horizon, reused by every other study: same value, same recorded cost, one checkpoint
     assert len({t.value for t in firsts}) == 1 and len({t.user_attrs["seconds"] for t in firsts}) == 1
-    key = training.config_hash(("search trial", START[0].as_dict(), "reconstruction_loss"), START[1],
+    short = replace(START[1], epochs=1)
+    key = training.config_hash(("search trial", START[0].as_dict(), "reconstruction_loss"), short,
                                data.fingerprint(search.train), data.fingerprint(search.splits.val),
                                search.splits.mean, search.splits.std,
-                               training.training_speed(search.train.device, START[1]))
+                               training.training_speed(search.train.device, short))
     assert (tmp_path / "runs" / f"search-trial-{key}.pt").exists()
+    second = {name: study.trials[1] for name, study in studies.items()}
+    # the sampler seed differs between seeds; TPE's first trials are random search's with the same sampler seed
+    assert second["random search, seed 0"].params != second["random search, seed 1"].params
+    for seed in (0, 1):
+        tpe, rand = second[f"TPE + median pruning, seed {seed}"], second[f"random search, seed {seed}"]
+        assert tpe.params == rand.params and tpe.value == rand.value
+        assert tpe.user_attrs["seconds"] == rand.user_attrs["seconds"]  # reused, and charged what it cost
+    assert studies["grid search"].trials[1].params["lr"] in tuning.GRID["lr"]
 
 
 def test_a_trial_resumed_from_the_cache_reports_its_stored_epochs_to_the_pruner(tmp_path):
@@ -136,6 +226,22 @@ def test_a_study_made_with_other_settings_is_not_continued(tmp_path):
     assert tuning.finished_trials(study) == 0  # a new study: the stored one was scored at two epochs
 
 
+def test_only_the_trial_horizon_not_the_final_budget_decides_whether_a_study_is_continued(tmp_path):
+    search = _search(tmp_path, trials=1, trial_epochs=1)
+    longer_final = replace(search, start=(START[0], replace(START[1], epochs=3)))
+    assert longer_final.key == search.key and replace(search, trial_epochs=2).key != search.key
+    assert tuning.open_search("random search", search, 1).study_name != tuning.open_search(
+        "random search", search, 0).study_name
+
+
+def test_open_search_refuses_a_seed_for_grid_search_and_an_unknown_search(tmp_path):
+    search = _search(tmp_path)
+    with pytest.raises(ValueError, match="grid search has no sampler seed"):
+        tuning.open_search("grid search", search, 1)
+    with pytest.raises(ValueError, match="Unknown search 'TPE \\+ Hyperband pruning'"):
+        tuning.open_search("TPE + Hyperband pruning", search)
+
+
 def test_only_the_process_that_creates_a_study_runs_its_set_up(tmp_path):
     calls = []
     first = tuning.open_study("shared", tmp_path, on_create=lambda study: calls.append(study.study_name))
@@ -145,7 +251,7 @@ def test_only_the_process_that_creates_a_study_runs_its_set_up(tmp_path):
 
 def test_two_workers_at_once_share_one_study_without_losing_or_doubling_trials(tmp_path, real_root):
     env = {**os.environ, "HW2_RESULTS": str(tmp_path), "PYTHONPATH": str(config.REPO_ROOT)}
-    command = [sys.executable, "-m", "helpers.tuning", "--study", "ae-random-search", "--trials", "2",
+    command = [sys.executable, "-m", "helpers.tuning", "--study", "ae-random-search", "--seed", "1", "--trials", "2",
                "--profile", "smoke"]
     workers = [subprocess.Popen(command, env=env, cwd=config.REPO_ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
@@ -153,16 +259,27 @@ def test_two_workers_at_once_share_one_study_without_losing_or_doubling_trials(t
         assert worker.wait(timeout=300) == 0, worker.stdout.read()
     profile = config.PROFILES["smoke"]
     search = tuning.make_search(profile, data.study_splits(profile, "cpu"), tmp_path / "smoke")
-    study = tuning.open_search("random search", search)
-    assert tuning.finished_trials(study) == 4
+    study = tuning.open_search("random search", search, 1)
+    assert tuning.finished_trials(study) == 4 and search.horizon == profile.search_epochs
     assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
     assert sum(t.params == search.start_params for t in study.trials) == 1  # the start, enqueued once
 
 
-def test_worker_command_rejects_an_unknown_study():
+@pytest.mark.parametrize("argv, says", [
+    (["--study", "ae-everything", "--trials", "1"], "--study 'ae-everything' is not a search; choose one of: "
+                                                    "ae-tpe-median-pruning, ae-random-search, ae-grid-search"),
+    (["--study", "ae-tpe-hyperband-pruning", "--trials", "1"], "is not a search"),
+    (["--study", "ae-random-search", "--trials", "0"], "--trials must be >= 1, got 0"),
+    (["--study", "ae-grid-search", "--seed", "1", "--trials", "1", "--profile", "smoke"],
+     "grid search has no sampler seed (it runs once): leave out --seed"),
+    (["--study", "ae-random-search", "--seed", "2", "--trials", "1", "--profile", "smoke"],
+     "--seed must be in 0..1 (the smoke profile runs 2 sampler seeds per search), got 2"),
+    (["--study", "ae-random-search", "--trials", "1", "--profile", "huge"], "Unknown profile 'huge'"),
+    (["--study", "ae-random-search", "--trials", "1", "--decoder", "fancy"], "invalid choice: 'fancy'")])
+def test_worker_command_rejects_bad_arguments_with_a_clear_message(argv, says, capsys):
     with pytest.raises(SystemExit) as exit_:
-        tuning.main(["--study", "ae-everything", "--trials", "1"])
-    assert exit_.value.code == 2
+        tuning.main(argv)
+    assert exit_.value.code == 2 and says in capsys.readouterr().err
 
 
 def test_kfold_scorer_returns_k_scores_and_caches_its_folds(tmp_path, capsys):
@@ -235,24 +352,124 @@ def test_choices_break_ties_by_epochs_then_order_never_by_time():
     assert tuning.choose(faster) == tuning.choose(rows)
 
 
-def test_configuration_rebuilds_a_trial():
+def test_configuration_rebuilds_a_trial_with_the_rest_from_the_start():
     params = {"lr": 2e-3, "weight_decay": 1e-4, "batch_size": 64, "optimizer": "adamw", "base_channels": 16,
               "dropout": 0.1}
-    cfg, spec = tuning.configuration(params, epochs=7, seed=3)
-    assert cfg.channels == (16, 32) and cfg.latent_dim == tuning.LATENT_DIM and cfg.dropout == 0.1
+    start = (replace(START[0], latent_dim=16, kernel_size=5, batch_norm=False), replace(START[1], seed=3))
+    cfg, spec = tuning.configuration(params, start, epochs=7)
+    assert cfg == AEConfig(channels=(16, 32), kernel_size=5, latent_dim=16, batch_norm=False, dropout=0.1)
     assert (spec.epochs, spec.optimizer, spec.lr, spec.weight_decay, spec.batch_size, spec.seed, spec.scheduler) == (
         7, "adamw", 2e-3, 1e-4, 64, 3, "cosine")
+    assert tuning.configuration(params, start)[1].epochs == START[1].epochs  # default: the start's epochs
     assert tuning.start_params(cfg, spec) == params
 
 
-def test_findings_say_when_no_search_beat_the_start():
-    row = {"best_value": 0.01, "best_trial": 0, "complete": 3, "pruned": 0, "failed": 0, "epochs": 6, "seconds": 3.0}
-    found = {"trials": 3, "epochs_per_trial": 2, "images": 300, "unpruned_epochs": 6, "start_value": 0.01,
-             "names": {"random-search": "random search"}, "random-search": row, "kept": "random search",
-             "any_improved_on_start": False}
+def _curve(best: list[float], seconds: list[float]) -> dict:
+    return {"best": best, "seconds": seconds}
+
+
+def test_progress_over_seeds_takes_median_min_and_max_per_trial_and_on_a_common_grid_of_seconds():
+    curves = [_curve([0.5, 0.4, 0.4, 0.1], [10.0, 14.0, 20.0, 30.0]),
+              _curve([0.5, 0.5, 0.3], [10.0, 12.0, 25.0]),  # one trial fewer: keeps its last best
+              _curve([0.5, 0.2, 0.2, 0.2], [10.0, 13.0, 16.0, 40.0])]
+    found = tuning.progress_over_seeds(curves)
+    assert found["seeds"] == 3
+    assert found["by_trial"] == {"x": [1, 2, 3, 4], "median": [0.5, 0.4, 0.3, 0.2], "min": [0.5, 0.2, 0.2, 0.1],
+                                 "max": [0.5, 0.5, 0.4, 0.3]}
+    seconds = found["by_seconds"]
+    assert seconds["x"] == [10.0, 12.0, 13.0, 14.0, 16.0, 20.0, 25.0, 30.0, 40.0]
+    assert seconds["median"] == [0.5, 0.5, 0.5, 0.4, 0.4, 0.4, 0.3, 0.2, 0.2]
+    assert seconds["min"] == [0.5, 0.5, 0.2, 0.2, 0.2, 0.2, 0.2, 0.1, 0.1]
+    assert seconds["max"] == [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.4, 0.3, 0.3]
+    late = tuning.progress_over_seeds([_curve([0.5, 0.1], [10.0, 20.0]), _curve([0.4], [15.0])])
+    assert late["by_seconds"] == {"x": [15.0, 20.0], "median": [0.45, 0.25], "min": [0.4, 0.1], "max": [0.5, 0.4]}
+    with pytest.raises(ValueError, match="a finished trial in each"):
+        tuning.progress_over_seeds([_curve([0.5], [1.0]), _curve([], [])])
+
+
+def test_the_race_times_only_improvements_on_the_start():
+    tpe = tuning.progress_over_seeds([_curve([0.5, 0.3, 0.2], [10.0, 15.0, 20.0])])
+    random = tuning.progress_over_seeds([_curve([0.5, 0.4, 0.3], [10.0, 20.0, 40.0])])
+    timed = tuning.race(tpe, random, start=0.5)
+    assert timed == {"target": 0.3, "random_improved_on_start": True, "random_seconds": 40.0, "tpe_seconds": 15.0,
+                     "ratio": 15.0 / 40.0}
+    assert "reaches it after 15.0 s, 0.38 times random search's time" in tuning.race_sentence(timed)
+    never = tuning.race(random, tpe, start=0.5)  # the roles swapped: "TPE" never reaches 0.2
+    assert never["tpe_seconds"] is None and "does not reach it within its trial budget" in tuning.race_sentence(never)
+    flat = tuning.progress_over_seeds([_curve([0.5, 0.5], [10.0, 20.0]), _curve([0.5], [10.0])])
+    stuck = tuning.race(tpe, flat, start=0.5)  # random search never went below the start: nothing to time
+    assert stuck["random_improved_on_start"] is False
+    assert stuck["tpe_seconds"] is None and stuck["random_seconds"] is None and stuck["ratio"] is None
+    assert "never went below the hand-set start, so there is no improvement" in tuning.race_sentence(stuck)
+
+
+def _made_up(search, values: dict[str, list[tuple[float, float]]]) -> dict[str, optuna.Study]:
+    """Made-up studies of every study of `plan(search)`: the start (trial 0, value 0.5, 10 s), then the given
+    (value, seconds) of other configurations (lr = 5e-3, 6e-3, ... in their order)."""
+    studies = {}
+    for label in tuning.plan(search):
+        study = optuna.create_study()
+        trials = [(search.start_params, 0.5, 10.0)] + [({**search.start_params, "lr": 5e-3 + 1e-3 * i}, value, seconds)
+                                                        for i, (value, seconds) in enumerate(values.get(label, []))]
+        for params, value, seconds in trials:
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=_DISTRIBUTIONS, value=value,
+                                                      user_attrs={"epochs": 1, "seconds": seconds}))
+        studies[label] = study
+    return studies
+
+
+def test_compare_searches_summarizes_each_search_over_its_seeds():
+    search = _search(trials=3, trial_epochs=1, sampler_seeds=3)
+    studies = _made_up(search, {
+        "TPE + median pruning, seed 0": [(0.3, 5.0), (0.2, 5.0)], "TPE + median pruning, seed 1": [(0.4, 5.0)],
+        "TPE + median pruning, seed 2": [(0.45, 5.0), (0.25, 5.0)],
+        "random search, seed 0": [(0.6, 5.0), (0.4, 10.0)], "random search, seed 1": [(0.45, 5.0)],
+        "grid search": [(0.35, 8.0)]})
+    found = tuning.compare_searches(studies, search)
+    assert found["names"] == {"tpe": "TPE + median pruning", "random": "random search", "grid": "grid search"}
+    tpe, rand, grid = found["tpe"], found["random"], found["grid"]
+    assert tpe["best"] == [0.2, 0.4, 0.25] and tpe["median_best"] == 0.25 and (tpe["min_best"], tpe["max_best"]) == (
+        0.2, 0.4)
+    assert tpe["spread"] == pytest.approx(0.2) and tpe["improvement"] == pytest.approx(0.25)
+    assert tpe["below_start_beyond_spread"] and tpe["improved_seeds"] == 3 and tpe["sampler_seeds"] == [0, 1, 2]
+    assert rand["best"] == [0.4, 0.45, 0.5] and rand["improved_seeds"] == 2 and not rand["below_start_beyond_spread"]
+    assert (rand["complete"], rand["pruned"], rand["epochs"], rand["seconds"]) == (2.0, 0.0, 2.0, 15.0)
+    assert grid["runs"] == 1 and grid["sampler_seeds"] is None and grid["spread"] == 0.0
+    assert found["start_value"] == 0.5 and found["trial_epochs"] == 1 and found["final_epochs"] == 2
+    assert found["kept"] == "TPE + median pruning, seed 0" and found["chosen"] == "TPE + median pruning, seed 0"
+    # random search's median curve: 0.5 until 25 s, then 0.45; TPE's median is 0.4 at 15 s already
+    assert found["curves"]["random"]["by_seconds"] == {"x": [10.0, 15.0, 25.0], "median": [0.5, 0.5, 0.45],
+                                                       "min": [0.5, 0.45, 0.4], "max": [0.5, 0.5, 0.5]}
+    assert found["random_improved_on_start"] and found["race"]["target"] == 0.45
+    assert (found["random_seconds"], found["tpe_seconds_to_random_best"]) == (25.0, 15.0)
+    assert found["tpe_time_ratio"] == pytest.approx(0.6)
+    assert list(tuning.search_curves(found)) == ["TPE + median pruning", "random search", "grid search"]
+    table = tuning.search_table(found)
+    assert "| TPE + median pruning | 0.2500 [0.2000–0.4000] | 3 | 3 | 3 | 0 | 3 / 3 | 20 |" in table
+    assert "| random search | 0.4500 [0.4000–0.5000] | 3 | 3 | 2 | 0 | 2 / 3 | 15 |" in table
+    assert "| grid search | 0.3500 | 1 | 3 | 2 | 0 | 2 / 3 | 18 |" in table
     text = tuning.search_findings(found)
-    assert "No search found a configuration better than the hand-set start" in text and "0.01000" in text
-    assert "| random search | 0.01 | 0 | 3 | 0 | 0 | 6 / 6 | 3 |" in tuning.search_table(found)
+    assert "TPE + median pruning 0.250 (0.200 to 0.400)" in text and "grid search 0.350 (one run)" in text
+    assert "scores 0.500" in text
+    assert "TPE + median pruning ends 50% below it, more than its spread over seeds (40%)" in text
+    assert "random search ends 10% below it, no more than its spread over seeds (20%)" in text
+    assert ("reaches its final best, 0.450, after 25.0 s of trials; TPE's median curve reaches it after 15.0 s"
+            in text)
+    assert "_" not in text.replace("**", "") and "True" not in text and "False" not in text  # words, not keys
+    with pytest.raises(ValueError, match="Not studies of this search: 'random search'"):
+        tuning.compare_searches({"random search": studies["random search, seed 0"]}, search)
+
+
+def test_search_findings_say_when_no_search_went_below_the_start():
+    search = _search(trials=2, trial_epochs=1, sampler_seeds=3)
+    found = tuning.compare_searches(_made_up(search, {"random search, seed 0": [(0.4, 5.0)],
+                                                      "random search, seed 1": [(0.7, 5.0)]}), search)
+    assert found["race"]["tpe_seconds"] is None and not found["any_improved_on_start"]
+    assert found["random"]["improved_seeds"] == 1 and found["random"]["median_best"] == 0.5
+    text = tuning.search_findings(found)
+    assert ("no search's median best went below it at this budget (only single seeds did: 1 of the 3 seeds of "
+            "random search)") in text
+    assert "no improvement of random search for TPE to reach, and no time to compare" in text
 
 
 # ----------------------------------------------------------------------------- stage 2: the final budget
@@ -261,7 +478,7 @@ def test_findings_say_when_no_search_beat_the_start():
 def _with_trials(search, values: dict[int, float]) -> dict[str, optuna.Study]:
     """Made-up studies: the start (trial 0) and other configurations (lr = 1e-3 * key) with given values."""
     studies = {}
-    for name in ("random search", "grid search"):
+    for name in ("random search, seed 0", "random search, seed 1"):
         study = optuna.create_study()
         study.add_trial(optuna.trial.create_trial(params=search.start_params, distributions=_DISTRIBUTIONS,
                                                   value=0.5))
@@ -284,7 +501,7 @@ def test_finalists_are_the_best_distinct_configurations_other_than_the_start():
     search = _search()
     picked = tuning.finalists(_with_trials(search, {5: 0.3, 3: 0.1, 4: 0.2}), search)
     assert [f["params"]["lr"] for f in picked] == [3e-3, 4e-3]  # both searches hold them: each counted once
-    assert [f["search"] for f in picked] == ["random search", "random search"]
+    assert [f["search"] for f in picked] == ["random search, seed 0", "random search, seed 0"]
     assert all(f["params"] != search.start_params for f in picked)
 
 
@@ -299,6 +516,9 @@ def test_stage_two_trains_the_finalists_on_the_whole_split_and_keeps_the_best_on
     assert promoted["chosen"] == best and promoted["tuned_is_hand_set"] == (best == "hand-set")
     again, _ = tuning.promote(_with_trials(search, {5: 0.3, 3: 0.1}), search)
     assert again == promoted and capsys.readouterr().out.count("reused a finished run") == 3
+    cfg, spec, run = tuning.tuned(search, promoted, runs)
+    assert run is runs[best] and spec.epochs == search.epochs
+    assert (cfg, spec) == (search.start if best == "hand-set" else tuning.configuration(rows[best]["params"], START))
 
 
 def test_the_start_wins_a_tie_at_the_final_budget(tmp_path):
@@ -306,6 +526,9 @@ def test_the_start_wins_a_tie_at_the_final_budget(tmp_path):
     studies = _with_trials(search, {})  # nothing but the start
     promoted, runs = tuning.promote(studies, search)
     assert promoted["chosen"] == "hand-set" and set(runs) == {"hand-set"}
+    assert tuning.tuned(search, promoted, runs) == (*START, runs["hand-set"])
+    with pytest.raises(ValueError, match="has no row or run here"):
+        tuning.tuned(search, {**promoted, "chosen": "finalist 1"}, runs)
 
 
 def test_final_comparison_of_the_start_with_itself_trains_nothing_twice(tmp_path, capsys):
@@ -333,10 +556,56 @@ def test_final_comparison_cross_validates_both_on_the_whole_split_at_the_final_b
     assert found["tuned_test_mse"] == pytest.approx(
         autoencoder.mse(runs["finalist 1"].model, search.splits.test, search.splits))
     text = tuning.final_findings(found, promoted)
-    assert "finalist 1" in text and f"{found['tuned_test_mse']:.6f}" in text
+    assert "finalist 1" in text and tuning._sig(found["tuned_test_mse"]) in text
+
+
+def _final(tuned_mean: float, tuned_std: float, hand_set_std: float) -> tuple[dict, dict]:
+    """A made-up result of final_comparison and promote with a tuned configuration other than the hand-set one."""
+    found = {"folds": 3, "chosen": "finalist 1", "chosen_from": "TPE + median pruning, seed 1",
+             "tuned_is_hand_set": False, "tuned_val_mse": 0.0101, "hand_set_val_mse": 0.0103,
+             "tuned_mean": tuned_mean, "tuned_std": tuned_std, "hand_set_mean": 0.0100, "hand_set_std": hand_set_std,
+             "folds_tuned_lower": 2, "tuned_test_mse": 0.0098, "hand_set_test_mse": 0.0100}
+    promoted = {"rows": {"hand-set": {"val_mse": 0.0103}, "finalist 1": {"val_mse": 0.0101}}, "chosen": "finalist 1"}
+    return found, promoted
+
+
+def test_final_findings_say_in_words_whether_the_difference_is_inside_the_fold_spread():
+    inside = tuning.final_findings(*_final(tuned_mean=0.00997, tuned_std=0.00004, hand_set_std=0.00006))
+    assert ("the tuned configuration is 0.30% lower in cross-validated MSE (lower in 2 of 3 folds), inside the fold "
+            "spread of 0.60%: the search does not improve on the hand-set configuration by more than the folds vary"
+            ) in inside
+    assert "finalist 1 (found by TPE + median pruning, seed 1)" in inside and "0.0101 against 0.0103" in inside
+    assert "On the test set its MSE is 2.0% lower (0.00980 against 0.0100)" in inside
+    beyond = tuning.final_findings(*_final(tuned_mean=0.0095, tuned_std=0.00004, hand_set_std=0.00006))
+    assert "inside the fold spread" not in beyond
+    assert "5.00% lower in cross-validated MSE (lower in 2 of 3 folds), more than the fold spread of 0.60%" in beyond
+    worse = tuning.final_findings(*_final(tuned_mean=0.0105, tuned_std=0.0001, hand_set_std=0.0001))
+    assert "5.0% higher" in worse and "worse than the hand-set configuration" in worse
+    assert "inside the fold spread" in tuning.final_findings(*_final(0.0101, 0.00005, 0.0001))  # = the spread: inside
 
 
 # ----------------------------------------------------------------------------- figures
+
+
+def test_search_progress_draws_a_median_line_and_a_range_band_per_search():
+    curves = {"TPE + median pruning": tuning.progress_over_seeds(
+        [_curve([0.5, 0.3, 0.2], [10.0, 15.0, 20.0]), _curve([0.5, 0.4, 0.4], [10.0, 12.0, 30.0])]),
+        "grid search": tuning.progress_over_seeds([_curve([0.5, 0.45], [10.0, 18.0])])}
+    fig = plots.search_progress(curves, start=0.5)
+    try:
+        by_trial, by_time = fig.axes
+        assert [len(ax.collections) for ax in (by_trial, by_time)] == [1, 1]  # a band for the seeded search only
+        assert list(by_trial.lines[0].get_ydata()) == pytest.approx([0.5, 0.35, 0.3])
+        assert list(by_time.lines[0].get_xdata()) == [10.0, 12.0, 15.0, 20.0, 30.0]
+        assert by_trial.lines[-1].get_linestyle() == ":" and by_trial.lines[-1].get_ydata()[0] == 0.5
+        labels = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert labels == ["TPE + median pruning: median and range over 2 seeds", "grid search (one run)",
+                          "hand-set start"]
+        assert matplotlib.colors.to_hex(by_trial.lines[0].get_color()) != matplotlib.colors.to_hex(
+            by_trial.lines[1].get_color())
+        assert min(ax.title.get_fontsize() for ax in fig.axes) >= 8 and by_trial.get_yscale() == "log"
+    finally:
+        plt.close(fig)
 
 
 def test_optuna_figures_leave_the_global_style_alone_and_use_the_house_style():

@@ -1,0 +1,147 @@
+"""Section 1's ablations: the decoder's upsampling, optimizers at their best rate, regularization that has
+something to regularize, and the profile fields that size them."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import matplotlib
+import pytest
+import torch
+
+from helpers import autoencoder as ae, config, data, models, plots, training, vae
+from helpers.models import AEConfig
+
+matplotlib.use("Agg")
+
+
+def _set(n: int, seed: int) -> data.ImageSet:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.nn.functional.avg_pool2d(torch.rand(n, 1, 28, 28, generator=g), 7, 1, 3)
+    return data.ImageSet((images * 255).to(torch.uint8), torch.arange(n) % 10, tuple("abcdefghij"))
+
+
+def test_resize_decoder_has_the_same_parameters_and_no_transposed_convolution():
+    for channels in ((32, 64), (16, 32, 64), (8,)):
+        old, new = AEConfig(channels=channels), AEConfig(channels=channels, decoder="resize")
+        a, b = models.AutoEncoder(old), models.AutoEncoder(new)
+        assert models.count_parameters(a) == models.count_parameters(b)
+        with torch.no_grad():
+            out = b(torch.rand(3, 1, 28, 28))
+        assert out.shape == (3, 1, 28, 28) and 0 <= float(out.min()) and float(out.max()) <= 1
+        assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in b.modules())
+        assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in a.modules())
+    assert models.VAE(AEConfig(decoder="resize")).decoder(torch.randn(2, 32)).shape == (2, 1, 28, 28)
+
+
+def test_decoder_field_keeps_old_cache_keys_and_rejects_unknown_values():
+    assert "decoder" not in AEConfig().as_dict()  # runs cached before the field existed keep their keys
+    assert AEConfig(decoder="resize").as_dict()["decoder"] == "resize"
+    assert AEConfig(**AEConfig(decoder="resize").as_dict()) == AEConfig(decoder="resize")
+    with pytest.raises(ValueError, match="decoder"):
+        AEConfig(decoder="bilinear")
+
+
+def test_resize_decoder_spreads_a_point_evenly_where_the_transposed_one_makes_a_checkerboard():
+    """One code through a decoder whose every weight is 1: the resize decoder's output is flat inside the image, the
+    transposed one alternates between pixels (the uneven kernel overlap, Odena et al. 2016)."""
+    def interior_spread(cfg: AEConfig) -> float:
+        decoder = models.Decoder(cfg, logits=True)
+        for p in decoder.parameters():
+            torch.nn.init.constant_(p, 0.01)
+        out = decoder(torch.ones(1, cfg.latent_dim))[0, 0, 6:22, 6:22]
+        return float(out.std() / out.mean())
+    cfg = AEConfig(channels=(4, 8), latent_dim=2, batch_norm=False)
+    assert interior_spread(replace(cfg, decoder="resize")) < 1e-3 < interior_spread(cfg)
+
+
+def test_choose_decoder_keeps_resize_unless_it_is_worse_on_validation():
+    rows = {"transposed": {"val_mse": 0.010, "test_mse": 0.011, "parameters": 5, "seconds": 1.0},
+            "resize": {"val_mse": 0.010, "test_mse": 0.009, "parameters": 5, "seconds": 1.0}}
+    assert ae.choose_decoder(rows) == "resize"  # a tie keeps the artifact-free one
+    rows["resize"]["val_mse"] = 0.0101
+    assert ae.choose_decoder(rows) == "transposed"
+    assert "higher" in ae.decoder_findings(rows, "transposed") and "1.0%" in ae.decoder_findings(rows, "transposed")
+
+
+def test_optimizer_grid_and_best_rate_chosen_on_validation():
+    variants = ae.optimizer_variants(AEConfig(), dict(epochs=1, batch_size=8, seed=0))
+    assert len(variants) == sum(len(lrs) for _, _, lrs in ae.OPTIMIZER_GRID.values())
+    assert {spec.optimizer for _, spec in variants.values()} == {k for k, _, _ in ae.OPTIMIZER_GRID.values()}
+    rows = {name: {"val_mse": 1.0 + i % 3 * (-0.1 if "Adam," in name else 0.1), "train_mse": 0.5, "seconds": 2.0}
+            for i, name in enumerate(variants)}
+    best = ae.best_per_optimizer(rows)
+    assert best["Adam"]["lr"] == ae.OPTIMIZER_GRID["Adam"][2][2] and best["Adam"]["best_lr_at_edge"]
+    assert best["RMSprop"]["lr"] == ae.OPTIMIZER_GRID["RMSprop"][2][0]
+    assert best["Adam"]["val_mse"] == pytest.approx(0.8)
+    text = ae.optimizer_findings(best, 600, 2)
+    assert text.index("Adam is lowest") > 0 and "edge" in text
+    assert ae.optimizer_table(best).count("\n") == len(best) + 1
+
+
+def test_regularization_variants_each_change_one_thing_and_are_their_own_runs():
+    profile = config.PROFILES["quick"]
+    variants = ae.regularization_variants(profile)
+    base_cfg, base_spec = variants["none"]
+    assert base_cfg.latent_dim > ae.HAND_SET.latent_dim and not base_cfg.batch_norm
+    keys = set()
+    for name, (cfg, spec) in variants.items():
+        changed = [f for f in ("dropout", "channels", "latent_dim", "batch_norm") if getattr(cfg, f) != getattr(base_cfg, f)]
+        changed += [f for f in ("weight_decay", "augment", "patience", "lr", "epochs") if getattr(spec, f) != getattr(base_spec, f)]
+        assert len(changed) == (0 if name == "none" else 1), (name, changed)
+        assert spec.epochs == profile.reg_epochs
+        keys.add((tuple(sorted(cfg.as_dict().items())), repr(spec)))
+    assert len(keys) == len(variants)
+    optimizer_runs = ae.optimizer_variants(ae.HAND_SET, dict(epochs=profile.compare_epochs, batch_size=profile.batch_size,
+                                                             seed=profile.seed))
+    assert not any(cfg == base_cfg for cfg, _ in optimizer_runs.values())  # no run shared with the optimizer table
+
+
+def test_early_stopping_restores_its_best_epoch_and_findings_follow_the_gaps():
+    train, val, test = _set(100, 0), _set(60, 1), _set(20, 2)
+    splits = data.Splits(train, val, test, 0.3, 0.3)
+    cfg = AEConfig(channels=(4,), latent_dim=64, batch_norm=False)
+    spec = training.TrainSpec(epochs=25, optimizer="adam", lr=3e-2, batch_size=10, seed=0)
+    runs = ae.compare({"none": (cfg, spec), "early stopping (patience 1)": (cfg, replace(spec, patience=1))},
+                      splits, train)
+    rows = ae.summary(runs, splits, train)
+    stopped = rows["early stopping (patience 1)"]
+    assert stopped["stopped_early"] and stopped["epochs"] < 25
+    assert stopped["kept_epoch"] == stopped["best_val_epoch"] and stopped["val_mse"] == pytest.approx(stopped["best_val_mse"])
+    text = ae.regularization_findings(rows, len(train))
+    assert f"kept epoch {stopped['kept_epoch']}" in text and "100 training images" in text
+    made_up = {"none": {**rows["none"], "gap": 0.004, "val_mse": 0.012, "train_mse": 0.008},
+               "a": {**rows["none"], "gap": 0.001, "val_mse": 0.011, "stopped_early": False},
+               "b": {**rows["none"], "gap": 0.005, "val_mse": 0.013, "stopped_early": False}}
+    text = ae.regularization_findings(made_up, 100)
+    assert "1 of 2 regularizers narrow the gap" in text and "the narrowest is a's" in text and "-8%" in text
+
+
+def test_regularization_images_are_a_balanced_subset_of_the_training_split():
+    train, val, test = _set(400, 0), _set(50, 1), _set(50, 2)
+    splits = data.Splits(train, val, test, 0.3, 0.3)
+    profile = replace(config.PROFILES["smoke"], reg_limit=200)
+    picked = data.regularization_train(splits, profile)
+    assert len(picked) == 200 and torch.bincount(picked.labels, minlength=10).tolist() == [20] * 10
+
+
+def test_profiles_size_the_new_comparisons_and_reject_bad_values():
+    full = config.PROFILES["full"]
+    assert full.trials >= 20 and full.sampler_seeds >= 3 and full.search_epochs < full.ae_epochs
+    for profile in config.PROFILES.values():
+        assert profile.reg_limit <= profile.train_size
+    with pytest.raises(config.ConfigError, match="reg_limit"):
+        replace(config.PROFILES["smoke"], reg_limit=10 ** 6)
+    with pytest.raises(config.ConfigError, match="search_epochs"):
+        replace(config.PROFILES["smoke"], search_epochs=0)
+    with pytest.raises(config.ConfigError, match="sampler_seeds"):
+        replace(config.PROFILES["smoke"], sampler_seeds=0)
+
+
+def test_train_val_panels_and_the_variants_note():
+    h = training.History()
+    for e in range(1, 6):
+        h.rows.append({"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.0 / e + 0.1 * e, "seconds": float(e)})
+    fig = plots.train_val_panels({"a": h, "b": h, "c": h, "d": h}, "title")
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 4
+    note = vae.variants_note(6000, 4, 18000, 8)
+    assert "6,000" in note and "18,000" in note and "β = 1 with warm-up" in note
