@@ -277,9 +277,11 @@ def decoder_findings(rows: dict[str, dict], chosen: str) -> str:
     """One sentence: how the two decoders compare and which one the study keeps."""
     new, old = rows["resize"], rows["transposed"]
     change = 100 * (new["val_mse"] / old["val_mse"] - 1)
-    return (f"**Measured:** with the same parameters and recipe, upsampling then convolving gives a validation MSE "
-            f"{abs(change):.1f}% {'lower' if change < 0 else 'higher'} than transposed convolutions "
-            f"({new['val_mse']:.5f} against {old['val_mse']:.5f}; test {new['test_mse']:.5f} against "
-            f"{old['test_mse']:.5f}) and {new['seconds'] / old['seconds']:.1f} times the training time (it convolves "
-            f"at the larger size), so the study keeps the "
+    ratio = new["seconds"] / old["seconds"]
+    relation = ("the same validation MSE as" if change == 0 else
+                f"a validation MSE {abs(change):.1f}% {'lower' if change < 0 else 'higher'} than")
+    return (f"**Measured:** with the same parameters and recipe, upsampling then convolving gives {relation} "
+            f"transposed convolutions ({new['val_mse']:.5f} against {old['val_mse']:.5f}; test {new['test_mse']:.5f} "
+            f"against {old['test_mse']:.5f}) in {ratio:.1f} times the training time"
+            f"{' (it convolves at the larger size)' if ratio > 1 else ''}, so the study keeps the "
             f"{'resize' if chosen == 'resize' else 'transposed-convolution'} decoder from here on.")

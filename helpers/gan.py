@@ -120,7 +120,8 @@ def findings(scores: dict[str, dict], *, gan: str, groups: quality.Groups | None
                  f"{'this score is no' if len(higher) == 1 else 'neither score is'} evidence that the samples "
                  f"look real.")
     for by in (b for b in names if b not in higher):
-        text += f" Uniform noise gets a lower {names[by]} ({z[by]:.2f}) than the DCGAN ({g[by]:.2f})."
+        text += (f" Uniform noise gets {'the same' if z[by] == g[by] else 'a lower'} {names[by]} ({z[by]:.2f}) "
+                 f"{'as' if z[by] == g[by] else 'than'} the DCGAN ({g[by]:.2f}).")
     return text + f" Their recall is {g['recall']:.2f} (real held-out images {r['recall']:.2f})."
 
 

@@ -368,7 +368,8 @@ def _reference_sentence(scores: dict[str, dict], generators: list[str]) -> str:
     "Measured: ")."""
     real, noise = scores[REAL], scores[NOISE]
     order = ranked(scores)
-    lowest = (f"real held-out images score best ({fd(real['frechet'])})" if order[0] in (REAL, TRAIN) else
+    lowest = (f"real {'held-out' if order[0] == REAL else 'training'} images score best "
+              f"({fd(scores[order[0]]['frechet'])})" if order[0] in (REAL, TRAIN) else
               f"{order[0]} scores lower ({fd(scores[order[0]]['frechet'])}) than real held-out images "
               f"({fd(real['frechet'])})")
     highest = (f"uniform noise worst ({fd(noise['frechet'])})" if order[-1] == NOISE else

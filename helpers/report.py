@@ -169,11 +169,11 @@ def search_spread_finding(search: dict) -> str:
         spread = (f"median over {seeds} sampler seeds {_sig(row['median_best'])}, range {_sig(row['min_best'])} to "
                   f"{_sig(row['max_best'])}" if seeds > 1 else f"{_sig(row['median_best'])}, one run")
         parts.append(f"{row['search']} {spread}")
-    start = search["start_value"]
+    start = "n/a" if search["start_value"] is None else _sig(search["start_value"])
     epochs = f"{search['trial_epochs']} epoch{'s' if search['trial_epochs'] != 1 else ''}"
     return (f"With {search['trials']} trials of at most {epochs} on {search['images']:,} images "
             f"per study, the best validation MSE found was: {'; '.join(parts)}; the hand-set start scores "
-            f"{_sig(start)}.")
+            f"{start}.")
 
 
 def simclr_finding(metrics: dict) -> str:
@@ -181,7 +181,7 @@ def simclr_finding(metrics: dict) -> str:
     simclr, raw = metrics["simclr"], metrics["representations"]["raw"]
     knn, probe = 100 * (simclr["knn_accuracy"] - raw["knn_accuracy"]), 100 * (
         simclr["linear_probe_accuracy"] - raw["linear_probe_accuracy"])
-    words = lambda d: f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"  # noqa: E731
+    words = lambda d: "level with" if round(d, 1) == 0 else f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"  # noqa: E731
     text = (f"Read at the encoder's last feature map, SimCLR's representation scores {_pct(simclr['knn_accuracy'])} by "
             f"k-NN and {_pct(simclr['linear_probe_accuracy'])} by a linear probe, {words(knn)} and {words(probe)} raw "
             f"pixels.")

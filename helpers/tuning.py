@@ -566,12 +566,12 @@ def race(tpe: dict | None, random: dict | None, start: float | None) -> dict:
     not below the start value (or either search or the start value is missing), there is nothing to time, and
     every time is None."""
     target = random["by_seconds"]["median"][-1] if random is not None else None
-    improved = None not in (tpe, target, start) and target < start
+    improved = None not in (target, start) and target < start
     found = {"target": target, "random_improved_on_start": improved, "random_seconds": None, "tpe_seconds": None,
              "ratio": None}
     if improved:
         found["random_seconds"] = _first_reach(random["by_seconds"], target)
-        found["tpe_seconds"] = _first_reach(tpe["by_seconds"], target)
+        found["tpe_seconds"] = _first_reach(tpe["by_seconds"], target) if tpe is not None else None
         if found["tpe_seconds"] is not None and found["random_seconds"]:
             found["ratio"] = found["tpe_seconds"] / found["random_seconds"]
     return found
@@ -900,11 +900,14 @@ def final_findings(found: dict, promoted: dict) -> str:
         beaten = _join([f"{n} ({_sig(rows[n]['val_mse'])})" for n in others])
         start = rows["hand-set"]["search_value"]
         better = [n for n in others if start is not None and rows[n]["search_value"] < start]
-        why = ("although " + ("they" if len(better) > 1 else "it") + " scored better in the search: the search's "
-               "advantage did not carry over to the final budget on the whole training split"
-               if len(better) == len(others) else
-               "and no finalist had scored better than the hand-set start in the search either: the finalists are "
-               "only the best of the other configurations tried")
+        if start is None:
+            why = "(the hand-set start has no score in the search to compare with)"
+        elif better:
+            why = (f"although {_join(better)} scored better than it in the search: that advantage did not carry over to "
+                   f"the final budget on the whole training split")
+        else:
+            why = ("and no finalist had scored better than the hand-set start in the search either: the finalists are "
+                   "only the best of the other configurations tried")
         return (f"**Measured:** at the final budget no finalist beats the hand-set configuration on the validation "
                 f"split ({_sig(rows['hand-set']['val_mse'])} against {beaten}), {why}; the tuned model is "
                 f"section 1's (test MSE {_sig(found['hand_set_test_mse'])}).")
