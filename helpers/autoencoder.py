@@ -260,10 +260,11 @@ def decoder_rows(runs: dict[str, Run], splits: Splits, batch_size: int = 2000) -
             for name, run in runs.items()}
 
 
-def choose_decoder(rows: dict[str, dict], new: str = "resize", old: str = "transposed") -> str:
-    """`new` unless it raises the validation MSE above `old`'s: the change that removes checkerboard patterns is kept
-    where it does not cost reconstruction quality (chosen on validation, never on test)."""
-    return new if rows[new]["val_mse"] <= rows[old]["val_mse"] else old
+def choose_decoder(rows: dict[str, dict], score: str = "val_mse", new: str = "resize", old: str = "transposed") -> str:
+    """`new` unless it raises the validation `score` (lower is better: the autoencoder's MSE, the VAE's negative ELBO)
+    above `old`'s: the change that removes checkerboard patterns is kept where it does not cost reconstruction quality
+    (chosen on validation, never on test)."""
+    return new if rows[new][score] <= rows[old][score] else old
 
 
 def decoder_table(rows: dict[str, dict]) -> str:
