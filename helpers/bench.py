@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,8 +32,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from . import runtime
-from .config import results_root
-from .data import Augment, Batch, data_root, load_dataset
+from .config import ConfigError, int_option, results_root
+from .data import Augment, Batch, DataError, data_root, load_dataset
 from .models import AEConfig, AutoEncoder, HW1Net
 from .results import markdown_table, write_text
 from .training import TrainSpec, classification_loss, fit, make_optimizer, reconstruction_loss
@@ -229,27 +230,38 @@ def table(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=None, help="training images per epoch "
+    parser.add_argument("--images", type=int_option(1, 60000), default=None, help="training images per epoch "
                         "(default: 60000 on CUDA, 4096 otherwise)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed epochs after one warm-up epoch")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int_option(1), default=3, help="timed epochs after one warm-up epoch")
+    parser.add_argument("--batch-size", type=int_option(1, 60000), default=128)
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {', '.join(MODELS)}")
     parser.add_argument("--variants", default=None, help="comma-separated variant names (default: all of this "
                         "device's), e.g. 'fp32,channels-last'")
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+    if unknown or not models:
+        parser.error(f"unknown model(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODELS)}")
     images = args.images or (60000 if torch.cuda.is_available() else 4096)
-    if not args.batch_size <= images <= 60000 or args.repeats < 1:
-        parser.error("need batch-size <= images <= 60000 and repeats >= 1")
+    if args.batch_size > images:
+        parser.error(f"--batch-size {args.batch_size} is larger than --images {images}; allowed: a batch size of at "
+                     f"most the images per epoch")
     names = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
-    known = [short(v) for v in device_variants(runtime.select_device())]
+    try:
+        results_root()  # HW2_RESULTS, checked before minutes of measuring
+        known = [short(v) for v in device_variants(runtime.select_device())]
+    except ConfigError as err:
+        parser.error(str(err))
     if names and any(n not in known for n in names):
         parser.error(f"unknown variant(s) {', '.join(n for n in names if n not in known)} on this device; "
                      f"choose from {', '.join(known)}")
-    report = run(models, images, args.batch_size, args.repeats, names)
+    try:
+        report = run(models, images, args.batch_size, args.repeats, names)
+    except ConfigError as err:  # HW2_DATA, HW2_DOWNLOAD
+        parser.error(str(err))
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     peaks = "; ".join(f"{p}: {v['gflops']:.0f} GFLOP/s = {v['derivation']}" for p, v in report["peak"].items()
                       if v["gflops"])
     print(f"\ndevice: {report['device']}; {images} images per epoch, batch {args.batch_size}, "

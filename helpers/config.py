@@ -4,11 +4,13 @@ Run `python -m helpers.config [NAME] [--dir]` to print the profile a run would u
 """
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -264,20 +266,39 @@ def default_profile_name() -> str:
 
 
 def resolve_profile(name: str | None = None) -> Profile:
-    """The profile named by the argument, else by `HW2_PROFILE`, else the default for this machine."""
+    """The profile named by the argument (the notebook's `PROFILE`, a command's profile option), else by
+    `HW2_PROFILE`, else the default for this machine."""
+    valid = ", ".join(PROFILES)
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"Profile {name!r} (type {type(name).__name__}) is not a profile name. Valid profiles: "
+                          f"{valid} (a string, e.g. PROFILE = \"quick\"), or None for {PROFILE_ENV}, else this "
+                          f"machine's default ({default_profile_name()}).")
+    from_env = not name and bool(os.environ.get(PROFILE_ENV))
     chosen = name or os.environ.get(PROFILE_ENV) or default_profile_name()
     key = chosen.strip().lower()
     if key not in PROFILES:
         raise ConfigError(
-            f"Unknown profile {chosen!r}. Valid profiles: {', '.join(PROFILES)}. "
+            f"Unknown profile {chosen!r}{f' in {PROFILE_ENV}' if from_env else ''}. Valid profiles: {valid}. "
             f"Set it in the notebook's parameters cell or with {PROFILE_ENV}=<name>."
         )
     return PROFILES[key]
 
 
 def results_root() -> Path:
-    """Folder holding one sub-folder per profile (`HW2_RESULTS`, default `./results`)."""
-    return Path(os.environ.get(RESULTS_ENV) or REPO_ROOT / "results").resolve()
+    """Folder holding one sub-folder per profile (`HW2_RESULTS`, default `./results`); a clear error when
+    `HW2_RESULTS` names a file, or a folder that cannot be made or written."""
+    value = os.environ.get(RESULTS_ENV, "")
+    if not value.strip():
+        return (REPO_ROOT / "results").resolve()
+    root = Path(value).expanduser().resolve()
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    problem = (f"{existing} is a file, not a folder" if not existing.is_dir() else
+               f"{existing} is not writable" if not os.access(existing, os.W_OK | os.X_OK) else None)
+    if problem:
+        raise ConfigError(f"{RESULTS_ENV}={value!r} cannot hold results: {problem}. Allowed: a folder you can write "
+                          f"(made if missing) that gets one sub-folder per profile, or unset for "
+                          f"{REPO_ROOT / 'results'}.")
+    return root
 
 
 def results_dir(profile: Profile) -> Path:
@@ -285,14 +306,40 @@ def results_dir(profile: Profile) -> Path:
     return results_root() / profile.name
 
 
+def int_option(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse `type`: an integer in [low, high] (no upper bound when `high` is None); anything else is
+    refused with a message that says what is allowed."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer; allowed: {allowed}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: {allowed}")
+        return value
+    return parse
+
+
+def profile_arguments(argv: list[str], command: str, flag: str) -> str | None:
+    """The optional profile name of a command that takes `[PROFILE] [flag]`; anything else (an unknown option, a
+    second name) raises ConfigError with the command's usage."""
+    names = [a for a in argv if not a.startswith("-")]
+    unknown = [a for a in argv if a.startswith("-") and a != flag]
+    if unknown or len(names) > 1:
+        what = f"unknown option {unknown[0]!r}" if unknown else f"one profile at most, got {' '.join(names)}"
+        raise ConfigError(f"{what}; usage: python -m {command} [PROFILE] [{flag}] (PROFILE: {', '.join(PROFILES)})")
+    return names[0] if names else None
+
+
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("--")]
     try:
-        profile = resolve_profile(names[0] if names else None)
+        profile = resolve_profile(profile_arguments(argv, "helpers.config", "--dir"))
+        print(results_dir(profile) if "--dir" in argv else profile.name)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(results_dir(profile) if "--dir" in argv else profile.name)
     return 0
 
 

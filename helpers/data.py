@@ -24,7 +24,7 @@ import torch.nn.functional as F
 import torchvision
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from .config import REPO_ROOT, Profile
+from .config import REPO_ROOT, ConfigError, Profile
 from .results import markdown_table
 
 DATA_ENV = "HW2_DATA"
@@ -90,7 +90,22 @@ class ImageSet:
 
 def data_root(root: str | Path | None = None) -> Path:
     """The folder holding `FashionMNIST/raw/` and `MNIST/raw/`: argument, `HW2_DATA`, or `./data`."""
-    return Path(root or os.environ.get(DATA_ENV) or REPO_ROOT / "data").expanduser().resolve()
+    value = root or os.environ.get(DATA_ENV, "").strip()
+    path = Path(value or REPO_ROOT / "data").expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        setting = f"{DATA_ENV}={value!r}" if not root else f"The data folder {str(root)!r}"
+        raise ConfigError(f"{setting} is a file, not a folder; allowed: a folder that holds FashionMNIST/raw/ "
+                          f"(e.g. HW2_DATA=../shared/data), or unset for {REPO_ROOT / 'data'}.")
+    return path
+
+
+def download_allowed() -> bool:
+    """`HW2_DOWNLOAD`: 1 or unset lets torchvision fetch missing files, 0 forbids it."""
+    value = os.environ.get(DOWNLOAD_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise ConfigError(f"{DOWNLOAD_ENV}={os.environ[DOWNLOAD_ENV]!r} is not allowed; allowed: 0 (never download "
+                          f"missing data files), 1 or unset (download them where the network allows).")
+    return value != "0"
 
 
 def split_files(train: bool) -> tuple[str, str]:
@@ -110,7 +125,7 @@ def load_dataset(name: str = "FashionMNIST", train: bool = True, *, root: str | 
         raise DataError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
     root = data_root(root)
     if download is None:
-        download = os.environ.get(DOWNLOAD_ENV, "1") != "0"
+        download = download_allowed()
     _ensure_files(name, root, download)
     raw = root / name / "raw"
     image_file, label_file = split_files(train)

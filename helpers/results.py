@@ -1,5 +1,6 @@
-"""A run's outputs under `results/<profile>/`: `metrics.json` (merged per section), atomic writes,
-and the keys that let a re-run reuse finished work (`HW2_FORCE=1` recomputes on purpose)."""
+"""A run's outputs under `results/<profile>/`: `metrics.json` (merged per section, under a short lock), atomic
+writes, the keys that let a re-run reuse finished work (`HW2_FORCE=1` recomputes on purpose), and the lock that
+gives one notebook run a results folder to itself."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,6 +9,7 @@ import json
 import math
 import os
 import re
+import socket
 import tempfile
 import time
 import warnings
@@ -17,10 +19,71 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
+
+from .config import RESULTS_ENV, ConfigError
 
 METRICS_FILE = "metrics.json"
+METRICS_LOCK = "metrics.json.lock"  # held only while metrics.json is read, changed and written back
+METRICS_LOCK_SECONDS = 120  # a merge takes milliseconds; a writer that waits this long is stuck, and says so
+RUN_LOCK = "run.lock"  # held by the one notebook run that uses the folder, for the kernel's life
+RUN_LOCK_INFO = "run.lock.info"  # who holds it: process id, host, start time (JSON)
 FORCE_ENV = "HW2_FORCE"
 CODE_VERSION = 1  # bump when a code change alters what a stored result means
+_HELD: dict[Path, FileLock] = {}  # results folders this process holds (re-running the set-up cell keeps them)
+
+
+class ResultsError(RuntimeError):
+    """A results folder or a file in it cannot be used as it is; the message says why and what to do."""
+
+
+class RunDirBusyError(ResultsError):
+    """Another notebook run holds the results folder."""
+
+
+class DamagedFileError(ResultsError):
+    """A stored file that cannot be read (and cannot simply be recomputed without losing something)."""
+
+
+def hold_run_dir(run_dir: str | Path) -> FileLock:
+    """Take `run_dir` for this process until it ends (the notebook's kernel): a second notebook run on the
+    same folder stops at once with `RunDirBusyError`, naming the holder. Calling it again in the holding process
+    (re-running the set-up cell) returns the lock it holds. The operating system releases the lock when the
+    holder ends, killed or not, so a crashed run never blocks the next one. Optuna workers
+    (`python -m helpers.tuning`) do not take it: they write only the study database and `runs/`, which
+    are safe to share. Also checks `HW2_FORCE`, which says how this run treats what the folder holds."""
+    forced()
+    run_dir = Path(run_dir).resolve()
+    if run_dir in _HELD:
+        return _HELD[run_dir]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(run_dir / RUN_LOCK, thread_local=False)  # held by the process, whichever thread runs a cell
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        raise RunDirBusyError(f"The results folder {run_dir} is in use by another run ({_holder(run_dir)}); one "
+                         f"notebook run per folder at a time. Wait for that run to finish (or stop it), or give "
+                         f"this run its own folder: set {RESULTS_ENV} to another folder.") from None
+    write_text(run_dir / RUN_LOCK_INFO, json.dumps(
+        {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}) + "\n")
+    _HELD[run_dir] = lock
+    return lock
+
+
+def release_run_dir(run_dir: str | Path) -> None:
+    """Give `run_dir` back before this process ends (nothing happens where it is not held)."""
+    lock = _HELD.pop(Path(run_dir).resolve(), None)
+    if lock is not None:
+        lock.release(force=True)
+
+
+def _holder(run_dir: Path) -> str:
+    """"process 123 on host h, started ..." from the lock's info file, as far as it can be read."""
+    try:
+        info = json.loads((run_dir / RUN_LOCK_INFO).read_text())
+        return f"process {info['pid']} on host {info['host']}, started {info['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"holder unknown: {run_dir / RUN_LOCK_INFO} is missing or unreadable"
 
 
 @contextmanager
@@ -63,15 +126,41 @@ def plain(value: Any) -> Any:
 
 
 def load_metrics(run_dir: str | Path) -> dict:
+    """`run_dir/metrics.json` ({} when there is none yet); `DamagedFileError` when it cannot be read."""
     path = Path(run_dir) / METRICS_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        problem = f"is not readable JSON ({err})"
+    else:
+        bad = [k for k, v in metrics.items() if not isinstance(v, dict)] if isinstance(metrics, dict) else None
+        if bad == []:
+            return metrics
+        problem = (f"holds a JSON {type(metrics).__name__}, not an object of sections" if bad is None else
+                   f"has sections that are not JSON objects: {', '.join(bad)}")
+    raise DamagedFileError(f"{path} is damaged: it {problem}. Move it aside (e.g. mv {path} {path}.damaged) and "
+                           f"run the notebook again: finished runs are reused from {path.parent / 'runs'}, so it "
+                           f"is refilled without training them again.")
 
 
 def merge_metrics(run_dir: str | Path, section: str, entries: dict) -> dict:
-    """Merge `entries` into `section` of `run_dir/metrics.json`, keeping every other entry; atomic."""
-    metrics = load_metrics(run_dir)
-    metrics[section] = {**metrics.get(section, {}), **plain(entries)}
-    write_text(Path(run_dir) / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    """Merge `entries` into `section` of `run_dir/metrics.json`, keeping every other entry; atomic, and under a
+    lock of its own, so writers in other processes (or threads) never lose each other's updates."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    lock = FileLock(Path(run_dir) / METRICS_LOCK, timeout=METRICS_LOCK_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ResultsError(f"{lock.lock_file} was held by another writer for {METRICS_LOCK_SECONDS} s; a merge "
+                           f"takes milliseconds, so that writer is stuck: stop it and run again.") from None
+    try:
+        metrics = load_metrics(run_dir)
+        metrics[section] = {**metrics.get(section, {}), **plain(entries)}
+        write_text(Path(run_dir) / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    finally:
+        lock.release()
     return metrics
 
 
@@ -101,8 +190,12 @@ def array_digest(*arrays: Any) -> str:
 
 
 def forced() -> bool:
-    """True when `HW2_FORCE=1`: stored results are recomputed instead of reused."""
-    return os.environ.get(FORCE_ENV, "") == "1"
+    """True when `HW2_FORCE=1`: stored results are recomputed instead of reused (`0` or unset: reused)."""
+    value = os.environ.get(FORCE_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise ConfigError(f"{FORCE_ENV}={os.environ[FORCE_ENV]!r} is not allowed; allowed: 1 (recompute every "
+                          f"stored result), 0 or unset (reuse them).")
+    return value == "1"
 
 
 def slug(name: str) -> str:
@@ -127,7 +220,10 @@ def cached_json(run_dir: str | Path, name: str, key_parts: Any, compute: Callabl
             print(f"[cache] {name}: reused {path.name}")
             return value
         except (OSError, ValueError) as err:
-            warnings.warn(f"{path} is unreadable ({err}); computing it again.")
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, aside)
+            warnings.warn(f"{path} is unreadable ({err}); moved it aside to {aside.name} and computing it again "
+                          f"(a cache file: nothing is lost).")
     value = plain(compute())
     write_text(path, json.dumps(value))
     print(f"[cache] {name}: computed and stored {path.name}")

@@ -5,10 +5,13 @@ import importlib.metadata
 import os
 import platform
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .config import ConfigError
 
 DEVICE_ENV = "HW2_DEVICE"
 PRECISION_ENV = "HW2_PRECISION"
@@ -17,17 +20,25 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 instructions that compute
 REPORTED_PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "optuna", "matplotlib")
 
 
-def select_device(name: str | None = None) -> torch.device:
-    """CUDA, then Apple MPS, then CPU; `name` or `HW2_DEVICE` forces one (e.g. `cpu`)."""
-    forced = name or os.environ.get(DEVICE_ENV)
+def select_device(name: str | torch.device | None = None) -> torch.device:
+    """CUDA, then Apple MPS, then CPU; `name` or `HW2_DEVICE` forces one (`cpu`, `cuda`, `cuda:<index>`, `mps`)."""
+    name = str(name) if isinstance(name, torch.device) else name
+    forced = name or os.environ.get(DEVICE_ENV, "").strip()
     if forced:
-        device = torch.device(forced)
+        setting = f"{DEVICE_ENV}={forced!r}" if not name else f"device {forced!r}"
+        if not isinstance(forced, str) or not re.fullmatch(r"cpu|mps|cuda(:\d+)?", forced.strip().lower()):
+            raise ConfigError(f"{setting} is not a device; allowed: cpu, cuda, cuda:<index>, mps, or unset "
+                              f"{DEVICE_ENV} to take CUDA, then Apple MPS, then the CPU, whichever is there.")
+        device = torch.device(forced.strip().lower())
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"Device {forced!r} was requested but CUDA is not available; "
-                               f"unset {DEVICE_ENV} or set it to 'cpu'.")
+            raise ConfigError(f"{setting} was requested but CUDA is not available; allowed here: cpu"
+                              f"{', mps' if torch.backends.mps.is_available() else ''}, or unset {DEVICE_ENV}.")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{setting}: this machine has {torch.cuda.device_count()} CUDA device(s); allowed: "
+                              f"cuda:0 to cuda:{torch.cuda.device_count() - 1}, cuda, cpu.")
         if device.type == "mps" and not torch.backends.mps.is_available():
-            raise RuntimeError(f"Device {forced!r} was requested but Apple MPS is not available; "
-                               f"unset {DEVICE_ENV} or set it to 'cpu'.")
+            raise ConfigError(f"{setting} was requested but Apple MPS is not available; allowed here: cpu"
+                              f"{', cuda' if torch.cuda.is_available() else ''}, or unset {DEVICE_ENV}.")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -58,8 +69,8 @@ def training_precision(device: torch.device, flags: dict[str, bool] | None = Non
     forced = os.environ.get(PRECISION_ENV, "").strip()
     if forced:
         if forced not in PRECISIONS:
-            raise ValueError(f"{PRECISION_ENV}={forced!r} is not a precision; set it to one of "
-                             f"{', '.join(PRECISIONS)}, or unset it to let the hardware decide.")
+            raise ConfigError(f"{PRECISION_ENV}={forced!r} is not a precision; set it to one of "
+                              f"{', '.join(PRECISIONS)}, or unset it to let the hardware decide.")
         return forced
     if device.type == "cuda":  # a card that only emulates bf16 (before Ampere) trains in fp32
         return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"

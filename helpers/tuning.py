@@ -51,15 +51,16 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from .autoencoder import HAND_SET, hand_set_spec, mse, train_autoencoder
-from .config import Profile, resolve_profile, results_dir
-from .data import ImageSet, Splits, fingerprint, search_train, study_splits
+from .config import ConfigError, Profile, int_option, resolve_profile, results_dir
+from .data import DataError, ImageSet, Splits, fingerprint, search_train, study_splits
 from .models import DECODERS, AEConfig, AutoEncoder
-from .results import config_hash, forced, markdown_table, slug
+from .results import DamagedFileError, ResultsError, config_hash, forced, markdown_table, slug
 from .runtime import select_device
 from .training import (LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model,
                        training_speed)
 
 STORAGE_ENV = "HW2_OPTUNA_STORAGE"
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 HEARTBEAT_SECONDS = 10
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -67,11 +68,45 @@ GRACE_SECONDS = 30
 
 
 def storage_url(run_dir: str | Path) -> str:
-    """`HW2_OPTUNA_STORAGE`, else an SQLite file in the run's folder."""
-    if os.environ.get(STORAGE_ENV):
-        return os.environ[STORAGE_ENV]
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{Path(run_dir).resolve() / 'optuna.db'}"
+    """`HW2_OPTUNA_STORAGE`, else an SQLite file in the run's folder. A value that is not a database URL stops
+    with `ConfigError`; an SQLite file that is not a database, with `DamagedFileError`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    value = os.environ.get(STORAGE_ENV, "").strip()
+    if not value:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        value = f"sqlite:///{Path(run_dir).resolve() / 'optuna.db'}"
+    try:
+        url = make_url(value)
+        url.get_dialect()  # names a database SQLAlchemy knows (its driver is loaded only on connecting)
+    except (ArgumentError, NoSuchModuleError, ValueError) as err:
+        raise ConfigError(f"{STORAGE_ENV}={os.environ[STORAGE_ENV]!r} is not a database URL ({err}); allowed: a "
+                          f"SQLAlchemy URL such as sqlite:////absolute/path/optuna.db or "
+                          f"postgresql://user:password@host/hw2, or unset for results/<profile>/optuna.db."
+                          ) from None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        _check_sqlite_file(Path(url.database))
+    return value
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """`DamagedFileError` when `path` exists but is not an SQLite database (an empty file is a new database)."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise DamagedFileError(_damaged_study(path, f"cannot be read ({err})")) from None
+    if header and header != SQLITE_HEADER:
+        raise DamagedFileError(_damaged_study(path, "is not an SQLite database (its first bytes are not SQLite's)"))
+
+
+def _damaged_study(path: Path | str, problem: str) -> str:
+    return (f"The Optuna study database {path} {problem}. Move it aside (e.g. mv {path} {path}.damaged) and run "
+            f"again: the searches start their studies anew, and every configuration already trained is reused "
+            f"from runs/ beside it instead of trained again.")
 
 
 def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseSampler | None = None,
@@ -83,7 +118,8 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
     (study names are unique), so of several workers starting on a new study exactly one runs it.
     Workers that start at the same moment on a new database can collide while creating its tables;
     the loser waits briefly and tries again."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
     url = storage_url(run_dir)
     sqlite = url.startswith("sqlite")
@@ -107,12 +143,17 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
             on_create(study)
         return study
 
-    for attempt in range(4):
+    for attempt in range(5):
         try:
             return connect()
-        except SQLAlchemyError:
+        except SQLAlchemyError as err:
+            # SQLite's "file is not a database" and "database disk image is malformed" (a busy database is an
+            # OperationalError: worth another try)
+            if sqlite and isinstance(err, DatabaseError) and not isinstance(err, OperationalError):
+                raise DamagedFileError(_damaged_study(make_url(url).database, f"is damaged ({err.orig})")) from None
+            if attempt == 4:
+                raise  # the fifth and last try; its error is the one to see
             time.sleep(0.5 * (attempt + 1))
-    return connect()  # a fifth and last try; its error, if any, is the one to see
 
 
 def _serialize_sqlite(engine) -> None:
@@ -928,22 +969,20 @@ def main(argv: list[str] | None = None) -> int:
     names = {study_name(s): s for s in SEARCHES}
     parser = argparse.ArgumentParser(description="Run trials of a stored autoencoder search (section 2, stage 1).")
     parser.add_argument("--study", required=True, help=f"one of: {', '.join(names)}")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=int_option(0), default=None,
                         help="sampler seed index of a seeded search, 0 to the profile's sampler_seeds - 1 "
                              "(default 0); grid search takes none")
-    parser.add_argument("--trials", type=int, required=True, help="trials this worker runs (>= 1)")
+    parser.add_argument("--trials", type=int_option(1), required=True, help="trials this worker runs (>= 1)")
     parser.add_argument("--profile", default=None, help="smoke, quick or full (default: as the notebook)")
     parser.add_argument("--decoder", default=HAND_SET.decoder, choices=DECODERS,
                         help="the decoder of the start configuration, as section 1 chose it (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.study not in names:
         parser.error(f"--study {args.study!r} is not a search; choose one of: {', '.join(names)}")
-    if args.trials < 1:
-        parser.error(f"--trials must be >= 1, got {args.trials}")
     name = names[args.study]
     try:
         profile = resolve_profile(args.profile)
-    except ValueError as err:
+    except ConfigError as err:
         parser.error(str(err))
     if not seeded(name) and args.seed is not None:
         parser.error(f"{name} has no sampler seed (it runs once): leave out --seed")
@@ -951,10 +990,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seed must be in 0..{profile.sampler_seeds - 1} (the {profile.name} profile runs "
                      f"{profile.sampler_seeds} sampler seeds per search), got {args.seed}")
     seed = _seed_index(name, args.seed)
-    splits = study_splits(profile, select_device())
-    start = (replace(HAND_SET, decoder=args.decoder), hand_set_spec(profile))
-    search = make_search(profile, splits, results_dir(profile), start)
-    study = open_search(name, search, seed)
+    # A worker does not hold the results folder (results.hold_run_dir): it writes only the study database and
+    # runs/, which a notebook run and other workers share safely.
+    try:
+        forced()  # HW2_FORCE: trials are cached runs, which obey it
+        splits = study_splits(profile, select_device())
+        start = (replace(HAND_SET, decoder=args.decoder), hand_set_spec(profile))
+        search = make_search(profile, splits, results_dir(profile), start)
+        study = open_search(name, search, seed)
+    except ConfigError as err:  # a setting: HW2_DEVICE, HW2_DATA, HW2_RESULTS, HW2_OPTUNA_STORAGE, ...
+        parser.error(str(err))
+    except (DataError, ResultsError) as err:  # a data file or the study database that cannot be read
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     study.optimize(objective(search), n_trials=args.trials, catch=(NonFiniteLossError,))
     print(f"{display_name(name, seed)}: {finished_trials(study)} finished trials, best {study.best_value:.5f}")
     return 0

@@ -269,7 +269,8 @@ def test_two_workers_at_once_share_one_study_without_losing_or_doubling_trials(t
     (["--study", "ae-everything", "--trials", "1"], "--study 'ae-everything' is not a search; choose one of: "
                                                     "ae-tpe-median-pruning, ae-random-search, ae-grid-search"),
     (["--study", "ae-tpe-hyperband-pruning", "--trials", "1"], "is not a search"),
-    (["--study", "ae-random-search", "--trials", "0"], "--trials must be >= 1, got 0"),
+    (["--study", "ae-random-search", "--trials", "0"],
+     "argument --trials: 0 is out of range; allowed: an integer >= 1"),
     (["--study", "ae-grid-search", "--seed", "1", "--trials", "1", "--profile", "smoke"],
      "grid search has no sampler seed (it runs once): leave out --seed"),
     (["--study", "ae-random-search", "--seed", "2", "--trials", "1", "--profile", "smoke"],
