@@ -124,12 +124,12 @@ def optimizer_findings(best: dict[str, dict], images: int, epochs: int) -> str:
     first, last = best[ranked[0]], best[ranked[-1]]
     edge = [n for n in ranked if best[n]["best_lr_at_edge"]]
     text = (f"**Measured:** each optimizer at the best of three learning rates on the validation split ({epochs} epoch{'s' if epochs != 1 else ''} "
-            f"on {images:,} images): {ranked[0]} is lowest (validation MSE {first['val_mse']:.5f} at lr "
-            f"{first['lr']:g}), {ranked[-1]} highest ({last['val_mse']:.5f} at lr {last['lr']:g}, "
+            f"on {images:,} images): {ranked[0]} is lowest (validation MSE {first['val_mse']:.5f} at learning rate "
+            f"{first['lr']:g}), {ranked[-1]} highest ({last['val_mse']:.5f} at rate {last['lr']:g}, "
             f"{100 * (last['val_mse'] / first['val_mse'] - 1):.0f}% above). In order: "
             + ", ".join(f"{n} {best[n]['val_mse']:.5f}" for n in ranked) + ".")
     if edge:
-        text += (f" For {', '.join(edge)} the best rate is at the edge of the three tried, so a rate beyond them might "
+        text += (f" For {' and '.join([', '.join(edge[:-1]), edge[-1]] if len(edge) > 1 else edge)} the best rate is at the edge of the three tried, so a rate beyond them might "
                  f"do better still.")
     return text
 

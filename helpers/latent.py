@@ -288,6 +288,57 @@ def structure_findings(rows: dict[str, dict], *, raw: str, code: str, linear: st
             f"them is what supervision adds to the space.")
 
 
+def class_mixing(features: Features, splits: Splits, classes: Sequence[str], *, k: int = 5,
+                 run_dir: str | Path | None = None) -> dict:
+    """Which classes a representation keeps apart and which it mixes: a k-NN classifier (k = 5) fitted on the
+    training rows and scored on the test rows, per class its recall (the share of its test images whose
+    neighbours vote for it) and the class most of the others go to, with that share. Cached by its features."""
+    labels = [d.labels.cpu().numpy() for d in (splits.train, splits.test)]
+
+    def compute() -> dict:
+        predicted = KNeighborsClassifier(n_neighbors=k).fit(features.train, labels[0]).predict(features.test)
+        found = {}
+        for c, name in enumerate(classes):
+            mine = predicted[labels[1] == c]
+            counts = np.bincount(mine, minlength=len(classes))
+            others = counts.copy()
+            others[c] = -1
+            worst = int(others.argmax())
+            found[class_key(name)] = {"name": name, "recall": float(counts[c] / max(1, len(mine))),
+                                      "confused_with": classes[worst], "confused_share": float(counts[worst] / max(1, len(mine)))}
+        return found
+    return _cached(run_dir, "class mixing", [array_digest(features.train, features.test, *labels), k], compute)
+
+
+def mixing_findings(mixing: dict[str, dict], names: dict[str, str], *, separated: float = 0.95) -> str:
+    """Sentences that read the latent maps from measurements (`class_mixing` per space, `names`: key -> name of
+    the space): the classes every space keeps apart (k-NN recall at least `separated`), the class each space mixes
+    most and with what, and how far the last space (the supervised reference) reduces the mixing."""
+    keys = list(names)
+    first = mixing[keys[0]]
+    apart = [row["name"] for key, row in first.items() if all(mixing[k][key]["recall"] >= separated for k in keys)]
+    text = ""
+    if apart:
+        verb = "stays" if len(apart) == 1 else "stay"
+        text = (f"{_upper_first(_join([a.lower() for a in apart]))} {verb} apart in every space (k-NN recall at least "
+                f"{separated:.0%}). ")
+    parts = []
+    for k in keys:
+        worst = min(mixing[k].values(), key=lambda row: row["recall"])
+        parts.append(f"in {names[k]} the most mixed class is {worst['name'].lower()} (recall {worst['recall']:.0%}, "
+                     f"{worst['confused_share']:.0%} of its images go to {worst['confused_with'].lower()})")
+    text += _upper_first("; ".join(parts)) + "."
+    return text
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 # ----------------------------------------------------------------------------- sampling codes
 
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import textwrap
 import math
+import re
 import unittest.mock
 from pathlib import Path
 from typing import Sequence
@@ -17,13 +20,26 @@ from .data import Augment, ImageSet, augment
 from .training import History
 from .results import atomic_path
 
+# Every figure is drawn at the size it is printed in the report (at most PRINT_WIDTH wide, placed at its natural
+# size), so a font size here is the printed size; `save_figure` records the smallest one, and the report's build
+# refuses a figure whose text would print below MIN_FONT points.
+PRINT_WIDTH = 6.5  # inches: the report's text width
+HALF_WIDTH = 3.2  # two figures side by side
+MIN_FONT = 7.0  # points, as printed
 STYLE = {
-    "figure.dpi": 110,
-    "savefig.dpi": 150,
+    "figure.dpi": 150,  # on screen: the figures are small in inches, so more pixels per inch
+    "savefig.dpi": 200,
     "savefig.bbox": "tight",
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
+    "savefig.pad_inches": 0.03,
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "legend.fontsize": 7.5,
+    "figure.titlesize": 9,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -37,15 +53,45 @@ def use_style() -> None:
     matplotlib.rcParams.update(STYLE)
 
 
+def smallest_font(fig: plt.Figure) -> float:
+    """The smallest font size (points) of any visible, non-empty text of `fig`: titles, labels, tick labels,
+    legends, annotations."""
+    import matplotlib.text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip() and _shown(t)]
+    return float(min(sizes)) if sizes else float("inf")
+
+
+def _shown(text) -> bool:
+    """False for an artist inside an axes or legend that is itself hidden."""
+    parent = getattr(text, "axes", None)
+    return parent is None or parent.get_visible()
+
+
+def pdf_size(path: str | Path) -> tuple[float, float]:
+    """Width and height in inches of the first page of a PDF written by matplotlib (its MediaBox)."""
+    found = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", Path(path).read_bytes())
+    if not found:
+        raise ValueError(f"{path}: no MediaBox found; is it a PDF written by matplotlib?")
+    return float(found.group(1)) / 72, float(found.group(2)) / 72
+
+
 def save_figure(fig: plt.Figure, run_dir: str | Path, name: str) -> list[Path]:
-    """Write `figures/<name>.pdf` and `.png` under `run_dir`, each atomically."""
+    """Write `figures/<name>.pdf` and `.png` under `run_dir`, each atomically, and `figures/<name>.json`: the PDF's
+    size in inches and the figure's smallest font size in points (what the report's build checks for legibility)."""
     paths = []
     for ext in ("pdf", "png"):
         path = Path(run_dir) / "figures" / f"{name}.{ext}"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext)
         paths.append(path)
-    return paths
+    width, height = pdf_size(paths[0])
+    info = {"width_in": round(width, 3), "height_in": round(height, 3), "smallest_font_pt": smallest_font(fig)}
+    path = Path(run_dir) / "figures" / f"{name}.json"
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(info, indent=1) + "\n")
+    return paths + [path]
 
 
 def _as_unit(image: torch.Tensor) -> np.ndarray:
@@ -91,19 +137,23 @@ def _draw_mosaic(ax: plt.Axes, canvas: np.ndarray) -> None:
 
 
 def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: str,
-               col_labels: Sequence[str] | None = None) -> plt.Figure:
-    """A grid of images, one tensor [N, 1, H, W] per row, rows labelled on the left (column labels on top)."""
+               col_labels: Sequence[str] | None = None, max_cell: float = 0.55) -> plt.Figure:
+    """A grid of images, one tensor [N, 1, H, W] per row, rows labelled on the left (column labels on top); each
+    image at most `max_cell` inches wide, the whole grid at most the print width."""
     if len(rows) != len(row_labels):
         raise ValueError(f"image_rows: {len(rows)} rows of images but {len(row_labels)} row labels")
     n_cols = max(len(r) for r in rows)
     gap = 2
     height, width = rows[0].shape[-2:]
-    fig, ax = plt.subplots(figsize=(0.85 * n_cols + 1.2, 0.85 * len(rows) + 0.6))
+    labels_width = 0.08 * max((len(line) for label in row_labels for line in str(label).split("\n")), default=0)
+    cell = min(max_cell, (PRINT_WIDTH - labels_width - 0.1) / n_cols)
+    extra = 0.3 + (0.3 if col_labels is not None else 0.0)
+    fig, ax = plt.subplots(figsize=(cell * n_cols + labels_width + 0.1, cell * len(rows) + extra))
     _draw_mosaic(ax, mosaic([list(images) for images in rows], gap=gap))
     ax.set_yticks(_centres(len(rows), height, gap), list(row_labels))
     if col_labels is not None:
         ax.xaxis.tick_top()
-        ax.set_xticks(_centres(len(col_labels), width, gap), list(col_labels), fontsize=8)
+        ax.set_xticks(_centres(len(col_labels), width, gap), list(col_labels))
     else:
         ax.set_xticks([])
     ax.set_title(title)
@@ -134,7 +184,7 @@ def augmentation_examples(data: ImageSet, aug: Augment, n: int = 8, repeats: int
 
 def class_counts(splits: dict[str, ImageSet], classes: Sequence[str]) -> plt.Figure:
     """Bar chart of images per class in each split."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 2.6))
     width = 0.8 / len(splits)
     x = np.arange(len(classes))
     for i, (name, data) in enumerate(splits.items()):
@@ -152,9 +202,10 @@ def class_counts(splits: dict[str, ImageSet], classes: Sequence[str]) -> plt.Fig
 def curves(histories: dict[str, History], columns: Sequence[str], title: str, ylabel: str,
            x: str = "epoch", log: bool = True) -> plt.Figure:
     """One colour and one marker per run, one line style per column (solid, dashed, dotted: say which in the title);
-    with one column, each run also gets its own line style, so runs that overlap stay distinguishable."""
-    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    with one column, each run also gets its own line style, so runs that overlap stay distinguishable. Half the
+    print width; the legend inside with one run, below the axes with several."""
     single = len(histories) == 1
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.3 if single else 2.2 + 0.16 * len(histories)))
     for i, (name, history) in enumerate(histories.items()):
         for j, column in enumerate(columns):
             label = column.replace("_", " ") if single else (name if j == 0 else None)
@@ -169,7 +220,10 @@ def curves(histories: dict[str, History], columns: Sequence[str], title: str, yl
     if log:
         ax.set_yscale("log")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if single:
+        ax.legend(loc="upper right")
+    else:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1)
     fig.tight_layout()
     return fig
 
@@ -183,7 +237,7 @@ def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "M
     n = len(histories)
     cols = min(3, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.3 * rows + 0.5), sharex=True, sharey=True,
+    fig, axes = plt.subplots(rows, cols, figsize=(PRINT_WIDTH, 1.05 * rows + 0.55), sharex=True, sharey=True,
                              squeeze=False)
     for ax, (name, history) in zip(axes.flat, histories.items()):
         epochs = history.column("epoch")
@@ -192,7 +246,7 @@ def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "M
         kept = history.kept["epoch"]
         if kept != epochs[-1]:
             ax.axvline(kept, color="0.4", linestyle=":", linewidth=1, label="kept epoch")
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name)
         ax.set_yscale("log")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -204,26 +258,26 @@ def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "M
     for ax in axes.flat[:n]:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=9)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles))
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
     return fig
 
 
 def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequence[float],
                     reference: float | None = None) -> plt.Figure:
     """Test MSE against code size: the autoencoder and PCA on one log-log plot."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.8))
-    ax.plot(sizes, pca_mse, "s--", color="C7", label="PCA (same number of components)")
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.4))
+    ax.plot(sizes, pca_mse, "s--", color="C7", label="PCA (as many components)")
     ax.plot(sizes, ae_mse, "o-", color="C0", label="convolutional autoencoder")
     if reference is not None:
         ax.axhline(reference, color="C3", linewidth=0.8, linestyle=":", label=f"earlier study's best ({reference:g})")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(list(sizes), [str(s) for s in sizes])
-    ax.set_xlabel("code size (latent dimensions)")
+    ax.set_xlabel("code size (numbers)")
     ax.set_ylabel("test MSE per pixel")
-    ax.set_title("Reconstruction error against code size")
+    ax.set_title("Test error against code size")
     ax.legend()
     fig.tight_layout()
     return fig
@@ -234,7 +288,7 @@ def search_progress(curves: dict[str, dict], start: float | None = None) -> plt.
     the search's name): the median over seeds as a line, the range from the lowest to the highest seed shaded,
     against finished trials (left) and against cumulative training seconds of the trials (right); `start`: the
     value of the hand-set start configuration (trial 0 of every study), drawn as a dotted reference line."""
-    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 4.0), sharey=True)
+    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.35), sharey=True)
     for i, (name, curve) in enumerate(curves.items()):
         colour, seeds = f"C{i % 10}", curve["seeds"]
         label = f"{name}: median and range over {seeds} seeds" if seeds > 1 else f"{name} (one run)"
@@ -255,12 +309,12 @@ def search_progress(curves: dict[str, dict], start: float | None = None) -> plt.
     by_time.set_xlabel("seconds (sum of the trials' training time)")
     by_trial.set_ylabel("best validation MSE so far")
     by_trial.set_yscale("log")
-    by_trial.set_title("Best so far against trials", fontsize=10)
-    by_time.set_title("Best so far against training time", fontsize=10)
+    by_trial.set_title("Best so far against trials")
+    by_time.set_title("Best so far against training time")
     handles, labels = by_trial.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 2), fontsize=8)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 2))
     rows = math.ceil(len(labels) / 2)
-    fig.tight_layout(rect=(0, 0.05 + 0.045 * rows, 1, 1))
+    fig.tight_layout(rect=(0, (0.1 + 0.15 * rows) / fig.get_figheight(), 1, 1))
     return fig
 
 
@@ -288,7 +342,7 @@ def optuna_figures(study) -> dict[str, plt.Figure]:
         for name, draw in (("history", ov.plot_optimization_history), ("importances", ov.plot_param_importances),
                            ("parallel", ov.plot_parallel_coordinate)):
             fig = np.atleast_1d(draw(study)).flat[0].figure
-            fig.set_size_inches(9 if name == "parallel" else 6.4, 4.0)
+            fig.set_size_inches(PRINT_WIDTH, 3.2)
             figures[name] = fig
     return figures
 
@@ -302,9 +356,9 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
                    title: str | None = None) -> plt.Figure:
     """Validation accuracy against epoch and against wall-clock seconds, every run on each panel; with
     `pretrain_seconds`, a third panel against seconds with each run's pretraining added (its curve shifted right).
-    Panels of about 3 inches and the legend below them keep the text legible at a page's width."""
+    The legend sits below the panels."""
     panels = 3 if pretrain_seconds else 2
-    fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 3.0), sharey=True)
+    fig, axes = plt.subplots(1, panels, figsize=(PRINT_WIDTH, 2.0), sharey=True)
     by_epoch, by_time = axes[0], axes[1]
     for i, (name, history) in enumerate(histories.items()):
         style = dict(color=_colour(name, i, colours), marker="o" if len(history.rows) < 25 else None, markersize=3)
@@ -331,7 +385,7 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
         fig.suptitle(title)
     fig.tight_layout()
     handles, labels = by_epoch.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 3))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 2))
     return fig
 
 
@@ -339,7 +393,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
                      all_label: int | None = None, colours: dict[str, str] | None = None,
                      title: str = "Test accuracy against labels (mean ± std over draws)") -> plt.Figure:
     """Test accuracy against the number of labels (log axis), mean and std over draws per strategy."""
-    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH - 2.6, 2.6))
     for i, (name, by_n) in enumerate(stats.items()):
         counts = sorted(by_n)
         ax.errorbar(counts, [by_n[n]["mean"] for n in counts], yerr=[by_n[n]["std"] for n in counts],
@@ -355,7 +409,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     ax.set_xlabel("labelled training images (class-balanced)")
     ax.set_ylabel("test accuracy")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -363,7 +417,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
 def confusion(matrix: np.ndarray, classes: Sequence[str], title: str) -> plt.Figure:
     """Confusion matrix as row percentages (each true class sums to 100)."""
     share = 100 * matrix / matrix.sum(1, keepdims=True).clip(min=1)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    fig, ax = plt.subplots(figsize=(4.4, 3.9))
     ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
     for (r, c), value in np.ndenumerate(share):
         if value >= 0.5:
@@ -385,13 +439,14 @@ def image_grid(images: torch.Tensor, captions: Sequence[str], title: str, n_cols
         raise ValueError(f"image_grid: {len(images)} images but {len(captions)} captions")
     n_rows = max(1, math.ceil(len(images) / n_cols))
     top, gap = 16, 8  # room for a caption above each image and between neighbours' captions
-    fig, ax = plt.subplots(figsize=(1.25 * n_cols, 1.45 * n_rows + 0.5))
+    cell = min(0.8, PRINT_WIDTH / n_cols)
+    fig, ax = plt.subplots(figsize=(cell * n_cols, 1.35 * cell * n_rows + 0.35))
     _draw_mosaic(ax, mosaic([list(images[i:i + n_cols]) for i in range(0, len(images), n_cols)], gap=gap, top=top))
     height, width = images.shape[-2:]
     xs, ys = _centres(n_cols, width, gap), _centres(n_rows, height, gap, top)
     for i, caption in enumerate(captions):
         r, c = divmod(i, n_cols)
-        ax.text(xs[c], ys[r] - height / 2 - 1, caption, ha="center", va="bottom", fontsize=6.5)
+        ax.text(xs[c], ys[r] - height / 2 - 1, caption, ha="center", va="bottom", fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
@@ -409,23 +464,24 @@ def _class_scatter(ax: plt.Axes, xy: np.ndarray, labels: np.ndarray, classes: Se
 
 def latent_maps(maps: dict[str, dict], labels: np.ndarray | torch.Tensor, classes: Sequence[str],
                 title: str) -> plt.Figure:
-    """One row per representation: its PCA map and its t-SNE map, points coloured by class, one legend."""
+    """One column per representation, its PCA map above its t-SNE map, points coloured by class, one legend."""
     labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
-    fig, axes = plt.subplots(len(maps), 2, figsize=(8.4, 3.7 * len(maps) + 0.8), squeeze=False)
-    for r, (name, found) in enumerate(maps.items()):
-        for c, method in enumerate(("pca", "tsne")):
+    panel = min(1.7, PRINT_WIDTH / len(maps))
+    fig, axes = plt.subplots(2, len(maps), figsize=(panel * len(maps), 2 * panel + 0.75), squeeze=False)
+    for c, (name, found) in enumerate(maps.items()):
+        for r, method in enumerate(("pca", "tsne")):
             ax = axes[r, c]
             _class_scatter(ax, found[method], labels, classes)
-            detail = "PCA" if method == "pca" else f"t-SNE ({found['tsne_seconds']:.0f} s)"
-            ax.set_title(f"{name}: {detail}", fontsize=9)
-            ax.set_xlabel("component 1" if method == "pca" else "t-SNE 1")
-            ax.set_ylabel("component 2" if method == "pca" else "t-SNE 2")
+            ax.set_title("\n".join(textwrap.wrap(name if method == "pca" else f"{name}, t-SNE", 30)))
+            ax.set_xlabel("principal component 1" if method == "pca" else "t-SNE 1", labelpad=1)
+            ax.set_ylabel("principal component 2" if method == "pca" else "t-SNE 2", labelpad=1)
             ax.set_xticks([])
             ax.set_yticks([])
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=5, markerscale=5, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(handles, names, loc="lower center", ncol=5, markerscale=4, bbox_to_anchor=(0.5, 0.0),
+               handletextpad=0.2, columnspacing=1.0)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1), h_pad=0.4, w_pad=0.4)
     return fig
 
 
@@ -438,7 +494,7 @@ def nearest_pairs(generated: torch.Tensor, neighbours: torch.Tensor, distances: 
 
 def vae_curves(history: History, warmup_epochs: float) -> plt.Figure:
     """A VAE's two loss terms per epoch, training and validation, with the end of the KL warm-up marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4))
     epochs = history.column("epoch")
     for ax, term, label in zip(axes, ("recon", "kl"), ("reconstruction term −log p(x|z)", "KL(q(z|x) ‖ p(z))")):
         ax.plot(epochs, history.column(f"train_{term}"), marker="o", markersize=3, label="training")
@@ -448,7 +504,7 @@ def vae_curves(history: History, warmup_epochs: float) -> plt.Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel("nats per image")
         ax.set_title(label)
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.suptitle("VAE: the two terms of the negative ELBO per epoch")
     fig.tight_layout()
     return fig
@@ -457,12 +513,12 @@ def vae_curves(history: History, warmup_epochs: float) -> plt.Figure:
 def scatter_2d(coords: np.ndarray, labels: np.ndarray, classes: Sequence[str], title: str,
                axis_labels: tuple[str, str] = ("z1", "z2")) -> plt.Figure:
     """Points coloured by class with a legend of class names."""
-    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    fig, ax = plt.subplots(figsize=(4.4, 3.4))
     _class_scatter(ax, coords, labels, classes)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_title(title)
-    ax.legend(markerscale=5, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(markerscale=4, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -470,7 +526,7 @@ def scatter_2d(coords: np.ndarray, labels: np.ndarray, classes: Sequence[str], t
 def simclr_curves(history: History) -> plt.Figure:
     """SimCLR per epoch: the NT-Xent loss and the share of views that find their partner, and the k-NN
     monitor on held-out labelled images."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4))
     epochs = history.column("epoch")
     axes[0].plot(epochs, history.column("train_loss"), marker="o", markersize=3)
     axes[0].set_ylabel("NT-Xent loss")
@@ -479,7 +535,7 @@ def simclr_curves(history: History) -> plt.Figure:
     axes[1].plot(epochs, history.column("knn_monitor"), marker="o", markersize=3, label="k-NN accuracy (validation, monitor)")
     axes[1].set_ylabel("share")
     axes[1].set_title("what the encoder has learned")
-    axes[1].legend(fontsize=8)
+    axes[1].legend()
     for ax in axes:
         ax.set_xlabel("epoch")
     fig.suptitle("SimCLR per epoch (no label reaches training)")
@@ -490,7 +546,7 @@ def simclr_curves(history: History) -> plt.Figure:
 def gan_curves(history: History) -> plt.Figure:
     """DCGAN per epoch: both players' losses, and the discriminator's mean output on real and generated images
     (the real targets are smoothed to 0.9)."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4))
     epochs = history.column("epoch")
     axes[0].plot(epochs, history.column("train_d_loss"), marker="o", markersize=3, label="discriminator")
     axes[0].plot(epochs, history.column("train_g_loss"), marker="o", markersize=3, label="generator (non-saturating)")
@@ -503,7 +559,7 @@ def gan_curves(history: History) -> plt.Figure:
     axes[1].set_title("the discriminator's view")
     for ax in axes:
         ax.set_xlabel("epoch")
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.suptitle("DCGAN per epoch (alternating updates, one step each)")
     fig.tight_layout()
     return fig
@@ -530,7 +586,7 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
     if unknown:
         raise ValueError(f"quality_map: {unknown} are neither references nor in a group of {list(groups)}.")
     names = [n for n in references] + [n for g in groups.values() for n in g if n in scores]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6 + 0.2 * math.ceil(len(names) / 2)))
+    fig, axes = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.9 + 0.16 * len(names)))
     panels = [("recall", "precision", "recall (share of real images covered by the samples)",
                "precision (share of samples inside the real manifold)", "Precision and recall (k = {k})", "k"),
               ("coverage", "density", "coverage (diversity)", "density (fidelity; about 1 for real images)",
@@ -544,20 +600,63 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
                 continue
             _, marker, colour = style[n]
             point = (scores[n][x], scores[n][y])
-            ax.scatter(*point, marker=marker, c=colour, s=60, edgecolors="black", linewidths=0.5, zorder=3)
+            ax.scatter(*point, marker=marker, c=colour, s=30, edgecolors="black", linewidths=0.5, zorder=3)
             where = ax.transData.transform(point)  # nudge the number of a point that lands on an earlier one
             crowd = sum(np.hypot(*(where - p)) < 16 for p in placed)
             placed.append(where)
-            ax.annotate(str(i), point, fontsize=8, textcoords="offset points",
+            ax.annotate(str(i), point, textcoords="offset points",
                         xytext=[(5, 3), (-11, 3), (5, -11), (-11, -11)][crowd % 4])
         ks = {scores[n][k] for n in names if k in scores[n]}
-        ax.set_title(title.format(k=ks.pop()) if len(ks) == 1 else title.replace(" (k = {k})", ""), fontsize=10)
+        ax.set_title(title.format(k=ks.pop()) if len(ks) == 1 else title.replace(" (k = {k})", ""))
     handles = [Line2D([], [], linestyle="", marker=style[n][1], color=style[n][2], markeredgecolor="black",
-                      markersize=7, label=f"{i}  {n} ({style[n][0]}; Fréchet distance {fd(scores[n]['frechet'])})")
+                      markersize=5, label=f"{i}  {n} ({style[n][0]}; Fréchet distance {fd(scores[n]['frechet'])})")
                for i, n in enumerate(names, 1)]
-    rows = math.ceil(len(names) / 2)
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0))
-    fig.suptitle("Sample quality in the classifier's features: every generator against real images and noise",
-                 fontsize=11)
-    fig.tight_layout(rect=(0, (0.1 + 0.17 * rows) / fig.get_figheight(), 1, 1))
+    rows = len(names)
+    fig.legend(handles=handles, loc="lower center", ncol=1, bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle("Sample quality in the classifier's features: every generator against real images and noise")
+    fig.tight_layout(rect=(0, (0.1 + 0.15 * rows) / fig.get_figheight(), 1, 1))
     return fig
+
+
+def training_curves(vae_history: History, simclr_history: History, gan_history: History,
+                    warmup_epochs: float = 0.0) -> plt.Figure:
+    """The three models learned without labels side by side, one panel each at a third of the print width: the
+    VAE's validation negative ELBO and its two terms, SimCLR's contrastive loss with its k-NN monitor on a second
+    axis, and the DCGAN's two losses."""
+    fig, (vae_ax, simclr_ax, gan_ax) = plt.subplots(1, 3, figsize=(PRINT_WIDTH, 2.25))
+    epochs = vae_history.column("epoch")
+    for column, label, style in (("val_nelbo", "negative ELBO", "-"), ("val_recon", "reconstruction", "--"),
+                                 ("val_kl", "KL", ":")):
+        vae_ax.plot(epochs, vae_history.column(column), linestyle=style, marker="o", markersize=2.5, label=label)
+    if warmup_epochs:
+        vae_ax.axvline(warmup_epochs + 0.5, color="0.6", linewidth=0.8, linestyle="-.", label="warm-up ends")
+    vae_ax.set(yscale="log", xlabel="epoch", ylabel="nats per image (validation)", title="VAE")
+    vae_ax.legend(loc="center right")
+    epochs = simclr_history.column("epoch")
+    simclr_ax.plot(epochs, simclr_history.column("train_loss"), color="C0")
+    simclr_ax.set(xlabel="epoch", title="SimCLR")
+    simclr_ax.set_ylabel("NT-Xent loss (training, solid)", color="C0")
+    monitor = simclr_ax.twinx()  # each axis labelled in its line's colour
+    monitor.plot(epochs, simclr_history.column("knn_monitor"), color="C3", linestyle="--")
+    monitor.set_ylabel("k-NN accuracy (dashed)", color="C3")
+    monitor.grid(False)
+    monitor.spines["right"].set_visible(True)
+    epochs = gan_history.column("epoch")
+    gan_ax.plot(epochs, gan_history.column("train_d_loss"), marker="o", markersize=2.5, label="discriminator")
+    gan_ax.plot(epochs, gan_history.column("train_g_loss"), marker="o", markersize=2.5, linestyle="--",
+                label="generator")
+    gan_ax.set(xlabel="epoch", ylabel="cross-entropy (training)", title="DCGAN")
+    gan_ax.legend()
+    for ax in (vae_ax, simclr_ax, gan_ax):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
+    fig.tight_layout(w_pad=1.2)
+    return fig
+
+
+def class_columns(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], title: str,
+                  per_class: int = 2) -> plt.Figure:
+    """`per_class` images of each class in one column per class, the class name on top."""
+    chosen = [images[labels == c][:per_class] for c in range(len(classes))]
+    rows = [torch.stack([column[k] for column in chosen]) for k in range(min(len(c) for c in chosen))]
+    return image_rows(rows, [""] * len(rows), title, col_labels=[name.replace("/", "/\n") for name in classes],
+                      max_cell=0.55)

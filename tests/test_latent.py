@@ -305,3 +305,25 @@ def test_structure_metrics_keep_every_representation_when_merged_again(tmp_path)
     assert merged["latent"]["structure"] == {"raw": {"name": "raw pixels", "knn_accuracy": 0.8},
                                              "ae": {"name": "code", "knn_accuracy": 0.85},
                                              "vae": {"name": "VAE", "knn_accuracy": 0.84}}
+
+
+def test_class_mixing_names_the_classes_a_space_keeps_apart_and_the_ones_it_mixes():
+    from helpers import latent
+    from helpers.data import ImageSet, Splits
+    rng = np.random.default_rng(0)
+    classes = ("Shirt", "T-shirt/top", "Bag")
+    centres = np.array([[0.0, 0.0], [0.0, 0.0], [10.0, 10.0]])  # shirts and T-shirts share one place; bags apart
+
+    def make(n):
+        labels = np.repeat(np.arange(3), n)
+        return (centres[labels] + rng.normal(size=(3 * n, 2))).astype(np.float32), labels
+
+    (train, train_y), (test, test_y) = make(200), make(100)
+    as_set = lambda y: ImageSet(torch.zeros(len(y), 1, 28, 28, dtype=torch.uint8), torch.as_tensor(y), classes)
+    splits = Splits(as_set(train_y), as_set(test_y), as_set(test_y), 0.3, 0.3)
+    mixing = latent.class_mixing(latent.Features(train, test, test), splits, classes)
+    assert mixing["bag"]["recall"] == 1.0
+    assert 0.3 < mixing["shirt"]["recall"] < 0.7 and mixing["shirt"]["confused_with"] == "T-shirt/top"
+    text = latent.mixing_findings({"raw": mixing}, {"raw": "raw pixels"})
+    assert text.startswith("Bag stays apart in every space"), text
+    assert "in raw pixels the most mixed class is" in text.lower()

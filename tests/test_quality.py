@@ -255,7 +255,7 @@ def test_the_quality_map_shows_density_and_coverage_by_group_with_legible_text()
         assert len(markers) == 3  # references, unconditional, class-conditional
         fig.canvas.draw()
         texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
-        assert texts and min(t.get_fontsize() for t in texts) >= 8
+        assert texts and min(t.get_fontsize() for t in texts) >= plots.MIN_FONT  # as printed: drawn at print size
     finally:
         plt.close(fig)
 

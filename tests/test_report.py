@@ -1,6 +1,7 @@
 """The report builder: numbers become macros; a run without metrics is refused."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from helpers import config, report, results
 
 def test_values_are_typeset():
     assert report.latex_value(54000) == "54{,}000"
-    assert report.latex_value(0.0123456) == "0.01235"
+    assert report.latex_value(0.0123456) == "0.0123"
     assert report.latex_value(2.5e-05) == r"\ensuremath{2.5\times 10^{-5}}"
     assert report.latex_value("cpu (x86_64)") == r"cpu (x86\_64)"
     assert report.latex_value(None) == "n/a" and report.latex_value(True) == "yes"
@@ -35,7 +36,7 @@ def test_build_refuses_a_run_without_metrics(tmp_path):
 def test_a_metric_missing_from_the_run_stops_the_build_by_name(tmp_path):
     results.merge_metrics(tmp_path, "data", {"n_train": 1600})
     if shutil.which("latexmk"):
-        with pytest.raises(RuntimeError, match="metric `run.profile.name' is not in metrics.json"):
+        with pytest.raises(RuntimeError, match="metric `data.n_validation' is not in metrics.json"):
             report.build(tmp_path)
     else:
         assert report.build(tmp_path) is None
@@ -44,8 +45,8 @@ def test_a_metric_missing_from_the_run_stops_the_build_by_name(tmp_path):
 
 def _used_keys() -> tuple[set[str], set[str]]:
     tex = re.sub(r"(?<!\\)%.*", "", report.TEMPLATE.read_text())  # LaTeX comments are not read
-    required = set(re.findall(r"\\metric\{([^}]*)\}", tex))
-    optional = set(re.findall(r"\\metricopt\{([^}]*)\}", tex))
+    required = set(re.findall(r"\\(?:metric|pct)\{([^}]*)\}", tex))
+    optional = set(re.findall(r"\\(?:metricopt|pctopt)\{([^}]*)\}", tex))
     return required, optional
 
 
@@ -59,8 +60,10 @@ def test_the_body_page_count_is_read_from_the_appendix_label(tmp_path):
     aux = tmp_path / "report.aux"
     aux.write_text(r"\newlabel{tab:code}{{1}{2}{x}{table.1}{}}" "\n" r"\newlabel{app:map}{{A}{6}{Where}{appendix.A}{}}")
     assert report.pages_before_appendix(aux) == 5
+    aux.write_text(aux.read_text() + "\n" + r"\newlabel{refs}{{}{7}{}{section*.9}{}}")
+    assert report.pages_before_appendix(aux) == 6  # the references do not count toward the body
     aux.write_text("")
-    with pytest.raises(RuntimeError, match="app:map"):
+    with pytest.raises(RuntimeError, match="refs or app:map"):
         report.pages_before_appendix(aux)
 
 
@@ -82,6 +85,7 @@ def test_the_report_builds_from_the_smoke_run_within_the_page_limit(smoke_run):
     pdf = report.build(smoke_run.results / "smoke")
     assert pdf is not None and pdf.stat().st_size > 10000
     assert report.pages_before_appendix(smoke_run.results / "smoke" / "report" / "report.aux") <= report.MAX_PAGES
+    assert_reads_as_prose(pdf)
     summary = report.summary(results.load_metrics(smoke_run.results / "smoke"))
     assert "| 7. side by side |" in summary and "Profile `smoke`" in summary
 
@@ -99,8 +103,9 @@ def test_findings_state_the_booleans_in_words():
     assert report.code_size_finding(code) == ("The autoencoder reconstructs the test images better than PCA with codes "
                                               "of 8 numbers, and PCA does better with 64 and 128")
     cv = {"tuned_mean": 0.009622, "hand_set_mean": 0.009613, "tuned_std": 7e-5, "hand_set_std": 6e-5}
-    assert "does not beat the hand-set one: its cross-validated MSE is higher by 0.000009" in report.search_finding(cv)
-    assert "better than the hand-set one by 0.0005" in report.search_finding({**cv, "tuned_mean": 0.009113})
+    assert ("does not beat the hand-set one: its cross-validated MSE is higher by 0.0000090, less than the folds' "
+            "standard deviation (0.000070)") in report.search_finding(cv)
+    assert "better than the hand-set one by 0.00050," in report.search_finding({**cv, "tuned_mean": 0.009113})
     text = report.generator_finding({"floor_best": True, "ceiling_worst": True, "all_between": False})
     assert "real held-out images score best" in text and "not every generator lies between them" in text
     assert set(report.with_findings({"search_cv": cv})["prose"]) == {"search"}
@@ -127,3 +132,103 @@ def test_section_one_two_and_six_findings_are_sentences_from_the_metrics():
     assert text.startswith("Without regularization") and "2.0 times as high" in text and "*" not in text
     found = report.with_findings({"search": search, "simclr": simclr["simclr"], **simclr})["prose"]
     assert {"search_spread", "simclr"} <= set(found)
+
+
+YES_NO = re.compile(r"\((?:yes|no)\)|:\s*(?:yes|no)\b[.;,)]?", re.IGNORECASE)
+
+
+def assert_reads_as_prose(pdf: Path) -> None:
+    """The PDF's text states findings in sentences: no yes/no fragment in parentheses or after a colon, no
+    metrics.json key name, no Python literal."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert not YES_NO.findall(text), YES_NO.findall(text)
+    for jargon in (r"\bNone\b", r"\bTrue\b", r"\bFalse\b", "finetune_", "_mse", "search_cv", r"\bnan\b"):
+        assert not re.search(jargon, text), jargon
+
+
+def test_the_prose_check_catches_yes_no_fragments():
+    assert YES_NO.findall("better than PCA at every code size: no. Tuned lower (yes) and")
+    assert not YES_NO.findall("No configuration beat it; a note: nothing else. Yesterday (noon)")
+
+
+def test_the_committed_report_reads_as_prose():
+    for run_dir in _committed_runs():
+        assert_reads_as_prose(run_dir / "report.pdf")
+
+
+def test_spreads_round_each_mean_to_its_standard_deviation():
+    assert report.plus_minus(0.009414870368109809, 0.00010076989067925313) == "0.00941 ± 0.00010"
+    assert report.plus_minus(0.815, 0.007427, 100) == "81.5 ± 0.7"
+    assert report.plus_minus(242.4, 2.397) == "242 ± 2"
+    assert report.plus_minus(0.8863, 0.0) == "0.886"
+    found = report.spreads({"cv": {"hw1": {"mean": 0.8127, "std": 0.0068, "folds": [0.8, 0.82]}},
+                            "search_cv": {"tuned_mean": 0.00941, "tuned_std": 0.0001, "chosen": "hand-set"}})
+    assert found == {"cv": {"hw1": {"pm": "0.813 ± 0.007", "pm_pct": "81.3 ± 0.7%"}},
+                     "search_cv": {"tuned_pm": "0.00941 ± 0.00010", "tuned_pm_pct": "0.941 ± 0.010%"}}
+    assert report.with_findings({"cv": {"hw1": {"mean": 0.8127, "std": 0.0065}}})["cv"]["hw1"]["mean"] == 0.8127
+
+
+def test_the_architecture_table_counts_the_built_networks():
+    from helpers import models
+    metrics = {"autoencoder": {"config": models.AEConfig(decoder="resize").as_dict()},
+               "vae": {"config": models.AEConfig().as_dict()}, "simclr": {},
+               "gan": {"config": models.GANConfig().as_dict()}}
+    rows = {name: n for name, _, n in report.architectures(metrics)}
+    ae = models.AutoEncoder(models.AEConfig(decoder="resize"))
+    assert rows["Autoencoder: encoder"] + rows["\\quad decoder"] == models.count_parameters(ae)
+    assert rows["Homework 1 network"] == 94410
+    assert rows["VAE"] == models.count_parameters(models.VAE(models.AEConfig()))
+    tex = report.tables_tex({**metrics, "autoencoder": {**metrics["autoencoder"], "spec": {
+        "optimizer": "adam", "lr": 0.002, "scheduler": "cosine", "batch_size": 32, "epochs": 8, "augment": None}}})
+    assert "Autoencoder & Adam, rate 0.002, cosine & 32 & 8 & none" in tex and "94{,}410" in tex
+
+
+def _figure_record(folder: Path, name: str, width: float, font: float) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({"width_in": width, "height_in": 2.0, "smallest_font_pt": font}))
+
+
+def test_figures_that_would_print_too_small_or_too_wide_are_refused(tmp_path):
+    _figure_record(tmp_path, "good", 6.4, 7.5)
+    _figure_record(tmp_path, "tiny_text", 3.0, 6.0)
+    _figure_record(tmp_path, "wide", 9.6, 8.0)
+    assert report.figure_check(r"\includegraphics{good.pdf} \includegraphics[scale=0.95]{good}", tmp_path, 6.5) == []
+    problems = report.figure_check(r"\includegraphics{tiny_text.pdf}\includegraphics{wide.pdf}"
+                                   r"\includegraphics[width=0.5\linewidth]{good.pdf}\includegraphics{absent.pdf}"
+                                   r"\includegraphics[scale=0.9]{good.pdf}", tmp_path, 6.5)
+    assert len(problems) == 5, problems
+    assert "6.0 pt" in problems[0] and "9.60 in wide" in problems[1] and "natural size" in problems[2]
+    assert "absent.json is missing" in problems[3] and "6.8 pt" in problems[4]
+
+
+def test_a_saved_figure_records_its_printed_size_and_smallest_font(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+    plots.use_style()
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("a title")
+    ax.text(0.5, 0.5, "small", fontsize=6)
+    plots.save_figure(fig, tmp_path, "probe")
+    info = json.loads((tmp_path / "figures" / "probe.json").read_text())
+    assert info["smallest_font_pt"] == 6 and 2.0 < info["width_in"] < 3.2 and 1.2 < info["height_in"] < 2.2
+    plt.close(fig)
+
+
+def test_every_figure_the_report_includes_exists_with_its_record_in_each_run(smoke_run):
+    names = {Path(n).stem for _, n in report.FIGURE.findall(report.TEMPLATE.read_text())}
+    assert {"ae_loss", "ae_regularization", "latent_maps", "unsupervised_curves", "generators_samples"} <= names
+    for run_dir in [smoke_run.results / "smoke", *_committed_runs()]:
+        missing = sorted(n for n in names if not (run_dir / "figures" / f"{n}.pdf").exists()
+                         or not (run_dir / "figures" / f"{n}.json").exists())
+        assert not missing, f"{run_dir}: figures the report includes are missing: {missing}"
+
+
+def test_undefined_citations_are_found_in_the_log():
+    log = ("LaTeX Warning: Citation `xiao2017' on page 1 undefined on input line 40.\n"
+           "LaTeX Warning: Reference `tab:arch' on page 2 undefined on input line 52.\n")
+    assert report.undefined_references(log) == ["tab:arch", "xiao2017"]
+    assert report.undefined_references("LaTeX Warning: There were undefined references.\n") == []
