@@ -165,10 +165,12 @@ def regularization_findings(rows: dict[str, dict], images: int, base: str = "non
     others = [n for n in rows if n != base]
     by_gap = sorted(others, key=lambda n: rows[n]["gap"])
     narrower = [n for n in by_gap if rows[n]["gap"] < none["gap"]]
-    text += (f"{len(narrower)} of {len(others)} regularizers narrow the gap (validation minus training MSE, "
-             f"{none['gap']:.4f} without); the narrowest is {by_gap[0]}'s ({rows[by_gap[0]]['gap']:.4f}). ")
+    count = (f"All {len(others)}" if len(narrower) == len(others) else
+             "None" if not narrower else f"{len(narrower)} of the {len(others)}")
+    text += (f"{count} regularizers narrow the gap (validation minus training MSE, {none['gap']:.4f} without); the "
+             f"narrowest is that of {by_gap[0]} ({rows[by_gap[0]]['gap']:.4f}). ")
     best = min(rows, key=lambda n: rows[n]["val_mse"])
-    text += (f"The lowest validation MSE is {best}'s ({rows[best]['val_mse']:.4f}, "
+    text += (f"The lowest validation MSE is that of {best} ({rows[best]['val_mse']:.4f}, "
              f"{100 * (rows[best]['val_mse'] / none['val_mse'] - 1):+.0f}% against none). ")
     stop = [n for n in others if n.startswith("early stopping")]
     for n in stop:

@@ -320,14 +320,19 @@ def mixing_findings(mixing: dict[str, dict], names: dict[str, str], *, separated
     text = ""
     if apart:
         verb = "stays" if len(apart) == 1 else "stay"
-        text = (f"{_upper_first(_join([a.lower() for a in apart]))} {verb} apart in every space (k-NN recall at least "
+        text = (f"{_join(apart)} {verb} apart in every space (k-NN recall at least "
                 f"{separated:.0%}). ")
-    parts = []
-    for k in keys:
-        worst = min(mixing[k].values(), key=lambda row: row["recall"])
-        parts.append(f"in {names[k]} the most mixed class is {worst['name'].lower()} (recall {worst['recall']:.0%}, "
-                     f"{worst['confused_share']:.0%} of its images go to {worst['confused_with'].lower()})")
-    text += _upper_first("; ".join(parts)) + "."
+    worst = {k: min(mixing[k].values(), key=lambda row: row["recall"]) for k in keys}
+    if len({(w["name"], w["confused_with"]) for w in worst.values()}) == 1:
+        w = next(iter(worst.values()))
+        text += (f"{w['name']} is the most mixed class in every space, mostly with {w['confused_with']}: its k-NN "
+                 f"recall is " + ", ".join(f"{worst[k]['recall']:.0%} in {names[k]}" for k in keys) + " (" +
+                 ", ".join(f"{worst[k]['confused_share']:.0%}" for k in keys) + f" of its images go to "
+                 f"{w['confused_with']}).")
+    else:
+        text += _upper_first("; ".join(
+            f"in {names[k]} the most mixed class is {worst[k]['name']} (recall {worst[k]['recall']:.0%}, "
+            f"{worst[k]['confused_share']:.0%} of its images go to {worst[k]['confused_with']})" for k in keys)) + "."
     return text
 
 

@@ -49,6 +49,15 @@ STYLE = {
 }
 
 
+def log_y(ax: plt.Axes) -> None:
+    """A log y axis labelled at 1, 2 and 5 times each power of ten in plain numbers (0.005, 0.01, 0.02): no minor
+    labels to collide."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+
+
 def use_style() -> None:
     matplotlib.rcParams.update(STYLE)
 
@@ -218,7 +227,7 @@ def curves(histories: dict[str, History], columns: Sequence[str], title: str, yl
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     if log:
-        ax.set_yscale("log")
+        log_y(ax)
     ax.set_title(title)
     if single:
         ax.legend(loc="upper right")
@@ -247,7 +256,7 @@ def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "M
         if kept != epochs[-1]:
             ax.axvline(kept, color="0.4", linestyle=":", linewidth=1, label="kept epoch")
         ax.set_title(name)
-        ax.set_yscale("log")
+        log_y(ax)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for ax in axes[-1]:
@@ -271,7 +280,8 @@ def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequ
     ax.plot(sizes, pca_mse, "s--", color="C7", label="PCA (as many components)")
     ax.plot(sizes, ae_mse, "o-", color="C0", label="convolutional autoencoder")
     if reference is not None:
-        ax.axhline(reference, color="C3", linewidth=0.8, linestyle=":", label=f"earlier study's best ({reference:g})")
+        ax.axhline(reference, color="C3", linewidth=0.8, linestyle=":",
+                   label=f"best of a comparable public study ({reference:g})")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(list(sizes), [str(s) for s in sizes])
@@ -404,7 +414,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
                 label=name)
     ax.set_xscale("log")
     ticks = sorted({n for by_n in stats.values() for n in by_n})
-    ax.set_xticks(ticks, [f"all\n({n:,})" if n == all_label else f"{n:,}" for n in ticks])
+    ax.set_xticks(ticks, [f"all\n({n:,})" if n == all_label else f"{n:,}" for n in ticks], rotation=45)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labelled training images (class-balanced)")
     ax.set_ylabel("test accuracy")

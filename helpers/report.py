@@ -80,6 +80,18 @@ def code_size_finding(code: dict) -> str:
             f"and PCA does better with {_sizes(pca_wins)}")
 
 
+def search_cv_finding(cv: dict) -> str:
+    """The cross-validated comparison of the tuned and the hand-set configuration in one sentence; when the search
+    kept the hand-set one, its own cross-validated score instead of a comparison with itself."""
+    hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
+    folds = f"{cv['folds']}-fold " if "folds" in cv else ""
+    if cv.get("tuned_is_hand_set"):
+        return (f"No study found a configuration better than the hand-set start, so it is kept; its {folds}"
+                f"cross-validated MSE is {hand}.")
+    return (f"In {folds}cross-validation at the full budget the chosen configuration ({cv.get('chosen', 'tuned')}) scores "
+            f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one.")
+
+
 def _fixed(value: float, digits: int = 2) -> str:
     """`value` to `digits` significant digits without an exponent (0.0000094, not 9.4e-06)."""
     if value == 0 or not math.isfinite(value):
@@ -227,10 +239,11 @@ def hw1_finding(metrics: dict) -> str:
             f"seed).")
     diff = seeds.get("differences", {}).get("pretrained", {}).get("test_accuracy")
     if diff:
+        verdict = ("so these seeds cannot tell the two apart" if diff["within_spread"] else
+                   "a difference larger than the spread between seeds")
         text += (f" Over {diff['n']} seeds of {seeds['epochs']} epochs the pretrained network's test accuracy differs "
                  f"from the scratch network's by {_points(diff['mean'])} points (95 % interval "
-                 f"{_points(diff['low'])} to {_points(diff['high'])}), "
-                 f"{'within' if diff['within_spread'] else 'beyond'} the spread between seeds.")
+                 f"{_points(diff['low'])} to {_points(diff['high'])}), {verdict}.")
     speed = []
     for name, row in (("from scratch", scratch), ("pretrained", tuned)):
         if row["epochs_to_90"] is None:
@@ -242,6 +255,37 @@ def hw1_finding(metrics: dict) -> str:
                          f"({row['seconds_to_90']:,.0f} s of training{whole})")
     return text + " In learning speed, " + "; ".join(speed) + "."
 
+
+def encoder_finding(metrics: dict) -> str:
+    """Section 1's encoder as a classifier: the kept fine-tuning variant against the same network from scratch, in
+    accuracy (test and cross-validated) and in learning speed."""
+    ft, cv = metrics["finetune"], metrics.get("finetune_cv", {})
+    best = ft.get("best", "")
+    tuned = ft[best] if best.startswith("finetuned") else ft.get("finetuned_slow") or ft["finetuned_onelr"]
+    scratch = ft["scratch"]
+
+    def speed(row: dict, who: str) -> str:
+        if row.get("epochs_to_90") is None:
+            return f"{who} does not reach 90 % validation accuracy within {row['epochs']} epochs"
+        whole = (f", {row['whole_seconds_to_90']:,.0f} s with the autoencoder's training"
+                 if row.get("pretrain_seconds") else "")
+        return f"{who} reaches 90 % at epoch {row['epochs_to_90']} ({row['seconds_to_90']:,.0f} s{whole})"
+    text = (f"On the autoencoder's own encoder ({scratch['total_parameters']:,} parameters with its head), the "
+            f"{_words(tuned.get('name', 'fine-tuned encoder'))} reaches {_pct(tuned['test_accuracy'])} test accuracy "
+            f"against {_pct(scratch['test_accuracy'])} for the same network from scratch")
+    if "finetuned" in cv and "scratch" in cv:
+        text += (f", and {plus_minus(cv['finetuned']['mean'], cv['finetuned']['std'], 100)} % against "
+                 f"{plus_minus(cv['scratch']['mean'], cv['scratch']['std'], 100)} % in cross-validation")
+    return text + f". In learning speed, {speed(tuned, 'fine-tuned it')}, and {speed(scratch, 'from scratch it')}."
+
+
+def _words(name: str) -> str:
+    """A run's short name in words."""
+    return (name.replace("fine-tuned (encoder lr x0.1)", "fine-tuned encoder (its learning rate a tenth of the head's)")
+            .replace("fine-tuned (one lr)", "fine-tuned encoder (one learning rate)"))
+
+
+TIE = 0.005  # accuracies closer than half a point are called level: one run's spread is larger
 
 REPRESENTATION_WORDS = {"raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code", "vae": "the VAE's mean code",
                         "ae_features": "the autoencoder's feature map", "vae_features": "the VAE's feature map",
@@ -256,12 +300,16 @@ def representation_finding(reps: dict) -> str:
         candidates = {n: r[key] for n, r in reps.items() if n in REPRESENTATION_WORDS and n != "raw"
                       and r.get(key) is not None}
         if candidates and reps["raw"].get(key) is not None:
-            best = max(candidates, key=candidates.get)
-            found.append((best, words, f"{_pct(candidates[best])}, {_points(candidates[best] - reps['raw'][key])} "
-                                       f"points over raw pixels"))
+            ranked = sorted(candidates, key=candidates.get, reverse=True)
+            best = ranked[0]
+            numbers = f"{_pct(candidates[best])}, {_points(candidates[best] - reps['raw'][key])} points over raw pixels"
+            if len(ranked) > 1 and candidates[best] - candidates[ranked[1]] < TIE:
+                numbers += f", level with {REPRESENTATION_WORDS[ranked[1]]} ({_pct(candidates[ranked[1]])})"
+            found.append((best, words, numbers))
     if len({best for best, _, _ in found}) == 1:
-        text = (f"Among the representations learned without labels, {REPRESENTATION_WORDS[found[0][0]]} is the best "
-                f"for every read-out: " + "; ".join(f"{words} {numbers}" for _, words, numbers in found) + ".")
+        lead = "leads or is level on" if any("level with" in numbers for _, _, numbers in found) else "is the best for"
+        text = (f"Among the representations learned without labels, {REPRESENTATION_WORDS[found[0][0]]} {lead} "
+                f"every read-out: " + "; ".join(f"{words} {numbers}" for _, words, numbers in found) + ".")
     else:
         text = ("Among the representations learned without labels, the best for " +
                 "; for ".join(f"{words} is {REPRESENTATION_WORDS[best]} ({numbers})" for best, words, numbers in found)
@@ -270,7 +318,7 @@ def representation_finding(reps: dict) -> str:
         unsupervised = max(r["linear_probe_accuracy"] for n, r in reps.items() if n in REPRESENTATION_WORDS)
         text += (f" The classifier's features, trained with every label, lead the best of them by "
                  f"{100 * (reps['classifier']['linear_probe_accuracy'] - unsupervised):.1f} points in the linear "
-                 f"probe: what labels add.")
+                 f"probe.")
     return text
 
 
@@ -336,6 +384,10 @@ def findings(metrics: dict) -> dict:
         found["generators"] = generator_finding(metrics["generators"])
     if "finetune_hw1" in metrics:
         found["hw1"] = hw1_finding(metrics)
+    if "scratch" in metrics.get("finetune", {}):
+        found["encoder"] = encoder_finding(metrics)
+    if "search_cv" in metrics:
+        found["search_cv"] = search_cv_finding(metrics["search_cv"])
     if "raw" in metrics.get("representations", {}):
         found["representations"] = representation_finding(metrics["representations"])
     if "raw" in metrics.get("representations", {}) and "ae" in metrics["representations"]:

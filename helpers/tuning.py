@@ -119,7 +119,8 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
     Workers that start at the same moment on a new database can collide while creating its tables;
     the loser waits briefly and tries again."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
+    from filelock import FileLock
+    from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, SQLAlchemyError
 
     url = storage_url(run_dir)
     sqlite = url.startswith("sqlite")
@@ -145,11 +146,16 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
 
     for attempt in range(5):
         try:
-            return connect()
+            if not sqlite or not make_url(url).database:  # a server, or SQLite in memory: nothing to race on
+                return connect()
+            # workers starting together on a new SQLite file would race to create its tables (one of them then
+            # fails on a duplicate schema row): its creation and the study's are serialized by a lock beside it
+            with FileLock(f"{make_url(url).database}.lock", timeout=300):
+                return connect()
         except SQLAlchemyError as err:
             # SQLite's "file is not a database" and "database disk image is malformed" (a busy database is an
-            # OperationalError: worth another try)
-            if sqlite and isinstance(err, DatabaseError) and not isinstance(err, OperationalError):
+            # OperationalError, a collision on a new schema an IntegrityError: both worth another try)
+            if (sqlite and isinstance(err, DatabaseError) and not isinstance(err, (OperationalError, IntegrityError))):
                 raise DamagedFileError(_damaged_study(make_url(url).database, f"is damaged ({err.orig})")) from None
             if attempt == 4:
                 raise  # the fifth and last try; its error is the one to see

@@ -114,7 +114,7 @@ def test_early_stopping_restores_its_best_epoch_and_findings_follow_the_gaps():
                "a": {**rows["none"], "gap": 0.001, "val_mse": 0.011, "stopped_early": False},
                "b": {**rows["none"], "gap": 0.005, "val_mse": 0.013, "stopped_early": False}}
     text = ae.regularization_findings(made_up, 100)
-    assert "1 of 2 regularizers narrow the gap" in text and "the narrowest is a's" in text and "-8%" in text
+    assert "1 of the 2 regularizers narrow the gap" in text and "the narrowest is that of a " in text and "-8%" in text
 
 
 def test_regularization_images_are_a_balanced_subset_of_the_training_split():

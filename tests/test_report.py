@@ -108,7 +108,11 @@ def test_findings_state_the_booleans_in_words():
     assert "better than the hand-set one by 0.00050," in report.search_finding({**cv, "tuned_mean": 0.009113})
     text = report.generator_finding({"floor_best": True, "ceiling_worst": True, "all_between": False})
     assert "real held-out images score best" in text and "not every generator lies between them" in text
-    assert set(report.with_findings({"search_cv": cv})["prose"]) == {"search"}
+    assert set(report.with_findings({"search_cv": cv})["prose"]) == {"search", "search_cv"}
+    assert report.search_cv_finding({**cv, "folds": 2, "tuned_is_hand_set": True}) == (
+        "No study found a configuration better than the hand-set start, so it is kept; its 2-fold cross-validated MSE "
+        "is 0.00961 ± 0.00006.")
+    assert "scores 0.00962 ± 0.00007 against 0.00961 ± 0.00006" in report.search_cv_finding(cv)
 
 
 def test_section_one_two_and_six_findings_are_sentences_from_the_metrics():
@@ -232,3 +236,28 @@ def test_undefined_citations_are_found_in_the_log():
            "LaTeX Warning: Reference `tab:arch' on page 2 undefined on input line 52.\n")
     assert report.undefined_references(log) == ["tab:arch", "xiao2017"]
     assert report.undefined_references("LaTeX Warning: There were undefined references.\n") == []
+
+
+def test_close_accuracies_are_called_level_not_wins():
+    reps = {"raw": {"knn_accuracy": 0.826, "linear_probe_accuracy": 0.829},
+            "ae": {"knn_accuracy": 0.8566, "linear_probe_accuracy": 0.829},
+            "simclr": {"knn_accuracy": 0.8567, "linear_probe_accuracy": 0.885}}
+    text = report.representation_finding(reps)
+    assert "SimCLR's feature map leads or is level on every read-out" in text
+    assert "k-NN 85.7%, +3.1 points over raw pixels, level with the autoencoder's code (85.7%)" in text
+    assert "a linear probe 88.5%, +5.6 points over raw pixels;" in text or text.endswith("+5.6 points over raw pixels.")
+
+
+def test_the_encoder_finding_compares_like_with_like_in_accuracy_and_speed():
+    row = lambda name, acc, e90, s90, pre: {"name": name, "test_accuracy": acc, "epochs_to_90": e90, "epochs": 8,
+                                            "seconds_to_90": s90, "whole_seconds_to_90": (s90 or 0) + pre,
+                                            "pretrain_seconds": pre, "total_parameters": 824554}
+    metrics = {"finetune": {"best": "finetuned_slow",
+                            "finetuned_slow": row("fine-tuned (encoder lr x0.1)", 0.886, 6, 39.0, 123.0),
+                            "scratch": row("encoder + head (scratch)", 0.887, None, None, 0.0)},
+               "finetune_cv": {"finetuned": {"mean": 0.856, "std": 0.0046}, "scratch": {"mean": 0.8468, "std": 0.0036}}}
+    text = report.encoder_finding(metrics)
+    assert "88.6% test accuracy against 88.7% for the same network from scratch" in text
+    assert "85.6 ± 0.5\u00a0% against 84.7 ± 0.4\u00a0% in cross-validation" in text
+    assert "fine-tuned it reaches 90\u00a0% at epoch 6 (39\u00a0s, 162\u00a0s with the autoencoder's training)" in text
+    assert "from scratch it does not reach 90\u00a0% validation accuracy within 8 epochs" in text and "lr x0.1" not in text
