@@ -81,15 +81,16 @@ def code_size_finding(code: dict) -> str:
 
 
 def search_cv_finding(cv: dict) -> str:
-    """The cross-validated comparison of the tuned and the hand-set configuration in one sentence; when the search
-    kept the hand-set one, its own cross-validated score instead of a comparison with itself."""
+    """The cross-validated comparison of the tuned and the hand-set configuration with `search_finding`'s verdict on
+    it; when the search kept the hand-set one, its own cross-validated score instead of a comparison with itself."""
     hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
     folds = f"{cv['folds']}-fold " if "folds" in cv else ""
     if cv.get("tuned_is_hand_set"):
         return (f"No study found a configuration better than the hand-set start, so it is kept; its {folds}"
                 f"cross-validated MSE is {hand}.")
     return (f"In {folds}cross-validation at the full budget the chosen configuration ({cv.get('chosen', 'tuned')}) scores "
-            f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one.")
+            f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one. "
+            + search_finding(cv))
 
 
 def _fixed(value: float, digits: int = 2) -> str:
@@ -656,10 +657,9 @@ def build(run_dir: Path) -> Path | None:
     search = os.pathsep.join([str(build_dir), str(TEMPLATE.parent), str(run_dir / "figures"), ""])  # build first: author.tex
     command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"-outdir={build_dir}",
                str(TEMPLATE)]
-    shutil.copyfile(TEMPLATE.parent / "references.bib", build_dir / "references.bib")  # bibtex runs in build_dir
-    bibs = os.pathsep.join([str(build_dir), str(TEMPLATE.parent), ""])
-    done = subprocess.run(command, cwd=build_dir, env={**os.environ, "TEXINPUTS": search, "BIBINPUTS": bibs},
-                          capture_output=True, text=True)
+    shutil.copyfile(TEMPLATE.parent / "references.bib", build_dir / "references.bib")  # bibtex reads it from its cwd
+    done = subprocess.run(command, cwd=build_dir, env={**os.environ, "TEXINPUTS": search}, capture_output=True,
+                          text=True)
     if done.returncode != 0:
         raise RuntimeError(f"LaTeX failed; see {build_dir / 'report.log'}. Last lines:\n"
                            + "\n".join(done.stdout.splitlines()[-25:]))
