@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make run    # set up .venv, run the whole notebook, build the report, say where the outputs are
-#   make test   # set up .venv, run the test suite (the notebook smoke test included)
+#   make test   # set up .venv, run the test suite; nbval runs the notebook once (smoke profile) among it
 # Options: PROFILE=smoke|quick|full (default: $HW2_PROFILE, else full with a CUDA GPU, else quick);
 #          PYTHON=python3.11 (the interpreter that creates .venv).
 
@@ -15,7 +15,7 @@ PROFILE ?=
 
 help:
 	@echo "make run    - install into $(VENV) if needed, execute homework2.ipynb, build the report"
-	@echo "make test   - install into $(VENV) if needed, run the tests and the notebook smoke test"
+	@echo "make test   - install into $(VENV) if needed, run the tests; nbval runs the notebook (smoke profile)"
 	@echo "make report - rebuild the PDF report from an existing run's metrics.json"
 	@echo "make bench  - training throughput, conventional DataLoader vs the project's pipeline"
 	@echo "options: PROFILE=smoke|quick|full"
@@ -45,6 +45,7 @@ report: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m helpers.bench $(BENCH_ARGS)
 
+# pytest (pytest.ini) collects tests/ and homework2.ipynb, which nbval executes under the smoke profile.
 # pytest exits 5 when it collects no tests: that is a failure here, and said so.
 test: $(STAMP)
 	@$(PY) -m pytest || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests" >&2; exit $$rc; }

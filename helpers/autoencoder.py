@@ -1,16 +1,29 @@
-"""The autoencoder section: train variants on the shared loop and summarize them side by side."""
+"""The autoencoder section: train variants on the shared loop and summarize them side by side.
+
+The notebook's steps of section 1 are at the end (`main_model`, `reconstructions`, `optimizers`,
+`regularization`, `code_sizes`, `denoiser`): each trains or loads its runs, merges its part of
+`metrics.json` and returns what its cell shows.
+"""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 import torch
+from sklearn.decomposition import PCA
 
 from .config import Profile
-from .data import Augment, Batches, ImageSet, Splits, balanced_subset
-from .models import AEConfig, AutoEncoder, count_parameters
-from .results import markdown_table
-from .training import Run, TrainSpec, denoising_metrics, evaluate_set, outputs, reconstruction_loss, train_model
+from .context import Context
+from .data import (Augment, Batches, ImageSet, Splits, balanced_subset, comparison_train, fingerprint,
+                   regularization_train)
+from .findings import autoencoder as ae_text
+from .findings.words import sig
+from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
+from .results import cached_json, markdown_table
+from .training import (History, Run, TrainSpec, WithHistories, denoising_metrics, evaluate_set, outputs,
+                       reconstruction_loss, train_model)
 
 
 # Section 1's model, set by hand: the main autoencoder, and the start point of every search of section 2.
@@ -42,13 +55,6 @@ def main_metrics(run: Run, test_mse: float) -> dict:
     return {"config": run.model.cfg.as_dict(), "parameters": count_parameters(run.model), "epochs": len(run.history.rows),
             "seconds": last["seconds"], "final_train_mse": last["train_loss"], "final_val_mse": last["val_loss"],
             "test_mse": test_mse, "history": run.history.rows}
-
-
-def main_summary(found: dict) -> str:
-    """One line on the main model, from `main_metrics`."""
-    return (f"{found['parameters']:,} parameters, {found['epochs']} epochs in {found['seconds']:.0f} s; final train "
-            f"MSE {found['final_train_mse']:.5f}, validation MSE {found['final_val_mse']:.5f}, test MSE "
-            f"{found['test_mse']:.5f}")
 
 
 def compare(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, train: ImageSet,
@@ -114,24 +120,9 @@ def optimizer_table(best: dict[str, dict]) -> str:
     """Markdown: per optimizer, the validation MSE at each learning rate tried, the chosen one and its scores."""
     return markdown_table(
         ["optimizer", "validation MSE at each learning rate", "chosen lr", "val MSE", "train MSE (eval)", "seconds"],
-        [(name, ", ".join(f"{lr}: {v:.5f}" for lr, v in r["val_mse_by_lr"].items()), f"{r['lr']:g}", r["val_mse"],
-          r["train_mse"], f"{r['seconds']:.1f}") for name, r in sorted(best.items(), key=lambda i: i[1]["val_mse"])])
-
-
-def optimizer_findings(best: dict[str, dict], images: int, epochs: int) -> str:
-    """The "Measured:" sentence of the optimizer comparison, each at its own best learning rate."""
-    ranked = sorted(best, key=lambda n: best[n]["val_mse"])
-    first, last = best[ranked[0]], best[ranked[-1]]
-    edge = [n for n in ranked if best[n]["best_lr_at_edge"]]
-    text = (f"**Measured:** each optimizer at the best of three learning rates on the validation split ({epochs} epoch{'s' if epochs != 1 else ''} "
-            f"on {images:,} images): {ranked[0]} is lowest (validation MSE {first['val_mse']:.5f} at learning rate "
-            f"{first['lr']:g}), {ranked[-1]} highest ({last['val_mse']:.5f} at rate {last['lr']:g}, "
-            f"{100 * (last['val_mse'] / first['val_mse'] - 1):.0f}% above). In order: "
-            + ", ".join(f"{n} {best[n]['val_mse']:.5f}" for n in ranked) + ".")
-    if edge:
-        text += (f" For {' and '.join([', '.join(edge[:-1]), edge[-1]] if len(edge) > 1 else edge)} the best rate is at the edge of the three tried, so a rate beyond them might "
-                 f"do better still.")
-    return text
+        [(name, ", ".join(f"{lr}: {sig(v, 4)}" for lr, v in r["val_mse_by_lr"].items()), f"{r['lr']:g}",
+          sig(r["val_mse"], 4), sig(r["train_mse"], 4), sig(r["seconds"]))
+         for name, r in sorted(best.items(), key=lambda i: i[1]["val_mse"])])
 
 
 # ----------------------------------------------------------------------------- regularization: a model that overfits
@@ -155,64 +146,36 @@ def regularization_variants(profile: Profile) -> dict[str, tuple[AEConfig, Train
             "early stopping (patience 3)": (OVERFIT, replace(spec, patience=3))}
 
 
-def regularization_findings(rows: dict[str, dict], images: int, base: str = "none") -> str:
-    """The "Measured:" sentences of the regularization comparison, computed from the gaps (one seed per variant)."""
-    none = rows[base]
-    text = (f"**Measured:** without regularization the network fits its {images:,} training images ever more closely: "
-            f"after {none['epochs']} epoch{'s' if none['epochs'] != 1 else ''} its training MSE is {none['train_mse']:.4f} and its validation MSE "
-            f"{none['val_mse']:.4f}, {none['val_mse'] / none['train_mse']:.1f} times as high; the validation MSE was "
-            f"lowest at epoch {none['best_val_epoch']} ({none['best_val_mse']:.4f}). ")
-    others = [n for n in rows if n != base]
-    by_gap = sorted(others, key=lambda n: rows[n]["gap"])
-    narrower = [n for n in by_gap if rows[n]["gap"] < none["gap"]]
-    count = (f"All {len(others)}" if len(narrower) == len(others) else
-             "None" if not narrower else f"{len(narrower)} of the {len(others)}")
-    text += (f"{count} regularizers narrow the gap (validation minus training MSE, {none['gap']:.4f} without); the "
-             f"narrowest is that of {by_gap[0]} ({rows[by_gap[0]]['gap']:.4f}). ")
-    best = min(rows, key=lambda n: rows[n]["val_mse"])
-    text += (f"The lowest validation MSE is that of {best} ({rows[best]['val_mse']:.4f}, "
-             f"{100 * (rows[best]['val_mse'] / none['val_mse'] - 1):+.0f}% against none). ")
-    stop = [n for n in others if n.startswith("early stopping")]
-    for n in stop:
-        r = rows[n]
-        text += (f"Early stopping stopped after epoch {r['epochs']} and kept epoch {r['kept_epoch']} "
-                 f"(validation {r['val_mse']:.4f}). " if r["stopped_early"] else
-                 f"Early stopping did not trigger within {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}. ")
-    return text + "One seed per variant: differences of a few per cent are within what a second seed could move."
+def pca_reconstruction_mse(train: ImageSet, test: ImageSet, sizes: Sequence[int]) -> list[float]:
+    """Test MSE per pixel on [0, 1] of PCA fitted on `train`, for each number of components in `sizes`."""
+    x_train, x_test = (d.images.flatten(1).cpu().numpy().astype(np.float64) / 255 for d in (train, test))
+    pca = PCA(n_components=max(sizes), svd_solver="covariance_eigh").fit(x_train)
+    centred = x_test - pca.mean_
+    errors = []
+    for k in sizes:
+        basis = pca.components_[:k]
+        reconstruction = centred @ basis.T @ basis
+        errors.append(float(np.mean((reconstruction - centred) ** 2)))
+    return errors
 
 
 def code_size_sweep(cfg: AEConfig, spec: TrainSpec, sizes: list[int], splits: Splits, train: ImageSet,
-                    pca_mse: dict[int, float], reference: float, *, eval_batch_size: int = 2000,
-                    run_dir: Path | None = None) -> dict:
+                    pca_mse: dict[int, float], *, eval_batch_size: int = 2000, run_dir: Path | None = None) -> dict:
     """`cfg` trained with each code size in `sizes` on `train` and scored on the test set beside PCA's test MSE
-    with as many components (`pca_mse`, PCA fitted on the same `train` images); `reference`: an earlier study's best MSE. For `metrics.json`."""
+    with as many components (`pca_mse`, PCA fitted on the same `train` images). For `metrics.json`."""
     runs = compare({f"code {k}": (replace(cfg, latent_dim=k), spec) for k in sizes}, splits, train, eval_batch_size,
                    run_dir)
     ae_mse = {k: mse(run.model, splits.test, splits) for k, run in zip(sizes, runs.values())}
-    reaching = [k for k in sizes if ae_mse[k] <= reference]
     return {"images": len(train), "epochs": spec.epochs,
             **{f"code_{k}": {"ae_test_mse": ae_mse[k], "pca_test_mse": pca_mse[k], "ae_over_pca": ae_mse[k] / pca_mse[k]}
                for k in sizes},
-            "beats_pca_at_every_size": all(ae_mse[k] < pca_mse[k] for k in sizes),
-            "smallest_code_reaching_earlier_best": reaching[0] if reaching else None}
+            "beats_pca_at_every_size": all(ae_mse[k] < pca_mse[k] for k in sizes)}
 
 
 def code_size_table(found: dict, sizes: list[int]) -> str:
-    rows = [(k, found[f"code_{k}"]["ae_test_mse"], found[f"code_{k}"]["pca_test_mse"], found[f"code_{k}"]["ae_over_pca"])
-            for k in sizes]
+    rows = [(k, sig(found[f"code_{k}"]["ae_test_mse"], 4), sig(found[f"code_{k}"]["pca_test_mse"], 4),
+             sig(found[f"code_{k}"]["ae_over_pca"], 4)) for k in sizes]
     return markdown_table(["code size", "autoencoder test MSE", "PCA test MSE", "AE / PCA"], rows)
-
-
-def code_size_findings(found: dict, sizes: list[int], reference: float) -> str:
-    """The "Measured:" sentence of the code-size sweep."""
-    ratio = {k: found[f"code_{k}"]["ae_over_pca"] for k in sizes}
-    reaching = found["smallest_code_reaching_earlier_best"]
-    return (f"**Measured:** each autoencoder trained {found['epochs']} epoch{'s' if found['epochs'] != 1 else ''} on {found['images']:,} images, and PCA was "
-            f"fitted on the same images. The autoencoder beats PCA at {sum(r < 1 for r in ratio.values())} of {len(sizes)} "
-            f"code sizes; it leaves the smallest share of PCA's error at code {min(ratio, key=ratio.get)} "
-            f"({min(ratio.values()):.2f}) and the largest at code {max(ratio, key=ratio.get)} "
-            f"({max(ratio.values()):.2f}). Smallest code reaching the earlier study's {reference}: "
-            f"{reaching if reaching is not None else 'none of the sizes tried'}.")
 
 
 def examples_per_class(data: ImageSet, k: int, seed: int) -> ImageSet:
@@ -249,7 +212,8 @@ def summary_table(rows: dict[str, dict]) -> str:
     ordered = sorted(rows.items(), key=lambda item: item[1]["val_mse"])
     return markdown_table(
         ["variant", "val MSE", "train MSE (eval)", "gap (val - train)", "epochs", "seconds"],
-        [(name, r["val_mse"], r["train_mse"], r["gap"], r["epochs"], f"{r['seconds']:.1f}") for name, r in ordered])
+        [(name, sig(r["val_mse"], 4), sig(r["train_mse"], 4), sig(r["gap"], 4), r["epochs"],
+          sig(r["seconds"])) for name, r in ordered])
 
 
 # ----------------------------------------------------------------------------- the decoder's upsampling
@@ -272,19 +236,194 @@ def choose_decoder(rows: dict[str, dict], score: str = "val_mse", new: str = "re
 def decoder_table(rows: dict[str, dict]) -> str:
     labels = {"transposed": "stride-2 transposed convolutions", "resize": "nearest upsampling + convolution"}
     return markdown_table(["decoder", "parameters", "validation MSE", "test MSE", "seconds"],
-                          [(labels.get(n, n), f"{r['parameters']:,}", r["val_mse"], r["test_mse"], f"{r['seconds']:.0f}")
-                           for n, r in rows.items()], digits=4)
+                          [(labels.get(n, n), f"{r['parameters']:,}", sig(r["val_mse"], 4),
+                            sig(r["test_mse"], 4), sig(r["seconds"])) for n, r in rows.items()])
 
 
-def decoder_findings(rows: dict[str, dict], chosen: str) -> str:
-    """One sentence: how the two decoders compare and which one the study keeps."""
-    new, old = rows["resize"], rows["transposed"]
-    change = 100 * (new["val_mse"] / old["val_mse"] - 1)
-    ratio = new["seconds"] / old["seconds"]
-    relation = ("the same validation MSE as" if change == 0 else
-                f"a validation MSE {abs(change):.1f}% {'lower' if change < 0 else 'higher'} than")
-    return (f"**Measured:** with the same parameters and recipe, upsampling then convolving gives {relation} "
-            f"transposed convolutions ({new['val_mse']:.5f} against {old['val_mse']:.5f}; test {new['test_mse']:.5f} "
-            f"against {old['test_mse']:.5f}) in {ratio:.1f} times the training time"
-            f"{' (it convolves at the larger size)' if ratio > 1 else ''}, so the study keeps the "
-            f"{'resize' if chosen == 'resize' else 'transposed-convolution'} decoder from here on.")
+# ----------------------------------------------------------------------------- the notebook's steps
+
+RECONSTRUCTED_PER_CLASS = 2  # test images per class in the reconstruction figures (sections 1, 3 and 5)
+
+
+@dataclass(frozen=True)
+class Autoencoder:
+    """An autoencoder later steps build on: its configuration, its recipe, its run (`.run.model`,
+    `.run.history`) and its test MSE per pixel."""
+
+    config: AEConfig
+    spec: TrainSpec
+    run: Run
+    test_mse: float
+
+
+@dataclass(frozen=True)
+class MainModel:
+    """Section 1's main autoencoder: the hand-set model with each decoder (`runs`, their `rows` and `table`),
+    the kept one (`model`), the `autoencoder` entries merged, the decoder sentence and a one-line summary."""
+
+    model: Autoencoder
+    runs: dict[str, Run]
+    rows: dict[str, dict]
+    found: dict
+    table: str
+    finding: str
+    summary: str
+
+
+def main_model(ctx: Context) -> MainModel:
+    """Train the hand-set model with each decoder on the whole training split, keep the resize decoder unless
+    it raises the validation MSE (`choose_decoder`), merge `autoencoder` into metrics.json."""
+    splits, spec = ctx.splits, hand_set_spec(ctx.profile)
+    configs = {d: replace(HAND_SET, decoder=d) for d in DECODERS}
+    runs = {d: train_autoencoder(c, spec, splits, eval_batch_size=ctx.eval_batch_size, run_dir=ctx.run_dir,
+                                 desc="autoencoder")
+            for d, c in configs.items()}  # section 2 reuses the kept run
+    rows = decoder_rows(runs, splits)
+    decoder = choose_decoder(rows)
+    run = runs[decoder]
+    model = Autoencoder(configs[decoder], spec, run, mse(run.model, splits.test, splits))
+    found = ctx.merge("autoencoder", {**main_metrics(run, model.test_mse), "decoders": rows,
+                                      "decoder": decoder, "spec": spec})
+    return MainModel(model, runs, rows, found, decoder_table(rows), ae_text.decoder_finding(found),
+                     ae_text.main_summary(found))
+
+
+@dataclass(frozen=True)
+class Reconstructions:
+    """Test images (`RECONSTRUCTED_PER_CLASS` per class, ordered by class), their reconstructions by section
+    1's main autoencoder, and the class names of `examples[0::2]` (one image per class)."""
+
+    examples: ImageSet
+    images: torch.Tensor
+    names: list[str]
+
+
+def reconstructions(ctx: Context, ae_main: Autoencoder) -> Reconstructions:
+    """The figures' test images, drawn with the profile's seed, and `ae_main`'s reconstructions of them."""
+    examples = examples_per_class(ctx.splits.test, RECONSTRUCTED_PER_CLASS, seed=ctx.seed)
+    return Reconstructions(examples, reconstruct(ae_main.run.model, examples, ctx.splits),
+                           [examples.classes[int(y)] for y in examples.labels[0::2]])
+
+
+@dataclass(frozen=True)
+class Optimizers:
+    """Section 1's optimizer comparison: every run, each optimizer's best learning rate (`best`), the
+    validation curves of those (`curves`, by "<optimizer>, lr <rate>"), the `ae_optimizers` entries merged,
+    the table and the sentence."""
+
+    runs: dict[str, Run]
+    best: dict[str, dict]
+    curves: dict[str, History]
+    found: dict
+    table: str
+    finding: str
+
+
+def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
+    """Train `ae_main`'s configuration with every optimizer at three learning rates on the comparison images
+    (the profile's `compare_epochs`), keep each optimizer's best on validation, merge `ae_optimizers`."""
+    profile, splits = ctx.profile, ctx.splits
+    train = comparison_train(splits, profile)
+    budget = dict(epochs=profile.compare_epochs, batch_size=profile.batch_size, seed=profile.seed)
+    runs = compare(optimizer_variants(ae_main.config, budget), splits, train, ctx.eval_batch_size,
+                   ctx.run_dir)
+    rows = summary(runs, splits, train)
+    best = best_per_optimizer(rows)
+    ranked = sorted(best, key=lambda name: best[name]["val_mse"])
+    found = ctx.merge("ae_optimizers", {"images": len(train), "epochs": profile.compare_epochs, "runs": rows,
+                                        "by_optimizer": best, "best": ranked[0], "worst": ranked[-1]})
+    curves = {f"{name}, lr {row['lr']:g}": runs[row["run"]].history for name, row in best.items()}
+    return Optimizers(runs, best, curves, found, optimizer_table(best), ae_text.optimizer_finding(found))
+
+
+@dataclass(frozen=True)
+class Regularization(WithHistories):
+    """Section 1's regularization comparison: the runs, their `summary` rows, the training images they saw,
+    the `ae_regularization` entries merged, the table and the sentence."""
+
+    runs: dict[str, Run]
+    rows: dict[str, dict]
+    images: int
+    found: dict
+    table: str
+    finding: str
+
+
+def regularization(ctx: Context) -> Regularization:
+    """Train `OVERFIT` without and with each regularizer on the profile's few regularization images, merge
+    `ae_regularization` (each variant's row, the lowest validation MSE, the largest and smallest gap)."""
+    profile, splits = ctx.profile, ctx.splits
+    train = regularization_train(splits, profile)
+    runs = compare(regularization_variants(profile), splits, train, ctx.eval_batch_size, ctx.run_dir)
+    rows = summary(runs, splits, train)
+    gaps = {name: row["gap"] for name, row in rows.items()}
+    found = ctx.merge("ae_regularization", {
+        "images": len(train), "epochs": profile.reg_epochs, "config": OVERFIT, **rows,
+        "best": min(rows, key=lambda name: rows[name]["val_mse"]), "largest_gap": max(gaps, key=gaps.get),
+        "smallest_gap": min(gaps, key=gaps.get)})
+    return Regularization(runs, rows, len(train), found, summary_table(rows),
+                          ae_text.regularization_finding(found))
+
+
+@dataclass(frozen=True)
+class CodeSizes:
+    """Section 1's code-size sweep: the sizes, the autoencoder's and PCA's test MSE at each (in that order),
+    the `ae_code_size` entries merged, the table and the sentences."""
+
+    sizes: list[int]
+    ae_mse: list[float]
+    pca_mse: list[float]
+    found: dict
+    table: str
+    finding: str
+
+
+def code_sizes(ctx: Context, ae_main: Autoencoder) -> CodeSizes:
+    """`ae_main` trained with each of the profile's code sizes for `sweep_epochs` on the comparison images,
+    beside PCA fitted on the same images (cached); merges `ae_code_size`."""
+    profile, splits = ctx.profile, ctx.splits
+    train, sizes = comparison_train(splits, profile), list(profile.code_sizes)
+    key = [fingerprint(train), fingerprint(splits.test), sizes]
+    pca = dict(zip(sizes, cached_json(ctx.run_dir, "pca", key,
+                                      lambda: pca_reconstruction_mse(train, splits.test, sizes))))
+    found = ctx.merge("ae_code_size", code_size_sweep(
+        ae_main.config, replace(ae_main.spec, epochs=profile.sweep_epochs), sizes, splits, train, pca,
+        eval_batch_size=ctx.eval_batch_size, run_dir=ctx.run_dir))
+    return CodeSizes(sizes, [found[f"code_{k}"]["ae_test_mse"] for k in sizes], [pca[k] for k in sizes],
+                     found, code_size_table(found, sizes),
+                     f"{ae_text.code_size_finding(found)} {ae_text.code_size_details(found)}")
+
+
+@dataclass(frozen=True)
+class Denoising:
+    """Section 1's denoiser: its run, the `ae_denoising` entries merged, the figure's rows (noisy, denoised,
+    clean: one test image per class) with their class names, and a one-line summary."""
+
+    run: Run
+    found: dict
+    rows: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    names: list[str]
+    summary: str
+
+    @property
+    def noise(self) -> float:
+        return self.found["noise_std"]
+
+
+def denoiser(ctx: Context, ae_main: Autoencoder) -> Denoising:
+    """`ae_main`'s configuration and recipe trained to remove Gaussian noise (the profile's `denoising_noise`)
+    from the comparison images for `compare_epochs`; its test PSNR (noise drawn once, seeded) merged as
+    `ae_denoising`."""
+    profile, splits, noise = ctx.profile, ctx.splits, ctx.profile.denoising_noise
+    run = train_autoencoder(ae_main.config, replace(ae_main.spec, epochs=profile.compare_epochs,
+                                                    augment=Augment(noise=noise)),
+                            splits, train=comparison_train(splits, profile),
+                            eval_batch_size=ctx.eval_batch_size, desc="denoising", run_dir=ctx.run_dir)
+    psnr = denoising(run.model, splits.test, splits, noise, seed=ctx.seed + 1)
+    found = ctx.merge("ae_denoising", {"noise_std": noise, "epochs": profile.compare_epochs,
+                                       "psnr_noisy_db": psnr["psnr_noisy"],
+                                       "psnr_denoised_db": psnr["psnr_denoised"], "test_mse": psnr["loss"]})
+    one_each = examples_per_class(splits.test, 1, seed=ctx.seed)
+    rows = noisy_triplets(run.model, one_each, splits, noise, seed=ctx.seed + 1)
+    return Denoising(run, found, rows, [one_each.classes[int(y)] for y in one_each.labels],
+                     ae_text.denoising_summary(found))

@@ -220,7 +220,7 @@ def run(models: list[str], images: int, batch_size: int, repeats: int, variant_n
 
 
 def table(report: dict) -> str:
-    """The report's rows as a Markdown table (the README's is this one)."""
+    """The report's rows as a Markdown table, as the command prints it."""
     def share(row: dict) -> str:
         return f"{100 * row['peak_share']:.1f}%" if "peak_share" in row else "–"
     return markdown_table(["model", "pipeline / variant", "images/s", "x conventional", "GFLOP/s", "share of peak"],

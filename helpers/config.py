@@ -66,6 +66,12 @@ class Profile:
     gan_epochs: int = 20  # DCGAN training on the training split (section 7)
     gan_batch: int = 128  # images per DCGAN batch
     quality_samples: int = 5000  # images per generator and per reference set scored in section 7 (<= validation images)
+    interpolation_steps: int = 10  # images along each interpolation path, both ends included (sections 4, 5)
+    grid_samples: int = 40  # images in each grid of samples drawn without a class (sections 4 and 5)
+    variant_samples: int = 500  # prior samples of each beta variant that the classifier labels (section 5)
+    map_components: int = 256  # principal directions the 64x7x7 feature maps are projected on (sections 5-7)
+    denoising_noise: float = 0.3  # std of the noise on the denoiser's inputs, pixels on [0, 1] (section 1)
+    confident_errors: int = 16  # most confidently misclassified test images shown (section 3)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -107,6 +113,21 @@ class Profile:
         _check("quality_samples", self.quality_samples, isinstance(self.quality_samples, int)
                and 50 <= self.quality_samples <= val_size,
                f"an integer in [50, {val_size}] (the validation images of this profile: the real reference set)")
+        steps = self.interpolation_steps
+        _check("interpolation_steps", steps, isinstance(steps, int) and 2 <= steps <= 100,
+               "an integer in [2, 100] (both ends of a path included)")
+        for field in ("grid_samples", "variant_samples"):
+            value = getattr(self, field)
+            _check(field, value, isinstance(value, int) and 1 <= value <= 10000, "an integer in [1, 10000]")
+        widest = min(3136, self.train_size)
+        _check("map_components", self.map_components, isinstance(self.map_components, int)
+               and 2 <= self.map_components <= widest,
+               f"an integer in [2, {widest}] (at most the 64x7x7 numbers of a feature map and the training "
+               f"images of this profile)")
+        _check("denoising_noise", self.denoising_noise, isinstance(self.denoising_noise, float)
+               and 0.0 < self.denoising_noise <= 1.0, "a float in (0, 1]")
+        _check("confident_errors", self.confident_errors, isinstance(self.confident_errors, int)
+               and 1 <= self.confident_errors <= 100, "an integer in [1, 100]")
         _check("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0")
         for field in ("folds", "search_folds"):
             value = getattr(self, field)

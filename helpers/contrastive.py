@@ -7,20 +7,28 @@ sample that a k-NN monitor scores after each epoch.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fewlabels, finetune, latent
+from .context import Context
 from .data import Batch, ImageSet, Splits, Views, two_views
+from .findings import representations as rep_text
 from .models import DECODERS, AEConfig, SimCLRNet
 from .training import LossFn, Run, TrainSpec, outputs, train_model
 
+if TYPE_CHECKING:
+    from .autoencoder import Autoencoder
+    from .finetune import Classifiers
+
 DEFAULT_VIEWS = Views()
+TEMPERATURE = 0.5  # of the NT-Xent loss
+VIEW_EXAMPLES = 10  # training images shown with their two views
 
 
 def _pair_logits(z1: torch.Tensor, z2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,7 +49,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(sims / temperature, partner)
 
 
-def contrastive_loss(views: Views, *, mean: float, std: float, temperature: float = 0.5) -> LossFn:
+def contrastive_loss(views: Views, *, mean: float, std: float, temperature: float = TEMPERATURE) -> LossFn:
     """The loop's loss for a `SimCLRNet`: two views of the batch's clean images (drawn with the default
     generator, which checkpoints save and restore), normalized with `mean` / `std`; NT-Xent, and the share of
     views whose most similar other view is their partner (`pair_accuracy`). Labels are never read."""
@@ -83,7 +91,7 @@ def spec(epochs: int, batch_size: int, seed: int, lr: float = 2e-3) -> TrainSpec
 
 
 def train_simclr(cfg: AEConfig, train_spec: TrainSpec, splits: Splits, *, views: Views = DEFAULT_VIEWS,
-                 temperature: float = 0.5, train: ImageSet | None = None, run_dir: Path | None = None,
+                 temperature: float = TEMPERATURE, train: ImageSet | None = None, run_dir: Path | None = None,
                  desc: str = "simclr") -> Run:
     """SimCLR on the shared loop (cached and resumable like every run); the k-NN monitor uses the validation
     split. No validation loss: the contrastive loss of held-out images would cost a second pass for little."""
@@ -102,35 +110,94 @@ def view_examples(data: ImageSet, n: int, views: Views = DEFAULT_VIEWS, *, seed:
     return [originals, *two_views(originals, views, torch.Generator(device=data.device).manual_seed(seed))]
 
 
-def findings(structure: dict[str, dict], few: dict[str, dict[int, dict]], finetuned: dict[str, dict], *,
-             simclr: str, ae: str, vae: str, raw: str, code: str | None = None, probe_target: float = 0.89) -> str:
-    """The "Measured:" sentences of section 6: SimCLR against the autoencoder, the VAE and raw pixels on every
-    measure (all read at the same layer), against raw pixels in points, its code after the linear layer (`code`)
-    against its feature map, and the fine-tuned encoders."""
-    names = (simclr, ae, vae, raw)
-    probe = {n: structure[n]["linear_probe_accuracy"] for n in names}
-    knn = {n: structure[n]["knn_accuracy"] for n in names}
-    counts = sorted(few[simclr])
-    low, high = counts[0], counts[-1]
-    best_low = max(names, key=lambda n: few[n][low]["mean"])
-    best_high = max(names, key=lambda n: few[n][high]["mean"])
-    tuned = ", ".join(f"{n} {r['test_accuracy']:.2%}" for n, r in finetuned.items())
-    text = (f"**Measured:** linear probe with every label: SimCLR {probe[simclr]:.2%} (target {probe_target:.0%} in "
-            f"`full`, {'met' if probe[simclr] >= probe_target else 'missed'} here), autoencoder {probe[ae]:.2%}, VAE "
-            f"{probe[vae]:.2%}, raw pixels {probe[raw]:.2%}; k-NN: SimCLR {knn[simclr]:.2%}, autoencoder {knn[ae]:.2%}, "
-            f"VAE {knn[vae]:.2%}, raw pixels {knn[raw]:.2%}. ")
-    gaps = {"k-NN": 100 * (knn[simclr] - knn[raw]), "the linear probe": 100 * (probe[simclr] - probe[raw])}
-    below = {m: g for m, g in gaps.items() if g <= 0}
-    if not below:
-        text += (f"SimCLR is above raw pixels on both: by {gaps['k-NN']:.1f} points on k-NN and "
-                 f"{gaps['the linear probe']:.1f} on the linear probe. ")
-    else:
-        text += ("SimCLR is below raw pixels on " + " and ".join(f"{m} by {-g:.1f} points" for m, g in below.items())
-                 + ". ")
-    if code is not None and code in structure:
-        c = structure[code]
-        text += (f"Read after the linear layer instead (its code), SimCLR gives k-NN {c['knn_accuracy']:.2%} and a "
-                 f"linear probe of {c['linear_probe_accuracy']:.2%}. ")
-    return text + (f"With {low:,} labels the best of these is *{best_low}* ({few[best_low][low]['mean']:.1%}; SimCLR "
-                   f"{few[simclr][low]['mean']:.1%}), with {high:,} *{best_high}* ({few[best_high][high]['mean']:.1%}; "
-                   f"SimCLR {few[simclr][high]['mean']:.1%}). Fine-tuned with Homework 1's recipe: {tuned}.")
+# ----------------------------------------------------------------------------- section 6's steps
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """Section 6's SimCLR run: the configuration of the encoder (the kept autoencoder's), the recipe, the
+    run, `VIEW_EXAMPLES` training images with two views each (rows: original, view 1, view 2) and their
+    classes, and the k-NN monitor after the last epoch."""
+
+    config: AEConfig
+    spec: TrainSpec
+    run: Run
+    views: list[torch.Tensor]
+    view_classes: list[str]
+    knn_monitor: float
+
+
+def pretrain(ctx: Context, ae_final: Autoencoder) -> Pretrained:
+    """SimCLR on the training split with the kept autoencoder's encoder architecture (the profile's
+    `simclr_epochs` and `simclr_batch`); merged into `simclr`."""
+    splits = ctx.splits
+    views = view_examples(splits.train, VIEW_EXAMPLES, seed=ctx.seed)
+    classes = [ctx.classes[int(y)] for y in splits.train.labels[:VIEW_EXAMPLES]]
+    train_spec = spec(ctx.profile.simclr_epochs, ctx.profile.simclr_batch, ctx.seed)
+    run = train_simclr(ae_final.config, train_spec, splits, run_dir=ctx.run_dir)
+    knn = run.history.rows[-1]["knn_monitor"]
+    ctx.merge("simclr", {"spec": train_spec, "views": DEFAULT_VIEWS, "temperature": TEMPERATURE,
+                         "history": run.history.rows, "knn_monitor": knn})
+    return Pretrained(ae_final.config, train_spec, run, views, classes, knn)
+
+
+def representation(ctx: Context, pretrained: Pretrained, reps: latent.Representations) -> latent.Joined:
+    """SimCLR's encoder read at its last feature map (64x7x7, projected on its first `map_components`
+    principal directions) and at its code join section 4's structure measures with the autoencoder's and the
+    VAE's feature maps (`latent.structure`); its feature map is drawn. Merged into `simclr`: where it is read,
+    the variance kept, and k-NN and linear-probe accuracy at both places."""
+    splits, n, model = ctx.splits, ctx.profile.map_components, pretrained.run.model
+    features, kept = latent.project(latent.encoder_features(model.encoder.features, splits), n, seed=ctx.seed)
+    reps.add("simclr", f"SimCLR feature map (PCA {n})", features)
+    reps.add("simclr_code", f"SimCLR code ({pretrained.config.latent_dim})",
+             latent.encoder_features(model.encoder, splits))
+    reps.measure(["ae_features", "vae_features", "simclr", "simclr_code"])
+    reps.draw(["simclr"])
+    read = lambda key: {k: reps.rows[reps.name(key)][k] for k in ("linear_probe_accuracy", "knn_accuracy")}
+    ctx.merge("simclr", {"read_at": f"feature map (64x7x7 flattened, PCA {n})", "variance_kept": kept,
+                         **read("simclr"), "code": read("simclr_code")})
+    return reps.joined(("ae", "vae", "simclr"))
+
+
+@dataclass(frozen=True)
+class FewLabels:
+    """The few-label table with SimCLR's row: statistics over draws per method and representation, and the
+    RBF SVM's table."""
+
+    stats: dict[str, dict[str, dict[int, dict]]]
+    svm_table: str
+
+
+def few_labels(ctx: Context, reps: latent.Representations) -> FewLabels:
+    """SimCLR's feature map read from few labels by section 5's protocol on the same draws; the whole table
+    merged into `few_labels`."""
+    reps.few.add(reps.name("simclr"), "simclr", reps["simclr"].train, reps["simclr"].test)
+    stats = reps.few.statistics()
+    ctx.merge("few_labels", reps.few.metrics())
+    return FewLabels(stats, fewlabels.sweep_table(stats["svm"], first="RBF SVM"))
+
+
+@dataclass(frozen=True)
+class FineTuned:
+    """SimCLR's encoder fine-tuned by section 3's kept variant: its run, its row beside Homework 1's network
+    and section 3's fine-tuned autoencoder encoder, their table, and the sentence about SimCLR."""
+
+    run: Run
+    rows: dict[str, dict]
+    table: str
+    finding: str
+
+
+def fine_tuned(ctx: Context, pretrained: Pretrained, clfs: Classifiers) -> FineTuned:
+    """SimCLR's encoder fine-tuned with Homework 1's recipe exactly as section 3 fine-tuned the autoencoder's
+    (the variant it kept); its summary row merged into `simclr.finetuned`."""
+    name = f"SimCLR {clfs.fine_kept}"
+    kept = finetune.strategies(pretrained.config, pretrained.run.model.encoder, clfs.spec)[clfs.fine_kept]
+    strategy = replace(kept, tag="simclr_finetuned")
+    run = finetune.train_strategy(name, strategy, ctx.splits, run_dir=ctx.run_dir,
+                                  eval_batch_size=ctx.eval_batch_size)
+    rows = {**{n: clfs.rows[n] for n in (finetune.HW1_SCRATCH, clfs.fine_kept)},
+            **finetune.summary({name: run}, ctx.splits, ctx.eval_batch_size,
+                               {name: pretrained.run.history.rows[-1]["seconds"]})}
+    ctx.merge("simclr", {"finetuned": rows[name]})
+    return FineTuned(run, rows, finetune.summary_table(rows), rep_text.simclr(ctx.metrics()))

@@ -9,6 +9,7 @@ the test labels only to score predictions already made.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -20,13 +21,22 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from tqdm.auto import tqdm
 
-from .data import balanced_subset
+from .data import ImageSet, balanced_subset
+from .findings.words import plus_minus
 from .results import array_digest, cached_json, markdown_table
 
 METHODS = ("svm", "logreg")
 SVM_C = (1.0, 10.0, 100.0)
 SVM_GAMMA = (0.25, 1.0, 4.0)  # times scikit-learn's "scale" (1 / (dims * variance of the drawn features))
 LOGREG_C = (0.001, 0.01, 0.1)  # weaker regularization never won on 100-3000 labels and costs the most
+
+
+RAW = "raw pixels"  # the representation every learned one is read against (sections 3 to 7)
+
+
+def pixels(data: ImageSet) -> np.ndarray:
+    """The `RAW` representation of `data`: its pixels on [0, 1] as float32 rows."""
+    return data.images.flatten(1).cpu().numpy().astype(np.float32) / 255
 
 
 def draws_for(n: int, draws: int) -> int:
@@ -127,14 +137,14 @@ def sweep_stats(sweep: dict[str, dict[int, list[float]]], all_labels: tuple[int,
 
 def sweep_table(stats_by_name: dict[str, dict[int, dict]], all_label: int | None = None, first: str = "strategy",
                 params: dict[str, str] | None = None) -> str:
-    """Markdown table: mean ± std over draws per name and label count (`all_label`: shown as "all"); with `params`,
-    a last column of parameter counts (text per name)."""
+    """Markdown table: accuracy in percent, mean ± std over draws per name and label count (`all_label`:
+    shown as "all"); with `params`, a last column of parameter counts (text per name)."""
     counts = sorted({n for by_n in stats_by_name.values() for n in by_n})
 
     def cell(s: dict | None) -> str:
         if s is None:
             return ""
-        return f"{s['mean']:.4f} ± {s['std']:.4f}" if len(s["draws"]) > 1 else f"{s['mean']:.4f}"
+        return plus_minus(s["mean"], s["std"] if len(s["draws"]) > 1 else None, 100, "%")
     extra = ["params (trainable / total)"] if params else []
     return markdown_table([first, *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts], *extra],
                           [(name, *[cell(by_n.get(n)) for n in counts], *([params[name]] if params else []))
@@ -153,3 +163,46 @@ def metrics(stats_by_method: dict[str, dict[str, dict[int, dict]]], keys: dict[s
             found.setdefault(keys[name], {"name": name})[method] = {
                 f"n{n}": {"mean": s["mean"], "std": s["std"]} for n, s in by_n.items()}
     return found
+
+
+@dataclass
+class Registry:
+    """The study's few-label table: every representation added to it is read by the same protocol on the same
+    label draws (`evaluate_cached`), under its name and its key in metrics.json. Sections add rows as their
+    representations are learned."""
+
+    run_dir: Path | None
+    train_labels: np.ndarray
+    test_labels: np.ndarray
+    draws: dict[int, list[np.ndarray]]
+    keys: dict[str, str] = field(default_factory=dict)  # name -> key in metrics.json
+    found: dict[str, dict] = field(default_factory=dict)  # name -> `evaluate`'s results
+
+    @classmethod
+    def of(cls, run_dir: Path | None, train_labels: np.ndarray, test_labels: np.ndarray,
+           counts: Sequence[int], draws: int, seed: int) -> Registry:
+        """An empty table over the draws `label_draws(train_labels, counts, draws, seed)`."""
+        return cls(run_dir, np.asarray(train_labels), np.asarray(test_labels),
+                   label_draws(train_labels, counts, draws, seed))
+
+    def add(self, name: str, key: str, train: np.ndarray, test: np.ndarray) -> None:
+        """Read the representation `name` (training and test rows) by the protocol and keep it under `key`."""
+        self.keys[name] = key
+        self.found[name] = evaluate_cached(self.run_dir, name, train, self.train_labels, test,
+                                           self.test_labels, self.draws)
+
+    def name(self, key: str) -> str:
+        """The representation kept under `key`."""
+        found = [n for n, k in self.keys.items() if k == key]
+        if not found:
+            raise KeyError(f"no representation of the few-label table has the key {key!r} (keys: "
+                           f"{sorted(self.keys.values())}).")
+        return found[0]
+
+    def statistics(self) -> dict[str, dict[str, dict[int, dict]]]:
+        """Per method and representation name, `stats` over the draws at every label count."""
+        return {m: {n: stats(found[m]) for n, found in self.found.items()} for m in METHODS}
+
+    def metrics(self) -> dict:
+        """The `few_labels` entries of metrics.json for every representation added so far (see `metrics`)."""
+        return metrics(self.statistics(), self.keys, self.draws)

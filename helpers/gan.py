@@ -7,6 +7,7 @@ cache. After every epoch a monitor decodes a fixed batch of noise vectors and ke
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .context import Context
 from .data import Batch, Splits
-from . import quality
+from .findings.words import sig
 from .models import DCGAN, GANConfig
 from .results import markdown_table
 from .training import Run, TrainSpec, train_model
 
 MEAN = STD = 0.5  # the GAN sees pixels on [-1, 1], the range of its generator's tanh
-MIN_CONFIDENCE = 0.8  # the issue's target: the classifier's mean top probability on DCGAN samples
 
 
 # Both players' learning rate. The DCGAN paper's 2e-4 left the `quick` run (12 epochs on 18,000 images,
@@ -77,56 +78,40 @@ def strip(model: DCGAN, columns: int = 8, epochs: int = 6) -> tuple[list[torch.T
     return [model.snapshots[i, :columns].view(-1, 1, 28, 28).float().div(255) for i in picks], [i + 1 for i in picks]
 
 
-def findings(scores: dict[str, dict], *, gan: str, groups: quality.Groups | None = None, real: str = quality.REAL,
-             noise: str = quality.NOISE) -> str:
-    """The DCGAN's sample quality in plain sentences, each naming the score it rests on, against the floor (real
-    held-out images) and the ceiling (noise), ranked only within its group of `groups` (default: every scored
-    set that is no reference): overall by the Frechet distance, fidelity by density, diversity by coverage
-    (Naeem et al. 2020). The mean top probability is set against the target, and said to be no evidence of
-    realism where noise outscores the DCGAN on it (likewise precision)."""
-    if groups is None:
-        groups = {"generators": [n for n in scores if n not in quality.ROLES and n not in (real, noise)]}
-    groups = quality.as_groups(scores, groups)
-    mates = next((names for names in groups.values() if gan in names), None)
-    if mates is None:
-        raise ValueError(f"gan.findings: {gan!r} is in none of the groups {list(groups)}.")
-    group = next(g for g, names in groups.items() if names is mates)
-    g, r, z = scores[gan], scores[real], scores[noise]
-    said = []
-
-    def rank(by: str) -> str:  # the group is named once, at the first rank
-        if len(mates) < 2:
-            return ""
-        place = quality.ranked(scores, mates, by).index(gan) + 1
-        said.append(by)
-        return f", rank {place} of {len(mates)}" + ("" if len(said) > 1 else f" among the {quality.plural(group)}")
-
-    text = (f"Measured: the DCGAN's samples have a classifier-feature Fréchet distance of {quality.fd(g['frechet'])} "
-            f"(real held-out images {quality.fd(r['frechet'])}, uniform noise {quality.fd(z['frechet'])})"
-            f"{rank('frechet')}.")
-    if "density" in g:
-        text += (f" Their density, the fidelity score, is {g['density']:.2f}{rank('density')} (real held-out images "
-                 f"{r['density']:.2f}, uniform noise {z['density']:.2f}), and their coverage, the diversity score, is "
-                 f"{g['coverage']:.2f}{rank('coverage')} (real held-out images {r['coverage']:.2f}, uniform noise "
-                 f"{z['coverage']:.2f}).")
-    relation = "meets" if g["mean_top_probability"] >= MIN_CONFIDENCE else "misses"
-    text += (f" The classifier's mean top probability on them is {g['mean_top_probability']:.2f}, which {relation} the "
-             f"target of {MIN_CONFIDENCE} (real held-out images {r['mean_top_probability']:.2f}).")
-    names = {"mean_top_probability": "mean top probability", "precision": "precision"}
-    higher = [by for by in names if z[by] > g[by]]
-    if higher:
-        text += (f" Uniform noise gets a higher {' and a higher '.join(f'{names[by]} ({z[by]:.2f})' for by in higher)} "
-                 f"than the DCGAN ({' and '.join(f'{g[by]:.2f}' for by in higher)}), so "
-                 f"{'this score is no' if len(higher) == 1 else 'neither score is'} evidence that the samples "
-                 f"look real.")
-    for by in (b for b in names if b not in higher):
-        text += (f" Uniform noise gets {'the same' if z[by] == g[by] else 'a lower'} {names[by]} ({z[by]:.2f}) "
-                 f"{'as' if z[by] == g[by] else 'than'} the DCGAN ({g[by]:.2f}).")
-    return text + f" Their recall is {g['recall']:.2f} (real held-out images {r['recall']:.2f})."
-
-
 def loss_table(history_rows: list[dict], every: int = 1) -> str:
     """Per-epoch losses and the discriminator's mean outputs on real and generated images."""
-    rows = [(r["epoch"], f"{r['train_d_loss']:.3f}", f"{r['train_g_loss']:.3f}", f"{r['train_d_real']:.2f}",
-             f"{r['train_d_fake']:.2f}") for r in history_rows[::every]]
+    rows = [(r["epoch"], *[sig(r[f"train_{k}"]) for k in ("d_loss", "g_loss", "d_real", "d_fake")])
+            for r in history_rows[::every]]
     return markdown_table(["epoch", "discriminator loss", "generator loss", "D(real)", "D(generated)"], rows)
+
+
+# ----------------------------------------------------------------------------- section 7's step
+
+
+CONFIG = GANConfig()  # noise 64, width 32, spectral norm in the discriminator, real labels smoothed to 0.9
+TABLE_ROWS = 6  # about this many epochs in the loss table
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Section 7's DCGAN: its configuration, recipe and run, the fixed-noise images of a few epochs (rows)
+    with those epochs, and the loss table."""
+
+    config: GANConfig
+    spec: TrainSpec
+    run: Run
+    strip_rows: list[torch.Tensor]
+    strip_epochs: list[int]
+    table: str
+
+
+def dcgan(ctx: Context) -> Trained:
+    """The DCGAN (`CONFIG`) trained on the training split for the profile's `gan_epochs` in batches of
+    `gan_batch`; merged into `gan`."""
+    train_spec = spec(ctx.profile.gan_epochs, ctx.profile.gan_batch, ctx.seed)
+    run = train_gan(CONFIG, train_spec, ctx.splits, run_dir=ctx.run_dir)
+    rows = run.history.rows
+    ctx.merge("gan", {"config": CONFIG, "spec": train_spec, "history": rows, "seconds": rows[-1]["seconds"]})
+    strip_rows, strip_epochs = strip(run.model)
+    return Trained(CONFIG, train_spec, run, strip_rows, strip_epochs,
+                   loss_table(rows, every=max(1, ctx.profile.gan_epochs // TABLE_ROWS)))

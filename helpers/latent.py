@@ -1,19 +1,24 @@
-"""The latent space: PCA reconstruction as the linear reference, and tools that work with ANY encoder
+"""The latent space: tools that work with ANY encoder
 (the autoencoder's, a VAE's, SimCLR's, a classifier's features): encoding a whole split, 2-D maps (PCA,
 t-SNE), structure measures (k-NN accuracy, silhouette, a linear probe), samplers over codes (one Gaussian,
 a Gaussian mixture per class), interpolation, and the nearest training image of generated images.
 
 Fitting is left to scikit-learn; what runs on tensors (encoding, decoding, nearest neighbours) stays on the
 data's device, batched, without gradients.
+
+Section 4's steps (`representations`, `class_maps`, `new_images`, `interpolation`, `principal_sweep`) each
+merge their part of metrics.json and return what the notebook shows. `Representations` holds the study's
+representations of the same images, their structure measures, maps and few-label table; sections 5-7 add
+theirs to it.
 """
 from __future__ import annotations
 
 import copy
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,30 +28,19 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .data import ImageSet, Splits, nearest, to_uint8  # noqa: F401 (nearest: used here and by callers of latent)
+from . import autoencoder as ae, fewlabels, finetune
+from .context import Context
+from .data import ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
+from .findings import latent as latent_text
 from .results import array_digest, cached_json, markdown_table, slug
 from .training import outputs
 
-
-def _pixels(data: ImageSet) -> np.ndarray:
-    return data.images.flatten(1).cpu().numpy().astype(np.float64) / 255
-
-
-def pca_reconstruction_mse(train: ImageSet, test: ImageSet, sizes: Sequence[int]) -> list[float]:
-    """Test MSE per pixel on [0, 1] of PCA fitted on `train`, for each number of components in `sizes`."""
-    x_train, x_test = _pixels(train), _pixels(test)
-    pca = PCA(n_components=max(sizes), svd_solver="covariance_eigh").fit(x_train)
-    centred = x_test - pca.mean_
-    errors = []
-    for k in sizes:
-        basis = pca.components_[:k]
-        reconstruction = centred @ basis.T @ basis
-        errors.append(float(np.mean((reconstruction - centred) ** 2)))
-    return errors
+if TYPE_CHECKING:
+    from .autoencoder import Autoencoder
+    from .finetune import Classifiers
 
 
 # ----------------------------------------------------------------------------- encoding and decoding
@@ -119,8 +113,7 @@ class Features:
 
 def pixel_features(splits: Splits) -> Features:
     """Raw pixels on [0, 1]: the floor every learned representation is measured against."""
-    flat = lambda d: d.images.flatten(1).cpu().numpy().astype(np.float32) / 255
-    return Features(flat(splits.train), flat(splits.val), flat(splits.test))
+    return Features(*(fewlabels.pixels(part) for part in (splits.train, splits.val, splits.test)))
 
 
 def pca_features(splits: Splits, components: int, *, seed: int) -> Features:
@@ -229,6 +222,7 @@ def structure(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, tes
     else:
         val_x = scaler.transform(np.asarray(val, dtype=np.float32))
         chosen_c = probe = val_accuracy = None
+        # LogisticRegressionCV shifts accuracies (warm starts); GridSearchCV agrees but takes 1.5-3.5x as long
         for c in PROBE_CS:
             candidate = fit(c)
             accuracy = float(candidate.score(val_x, val_labels))
@@ -270,24 +264,6 @@ def structure_table(rows: dict[str, dict]) -> str:
          for n, r in rows.items()])
 
 
-def structure_findings(rows: dict[str, dict], *, raw: str, code: str, linear: str, supervised: str) -> str:
-    """The "Measured:" sentence of the structure table: the code against raw pixels (the targets), against
-    PCA of the same size, and the supervised reference."""
-    r, c, p, s = rows[raw], rows[code], rows[linear], rows[supervised]
-    verdict = lambda ok: "met" if ok else "missed"
-    points = lambda key: f"{100 * (c[key] - p[key]):+.1f} points"
-    return (f"**Measured:** the {code} has a silhouette of {c['silhouette']:.3f} against "
-            f"{r['silhouette']:.3f} for raw pixels (target: higher, {verdict(c['silhouette'] > r['silhouette'])}) "
-            f"and a k-NN accuracy of {c['knn_accuracy']:.2%} against {r['knn_accuracy']:.2%} (target: at least "
-            f"equal, {verdict(c['knn_accuracy'] >= r['knn_accuracy'])}). {linear} reaches {p['knn_accuracy']:.2%} "
-            f"k-NN accuracy and a silhouette of {p['silhouette']:.3f}: against this best linear code of the same "
-            f"size, the nonlinear code changes k-NN accuracy by {points('knn_accuracy')} and linear-probe accuracy "
-            f"by {points('linear_probe_accuracy')}. A linear probe reads {c['linear_probe_accuracy']:.2%} from the code, "
-            f"{r['linear_probe_accuracy']:.2%} from raw pixels; the {supervised}, trained with every label, reach "
-            f"{s['linear_probe_accuracy']:.2%} and a silhouette of {s['silhouette']:.3f}: the distance between "
-            f"them is what supervision adds to the space.")
-
-
 def class_mixing(features: Features, splits: Splits, classes: Sequence[str], *, k: int = 5,
                  run_dir: str | Path | None = None) -> dict:
     """Which classes a representation keeps apart and which it mixes: a k-NN classifier (k = 5) fitted on the
@@ -308,40 +284,6 @@ def class_mixing(features: Features, splits: Splits, classes: Sequence[str], *, 
                                       "confused_with": classes[worst], "confused_share": float(counts[worst] / max(1, len(mine)))}
         return found
     return _cached(run_dir, "class mixing", [array_digest(features.train, features.test, *labels), k], compute)
-
-
-def mixing_findings(mixing: dict[str, dict], names: dict[str, str], *, separated: float = 0.95) -> str:
-    """Sentences that read the latent maps from measurements (`class_mixing` per space, `names`: key -> name of
-    the space): the classes every space keeps apart (k-NN recall at least `separated`), the class each space mixes
-    most and with what, and how far the last space (the supervised reference) reduces the mixing."""
-    keys = list(names)
-    first = mixing[keys[0]]
-    apart = [row["name"] for key, row in first.items() if all(mixing[k][key]["recall"] >= separated for k in keys)]
-    text = ""
-    if apart:
-        verb = "stays" if len(apart) == 1 else "stay"
-        text = (f"{_join(apart)} {verb} apart in every space (k-NN recall at least "
-                f"{separated:.0%}). ")
-    worst = {k: min(mixing[k].values(), key=lambda row: row["recall"]) for k in keys}
-    if len({(w["name"], w["confused_with"]) for w in worst.values()}) == 1:
-        w = next(iter(worst.values()))
-        text += (f"{w['name']} is the most mixed class in every space, mostly with {w['confused_with']}: its k-NN "
-                 f"recall is " + ", ".join(f"{worst[k]['recall']:.0%} in {names[k]}" for k in keys) + " (" +
-                 ", ".join(f"{worst[k]['confused_share']:.0%}" for k in keys) + f" of its images go to "
-                 f"{w['confused_with']}).")
-    else:
-        text += _upper_first("; ".join(
-            f"in {names[k]} the most mixed class is {worst[k]['name']} (recall {worst[k]['recall']:.0%}, "
-            f"{worst[k]['confused_share']:.0%} of its images go to {worst[k]['confused_with']})" for k in keys)) + "."
-    return text
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _join(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # ----------------------------------------------------------------------------- sampling codes
@@ -499,26 +441,6 @@ def recognition_table(found: dict, classes: Sequence[str]) -> str:
                           + [("all classes", found["recognition"]["recognised"], "")])
 
 
-def generation_findings(found: dict, classes: Sequence[str], target: float = 0.80) -> str:
-    """The "Measured:" sentence of generation: recognition against its target, the hardest and easiest class,
-    and the copy check."""
-    rec, new = found["recognition"], found["novelty"]
-    per_class = {name: rec["per_class"][class_key(name)] for name in classes if class_key(name) in rec["per_class"]}
-    worst, best = min(per_class, key=per_class.get), max(per_class, key=per_class.get)
-    return (f"**Measured:** the classifier labels {rec['recognised']:.1%} of the {rec['n']:,} class-conditional "
-            f"samples as the class they were drawn for (target: at least {target:.0%}, "
-            f"{'met' if rec['recognised'] >= target else 'missed'}), with a mean probability of "
-            f"{rec['mean_confidence']:.2f} on that class; best *{best}* ({per_class[best]:.0%}), worst *{worst}* "
-            f"({per_class[worst]:.0%}). {new['identical']} of them equal their nearest training image. The median "
-            f"distance to it is {new['median_mse']:.4f} (pixel MSE), against {new['test_median_mse']:.4f} for real "
-            f"test images and {new['reconstruction_median_mse']:.4f} for the decoder's reconstructions of those test "
-            f"images, which are as smooth as the samples but come from images never trained on: the samples are "
-            f"{'closer to' if new['median_mse'] < new['reconstruction_median_mse'] else 'no closer to'} "
-            f"the training set than those. The single Gaussian's samples are given a class with a "
-            f"mean top probability of {found['gaussian']['mean_top_probability']:.2f} (per-class mixture: "
-            f"{rec['mean_top_probability']:.2f}).")
-
-
 # ----------------------------------------------------------------------------- paths through the space
 
 
@@ -559,12 +481,6 @@ def path_confidence(probs: torch.Tensor, steps: int) -> float:
     much the images along a path look like some garment to the classifier."""
     inner = probs.float().max(1).values.view(-1, steps)[:, 1:-1]
     return float(inner.mean())
-
-
-def path_findings(code: float, pixels: float) -> str:
-    return (f"**Measured:** along the inner eight steps, the classifier's mean top probability is {code:.2f} on the "
-            f"decoded code path and {pixels:.2f} on the pixel cross-fade: the "
-            f"{'code path stays among images that look like one garment' if code > pixels else 'cross-fade looks no less like a garment than the code path here'}.")
 
 
 def principal_axes(codes: np.ndarray, k: int, *, seed: int) -> dict:
@@ -618,3 +534,258 @@ def explorer(decoder: nn.Module, axes: dict, *, device: torch.device | str, spre
     box = widgets.HBox([widgets.VBox(sliders), picture])
     box.redraw, box.sliders, box.picture = redraw, sliders, picture
     return box
+
+
+# ----------------------------------------------------------------------------- the study's representations
+
+
+RAW = fewlabels.RAW
+MAPPED = ("raw", "ae", "classifier")  # section 4's maps and class mixing: pixels, code, supervised features
+INTERPOLATION_PAIRS = (("Sneaker", "Ankle boot"), ("T-shirt/top", "Dress"), ("Trouser", "Bag"))  # near to far
+SWEEP_AXES = 4  # principal directions of the code that the sweep and the explorer move along
+SWEEP_STEPS = 9  # decoded images along each swept direction
+SWEEP_SPREAD = 2.5  # the sweep runs from -SWEEP_SPREAD to +SWEEP_SPREAD standard deviations of the codes
+
+
+@dataclass
+class Representations:
+    """The study's representations of the same images, extended section by section (sections 4-7): each
+    one's features by name with its key in metrics.json, the structure measures of the ones measured, the 2-D
+    maps of the ones drawn (all on the same class-balanced test images, `points`), and the few-label table
+    (`few`) that reads representations from few labels on one set of label draws."""
+
+    ctx: Context = field(repr=False)
+    points: np.ndarray
+    few: fewlabels.Registry
+    features: dict[str, Features] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # name -> key in metrics.json
+    rows: dict[str, dict] = field(default_factory=dict)  # name -> structure measures
+    maps: dict[str, dict] = field(default_factory=dict)  # name -> PCA and t-SNE coordinates of `points`
+
+    @classmethod
+    def start(cls, ctx: Context) -> Representations:
+        """No representation yet; the maps' test images (the profile's `tsne_points`, class-balanced) and the
+        few-label draws (the profile's label counts and draws, the same as section 3's) fixed."""
+        splits, profile = ctx.splits, ctx.profile
+        points = balanced_subset(splits.test.labels, profile.tsne_points or len(splits.test), profile.seed)
+        labels = [part.labels.cpu().numpy() for part in (splits.train, splits.test)]
+        few = fewlabels.Registry.of(ctx.run_dir, *labels, profile.label_counts, profile.label_draws,
+                                    profile.seed)
+        return cls(ctx, points, few)
+
+    def name(self, key: str) -> str:
+        """The representation kept under `key`."""
+        found = [n for n, k in self.keys.items() if k == key]
+        if not found:
+            raise KeyError(f"no representation has the key {key!r} (keys: {sorted(self.keys.values())}).")
+        return found[0]
+
+    def __getitem__(self, key: str) -> Features:
+        return self.features[self.name(key)]
+
+    def add(self, key: str, name: str, features: Features) -> None:
+        """Keep `features` under `name` and `key`."""
+        self.features[name], self.keys[name] = features, key
+
+    def measure(self, keys: Sequence[str]) -> dict:
+        """The structure measures of the representations under `keys` (`measure`, cached), kept in `rows`;
+        merges the whole `latent.structure` table into metrics.json and returns it."""
+        ctx = self.ctx
+        self.rows.update(measure({self.name(k): self[k] for k in keys}, ctx.splits, seed=ctx.seed,
+                                 run_dir=ctx.run_dir))
+        return ctx.merge("latent", {"structure": structure_metrics(self.rows, self.keys)})["structure"]
+
+    def draw(self, keys: Sequence[str]) -> dict[str, dict]:
+        """The PCA and t-SNE maps of the representations under `keys` on the test images `points` (`maps`,
+        cached), kept in `maps`; returns them by name."""
+        found = maps({self.name(k): self[k].test[self.points] for k in keys}, seed=self.ctx.seed,
+                     run_dir=self.ctx.run_dir)
+        self.maps.update(found)
+        return found
+
+    @property
+    def point_labels(self) -> np.ndarray:
+        """The class of each test image on the maps."""
+        return self.ctx.splits.test.labels.cpu().numpy()[self.points]
+
+    def joined(self, shown: Sequence[str]) -> Joined:
+        """The structure table as it stands and the drawn maps of the representations under `shown`."""
+        return Joined(structure_table(self.rows), {self.name(k): self.maps[self.name(k)] for k in shown},
+                      self.point_labels, len(self.points))
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What a later section's representation adds to section 4's measures: the structure table with its row
+    and the maps a figure sets side by side, on the same test images (`labels`: their classes)."""
+
+    table: str
+    maps: dict[str, dict]
+    labels: np.ndarray
+    points: int
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Section 4's structure measures: the representations (which later sections extend), the
+    `latent.structure` entries, their table and their sentence."""
+
+    reps: Representations
+    found: dict
+    table: str
+    finding: str
+
+
+def representations(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Structure:
+    """Raw pixels, PCA with as many components as the code, the autoencoder's code and the best section-3
+    classifier's penultimate features of every image; their structure measures, merged as
+    `latent.structure`."""
+    reps, splits, dim = Representations.start(ctx), ctx.splits, ae_final.config.latent_dim
+    reps.add("raw", RAW, pixel_features(splits))
+    reps.add("pca", f"PCA ({dim} components)", pca_features(splits, dim, seed=ctx.seed))
+    reps.add("ae", f"autoencoder code ({dim})", encoder_features(ae_final.run.model.encoder, splits))
+    reps.add("classifier", f"classifier features ({clfs.best_name})",
+             encoder_features(Penultimate(clfs.best_model), splits))
+    found = reps.measure(["raw", "pca", "ae", "classifier"])
+    return Structure(reps, found, structure_table(reps.rows), latent_text.structure(found))
+
+
+@dataclass(frozen=True)
+class ClassMaps:
+    """Section 4's maps of raw pixels, the code and the supervised features, with how each full space mixes
+    the classes (`latent.mixing`) and its sentence."""
+
+    maps: dict[str, dict]  # name -> PCA and t-SNE coordinates
+    labels: np.ndarray  # the class of each test image on the maps
+    seconds: dict[str, float]  # name -> seconds its t-SNE map took (when it was computed)
+    mixing: dict
+    finding: str
+
+
+def class_maps(ctx: Context, reps: Representations) -> ClassMaps:
+    """PCA and t-SNE maps of the `MAPPED` representations, and per class the k-NN recall in each of those
+    spaces and the class it is mixed with most; merges `latent.maps` and `latent.mixing`."""
+    found = reps.draw(MAPPED)
+    seconds = {f"{reps.keys[n]}_tsne_seconds": m["tsne_seconds"] for n, m in found.items()}
+    ctx.merge("latent", {"maps": {"points": len(reps.points), **seconds}})
+    mixing = {k: class_mixing(reps[k], ctx.splits, ctx.classes, run_dir=ctx.run_dir) for k in MAPPED}
+    mixing = ctx.merge("latent", {"mixing": mixing})["mixing"]
+    return ClassMaps(found, reps.point_labels, {n: round(m["tsne_seconds"], 1) for n, m in found.items()},
+                     mixing, latent_text.mixing(mixing))
+
+
+def captions(probs: torch.Tensor, classes: Sequence[str]) -> list[str]:
+    """Each image's class as a classifier labels it and the probability it gives that class, as captions."""
+    return [f"{classes[int(p.argmax())]}\np = {float(p.max()):.2f}" for p in probs]
+
+
+@dataclass(frozen=True)
+class NewImages:
+    """Section 4's images decoded from sampled codes and their checks (`latent.generation`): the samples, the
+    classifier's label of each single-Gaussian sample, the recognition table, one class-conditional sample per
+    class with its nearest training image, and the sentence."""
+
+    made: Generated
+    gaussian_captions: list[str]
+    generation: dict
+    table: str
+    shown: torch.Tensor  # the first class-conditional sample of each class
+    neighbours: torch.Tensor  # the nearest training image of each shown sample
+    distances: list[float]  # their pixel MSE
+    shown_classes: list[str]
+    finding: str
+
+
+def new_images(ctx: Context, ae_final: Autoencoder, clfs: Classifiers, reps: Representations) -> NewImages:
+    """Codes drawn from a Gaussian mixture per class (the profile's `samples_per_class` each) and from one
+    Gaussian over all training codes (`grid_samples`), decoded; the best classifier's recognition of them and
+    the copy check against the training images, merged as `latent.generation`."""
+    splits, classes, model = ctx.splits, ctx.classes, ae_final.run.model
+    made = generate(model.decoder, reps["ae"].train, splits.train.labels.cpu().numpy(), classes,
+                    per_class=ctx.profile.samples_per_class, gaussian=ctx.profile.grid_samples, seed=ctx.seed,
+                    device=ctx.device)
+    gaussian_probs = finetune.probabilities(clfs.best_model, made.gaussian, splits)
+    probs = finetune.probabilities(clfs.best_model, made.per_class, splits)
+    generation, nearest_found = sample_checks(made, probs, gaussian_probs, splits, seed=ctx.seed,
+                                              reconstructed_test=ae.reconstruct(model, splits.test, splits))
+    generation = ctx.merge("latent", {"generation": generation})["generation"]
+    labels = made.per_class.labels.cpu().numpy()
+    show = [int(np.flatnonzero(labels == c)[0]) for c in range(len(classes))]
+    neighbours = splits.train.images[nearest_found["index"][show].to(splits.train.device)]
+    distances = nearest_found["distance"][show].tolist()
+    return NewImages(made, captions(gaussian_probs, classes), generation,
+                     recognition_table(generation, classes), made.per_class.images[show], neighbours,
+                     distances, list(classes), latent_text.generation(generation, classes))
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """Section 4's paths between two test images of different classes, through the code and through the
+    pixels, with the classifier's confidence along each (`latent.interpolation`) and its sentence."""
+
+    class_pairs: tuple[tuple[str, str], ...]
+    pairs: list[tuple[int, int]]  # the two test images of each class pair
+    steps: int
+    paths: list[tuple[torch.Tensor, torch.Tensor]]  # per pair: through the code, through the pixels
+    found: dict
+    finding: str
+
+    @property
+    def rows(self) -> list[torch.Tensor]:
+        return [path for pair in self.paths for path in pair]
+
+    @property
+    def row_labels(self) -> list[str]:
+        return [f"{a} → {b}\n{kind}" for a, b in self.class_pairs for kind in ("code", "pixels")]
+
+    @property
+    def col_labels(self) -> list[str]:
+        return [f"t = {t:.2f}" for t in np.linspace(0, 1, self.steps)]
+
+
+def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Interpolation:
+    """For each of `INTERPOLATION_PAIRS`, a seeded test image of either class and the profile's
+    `interpolation_steps` images between them through the autoencoder's code and through the pixels; the best
+    classifier's mean top probability along each kind of path, merged as `latent.interpolation`."""
+    splits, classes, steps = ctx.splits, ctx.classes, ctx.profile.interpolation_steps
+    model = ae_final.run.model
+    pairs = interpolation_pairs(splits.test.labels, [(classes.index(a), classes.index(b))
+                                                     for a, b in INTERPOLATION_PAIRS], seed=ctx.seed)
+    found_paths = paths(model.encoder, model.decoder, splits.test, pairs, steps, mean=splits.mean,
+                        std=splits.std)
+    kinds = ("code", "pixels")
+    probs = {kind: finetune.probabilities(clfs.best_model, path_set(found_paths, i, classes), splits)
+             for i, kind in enumerate(kinds)}
+    confidence = {kind: path_confidence(probs[kind], steps) for kind in kinds}
+    found = ctx.merge("latent", {"interpolation": {"steps": steps, **confidence}})["interpolation"]
+    return Interpolation(INTERPOLATION_PAIRS, pairs, steps, found_paths, found, latent_text.paths(found))
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Section 4's decoded images along the code's first principal directions (`latent.explorer`), their row
+    and column labels, and the interactive explorer over the same directions (None without ipywidgets)."""
+
+    axes: dict
+    rows: list[torch.Tensor]
+    row_labels: list[str]
+    col_labels: list[str]
+    found: dict
+    explorer: Any
+
+
+def principal_sweep(ctx: Context, ae_final: Autoencoder, reps: Representations) -> Sweep:
+    """The first `SWEEP_AXES` principal directions of the training codes, `SWEEP_STEPS` decoded images along
+    each from -`SWEEP_SPREAD` to +`SWEEP_SPREAD` standard deviations (the others at the mean code), and the
+    share of the code variance they explain, merged as `latent.explorer`."""
+    decoder = ae_final.run.model.decoder
+    axes = principal_axes(reps["ae"].train, SWEEP_AXES, seed=ctx.seed)
+    grid = sweep(axes, SWEEP_STEPS, spread=SWEEP_SPREAD)
+    rows = decode(decoder, grid.reshape(-1, grid.shape[-1]), device=ctx.device)
+    rows = rows.view(*grid.shape[:2], 1, 28, 28)
+    found = ctx.merge("latent", {"explorer": {"axes": SWEEP_AXES, "explained": axes["explained"],
+                                              f"explained_by_{SWEEP_AXES}": float(sum(axes["explained"]))}})
+    return Sweep(axes, list(rows), [f"PC{i + 1} ({share:.0%} of variance)"
+                                    for i, share in enumerate(axes["explained"])],
+                 [f"{t:+.2g} σ" for t in np.linspace(-SWEEP_SPREAD, SWEEP_SPREAD, SWEEP_STEPS)],
+                 found["explorer"], explorer(decoder, axes, device=ctx.device, spread=SWEEP_SPREAD))

@@ -273,15 +273,11 @@ def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "M
     return fig
 
 
-def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequence[float],
-                    reference: float | None = None) -> plt.Figure:
+def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequence[float]) -> plt.Figure:
     """Test MSE against code size: the autoencoder and PCA on one log-log plot."""
     fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.4))
     ax.plot(sizes, pca_mse, "s--", color="C7", label="PCA (as many components)")
     ax.plot(sizes, ae_mse, "o-", color="C0", label="convolutional autoencoder")
-    if reference is not None:
-        ax.axhline(reference, color="C3", linewidth=0.8, linestyle=":",
-                   label=f"best of a comparable public study ({reference:g})")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(list(sizes), [str(s) for s in sizes])
@@ -584,7 +580,7 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
     The key below names each number with its group and Frechet distance."""
     from matplotlib.lines import Line2D
 
-    from .quality import fd
+    from .findings.words import sig
 
     references = [n for n in references if n in scores]
     groups = {"generators": [n for n in scores if n not in references]} if groups is None else dict(groups)
@@ -619,7 +615,8 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
         ks = {scores[n][k] for n in names if k in scores[n]}
         ax.set_title(title.format(k=ks.pop()) if len(ks) == 1 else title.replace(" (k = {k})", ""))
     handles = [Line2D([], [], linestyle="", marker=style[n][1], color=style[n][2], markeredgecolor="black",
-                      markersize=5, label=f"{i}  {n} ({style[n][0]}; Fréchet distance {fd(scores[n]['frechet'])})")
+                      markersize=5,
+                      label=f"{i}  {n} ({style[n][0]}; Fréchet distance {sig(scores[n]['frechet'])})")
                for i, n in enumerate(names, 1)]
     rows = len(names)
     fig.legend(handles=handles, loc="lower center", ncol=1, bbox_to_anchor=(0.5, 0.0))

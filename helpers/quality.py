@@ -1,4 +1,5 @@
-"""Sample quality in a classifier's feature space, for every generator of the study (section 7's library layer).
+"""Sample quality in a classifier's feature space, for every generator of the study (section 7; its notebook
+step is `generators`).
 
 The features are the penultimate features of the best Fashion-MNIST classifier of section 3 (see
 `latent.Penultimate`). The Frechet distance computed in them is therefore NOT the Inception FID (which needs
@@ -13,22 +14,31 @@ training images (what a copying generator would score) and uniform noise (the ce
 
 Generators are compared in explicit groups (`groups`: group name -> generator names, e.g. `UNCONDITIONAL` and
 `CONDITIONAL`): a generator that draws each sample for a given class used the labels, so it is ranked only
-against the other class-conditional generators. Every sentence says which score it rests on.
+against the other class-conditional generators. `metrics` stores the scores, groups and rankings that
+`findings.generators` puts in words.
 """
 from __future__ import annotations
 
-import math
 import warnings
-from typing import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from scipy import linalg
 from torch import nn
 
+from . import gan, latent, vae
+from .context import Context
 from .data import ImageSet, nearest, to_uint8
+from .findings import generators as gen_text
+from .findings.words import percent, sig
 from .results import markdown_table, slug
 from .training import outputs
+
+if TYPE_CHECKING:
+    from .autoencoder import Autoencoder
+    from .finetune import Classifiers
 
 
 def frechet_distance(real: np.ndarray | torch.Tensor, generated: np.ndarray | torch.Tensor) -> float:
@@ -216,14 +226,12 @@ REAL, TRAIN, NOISE = "real held-out images", "real training images", "uniform no
 REFERENCE = "reference"  # the group of the three reference sets in tables and metrics
 ROLES = {REAL: "floor", TRAIN: "memorization", NOISE: "ceiling"}
 UNCONDITIONAL, CONDITIONAL = "unconditional", "class-conditional"
-WHY = {CONDITIONAL: "drawing each sample for a given class used the labels"}  # why a group is ranked apart
 
 Groups = Mapping[str, Sequence[str]]
 
-# Every score a generator is ranked or checked by: its name in sentences and whether higher is better.
-MEASURES = {"frechet": ("Fréchet distance", False), "density": ("density", True), "coverage": ("coverage", True),
-            "precision": ("precision", True), "recall": ("recall", True),
-            "mean_top_probability": ("mean top probability", True)}
+# Every score a generator is ranked or checked by, and whether higher is better.
+MEASURES = {"frechet": False, "density": True, "coverage": True, "precision": True, "recall": True,
+            "mean_top_probability": True}
 RANKED_BY = ("frechet", "density", "coverage")  # overall, fidelity, diversity: the only scores generators are ranked by
 NOISE_CHECKED = ("precision", "mean_top_probability", "density", "coverage")  # where noise may outscore generators
 
@@ -288,7 +296,7 @@ def ranked(scores: dict[str, dict], names: Sequence[str] | None = None, by: str 
     distance, highest first for the others (ties keep the given order)."""
     if by not in MEASURES:
         raise ValueError(f"ranked: unknown score {by!r}; one of {list(MEASURES)}.")
-    higher = MEASURES[by][1]
+    higher = MEASURES[by]
     return sorted(scores if names is None else names, key=lambda n: -scores[n][by] if higher else scores[n][by])
 
 
@@ -304,30 +312,8 @@ def beaten_by_noise(scores: dict[str, dict], generators: Sequence[str], by: str,
     and the classifier's confidence often reward noise; density less often; coverage, near 0 for noise, hardly)."""
     if noise not in scores:
         return []
-    better = (lambda a, b: a > b) if MEASURES[by][1] else (lambda a, b: a < b)  # noqa: E731
+    better = (lambda a, b: a > b) if MEASURES[by] else (lambda a, b: a < b)  # noqa: E731
     return [g for g in generators if better(scores[noise][by], scores[g][by])]
-
-
-def plural(group: str) -> str:
-    """'unconditional' -> 'unconditional generators'; 'generators' stays."""
-    return group if group.endswith("generators") else f"{group} generators"
-
-
-def fd(value: float) -> str:
-    """A Frechet distance with 3 significant digits and no exponent: 3.85, 23.3, 726, 1,230."""
-    if not math.isfinite(value) or value == 0:
-        return f"{value:.3g}"
-    rounded = float(f"{value:.3g}")
-    return f"{rounded:,.{max(0, 2 - math.floor(math.log10(abs(rounded))))}f}"
-
-
-def listed(names: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'; with semicolons where a name holds a comma ('VAE prior, beta 4')."""
-    names = list(names)
-    if len(names) == 1:
-        return names[0]
-    sep = "; " if any("," in n for n in names) else ", "
-    return sep.join(names[:-1]) + (";" if sep == "; " and len(names) > 2 else "") + " and " + names[-1]
 
 
 def table(scores: dict[str, dict], groups: Groups | Sequence[str] | None = None) -> str:
@@ -336,16 +322,17 @@ def table(scores: dict[str, dict], groups: Groups | Sequence[str] | None = None)
     if groups is None:
         groups = [n for n in scores if n not in ROLES]
     groups = as_groups(scores, groups)
-    cell = lambda r, by, fmt: "–" if by not in r else format(r[by], fmt)  # noqa: E731
+    cell = lambda r, by, say=sig: "–" if by not in r else say(r[by])  # noqa: E731
     rows = []
     blocks = [(n, f"{REFERENCE} ({ROLES[n]})" if n in ROLES else REFERENCE) for n in references_of(scores, groups)]
     for group, names in groups.items():
         blocks += [(n, f"{group} ({i} of {len(names)})") for i, n in enumerate(ranked(scores, names), 1)]
     for name, label in blocks:
         r = scores[name]
-        rows.append((name, label, fd(r["frechet"]), cell(r, "precision", ".2f"), cell(r, "recall", ".2f"),
-                     cell(r, "density", ".2f"), cell(r, "coverage", ".2f"), cell(r, "mean_top_probability", ".2f"),
-                     cell(r, "recognised", ".1%"), cell(r, "nearest_train_mse", ".4f"), r.get("copies", "–")))
+        shown = [cell(r, by) for by in ("frechet", "precision", "recall", "density", "coverage",
+                                        "mean_top_probability")]
+        rows.append((name, label, *shown,
+                     cell(r, "recognised", percent), cell(r, "nearest_train_mse"), r.get("copies", "–")))
     return markdown_table(["image set", "group (rank by Fréchet distance)", "Fréchet distance (classifier features)",
                            "precision", "recall", "density", "coverage", "mean top probability",
                            "recognised as intended", "nearest training image (median MSE)", "exact copies"], rows)
@@ -361,124 +348,6 @@ def placement(scores: dict[str, dict], generators: Groups | Sequence[str]) -> di
     return {"floor_best": order[0] in (REAL, TRAIN), "ceiling_worst": order[-1] == NOISE,
             "between": {g: (scores[g]["frechet"] - floor) / (ceiling - floor) for g in generators},
             "all_between": all(floor <= scores[g]["frechet"] <= ceiling for g in generators)}
-
-
-def _reference_sentence(scores: dict[str, dict], generators: list[str]) -> str:
-    """How the Frechet distance, density and coverage place the floor and the ceiling (a clause that follows
-    "Measured: ")."""
-    real, noise = scores[REAL], scores[NOISE]
-    order = ranked(scores)
-    lowest = (f"real {'held-out' if order[0] == REAL else 'training'} images score best "
-              f"({fd(scores[order[0]]['frechet'])})" if order[0] in (REAL, TRAIN) else
-              f"{order[0]} scores lower ({fd(scores[order[0]]['frechet'])}) than real held-out images "
-              f"({fd(real['frechet'])})")
-    highest = (f"uniform noise worst ({fd(noise['frechet'])})" if order[-1] == NOISE else
-               f"{order[-1]} scores higher ({fd(scores[order[-1]]['frechet'])}) than uniform noise "
-               f"({fd(noise['frechet'])})")
-    outside = [g for g in generators if not real["frechet"] <= scores[g]["frechet"] <= noise["frechet"]]
-    between = (f"all {len(generators)} generators lie between the two" if not outside else
-               f"{len(generators) - len(outside)} of the {len(generators)} generators lie between real held-out "
-               f"images and noise ({listed(outside)} {'does' if len(outside) == 1 else 'do'} not)")
-    text = (f"by the Fréchet distance in the classifier's features (the overall score), {lowest} and {highest}, "
-            f"and {between}.")
-    if "density" in real and "density" in noise:
-        k = real.get("density_coverage_k", DENSITY_K)
-        text += (f" Density and coverage (k-nearest-neighbour balls around the real test features, k = {k}) are "
-                 f"{real['density']:.2f} and {real['coverage']:.2f} for real held-out images and "
-                 f"{noise['density']:.2f} and {noise['coverage']:.2f} for uniform noise.")
-    return text
-
-
-def _group_sentence(scores: dict[str, dict], group: str, names: list[str]) -> str:
-    """A group's generators ranked among themselves: overall by the Frechet distance, fidelity by density,
-    diversity by coverage (a one-member group is described, not ranked)."""
-    why = f" ({WHY[group]})" if group in WHY else ""
-    share = {}  # where each lands between real images and noise, when both were scored
-    if REAL in scores and NOISE in scores and scores[NOISE]["frechet"] != scores[REAL]["frechet"]:
-        share = {g: f"{v:.0%} of the way from real images to noise"
-                 for g, v in placement(scores, names)["between"].items()}
-    if len(names) == 1:
-        g = names[0]
-        values = [f"a Fréchet distance of {fd(scores[g]['frechet'])}" + (f" ({share[g]})" if g in share else "")]
-        values += [f"{by} {scores[g][by]:.2f}" for by in ("density", "coverage") if by in scores[g]]
-        recognised = (f", and the classifier recognises {scores[g]['recognised']:.1%} of its samples as the class they "
-                      f"were drawn for" if "recognised" in scores[g] else "")
-        return (f"The only {plural(group)[:-1]}, {g}, is not ranked against the others{why}: it has "
-                f"{listed(values)}{recognised}.")
-    fd_of = lambda g: fd(scores[g]["frechet"]) + (f", {share[g]}" if g in share else "")  # noqa: E731
-    order = ranked(scores, names)
-    parts = [f"overall, by the Fréchet distance, {order[0]} comes closest to real images ({fd_of(order[0])}) and "
-             f"{order[-1]} is furthest ({fd_of(order[-1])})"]
-    real_density = scores.get(REAL, {}).get("density", math.inf)
-    for by, aspect in (("density", "fidelity"), ("coverage", "diversity")):
-        if all(by in scores[g] for g in names):
-            order = ranked(scores, names, by)
-            first, last = scores[order[0]], scores[order[-1]]
-            crowded = (f", above the {real_density:.2f} of real held-out images: its samples crowd the densest real "
-                       f"neighbourhoods, with coverage {first['coverage']:.2f}"
-                       if by == "density" and first["density"] > real_density else "")
-            parts.append(f"in {aspect}, by {by}, {order[0]} leads ({first[by]:.2f}{crowded}) and {order[-1]} "
-                         f"trails ({last[by]:.2f})")
-    recognised = [f"{scores[g]['recognised']:.1%} of the samples of {g}" for g in names if "recognised" in scores[g]]
-    return (f"The {len(names)} {plural(group)}, ranked only among themselves{why}: " + "; ".join(parts) + "."
-            + (f" The classifier recognises {listed(recognised)} as the class they were drawn for."
-               if recognised else ""))
-
-
-def _counted(losers: Sequence[str], generators: Sequence[str]) -> str:
-    """'every generator', '7 of the 9 generators (all but a and b)', '2 of the 9 generators (a and b)'."""
-    if len(losers) == len(generators):
-        return "every generator"
-    if 2 * len(losers) > len(generators):
-        return (f"{len(losers)} of the {len(generators)} generators "
-                f"(all but {listed([g for g in generators if g not in losers])})")
-    return f"{len(losers)} of the {len(generators)} generators ({listed(losers)})"
-
-
-def noise_limitations(scores: dict[str, dict], generators: Sequence[str], noise: str = NOISE) -> str:
-    """Sentences naming every score on which uniform noise outscores a generator (computed, never assumed): there
-    that score says nothing about fidelity. Empty when noise was not scored."""
-    if noise not in scores:
-        return ""
-    generators, z = list(generators), scores[noise]
-    beaten = {by: beaten_by_noise(scores, generators, by, noise) for by in NOISE_CHECKED if by in z}
-    said = [f"a higher {MEASURES[by][0]} ({z[by]:.2f}) than {_counted(beaten[by], generators)}" if beaten[by] else
-            f"a lower {MEASURES[by][0]} ({z[by]:.2f}) than every generator"
-            for by in ("precision", "mean_top_probability") if by in beaten]
-    why = {"precision": "noise features gather in one small region inside the wide neighbourhood balls of real "
-                        "outliers" + (f" (its coverage is only {z['coverage']:.2f})" if "coverage" in z else ""),
-           "mean_top_probability": "the classifier is confident on inputs unlike any it was trained on"}
-    fooled = [by for by in ("precision", "mean_top_probability") if beaten.get(by)]
-    text = ""
-    if said:
-        text = "Limitation: uniform noise gets " + " and ".join(said) + (
-            f", so {listed([MEASURES[by][0] for by in fooled])} {'is' if len(fooled) == 1 else 'are'} not read as "
-            f"fidelity here: {'; '.join(why[by] for by in fooled)}." if fooled else
-            "; even so, neither is used to rank the generators.")
-    for by in ("density", "coverage"):
-        losers = beaten.get(by, [])
-        if not losers:
-            continue
-        text += (f" {by.capitalize()}, too, is higher for uniform noise ({z[by]:.2f}) than for "
-                 f"{listed([f'{g} ({scores[g][by]:.2f})' for g in losers])}")
-        other = "coverage" if by == "density" else "density"
-        if other in z and all(scores[g][other] > z[other] for g in losers):
-            text += (f"; {other} still separates {'it' if len(losers) == 1 else 'them'} from noise "
-                     f"({listed([f'{scores[g][other]:.2f}' for g in losers])} against {z[other]:.2f})")
-        text += "."
-    return text.strip()
-
-
-def findings(scores: dict[str, dict], groups: Groups | Sequence[str]) -> str:
-    """The "Measured:" paragraph of the generator table: the references, each group ranked only within itself
-    (overall by the Frechet distance, fidelity by density, diversity by coverage), and the scores noise beats
-    generators on."""
-    groups = as_groups(scores, groups)
-    generators = generators_of(groups)
-    parts = [_reference_sentence(scores, generators),
-             *[_group_sentence(scores, group, names) for group, names in groups.items()],
-             noise_limitations(scores, generators)]
-    return "Measured: " + " ".join(p for p in parts if p)
 
 
 def key(name: str) -> str:
@@ -509,3 +378,67 @@ def metrics(scores: dict[str, dict], groups: Groups | Sequence[str]) -> dict:
             "noise_beats": beaten, "noise_beats_count": {by: len(v) for by, v in beaten.items()},
             "floor_best": where["floor_best"], "ceiling_worst": where["ceiling_worst"],
             "all_between": where["all_between"], "share_of_gap": {key(g): v for g, v in where["between"].items()}}
+
+
+# ----------------------------------------------------------------------------- section 7's step
+
+
+SHOWN = 10  # images of every set in the figure of samples
+
+
+def generator_sets(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
+                   reps: latent.Representations) -> dict[str, dict[str, ImageSetEntry]]:
+    """Every generator of the study by group, the profile's `quality_samples` images each: the autoencoder's
+    code with one Gaussian, with a mixture fitted without labels and with a mixture per class (which used
+    the labels: the class-conditional group), the VAE's prior through each of section 5's decoders, and the
+    DCGAN."""
+    n, seed, device = ctx.profile.quality_samples, ctx.seed, ctx.device
+    decoder, codes = ae_final.run.model.decoder, reps["ae"].train
+    drawn = latent.generate(decoder, codes, ctx.splits.train.labels.cpu().numpy(), ctx.classes,
+                            per_class=n // len(ctx.classes), gaussian=n, seed=seed, device=device)
+    unlabelled = latent.mixture_samples(decoder, codes, n, seed=seed, device=device)
+    prior = {f"VAE prior, {d} decoder": (vae.prior_samples(r.model, n, seed=seed, device=device), None)
+             for d, r in main.decoder_runs.items()}
+    return {UNCONDITIONAL: {"autoencoder + one Gaussian": (drawn.gaussian.images, None),
+                            "autoencoder + mixture without labels": (unlabelled, None), **prior,
+                            "DCGAN": (gan.sample(trained.run.model, n, seed=seed, device=device), None)},
+            CONDITIONAL: {"autoencoder + per-class mixtures": (drawn.per_class.images,
+                                                               drawn.per_class.labels)}}
+
+
+@dataclass(frozen=True)
+class Generators:
+    """Section 7's sample quality: every scored set (references first, then the generators by group), the
+    groups, the reference sets' names, every set's scores, the `generators` section, the table and the
+    sentences (the ranking within groups, and the DCGAN's reading)."""
+
+    sets: dict[str, ImageSetEntry]
+    groups: dict[str, list[str]]
+    references: list[str]
+    scores: dict[str, dict]
+    found: dict
+    table: str
+    finding: str
+    dcgan: str
+
+    @property
+    def shown(self) -> list[torch.Tensor]:
+        """The first `SHOWN` images of every set, in order."""
+        return [images[:SHOWN] for images, _ in self.sets.values()]
+
+
+def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
+               clfs: Classifiers, reps: latent.Representations) -> Generators:
+    """Every generator's images (`generator_sets`) and the reference sets (`references`: held-out and
+    training images, uniform noise), scored against the test images in the penultimate features of the best
+    section-3 classifier; merged as `generators`."""
+    splits, n = ctx.splits, ctx.profile.quality_samples
+    by_group = generator_sets(ctx, ae_final, main, trained, reps)
+    refs = references(splits.val.images, splits.train.images, n, seed=ctx.seed)
+    sets, groups = image_sets(refs, by_group)
+    embed = classifier_embedding(latent.Penultimate(clfs.best_model), mean=splits.mean, std=splits.std)
+    scorer = Scorer(embed, splits.test.images, splits.train.images, n=n, seed=ctx.seed)
+    scores = {name: scorer.score(images, intended) for name, (images, intended) in sets.items()}
+    found = ctx.merge("generators", metrics(scores, groups))
+    return Generators(sets, groups, list(refs), scores, found, table(scores, groups),
+                      f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found))

@@ -56,7 +56,7 @@ def cpu_flags() -> dict[str, bool]:
 def native_bf16(flags: dict[str, bool] | None = None) -> bool:
     """Whether the CPU computes bf16 in hardware (x86: AVX512-BF16 or AMX; other architectures are not detected and
     train in fp32). Without it PyTorch emulates bf16, which is several times slower than fp32 (measured on a 2-core
-    AMD EPYC with AVX2 only: training steps 6-8x slower; README, "Speed")."""
+    AMD EPYC with AVX2 only: training steps 6-8x slower; benchmarks/README.md)."""
     flags = cpu_flags() if flags is None else flags
     return any(flags.get(name, False) for name in NATIVE_BF16_FLAGS)
 
@@ -82,8 +82,8 @@ def training_precision(device: torch.device, flags: dict[str, bool] | None = Non
 def channels_last(device: torch.device) -> bool:
     """Whether convolutions take channels-last tensors on `device`: on CUDA, and on the CPU, where oneDNN's
     convolutions ran faster in that layout for the Homework 1 network, the autoencoder, the encoder classifier and
-    SimCLR's network (training steps measured in fp32 on AVX2, README "Speed"; in bf16 on AVX512-BF16 by an earlier
-    session); not on Apple MPS (unmeasured)."""
+    SimCLR's network (training steps measured in fp32 on AVX2, benchmarks/README.md, and in bf16 on
+    AVX512-BF16); not on Apple MPS (unmeasured)."""
     return device.type in ("cuda", "cpu")
 
 

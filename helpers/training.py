@@ -208,6 +208,16 @@ class Run:
     history: History
 
 
+class WithHistories:
+    """For a step's result that holds its training `runs` by name: their histories under the same names."""
+
+    runs: dict[str, Run]
+
+    @property
+    def histories(self) -> dict[str, History]:
+        return {name: run.history for name, run in self.runs.items()}
+
+
 # ----------------------------------------------------------------------------- losses
 
 

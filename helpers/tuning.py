@@ -1,5 +1,5 @@
 """Hyperparameter search with Optuna: the autoencoder's search space, TPE with median pruning against random
-and grid search over several sampler seeds, and studies stored in a real database, resumable up to a trial budget.
+and grid search over several sampler seeds, and studies stored on disk, resumable up to a trial budget.
 
 The search selects in two stages, so that neither short trials nor a small data set decide the choice.
 Stage 1: three Optuna searches on a class-balanced subset of the training split: TPE with median pruning and
@@ -26,18 +26,19 @@ Run a worker on a stored study (several at once work on one study; `--decoder re
 that decoder, since the start configuration is part of a study's settings):
     python -m helpers.tuning --study ae-random-search --seed 1 --trials 5 [--profile quick] [--decoder resize]
 
-By default a study lives in `results/<profile>/optuna.db` (SQLite, no server); `HW2_OPTUNA_STORAGE`
-names any other database (e.g. a PostgreSQL server shared by several machines). A killed worker
-leaves its finished trials in the database; its unfinished trial stops sending heartbeats and is
-marked failed (and retried once) when a later worker starts on the study.
+By default a study lives in `results/<profile>/optuna.journal` (Optuna's journal file, no server);
+`HW2_OPTUNA_STORAGE` names another journal file or a database server (see `study_storage`). A killed
+worker leaves its finished trials stored; the trial it was running is marked failed and run again once,
+with the same parameters, by the next worker that starts on the study on that machine (`fail_dead_trials`),
+or on a database server by any worker once the trial's heartbeats have stopped for `GRACE_SECONDS`.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import socket
 import sys
-import time
 import warnings
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
@@ -46,13 +47,18 @@ from typing import Callable, Iterable
 
 import numpy as np
 import optuna
-from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+import psutil
+from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 from optuna.trial import TrialState
 
-from .autoencoder import HAND_SET, hand_set_spec, mse, train_autoencoder
+from .autoencoder import HAND_SET, Autoencoder, hand_set_spec, mse, train_autoencoder
 from .config import ConfigError, Profile, int_option, resolve_profile, results_dir
+from .context import Context
 from .data import DataError, ImageSet, Splits, fingerprint, search_train, study_splits
+from .findings import search as search_text
+from .findings.words import plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder
 from .results import DamagedFileError, ResultsError, config_hash, forced, markdown_table, slug
 from .runtime import select_device
@@ -60,53 +66,87 @@ from .training import (LossFn, NonFiniteLossError, Run, TrainSpec, cross_validat
                        training_speed)
 
 STORAGE_ENV = "HW2_OPTUNA_STORAGE"
-SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+JOURNAL_NAME = "optuna.journal"  # the default study file in a run's folder
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-HEARTBEAT_SECONDS = 10
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+HEARTBEAT_SECONDS = 10  # a database server's trials beat this often; one silent for GRACE_SECONDS has died
 GRACE_SECONDS = 30
+WORKER = "worker"  # the user attribute naming the process that runs a trial (`fail_dead_trials`)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def storage_url(run_dir: str | Path) -> str:
-    """`HW2_OPTUNA_STORAGE`, else an SQLite file in the run's folder. A value that is not a database URL stops
-    with `ConfigError`; an SQLite file that is not a database, with `DamagedFileError`."""
+def study_storage(run_dir: str | Path) -> optuna.storages.BaseStorage:
+    """Where the studies of a run live: Optuna's journal file `optuna.journal` in the run's folder, or what
+    `HW2_OPTUNA_STORAGE` names.
+
+    `HW2_OPTUNA_STORAGE` takes a file path (absolute, or relative to the working folder): a journal file like
+    the default one, which the workers of one machine append to under its lock file (`<path>.lock`, held only
+    while one entry is written). Or it takes the SQLAlchemy URL of a database server (e.g.
+    postgresql://user:password@host/hw2), which workers on several machines share through Optuna's RDBStorage,
+    with heartbeats: a trial silent for `GRACE_SECONDS` has lost its worker, and is failed and retried once.
+    Anything else stops with `ConfigError`; a file that is not a journal, with `DamagedFileError`."""
+    value = os.environ.get(STORAGE_ENV, "").strip()
+    if not value:
+        return _journal(Path(run_dir).resolve() / JOURNAL_NAME)
+    setting = f"{STORAGE_ENV}={os.environ[STORAGE_ENV]!r}"
+    if "://" not in value:
+        path = Path(value).expanduser().resolve()
+        if path.is_dir():
+            raise ConfigError(f"{setting} is a folder; allowed: {_STORAGE_VALUES}")
+        return _journal(path)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    value = os.environ.get(STORAGE_ENV, "").strip()
-    if not value:
-        Path(run_dir).mkdir(parents=True, exist_ok=True)
-        value = f"sqlite:///{Path(run_dir).resolve() / 'optuna.db'}"
     try:
         url = make_url(value)
         url.get_dialect()  # names a database SQLAlchemy knows (its driver is loaded only on connecting)
     except (ArgumentError, NoSuchModuleError, ValueError) as err:
-        raise ConfigError(f"{STORAGE_ENV}={os.environ[STORAGE_ENV]!r} is not a database URL ({err}); allowed: a "
-                          f"SQLAlchemy URL such as sqlite:////absolute/path/optuna.db or "
-                          f"postgresql://user:password@host/hw2, or unset for results/<profile>/optuna.db."
-                          ) from None
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        _check_sqlite_file(Path(url.database))
-    return value
+        raise ConfigError(f"{setting} is not a database URL ({err}); allowed: {_STORAGE_VALUES}") from None
+    if url.get_backend_name() == "sqlite":  # it ignores SELECT ... FOR UPDATE: two workers may run one trial
+        raise ConfigError(f"{setting} is an SQLite database, which concurrent workers cannot share safely; "
+                          f"allowed: {_STORAGE_VALUES}")
+    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return optuna.storages.RDBStorage(value, heartbeat_interval=HEARTBEAT_SECONDS,
+                                          grace_period=GRACE_SECONDS, heartbeat_stale_trial_callback=_retry_once())
 
 
-def _check_sqlite_file(path: Path) -> None:
-    """`DamagedFileError` when `path` exists but is not an SQLite database (an empty file is a new database)."""
+_STORAGE_VALUES = (f"the path of a journal file (e.g. /absolute/path/{JOURNAL_NAME}), the URL of a database "
+                   f"server (e.g. postgresql://user:password@host/hw2), or unset for "
+                   f"results/<profile>/{JOURNAL_NAME}.")
+
+
+def _journal(path: Path) -> JournalStorage:
+    """The journal file at `path` (created when missing); `DamagedFileError` when it is not one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = JournalFileOpenLock(str(path))
+    lock.acquire()  # a worker may be appending: its entry is whole once the lock is free
     try:
         with open(path, "rb") as f:
-            header = f.read(len(SQLITE_HEADER))
+            first = f.read(1)
+            f.seek(-1 if first else 0, os.SEEK_END)
+            last = f.read(1)
     except FileNotFoundError:
-        return
+        first = last = b""
     except OSError as err:
         raise DamagedFileError(_damaged_study(path, f"cannot be read ({err})")) from None
-    if header and header != SQLITE_HEADER:
-        raise DamagedFileError(_damaged_study(path, "is not an SQLite database (its first bytes are not SQLite's)"))
+    finally:
+        lock.release()
+    # Optuna's reader passes such a file (an unfinished last line is skipped), appends to it, and then fails
+    if first not in (b"", b"{"):
+        raise DamagedFileError(_damaged_study(path, "is not an Optuna journal (it does not start with a JSON "
+                                                    "object)"))
+    if last not in (b"", b"\n"):
+        raise DamagedFileError(_damaged_study(path, "is damaged (its last entry is cut short)"))
+    try:
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+    except (ValueError, KeyError, TypeError, AssertionError) as err:  # a line that is not an entry
+        raise DamagedFileError(_damaged_study(path, f"is damaged ({type(err).__name__}: {err})")) from None
 
 
 def _damaged_study(path: Path | str, problem: str) -> str:
-    return (f"The Optuna study database {path} {problem}. Move it aside (e.g. mv {path} {path}.damaged) and run "
-            f"again: the searches start their studies anew, and every configuration already trained is reused "
-            f"from runs/ beside it instead of trained again.")
+    return (f"The Optuna study journal {path} {problem}. Move it aside (e.g. mv {path} {path}.damaged) and "
+            f"run again: the searches start their studies anew, and every configuration already trained is "
+            f"reused from runs/ beside it instead of trained again.")
 
 
 def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseSampler | None = None,
@@ -114,67 +154,17 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
                on_create: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
     """Create the study, or load it (trials and all) when it already exists in the storage.
 
-    `on_create(study)` runs in the one process that creates the study: creation is atomic in the database
-    (study names are unique), so of several workers starting on a new study exactly one runs it.
-    Workers that start at the same moment on a new database can collide while creating its tables;
-    the loser waits briefly and tries again."""
-    from sqlalchemy.engine import make_url
-    from filelock import FileLock
-    from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, SQLAlchemyError
-
-    url = storage_url(run_dir)
-    sqlite = url.startswith("sqlite")
-    # concurrent workers wait for SQLite's lock; pysqlite leaves transactions to _serialize_sqlite
-    engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else None
-
-    def connect() -> optuna.Study:
-        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            storage = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
-                                 grace_period=GRACE_SECONDS,
-                                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-        if sqlite:
-            _serialize_sqlite(storage.engine)
-        try:
-            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-                                        direction=direction)
-        except optuna.exceptions.DuplicatedStudyError:
-            return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-        if on_create is not None:
-            on_create(study)
-        return study
-
-    for attempt in range(5):
-        try:
-            if not sqlite or not make_url(url).database:  # a server, or SQLite in memory: nothing to race on
-                return connect()
-            # workers starting together on a new SQLite file would race to create its tables (one of them then
-            # fails on a duplicate schema row): its creation and the study's are serialized by a lock beside it
-            with FileLock(f"{make_url(url).database}.lock", timeout=300):
-                return connect()
-        except SQLAlchemyError as err:
-            # SQLite's "file is not a database" and "database disk image is malformed" (a busy database is an
-            # OperationalError, a collision on a new schema an IntegrityError: both worth another try)
-            if (sqlite and isinstance(err, DatabaseError) and not isinstance(err, (OperationalError, IntegrityError))):
-                raise DamagedFileError(_damaged_study(make_url(url).database, f"is damaged ({err.orig})")) from None
-            if attempt == 4:
-                raise  # the fifth and last try; its error is the one to see
-            time.sleep(0.5 * (attempt + 1))
-
-
-def _serialize_sqlite(engine) -> None:
-    """Begin every transaction with BEGIN IMMEDIATE, SQLite's write lock.
-
-    Optuna hands a waiting trial (an enqueued one, or a stale one queued again) to one worker by reading it
-    with SELECT ... FOR UPDATE and then marking it running; SQLite ignores FOR UPDATE, so two workers could
-    both read it as waiting and both run it (the second then fails to report: "Cannot tell a COMPLETE
-    trial"). Taking the lock when the transaction begins makes the read and the write one step. Other
-    databases (PostgreSQL) honour FOR UPDATE and need nothing."""
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "begin")
-    def begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    `on_create(study)` runs in the one process that creates the study: of several workers creating it at the
+    same moment the storage lets one succeed, and the others load that one."""
+    storage = study_storage(run_dir)
+    try:
+        study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                    direction=direction)
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    if on_create is not None:
+        on_create(study)
+    return study
 
 
 def finished_trials(study: optuna.Study) -> int:
@@ -192,8 +182,66 @@ def run_to_budget(study: optuna.Study, objective: Callable[[optuna.Trial], float
         missing = budget - finished_trials(study)
         if missing <= 0:
             break
-        study.optimize(objective, n_trials=missing, catch=(NonFiniteLossError,))
+        run_trials(study, objective, missing)
     return finished_trials(study) - before
+
+
+def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int) -> None:
+    """`fail_dead_trials`, then `n_trials` trials of `objective`, each recording the process that runs it
+    (user attribute `worker`) before it starts."""
+    fail_dead_trials(study)
+
+    def recorded(trial: optuna.Trial) -> float:
+        trial.set_user_attr(WORKER, _this_worker(trial.number))
+        return objective(trial)
+    study.optimize(recorded, n_trials=n_trials, catch=(NonFiniteLossError,))
+
+
+def fail_dead_trials(study: optuna.Study) -> list[int]:
+    """Mark failed every running trial whose process on this machine has died, and queue its parameters to
+    run again, once (Optuna's RetryHeartbeatStaleTrialCallback: a retried trial whose process dies is not
+    retried); returns the numbers of the trials failed. A database server's heartbeats do the same
+    (`study_storage`)."""
+    retry, host = _retry_once(), socket.gethostname()
+    failed = []
+    for trial in study.get_trials(states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get(WORKER)
+        # A trial run on another host is left alone: whether its process lives cannot be seen from here.
+        # A retry carries its failed trial's attributes: a `worker` of another trial number is not its own.
+        if not worker or worker["trial"] != trial.number or worker["host"] != host or _alive(worker):
+            continue
+        try:  # through the storage, as Optuna's own fail_stale_trials does
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        except UpdateFinishedTrialError:  # another worker failed it first (and queued its retry)
+            continue
+        retry(study, trial)
+        failed.append(trial.number)
+    return failed
+
+
+def _retry_once() -> RetryHeartbeatStaleTrialCallback:
+    with warnings.catch_warnings():  # marked experimental in Optuna
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+
+def _this_worker(trial_number: int) -> dict:
+    """This process as the worker of a trial: the host, the process id and the process's start time, which
+    tells it from a later process given the same id."""
+    me = psutil.Process()
+    return {"trial": trial_number, "host": socket.gethostname(), "pid": me.pid, "started": me.create_time()}
+
+
+def _alive(worker: dict) -> bool:
+    """Whether the process of `_this_worker` still runs on this host (one hidden by its rights counts as
+    alive)."""
+    try:
+        process = psutil.Process(worker["pid"])
+        return abs(process.create_time() - worker["started"]) < 1 and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # a zombie too, on some systems
+        return False
+    except psutil.AccessDenied:
+        return True
 
 
 
@@ -501,13 +549,11 @@ def run_searches(search: Search) -> dict[str, optuna.Study]:
     studies = {}
     for label, (name, seed) in plan(search).items():
         if forced():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    optuna.delete_study(study_name=_stored_name(name, seed, search),
-                                        storage=storage_url(search.run_dir or "."))
-                except KeyError:
-                    pass
+            try:
+                optuna.delete_study(study_name=_stored_name(name, seed, search),
+                                    storage=study_storage(search.run_dir or "."))
+            except KeyError:  # no such study stored
+                pass
         study = open_search(name, search, seed)
         ran = run_to_budget(study, objective(search), search.trials)
         print(f"[cache] {label}: {'reused' if ran == 0 else f'ran {ran} trials'}, "
@@ -624,19 +670,6 @@ def race(tpe: dict | None, random: dict | None, start: float | None) -> dict:
     return found
 
 
-def race_sentence(timed: dict) -> str:
-    """`race` in words."""
-    if not timed["random_improved_on_start"]:
-        return ("Random search's median best over seeds never went below the hand-set start, so there is no "
-                "improvement of random search for TPE to reach, and no time to compare.")
-    text = (f"Random search's median curve over seeds reaches its final best, {_sig(timed['target'])}, after "
-            f"{_sig(timed['random_seconds'])} s of trials; ")
-    if timed["tpe_seconds"] is None:
-        return text + "TPE's median curve does not reach it within its trial budget."
-    return (text + f"TPE's median curve reaches it after {_sig(timed['tpe_seconds'])} s, "
-            f"{_sig(timed['ratio'], 2)} times random search's time.")
-
-
 def summary(study: optuna.Study) -> dict:
     """Best value, parameters and trial; trials completed (trained to the trial horizon), pruned and failed;
     epochs and training seconds spent on finished trials."""
@@ -720,95 +753,18 @@ def search_curves(found: dict) -> dict[str, dict]:
     return {found["names"][k]: curve for k, curve in found["curves"].items()}
 
 
-def _sig(x: float | None, digits: int = 3) -> str:
-    """`x` to `digits` significant digits, without exponent notation ("n/a" for None)."""
-    if x is None:
-        return "n/a"
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    decimals = digits - 1 - math.floor(math.log10(abs(x)))
-    return f"{round(x, decimals):,.{max(decimals, 0)}f}"
-
-
-def _alike(value: float, spread: float) -> tuple[str, str]:
-    """`value` and `spread` rounded alike, to the second significant digit of `spread` (3 significant digits of
-    `value` when the spread is 0)."""
-    if spread <= 0 or not math.isfinite(spread):
-        return _sig(value), _sig(spread)
-    decimals = max(0, 1 - math.floor(math.log10(spread)))
-    return f"{value:,.{decimals}f}", f"{spread:,.{decimals}f}"
-
-
-def _count(x: float) -> str:
-    """A count, or a median of counts (which can end in .5)."""
-    return f"{x:g}"
-
-
 def search_table(found: dict) -> str:
     """Markdown table: per search, its best validation MSE (median [min-max] over seeds), the studies behind it,
     how trials ended, epochs and seconds spent (medians over seeds)."""
     rows = []
     for k in found["names"]:
         r = found[k]
-        best = (_sig(r["median_best"], 4) if r["runs"] == 1 else
-                f"{_sig(r['median_best'], 4)} [{_sig(r['min_best'], 4)}–{_sig(r['max_best'], 4)}]")
-        rows.append((r["search"], best, r["runs"], found["trials"], _count(r["complete"]), _count(r["pruned"]),
-                     f"{_count(r['epochs'])} / {found['unpruned_epochs']}", f"{r['seconds']:.0f}"))
+        best = (sig(r["median_best"], 4) if r["runs"] == 1 else
+                f"{sig(r['median_best'], 4)} [{sig(r['min_best'], 4)}–{sig(r['max_best'], 4)}]")
+        rows.append((r["search"], best, r["runs"], found["trials"], f"{r['complete']:g}", f"{r['pruned']:g}",
+                     f"{r['epochs']:g} / {found['unpruned_epochs']}", sig(r["seconds"])))
     return markdown_table(["search", "best validation MSE: median [min–max] over seeds", "seeds", "trials per study",
                            "trained to the end", "pruned", "epochs trained / unpruned", "seconds"], rows)
-
-
-def _against_start(r: dict, start: float) -> str:
-    """How a search's median best compares with the start, against its spread over seeds, in words."""
-    if not r["below_start"]:
-        some = f" ({r['improved_seeds']} of its {r['runs']} seeds went below it)" if r["improved_seeds"] else ""
-        return f"the median best of {r['search']} is not below it{some}"
-    gain, spread = _alike(100 * r["improvement"] / start, 100 * r["spread"] / start)
-    if r["runs"] == 1:
-        return f"{r['search']} ends {gain}% below it (one run: no spread over seeds to compare with)"
-    if r["below_start_beyond_spread"]:
-        return f"{r['search']} ends {gain}% below it, more than its spread over seeds ({spread}%)"
-    return (f"{r['search']} ends {gain}% below it, no more than its spread over seeds ({spread}%): the improvement "
-            f"is within what the seeds vary")
-
-
-def search_findings(found: dict) -> str:
-    """The "Measured:" paragraph on stage 1: the budget, each search's median best and spread over seeds against
-    the start, and the time comparison of TPE and random search."""
-    kinds = [found[k] for k in found["names"]]
-    runs = [f"{r['search']} " + ("once" if r["runs"] == 1 else f"with {r['runs']} sampler seeds") for r in kinds]
-    text = (f"**Measured:** every study had {found['trials']} trials of up to "
-            f"{_plural(found['trial_epochs'], 'epoch')} each on {found['images']:,} images "
-            f"({_plural(found['unpruned_epochs'], 'epoch')} if no trial were pruned); {_join(runs)}. ")
-    spent = [f"{r['search']} trained {_plural(r['epochs'], 'epoch')} in {_sig(r['seconds'])} s with "
-             f"{_plural(r['pruned'], 'trial')} pruned" for r in kinds]
-    text += f"Per study (median over seeds), {'; '.join(spent)}. "
-    best = [f"{r['search']} {_sig(r['median_best'])}" + (" (one run)" if r["runs"] == 1 else
-                                                        f" ({_sig(r['min_best'])} to {_sig(r['max_best'])})")
-            for r in kinds]
-    text += f"Best validation MSE, the median over seeds with its range: {_join(best)}. "
-    start = found["start_value"]
-    if start is None:
-        return text + "The hand-set start did not complete in any study, so nothing can be compared with it."
-    text += f"The hand-set start, trial 0 of every study, scores {_sig(start)}"
-    if not found["any_improved_on_start"]:
-        single = [f"{r['improved_seeds']} of the {r['runs']} seeds of {r['search']}" for r in kinds
-                  if r["improved_seeds"]]
-        text += (", and no search's median best went below it at this budget"
-                 + (f" (only single seeds did: {_join(single)})" if single else "") + ". ")
-    else:
-        text += f": {'; '.join(_against_start(r, start) for r in kinds)}. "
-    return text + race_sentence(found["race"])
-
-
-def _plural(count: float, noun: str) -> str:
-    """"1 epoch", "2 epochs", "2.5 epochs" (a median of counts)."""
-    return f"{_count(count)} {noun}" + ("" if count == 1 else "s")
-
-
-def _join(parts: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 # ----------------------------------------------------------------------------- stage 2: the final budget
@@ -864,12 +820,13 @@ def tuned(search: Search, promoted: dict, runs: dict[str, Run]) -> tuple[AEConfi
 
 def promotion_table(promoted: dict) -> str:
     """Markdown table: the start and each finalist, on the search images and at the final budget."""
-    rows = [(name, "section 1" if name == "hand-set" else f"{r['search']}, trial {r['trial']}", r["search_value"],
-             r["val_mse"], f"{r['seconds']:.0f}", "chosen" if name == promoted["chosen"] else "")
+    rows = [(name, "section 1" if name == "hand-set" else f"{r['search']}, trial {r['trial']}",
+             sig(r["search_value"], 4), sig(r["val_mse"], 4), sig(r["seconds"]),
+             "chosen" if name == promoted["chosen"] else "")
             for name, r in promoted["rows"].items()]
-    return markdown_table(["configuration", "found by", "validation MSE in the search",
-                           f"validation MSE at the final budget ({promoted['images']:,} images)", "seconds", ""], rows,
-                          digits=5)
+    final = f"validation MSE at the final budget ({promoted['images']:,} images)"
+    return markdown_table(["configuration", "found by", "validation MSE in the search", final, "seconds", ""],
+                          rows)
 
 
 def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> dict:
@@ -909,63 +866,89 @@ def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> di
 
 
 def final_table(found: dict) -> str:
+    """Markdown table: the hand-set and tuned configurations' cross-validated MSE (mean ± std over folds) and
+    test MSE."""
     return markdown_table(
-        ["configuration", f"{found['folds']}-fold CV MSE (mean)", "std", "test MSE (whole training split)"],
-        [("hand-set (section 1)", found["hand_set_mean"], found["hand_set_std"], found["hand_set_test_mse"]),
-         ("tuned", found["tuned_mean"], found["tuned_std"], found["tuned_test_mse"])], digits=5)
+        ["configuration", f"{found['folds']}-fold CV MSE (mean ± std)", "test MSE (whole training split)"],
+        [("hand-set (section 1)", plus_minus(found["hand_set_mean"], found["hand_set_std"]),
+          sig(found["hand_set_test_mse"])),
+         ("tuned", plus_minus(found["tuned_mean"], found["tuned_std"]), sig(found["tuned_test_mse"]))])
 
 
-def cv_sentence(found: dict) -> str:
-    """The cross-validated difference of the tuned and hand-set configurations against the fold spread (the larger
-    of their fold standard deviations), in percent of the hand-set mean, in words."""
-    base = found["hand_set_mean"]
-    difference = found["tuned_mean"] - base
-    spread = max(found["tuned_std"], found["hand_set_std"])
-    change, fold_spread = _alike(100 * abs(difference) / base, 100 * spread / base)
-    direction = "lower" if difference < 0 else "higher"
-    paired = (f" (lower in {found['folds_tuned_lower']} of {found['folds']} folds)" if "folds_tuned_lower" in found
-              else "")
-    if abs(difference) <= spread:
-        return (f"the tuned configuration is {change}% {direction} in cross-validated MSE{paired}, inside the fold "
-                f"spread of {fold_spread}%: the search does not improve on the hand-set configuration by more than "
-                f"the folds vary")
-    if difference < 0:
-        return (f"the tuned configuration is {change}% lower in cross-validated MSE{paired}, more than the fold spread "
-                f"of {fold_spread}%: the search improves on the hand-set configuration by more than the folds vary")
-    return (f"the tuned configuration is {change}% higher in cross-validated MSE{paired}, more than the fold spread "
-            f"of {fold_spread}%: at the final budget it is worse than the hand-set configuration")
+# ----------------------------------------------------------------------------- the notebook's steps
 
 
-def final_findings(found: dict, promoted: dict) -> str:
-    """The "Measured:" sentences of stage 2 and of the comparison at the final budget."""
-    rows = promoted["rows"]
-    others = [n for n in rows if n != "hand-set"]
-    if not others:
-        return ("**Measured:** no search found a configuration other than the hand-set start, so the tuned model "
-                f"is section 1's (test MSE {_sig(found['hand_set_test_mse'])}).")
-    if found["chosen"] == "hand-set":
-        beaten = _join([f"{n} ({_sig(rows[n]['val_mse'])})" for n in others])
-        start = rows["hand-set"]["search_value"]
-        better = [n for n in others if start is not None and rows[n]["search_value"] < start]
-        if start is None:
-            why = "(the hand-set start has no score in the search to compare with)"
-        elif better:
-            why = (f"although {_join(better)} scored better than it in the search: that advantage did not carry over to "
-                   f"the final budget on the whole training split")
-        else:
-            why = ("and no finalist had scored better than the hand-set start in the search either: the finalists are "
-                   "only the best of the other configurations tried")
-        return (f"**Measured:** at the final budget no finalist beats the hand-set configuration on the validation "
-                f"split ({_sig(rows['hand-set']['val_mse'])} against {beaten}), {why}; the tuned model is "
-                f"section 1's (test MSE {_sig(found['hand_set_test_mse'])}).")
-    test_change = 100 * (found["tuned_test_mse"] / found["hand_set_test_mse"] - 1)
-    return (f"**Measured:** at the final budget {found['chosen']} (found by {found['chosen_from']}) has the lowest "
-            f"validation MSE ({_sig(found['tuned_val_mse'])} against {_sig(found['hand_set_val_mse'])} for the "
-            f"hand-set configuration) and becomes the tuned model. Cross-validated over {found['folds']} folds at that "
-            f"budget ({_sig(found['tuned_mean'])} ± {_sig(found['tuned_std'], 2)} against "
-            f"{_sig(found['hand_set_mean'])} ± {_sig(found['hand_set_std'], 2)}), {cv_sentence(found)}. On the test "
-            f"set its MSE is {_sig(abs(test_change), 2)}% {'lower' if test_change < 0 else 'higher'} "
-            f"({_sig(found['tuned_test_mse'])} against {_sig(found['hand_set_test_mse'])}).")
+def search_settings(ctx: Context, ae_main: Autoencoder) -> Search:
+    """The searches of this run (`make_search`), starting from section 1's main autoencoder: its configuration
+    and recipe, whose epochs are the final budget."""
+    return make_search(ctx.profile, ctx.splits, ctx.run_dir, start=(ae_main.config, ae_main.spec))
+
+
+@dataclass(frozen=True)
+class StageOne:
+    """Stage 1: the studies by display name, the `search` entries merged, their table and sentences, the
+    best-so-far curves by search (`plots.search_progress`), the start's value and the TPE study kept for
+    Optuna's figures."""
+
+    studies: dict[str, optuna.Study]
+    found: dict
+    table: str
+    finding: str
+    curves: dict[str, dict]
+    start_value: float | None
+    kept: optuna.Study
+
+
+def stage_one(ctx: Context, search: Search) -> StageOne:
+    """Run every study of `search` up to its trial budget (continuing stored ones) and merge their comparison
+    as `search`."""
+    studies = run_searches(search)
+    found = ctx.merge("search", compare_searches(studies, search))
+    return StageOne(studies, found, search_table(found), search_text.stage_one_finding(found),
+                    search_curves(found), found["start_value"], studies[found["kept"]])
+
+
+@dataclass(frozen=True)
+class StageTwo:
+    """Stage 2: the `search_promotion` entries merged, the runs at the final budget by name ("hand-set",
+    "finalist 1", ...), their table, and the configuration chosen (`tuned`)."""
+
+    found: dict
+    runs: dict[str, Run]
+    table: str
+    tuned: Autoencoder
+
+
+def stage_two(ctx: Context, search: Search, first: StageOne) -> StageTwo:
+    """Train stage 1's finalists at the final budget beside the start (`promote`), keep the lowest validation
+    MSE (the start wins ties) and merge `search_promotion`."""
+    promoted, runs = promote(first.studies, search)
+    found = ctx.merge("search_promotion", promoted)
+    cfg, spec, run = tuned(search, found, runs)
+    kept = Autoencoder(cfg, spec, run, mse(run.model, ctx.splits.test, ctx.splits))
+    return StageTwo(found, runs, promotion_table(found), kept)
+
+
+@dataclass(frozen=True)
+class FinalComparison:
+    """The hand-set and tuned configurations cross-validated at the final budget and on the test set: the
+    `search_cv` entries merged, their table and sentences, and the autoencoder sections 3-7 build on (`kept`,
+    the tuned one; section 1's model when the hand-set configuration won)."""
+
+    found: dict
+    table: str
+    finding: str
+    kept: Autoencoder
+
+
+def compare_final(ctx: Context, search: Search, second: StageTwo) -> FinalComparison:
+    """`final_comparison` of stage 2's choice with the start, merged as `search_cv` with what later sections
+    use and its test MSE."""
+    kept = second.tuned
+    found = ctx.merge("search_cv", {**final_comparison(search, second.found, second.runs),
+                                    "later_sections_use": "hand-set" if second.found["tuned_is_hand_set"]
+                                    else "tuned", "later_sections_test_mse": kept.test_mse})
+    return FinalComparison(found, final_table(found), search_text.final_finding(found, second.found), kept)
 
 
 # ----------------------------------------------------------------------------- worker command
@@ -1009,7 +992,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ResultsError) as err:  # a data file or the study database that cannot be read
         print(f"error: {err}", file=sys.stderr)
         return 1
-    study.optimize(objective(search), n_trials=args.trials, catch=(NonFiniteLossError,))
+    run_trials(study, objective(search), args.trials)
     print(f"{display_name(name, seed)}: {finished_trials(study)} finished trials, best {study.best_value:.5f}")
     return 0
 

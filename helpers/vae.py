@@ -9,26 +9,29 @@ published numbers. The test set is binarized once, with a fixed seed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm.auto import tqdm
 
+from . import autoencoder as ae, fewlabels, finetune, latent, published
 from .config import Profile
-from .data import Batch, ImageSet, Splits
-from .models import AEConfig, VAE
+from .context import Context
+from .data import Batch, ImageSet, Splits, balanced_subset, comparison_train
+from .findings import vae as vae_text
+from .models import DECODERS, AEConfig, VAE
 from .results import markdown_table
 from .training import Run, TrainSpec, evaluate_set, outputs, train_model
 
+if TYPE_CHECKING:
+    from .autoencoder import Autoencoder, Reconstructions
+    from .finetune import Classifiers
+
 LOG_2PI = math.log(2 * math.pi)
-# test NLL in nats, dynamically binarized Fashion-MNIST, Bernoulli likelihood (Exemplar VAE paper, REFERENCE.md)
-PUBLISHED_NLL = {"VAE, Gaussian prior (MLP)": 228.70, "VampPrior": 227.35, "Exemplar VAE": 226.75,
-                 "convolutional hierarchical VAE": 225.38, "PixelSNAIL": 223.68}
 CONFIDENT = 0.9  # a prior sample counts as recognised when the classifier gives some class at least this
 
 
@@ -190,7 +193,7 @@ def latent_grid(model: VAE, steps: int, *, device: torch.device | str, quantile:
         return torch.sigmoid(model.decoder(z.to(device))).float()
 
 
-# ----------------------------------------------------------------------------- comparisons and text
+# ----------------------------------------------------------------------------- comparisons
 
 
 @dataclass(frozen=True)
@@ -228,68 +231,231 @@ def active_dims(model: VAE, data: ImageSet, threshold: float = 0.01, batch_size:
     return int((means.var(0) > threshold).sum())
 
 
-def likelihood_findings(found: dict, published: dict[str, float], target: float = 230.0) -> str:
-    best = min(published, key=published.get)
-    return (f"**Measured:** on {found['images']:,} test images binarized once (Bernoulli likelihood over 784 "
-            f"pixels), the VAE's test ELBO (a lower bound on log p(x)) is {found['elbo']:.1f} nats and its importance-weighted "
-            f"estimate of the "
-            f"negative log-likelihood, with {found['samples']:,} samples per image, is {found['nll']:.1f} ± "
-            f"{found['nll_sem']:.1f} nats (target: at most {target:g}, {'met' if found['nll'] <= target else 'missed'}). "
-            f"Published under the same protocol: VAE with a Gaussian prior {published['VAE, Gaussian prior (MLP)']:.2f}, "
-            f"best listed {published[best]:.2f} ({best}).")
-
-
-def variants_findings(rows: dict[str, dict]) -> str:
-    by_kl = sorted(rows, key=lambda n: rows[n]["kl"])
-    by_recon = sorted(rows, key=lambda n: rows[n]["recon"])
-    best_samples = max(rows, key=lambda n: rows[n]["confident_share"])
-    return (f"**Measured:** the lowest reconstruction term is *{by_recon[0]}* ({rows[by_recon[0]]['recon']:.1f} nats), "
-            f"the lowest KL *{by_kl[0]}* ({rows[by_kl[0]]['kl']:.1f} nats, {rows[by_kl[0]]['active_dims']} active "
-            f"dimensions); the prior samples the classifier recognises most confidently come from *{best_samples}* "
-            f"({rows[best_samples]['confident_share']:.0%} with p ≥ {CONFIDENT:g}).")
-
-
-def few_label_findings(stats: dict[str, dict[int, dict]], *, vae: str, ae: str, raw: str,
-                       targets: dict[int, float], references: dict[str, dict[int, float]]) -> str:
-    """The "Measured:" sentence of the few-label table: the best representation per count against the aims and
-    against each reference (at the counts the reference has), and the VAE against the autoencoder."""
-    counts = sorted(stats[raw])
-    best = {n: max(stats, key=lambda name: stats[name][n]["mean"]) for n in counts}
-    top = {n: stats[best[n]][n]["mean"] for n in counts}
-    vae_vs_ae = [n for n in counts if stats[vae][n]["mean"] > stats[ae][n]["mean"]]
-    parts = [f"{n:,}: *{best[n]}* {top[n]:.1%}" + (
-        f" (aim {targets[n]:.0%}, {'met' if top[n] >= targets[n] else 'missed'})" if n in targets else "")
-        for n in counts]
-    beaten = []
-    for name, ref in references.items():
-        shared = [n for n in counts if n in ref]
-        if shared:
-            wins = [n for n in shared if top[n] > ref[n]]
-            beaten.append(f"{name} at {len(wins)} of {len(shared)}")
-    beats_raw = [n for n in counts if stats[best[n]][n]["mean"] > stats[raw][n]["mean"] and best[n] != raw]
-    return (f"**Measured:** best representation per label count (RBF SVM): {'; '.join(parts)}. The best one beats "
-            f"raw pixels in this run at {len(beats_raw)} of {len(counts)} counts, and the references: "
-            f"{'; '.join(beaten)} counts. The VAE mean beats the autoencoder code at "
-            f"{', '.join(f'{n:,}' for n in vae_vs_ae) or 'none'} of the label counts.")
-
-
 def decoder_rows(runs: dict[str, Run], splits: Splits, *, seed: int) -> dict[str, dict]:
     """Per decoder (`AEConfig.decoder`): the validation negative ELBO of the kept weights and the test terms."""
     return {name: {"val_nelbo": run.history.kept["val_loss"], **terms(run.model, splits.test, seed=seed)}
             for name, run in runs.items()}
 
 
-def decoder_findings(rows: dict[str, dict], chosen: str) -> str:
-    """One sentence: the two decoders' negative ELBO and which one the VAE keeps."""
-    new, old = rows["resize"], rows["transposed"]
-    return (f"**Measured:** the VAE whose decoder upsamples and then convolves reaches a validation negative ELBO of "
-            f"{new['val_nelbo']:.1f} nats against {old['val_nelbo']:.1f} with transposed convolutions (test "
-            f"{new['nelbo']:.1f} against {old['nelbo']:.1f}); the study keeps the "
-            f"{'resize' if chosen == 'resize' else 'transposed-convolution'} decoder for the VAE.")
+# ----------------------------------------------------------------------------- section 5's steps
 
 
-def variants_note(images: int, epochs: int, main_images: int, main_epochs: int) -> str:
-    """What the variants table is compared at, stated beside it."""
-    return (f"Every variant trains {epochs} epoch{'s' if epochs != 1 else ''} on the same {images:,} images, the same budget for all, smaller than "
-            f"the main VAE's ({main_epochs} epochs on {main_images:,} images); the main run is therefore compared only "
-            f"with its matched variant at this budget, β = 1 with warm-up, never with these rows directly.")
+VARIANTS = (Variant(0.5, True), Variant(1.0, True), Variant(4.0, True), Variant(1.0, False))  # beta, warm-up
+DECODER_SAMPLES = 12  # prior codes each decoder decodes in the side-by-side figure
+GRID_STEPS = 15  # decoded images along each axis of the 2-D VAE's manifold
+FEW_LABEL_PCA = 50  # principal components of the pixels in the few-label table (the linear baseline)
+
+
+def warmup_for(epochs: int) -> int:
+    """Warm-up epochs of a VAE trained for `epochs`: a quarter of them, at least one."""
+    return max(1, epochs // 4)
+
+
+@dataclass(frozen=True)
+class MainVAE:
+    """Section 5's VAE: the autoencoder's configuration with the decoder kept on validation, its recipe and
+    warm-up, the runs of both decoders, the kept run with its test terms and active dimensions, and the
+    sentence about the two decoders."""
+
+    config: AEConfig
+    spec: TrainSpec
+    warmup: int
+    decoder_runs: dict[str, Run]
+    run: Run
+    test: dict
+    active: int
+    finding: str
+
+    @property
+    def summary(self) -> str:
+        t = self.test
+        return (f"test (one binarization): reconstruction {t['recon']:.1f} + KL {t['kl']:.1f} = negative "
+                f"ELBO {t['nelbo']:.1f} nats per image; {self.active} of {self.config.latent_dim} latent "
+                f"dimensions active")
+
+
+def train_main(ctx: Context, ae_final: Autoencoder) -> MainVAE:
+    """The VAE with each of section 1's decoders (the kept autoencoder's configuration, `spec`'s recipe, a
+    warm-up over a quarter of the epochs), the decoder kept by section 1's rule on the validation negative
+    ELBO, its test terms and active dimensions; merged into `vae`."""
+    profile, splits = ctx.profile, ctx.splits
+    train_spec, warmup = spec(profile), warmup_for(profile.ae_epochs)
+    runs = {d: train_vae(replace(ae_final.config, decoder=d), train_spec, splits, warmup_epochs=warmup,
+                         run_dir=ctx.run_dir, desc=f"vae ({d})", eval_batch_size=ctx.eval_batch_size)
+            for d in DECODERS}
+    rows = decoder_rows(runs, splits, seed=ctx.seed)
+    config = replace(ae_final.config, decoder=ae.choose_decoder(rows, "val_nelbo"))
+    run = runs[config.decoder]
+    test, active = terms(run.model, splits.test, seed=ctx.seed), active_dims(run.model, splits.test)
+    found = ctx.merge("vae", {"config": config, "spec": train_spec, "warmup_epochs": warmup, "test": test,
+                              "active_dims": active, "history": run.history.rows, "decoders": rows})
+    return MainVAE(config, train_spec, warmup, runs, run, test, active, vae_text.decoder_sentence(found))
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Section 5's pictures: test images (one per class) with the VAE's and the autoencoder's reconstructions,
+    prior samples with the classifier's label of each, the same prior codes through each decoder, and paths
+    through the VAE's code beside the autoencoder's (section 4's pairs)."""
+
+    reconstructions: list[torch.Tensor]  # original, the VAE's, the autoencoder's
+    names: list[str]
+    prior: torch.Tensor
+    prior_captions: list[str]
+    decoders: dict[str, torch.Tensor]  # decoder -> the same prior codes decoded
+    paths: list[torch.Tensor]  # per class pair: through the VAE's code, through the autoencoder's
+    path_labels: list[str]
+    col_labels: list[str]
+
+
+def gallery(ctx: Context, main: MainVAE, ae_final: Autoencoder, recon: Reconstructions, clfs: Classifiers,
+            interpolation: latent.Interpolation) -> Gallery:
+    """The images section 5's figures show (no metrics): reconstructions of `recon.examples` by the VAE
+    (from the mean code) and by the kept autoencoder, the profile's `grid_samples` prior samples labelled by
+    the best classifier, `DECODER_SAMPLES` prior codes through each decoder, and the VAE's paths between
+    section 4's interpolation pairs."""
+    splits, classes, model, examples = ctx.splits, ctx.classes, main.run.model, recon.examples
+    rows = [examples.images[0::2], reconstruct(model, examples)[0::2],
+            ae.reconstruct(ae_final.run.model, examples, splits)[0::2]]
+    prior = prior_samples(model, ctx.profile.grid_samples, seed=ctx.seed, device=ctx.device)
+    prior_probs = finetune.probabilities(clfs.best_model, latent.as_set(prior, classes), splits)
+    decoders = {d: prior_samples(r.model, DECODER_SAMPLES, seed=ctx.seed, device=ctx.device)
+                for d, r in main.decoder_runs.items()}
+    vae_paths = latent.paths(model.mean_encoder(), model.image_decoder(), splits.test, interpolation.pairs,
+                             interpolation.steps, mean=0.0, std=1.0)
+    paths = [p for v, a in zip(vae_paths, interpolation.paths) for p in (v[0], a[0])]
+    labels = [f"{a} → {b}\n{kind}" for a, b in interpolation.class_pairs for kind in ("VAE", "autoencoder")]
+    return Gallery(rows, list(recon.names), prior, latent.captions(prior_probs, classes), decoders, paths,
+                   labels, interpolation.col_labels)
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """Section 5's test likelihood (`vae.likelihood`) and its sentence against the published numbers."""
+
+    found: dict
+    finding: str
+
+
+def likelihood(ctx: Context, main: MainVAE) -> Likelihood:
+    """The test ELBO and importance-weighted negative log-likelihood of the VAE on the profile's `nll_images`
+    (class-balanced; all test images when None) with `nll_samples` importance samples each; merged into
+    `vae.likelihood`."""
+    splits, profile = ctx.splits, ctx.profile
+    images = (splits.test.subset(balanced_subset(splits.test.labels, profile.nll_images, profile.seed))
+              if profile.nll_images else splits.test)
+    found = held_out_likelihood(main.run.model, images, samples=profile.nll_samples, seed=ctx.seed)
+    found = ctx.merge("vae", {"likelihood": found})["likelihood"]
+    return Likelihood(found, vae_text.likelihood(found, published.values(published.VAE_NLL)))
+
+
+@dataclass(frozen=True)
+class TwoD:
+    """Section 5's VAE with a two-number code: its run, its decoded manifold (`GRID_STEPS` rows), the mean
+    codes of section 4's map images with their classes, and its test terms (`vae.two_d`)."""
+
+    run: Run
+    manifold: list[torch.Tensor]
+    coords: np.ndarray
+    labels: np.ndarray
+    found: dict
+
+
+def two_d(ctx: Context, main: MainVAE, reps: latent.Representations) -> TwoD:
+    """The main VAE's recipe with a 2-D code: trained, its manifold decoded over a grid of prior quantiles,
+    the test images of section 4's maps encoded; its test terms merged into `vae.two_d`."""
+    splits = ctx.splits
+    run = train_vae(replace(main.config, latent_dim=2), main.spec, splits, warmup_epochs=main.warmup,
+                    run_dir=ctx.run_dir, desc="vae 2-d", eval_batch_size=ctx.eval_batch_size)
+    grid = latent_grid(run.model, GRID_STEPS, device=ctx.device)
+    coords = latent.encode(run.model.mean_encoder(), splits.test, mean=0.0, std=1.0).cpu().numpy()
+    found = ctx.merge("vae", {"two_d": terms(run.model, splits.test, seed=ctx.seed)})["two_d"]
+    manifold = list(grid.view(GRID_STEPS, GRID_STEPS, 1, 28, 28))
+    return TwoD(run, manifold, coords[reps.points], reps.point_labels, found)
+
+
+@dataclass(frozen=True)
+class VariantComparison:
+    """Section 5's β and warm-up variants: their rows, the `vae.variants` entries, the note on their budget,
+    their table and their sentence."""
+
+    rows: dict[str, dict]
+    found: dict
+    note: str
+    table: str
+    finding: str
+
+
+def variants(ctx: Context, main: MainVAE, clfs: Classifiers) -> VariantComparison:
+    """Each of `VARIANTS` trained at the comparison budget (the comparison images, `compare_epochs`), its
+    test terms, active dimensions and the share of the profile's `variant_samples` prior samples the best
+    classifier labels confidently; merged into `vae.variants` and `vae.variants_budget`."""
+    profile, splits, classes = ctx.profile, ctx.splits, ctx.classes
+    train = comparison_train(splits, profile)
+    runs = train_variants(VARIANTS, main.config, spec(profile, profile.compare_epochs), splits, train,
+                          warmup_for(profile.compare_epochs), run_dir=ctx.run_dir,
+                          eval_batch_size=ctx.eval_batch_size)
+    rows = compare_variants(
+        VARIANTS, runs, splits,
+        lambda images: finetune.probabilities(clfs.best_model, latent.as_set(images, classes), splits),
+        samples=profile.variant_samples, seed=ctx.seed)
+    found = variants_metrics(rows)
+    budget = {"images": len(train), "epochs": profile.compare_epochs}
+    ctx.merge("vae", {"variants": found, "variants_budget": budget})
+    note = vae_text.variants_note(len(train), profile.compare_epochs, len(splits.train), main.spec.epochs)
+    return VariantComparison(rows, found, note, variants_table(rows),
+                             vae_text.variants(found, confident=CONFIDENT))
+
+
+def representation(ctx: Context, main: MainVAE, reps: latent.Representations) -> latent.Joined:
+    """The VAE's mean code of every image (its encoder reads grey pixels) joins section 4's structure measures
+    (`latent.structure`) and maps."""
+    reps.add("vae", f"VAE mean ({main.config.latent_dim})",
+             latent.encoder_features(main.run.model.mean_encoder(), ctx.splits, mean=0.0, std=1.0))
+    reps.measure(["vae"])
+    reps.draw(["vae"])
+    return reps.joined(("ae", "vae"))
+
+
+@dataclass(frozen=True)
+class FewLabels:
+    """Section 5's few-label table: statistics over draws per method and representation, the `few_labels`
+    entries, the share of the feature maps' variance their projections keep, both tables and the sentence."""
+
+    stats: dict[str, dict[str, dict[int, dict]]]
+    found: dict
+    kept: dict[str, float]  # "ae", "vae"
+    svm_table: str
+    logreg_table: str
+    finding: str
+
+    @property
+    def projections(self) -> str:
+        return (f"the projections keep {self.kept['ae']:.1%} (autoencoder) and {self.kept['vae']:.1%} (VAE) "
+                f"of the feature maps' variance")
+
+
+def few_labels(ctx: Context, ae_final: Autoencoder, main: MainVAE, reps: latent.Representations) -> FewLabels:
+    """The autoencoder's and the VAE's 64x7x7 feature maps projected on their first `map_components` principal
+    directions (kept in `reps` for section 6); raw pixels, `FEW_LABEL_PCA` principal components, both codes
+    and both feature maps read from few labels (`reps.few`); merged into `few_labels`."""
+    splits, n = ctx.splits, ctx.profile.map_components
+    ae_map, kept = latent.project(latent.encoder_features(ae_final.run.model.encoder.features, splits), n,
+                                  seed=ctx.seed)
+    vae_maps = latent.encoder_features(main.run.model.encoder.features, splits, mean=0.0, std=1.0)
+    vae_map, vae_kept = latent.project(vae_maps, n, seed=ctx.seed)
+    reps.add("ae_features", f"autoencoder feature map (PCA {n})", ae_map)
+    reps.add("vae_features", f"VAE feature map (PCA {n})", vae_map)
+    pca = latent.pca_features(splits, FEW_LABEL_PCA, seed=ctx.seed)
+    read = [(reps.name("raw"), "raw", reps["raw"]),
+            (f"PCA ({FEW_LABEL_PCA} components)", f"pca{FEW_LABEL_PCA}", pca),
+            *[(reps.name(k), k, reps[k]) for k in ("ae", "ae_features", "vae", "vae_features")]]
+    for name, key, features in read:
+        reps.few.add(name, key, features.train, features.test)
+    stats, found = reps.few.statistics(), reps.few.metrics()
+    ctx.merge("few_labels", {**found, "ae_features_variance_kept": kept,
+                             "vae_features_variance_kept": vae_kept})
+    return FewLabels(stats, found, {"ae": kept, "vae": vae_kept},
+                     fewlabels.sweep_table(stats["svm"], first="RBF SVM"),
+                     fewlabels.sweep_table(stats["logreg"], first="logistic regression"),
+                     vae_text.few_labels(found))

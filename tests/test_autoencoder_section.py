@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.decomposition import PCA
 
-from helpers import autoencoder as ae, data, latent, training
+from helpers import autoencoder as ae, data, training
 from helpers.models import AEConfig
 
 
@@ -18,18 +18,13 @@ def _set(n: int, seed: int) -> data.ImageSet:
 
 def test_pca_error_matches_a_separate_fit_and_falls_with_size():
     train, test = _set(300, 0), _set(100, 1)
-    errors = dict(zip([2, 8, 32], latent.pca_reconstruction_mse(train, test, [2, 8, 32])))
+    errors = dict(zip([2, 8, 32], ae.pca_reconstruction_mse(train, test, [2, 8, 32])))
     assert errors[2] > errors[8] > errors[32] > 0
     x_train = train.images.flatten(1).numpy().astype(np.float64) / 255
     x_test = test.images.flatten(1).numpy().astype(np.float64) / 255
     single = PCA(n_components=8, svd_solver="full").fit(x_train)
     expected = np.mean((single.inverse_transform(single.transform(x_test)) - x_test) ** 2)
     assert errors[8] == pytest.approx(expected, rel=1e-4)
-
-
-def test_examples_per_class_are_ordered_by_class():
-    picked = ae.examples_per_class(_set(200, 0), 2, seed=0)
-    assert picked.labels.tolist() == [c for c in range(10) for _ in range(2)]
 
 
 def test_section_helpers_on_a_short_run():

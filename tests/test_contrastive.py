@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from helpers import contrastive, data, training
-from helpers.models import AEConfig, SimCLRNet
+from helpers import contrastive, data
+from helpers.models import AEConfig
 
 
 def test_nt_xent_matches_a_hand_computation():

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from helpers import data, finetune, models, training
+from helpers.findings import finetune as ft_text
+from helpers.findings.words import plus_minus
 from helpers.models import AEConfig, AutoEncoder, EncoderClassifier, count_parameters
 
 CFG = AEConfig(channels=(8, 16), latent_dim=8)
@@ -32,10 +34,6 @@ def _pretrained() -> AutoEncoder:
 def _strategies(epochs: int = 1) -> dict[str, finetune.Strategy]:
     spec = training.TrainSpec(epochs=epochs, lr=1e-2, batch_size=16, monitor="accuracy", mode="max", patience=5)
     return finetune.strategies(CFG, _pretrained().encoder, spec)
-
-
-def test_hw1_network_has_the_reported_parameter_count():
-    assert count_parameters(finetune.build_classifier({"kind": "hw1"})) == 94410
 
 
 @pytest.mark.parametrize("name", ["frozen + two-layer head", "frozen + linear probe",
@@ -111,7 +109,9 @@ def test_label_sweep_and_its_statistics():
     stats = finetune.sweep_stats(sweep)
     a = sweep["frozen + linear probe"][10]
     assert stats["frozen + linear probe"][10]["mean"] == pytest.approx(sum(a) / 2)
-    assert "±" in finetune.sweep_table(stats)
+    table = finetune.sweep_table(stats)  # each cell the mean ± std over draws, in percent
+    assert all(plus_minus(s["mean"], s["std"], 100, "%") in table
+               for by_n in stats.values() for s in by_n.values())
 
 
 def test_errors_and_the_most_confidently_wrong():
@@ -173,7 +173,8 @@ def test_the_pretrained_hw1_network_is_the_hw1_network_started_from_the_pretrain
     pretrained, family = _hw1_family()
     scratch, fine = family[finetune.HW1_SCRATCH].build(), family[finetune.HW1_FINETUNED].build()
     assert type(fine) is type(scratch) is models.HW1Net
-    assert count_parameters(fine) == count_parameters(scratch) == 94410  # every parameter trains
+    every = count_parameters(fine, trainable=False)
+    assert count_parameters(fine) == count_parameters(scratch) == every  # every parameter trains
     assert [(k, v.shape) for k, v in fine.state_dict().items()] == [(k, v.shape) for k, v in scratch.state_dict().items()]
     for key, value in pretrained.encoder.state_dict().items():  # weights and batch-norm statistics
         assert torch.equal(fine.features.state_dict()[key], value), key
@@ -205,7 +206,8 @@ def test_the_frozen_hw1_variant_trains_only_its_last_linear_layer():
     pretrained, family = _hw1_family(epochs=2)
     strategy = family[finetune.HW1_FROZEN]
     model = strategy.build()
-    assert count_parameters(model) == 1290 and count_parameters(model, trainable=False) == 94410
+    assert count_parameters(model) == 1290 and count_parameters(model, trainable=False) == count_parameters(
+        models.HW1Net())
     before = {k: v.clone() for k, v in model.features.state_dict().items()}
     training.fit(model, training.classification_loss, _set(64, 0), None, strategy.spec, progress=False)
     assert all(torch.equal(before[k], v) for k, v in model.features.state_dict().items())
@@ -253,9 +255,8 @@ def test_paired_difference_and_its_interval():
     assert single["within_spread"] is None and single["std"] is None
     with pytest.raises(ValueError, match="equally long"):
         finetune.paired_difference([0.9, 0.8], [0.9])
-    assert "within the spread" in finetune.difference_sentence("A", "B", within)
-    assert "A is ahead beyond the spread" in finetune.difference_sentence("A", "B", beyond)
-    assert "single seed" in finetune.difference_sentence("A", "B", single)
+    assert "within the spread" in ft_text.difference_sentence("A", "B", within)  # the interval holds 0: a tie
+    assert "A is ahead" in ft_text.difference_sentence("A", "B", beyond)
     same = finetune.paired_difference([5, 6, 4], [4, 5, 3])  # one epoch sooner in every seed: no spread at all
     assert same["same_every_seed"] and same["std"] == 0.0 and not within["same_every_seed"]
 
@@ -275,21 +276,27 @@ def test_seed_runs_pair_the_strategies_by_seed_and_their_statistics(tmp_path):
     assert stats[finetune.HW1_SCRATCH]["test_accuracy"] == {"mean": pytest.approx(sum(acc) / 2),
                                                             "std": pytest.approx(abs(acc[0] - acc[1]) / 2 ** 0.5),
                                                             "n": 2}
-    found, text = finetune.seed_findings(per_seed, finetune.HW1_SCRATCH, epochs=2,
-                                         roles={finetune.HW1_SCRATCH: "hw1", "frozen + linear probe": "probe"})
+    found = finetune.seed_comparison(per_seed, finetune.HW1_SCRATCH, epochs=2,
+                                     roles={finetune.HW1_SCRATCH: "hw1", "frozen + linear probe": "probe"})
+    text = ft_text.seeds_finding(found)
     assert set(found["stats"]) == {"hw1", "probe"} and found["baseline"] == "hw1"
     diff = found["differences"]["probe"]["test_accuracy"]
     other = [r["test_accuracy"] for r in per_seed["frozen + linear probe"]]
     assert diff["mean"] == pytest.approx((other[0] - acc[0] + other[1] - acc[1]) / 2)
-    assert text.startswith("Over 2 seeds at 2 epochs (")
-    assert "Test accuracy of frozen + linear probe minus that of HW1 network from scratch" in text
-    assert found["finding"] == text
+    assert "2 seeds at 2 epochs" in text and "frozen + linear probe" in text and finetune.HW1_SCRATCH in text
+    assert f"{100 * diff['mean']:+.1f} points" in text
     assert "±" in finetune.seed_table(found["stats"])
 
 
-def test_plus_minus_rounds_the_mean_to_its_spread():
-    assert finetune.plus_minus({"mean": 0.90587, "std": 0.00213}, 100, "%") == "90.6 ± 0.2%"
-    assert finetune.plus_minus({"mean": 0.90587, "std": 0.0213}, 100, "%") == "91 ± 2%"
-    assert finetune.plus_minus({"mean": 0.90587, "std": None}, 100, "%") == "90.59%"
-    assert finetune.plus_minus({"mean": 4.0, "std": 0.0}, digits=1) == "4.0 ± 0.0"
-    assert finetune.plus_minus(None) == "not reached"
+def test_seed_statistics_as_text_are_the_shared_mean_plus_minus_spread():
+    row = lambda seed, acc, epochs: {"seed": seed, "test_accuracy": acc, "epochs_to_90": epochs,  # noqa: E731
+                                     "whole_seconds_to_90": None if epochs is None else 10.0 * epochs,
+                                     "trainable_parameters": 5, "total_parameters": 9}
+    stats = finetune.seed_stats({"a": [row(0, 0.9041, 3), row(1, 0.9071, None)], "b": [row(0, 0.88, None)]})
+    a, b = stats["a"], stats["b"]
+    accuracy = a["test_accuracy"]
+    assert a["text"]["test_accuracy"] == plus_minus(accuracy["mean"], accuracy["std"], 100, "%")
+    assert a["text"]["epochs_to_90"] == plus_minus(3.0, None) + " (1 of 2 seeds)" and a["reached_90"] == 1
+    assert b["text"]["test_accuracy"] == plus_minus(0.88, None, 100, "%")
+    assert b["test_accuracy"]["std"] is None
+    assert b["text"]["epochs_to_90"] == b["text"]["whole_seconds_to_90"] == "not reached"

@@ -1,10 +1,10 @@
-"""The autoencoder's shapes, interface and configuration checks."""
+"""The autoencoder's shapes, interface and configuration checks; the Homework 1 network's size."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.models import AEConfig, AutoEncoder, count_parameters
+from helpers.models import AEConfig, AutoEncoder, HW1Net, count_parameters
 
 
 @pytest.mark.parametrize("cfg", [
@@ -36,3 +36,9 @@ def test_encoder_and_decoder_stand_alone():
 def test_config_rejects_bad_values(kwargs, field):
     with pytest.raises(ValueError, match=f"AEConfig.{field}"):
         AEConfig(**kwargs)
+
+
+def test_hw1_network_has_the_reported_size_and_ten_outputs():
+    model = HW1Net()
+    assert count_parameters(model) == 94410  # the size the report states
+    assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)

@@ -1,6 +1,6 @@
 """Section 7's library layer: the classifier-feature Frechet distance, k-NN precision / recall and density /
-coverage on made-up features where the answer is known; generators ranked only within their group, and sentences
-that say which score they rest on."""
+coverage on made-up features where the answer is known; generators ranked only within their group, and the
+table and metrics the sentences of `findings.generators` are read from."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,11 @@ import pytest
 import torch
 from scipy import linalg
 
-from helpers import latent, plots, quality, report
+from helpers import latent, plots, quality
+from helpers.findings import generators as gen_text
+from helpers.findings.words import sig
+
+from .tiny import GROUPS, SCORES
 
 
 def test_frechet_distance_matches_the_closed_form_for_two_gaussians():
@@ -92,7 +96,8 @@ def test_the_scorer_ranks_real_images_above_noise_and_counts_copies():
     assert found["sets"]["real_held_out_images"]["reference"] and not found["sets"]["blank_generator"]["reference"]
     assert found["sets"]["blank_generator"]["group"] == quality.UNCONDITIONAL
     assert found["sets"]["uniform_noise"]["group"] == quality.REFERENCE
-    assert found["floor_best"] and "Measured:" in quality.findings(scores, groups)
+    assert found["floor_best"]
+    assert "The only unconditional generator, blank generator" in gen_text.summary(found)
     assert "reference (floor)" in quality.table(scores, groups)
 
 
@@ -150,21 +155,6 @@ def test_density_coverage_accepts_shared_radii_and_refuses_bad_input():
 # ----------------------------------------------------------------------------- groups and sentences
 
 
-def _row(frechet, precision, recall, density, coverage, top, **extra):
-    return {"frechet": frechet, "precision": precision, "recall": recall, "density": density, "coverage": coverage,
-            "mean_top_probability": top, "entropy": 0.5, "nearest_train_mse": 0.03, "copies": 0, "k": 3,
-            "density_coverage_k": 5, **extra}
-
-
-# Shaped like the quick run: noise wins precision and the mean top probability over most generators.
-SCORES = {quality.REAL: _row(3.8512, 0.86, 0.85, 1.0, 0.97, 0.92),
-          quality.TRAIN: _row(4.763, 0.85, 0.85, 0.97, 0.97, 0.93, copies=2000),
-          quality.NOISE: _row(725.66, 0.91, 0.0, 0.54, 0.02, 0.76),
-          "gan": _row(124.41, 0.61, 0.32, 0.69, 0.35, 0.70),
-          "vae, beta 4": _row(355.37, 0.92, 0.0, 1.46, 0.22, 0.60),
-          "mixture": _row(31.67, 0.84, 0.56, 1.03, 0.86, 0.87),
-          "per-class": _row(23.3, 0.90, 0.56, 1.19, 0.92, 0.90, recognised=0.859)}
-GROUPS = {quality.UNCONDITIONAL: ["gan", "vae, beta 4", "mixture"], quality.CONDITIONAL: ["per-class"]}
 
 
 def test_groups_are_checked_and_generators_are_ranked_only_within_their_group():
@@ -184,7 +174,7 @@ def test_groups_are_checked_and_generators_are_ranked_only_within_their_group():
 
 
 def test_frechet_distances_are_printed_with_three_significant_digits():
-    assert [quality.fd(v) for v in (3.8512, 23.296, 124.41, 725.66, 1234.5, 0.012345)] == [
+    assert [sig(v) for v in (3.8512, 23.296, 124.41, 725.66, 1234.5, 0.012345)] == [
         "3.85", "23.3", "124", "726", "1,230", "0.0123"]
 
 
@@ -200,28 +190,7 @@ def test_the_table_lists_references_then_each_group_with_ranks_inside_it():
     assert "| 726 |" in lines[4] and "85.9%" in lines[8]
 
 
-def test_the_findings_rest_on_named_scores_and_say_where_noise_beats_generators():
-    text = quality.findings(SCORES, GROUPS)
-    assert text.startswith("Measured: by the Fréchet distance")
-    assert "real held-out images score best (3.85) and uniform noise worst (726)" in text
-    assert "mixture comes closest to real images (31.7" in text  # the unconditional group, without per-class
-    assert "in fidelity, by density, vae, beta 4 leads (1.46, above the 1.00 of real held-out images" in text
-    assert "in diversity, by coverage, mixture leads (0.86)" in text
-    assert "The only class-conditional generator, per-class, is not ranked against the others" in text
-    assert "recognises 85.9% of its samples" in text
-    assert "uniform noise gets a higher precision (0.91) than 3 of the 4 generators (all but vae, beta 4)" in text
-    assert "a higher mean top probability (0.76) than 2 of the 4 generators (gan and vae, beta 4)" in text
-    assert "Density, too, is higher for uniform noise (0.54) than for gan (0.69)" not in text  # 0.54 < 0.69
-    for raw_key in ("frechet", "mean_top_probability", "floor_best", " yes", " no ", "True", "False"):
-        assert raw_key not in text
-    calm = {**SCORES, quality.NOISE: _row(725.66, 0.1, 0.0, 0.01, 0.0, 0.3)}
-    assert "uniform noise gets a lower precision (0.10) than every generator" in quality.findings(calm, GROUPS)
-    fooled = {**SCORES, "gan": _row(124.41, 0.61, 0.32, 0.40, 0.35, 0.70)}
-    assert ("Density, too, is higher for uniform noise (0.54) than for gan (0.40); coverage still separates it from "
-            "noise (0.35 against 0.02)." in quality.findings(fooled, GROUPS))
-
-
-def test_metrics_store_groups_rankings_and_what_noise_beats_and_the_report_reads_them():
+def test_metrics_store_groups_rankings_and_what_noise_beats():
     found = quality.metrics(SCORES, GROUPS)
     assert found["groups"] == {"unconditional": ["gan", "vae_beta_4", "mixture"], "class_conditional": ["per_class"]}
     assert found["rankings"]["unconditional"]["frechet"] == ["mixture", "gan", "vae_beta_4"]
@@ -229,11 +198,6 @@ def test_metrics_store_groups_rankings_and_what_noise_beats_and_the_report_reads
     assert found["noise_beats_count"] == {"precision": 3, "mean_top_probability": 2, "density": 0, "coverage": 0}
     assert found["sets"]["per_class"]["density"] == 1.19 and found["sets"]["per_class"]["group"] == "class-conditional"
     assert found["floor_best"] and found["ceiling_worst"] and found["all_between"]
-    text = report.generator_finding(found)
-    assert "real held-out images score best" in text
-    assert "Among the 3 unconditional generators, ranked only among themselves, mixture comes closest" in text
-    assert "The only class-conditional generator, per-class (it used the labels), is ranked on its own" in text
-    assert "higher precision than 3 of the 4 generators and a higher mean top probability than 2" in text
 
 
 def test_the_quality_map_shows_density_and_coverage_by_group_with_legible_text():

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import nbformat
@@ -152,7 +151,7 @@ def test_killed_search_resumes_with_its_finished_trials_intact(tmp_path):
     script.write_text(SEARCH_SCRIPT)
     victim = _python(script, str(tmp_path))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    _wait_until(lambda: (tmp_path / "optuna.db").exists() and tuning.finished_trials(
+    _wait_until(lambda: (tmp_path / tuning.JOURNAL_NAME).exists() and tuning.finished_trials(
         tuning.open_study("killable", tmp_path)) >= 3, 120, "three finished trials")
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=30) == -signal.SIGKILL
@@ -190,8 +189,7 @@ RACE_SCRIPT = textwrap.dedent("""
 
 
 def test_workers_racing_for_waiting_trials_each_take_a_different_one(tmp_path):
-    """SQLite ignores SELECT ... FOR UPDATE: without the write lock taken at BEGIN, two workers could both take
-    the same enqueued trial, run it twice, and the second would fail to report it."""
+    """Three workers take waiting (enqueued) trials at once: each trial is run by exactly one of them."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = tuning.open_study("race", tmp_path)
     for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):

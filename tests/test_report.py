@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config, report, results
+from helpers import config, report, results, summary, tables
+from helpers.findings import autoencoder as fa, finetune as ff, search as fs
 
 
 def test_values_are_typeset():
@@ -83,59 +84,31 @@ def test_the_report_builds_from_the_smoke_run_within_the_page_limit(smoke_run):
             pytest.fail(f"latexmk is not installed; install LaTeX: {report.LATEX_HINT}")
         pytest.skip("LaTeX is not installed")
     pdf = report.build(smoke_run.results / "smoke")
-    assert pdf is not None and pdf.stat().st_size > 10000
+    assert pdf.stat().st_size > 10000
     assert report.pages_before_appendix(smoke_run.results / "smoke" / "report" / "report.aux") <= report.MAX_PAGES
     assert_reads_as_prose(pdf)
-    summary = report.summary(results.load_metrics(smoke_run.results / "smoke"))
-    assert "| 7. side by side |" in summary and "Profile `smoke`" in summary
+    headline = summary.summary(results.load_metrics(smoke_run.results / "smoke"))
+    assert "| 7. side by side |" in headline and "Profile `smoke`" in headline
 
 
-def test_the_readme_headline_table_is_the_committed_run_summary():
-    runs = _committed_runs()
-    assert runs, "no committed run (results/<profile>/ with metrics.json, report.pdf and homework2.ipynb)"
-    readme = report.README.read_text()
-    assert report.readme_block(readme) == report.summary(results.load_metrics(runs[-1]))
-
-
-def test_findings_state_the_booleans_in_words():
-    code = {"beats_pca_at_every_size": False, "code_8": {"ae_test_mse": 0.01, "pca_test_mse": 0.02},
-            "code_64": {"ae_test_mse": 0.009, "pca_test_mse": 0.008}, "code_128": {"ae_test_mse": 0.009, "pca_test_mse": 0.006}}
-    assert report.code_size_finding(code) == ("The autoencoder reconstructs the test images better than PCA with codes "
-                                              "of 8 numbers, and PCA does better with 64 and 128")
+def test_the_report_states_sections_one_to_three_in_the_notebook_s_own_sentences():
     cv = {"tuned_mean": 0.009622, "hand_set_mean": 0.009613, "tuned_std": 7e-5, "hand_set_std": 6e-5}
-    assert ("does not beat the hand-set one: its cross-validated MSE is higher by 0.0000090, less than the folds' "
-            "standard deviation (0.000070)") in report.search_finding(cv)
-    assert "better than the hand-set one by 0.00050," in report.search_finding({**cv, "tuned_mean": 0.009113})
-    text = report.generator_finding({"floor_best": True, "ceiling_worst": True, "all_between": False})
-    assert "real held-out images score best" in text and "not every generator lies between them" in text
-    assert set(report.with_findings({"search_cv": cv})["prose"]) == {"search", "search_cv"}
-    assert report.search_cv_finding({**cv, "folds": 2, "tuned_is_hand_set": True}) == (
-        "No study found a configuration better than the hand-set start, so it is kept; its 2-fold cross-validated MSE "
-        "is 0.00961 ± 0.00006.")
-    assert "scores 0.00962 ± 0.00007 against 0.00961 ± 0.00006" in report.search_cv_finding(cv)
-
-
-def test_section_one_two_and_six_findings_are_sentences_from_the_metrics():
-    search = {"trials": 10, "trial_epochs": 4, "images": 1600, "start_value": 0.0121,
-              "tpe": {"search": "TPE + median pruning", "best": [0.0101, 0.0104, 0.0099], "median_best": 0.0101,
-                      "min_best": 0.0099, "max_best": 0.0104},
-              "grid": {"search": "grid search", "best": [0.0112], "median_best": 0.0112, "min_best": 0.0112,
-                       "max_best": 0.0112}}
-    text = report.search_spread_finding(search)
-    assert "median over 3 sampler seeds 0.0101, range 0.0099 to 0.0104" in text and "grid search 0.0112, one run" in text
-    simclr = {"simclr": {"knn_accuracy": 0.80, "linear_probe_accuracy": 0.84,
-                         "code": {"knn_accuracy": 0.75, "linear_probe_accuracy": 0.79}},
-              "representations": {"raw": {"knn_accuracy": 0.826, "linear_probe_accuracy": 0.829}}}
-    text = report.simclr_finding(simclr)
-    assert "2.6 points below and 1.1 points above raw pixels" in text and "75.0% and 79.0%" in text
-    rows = {"none": {"gap": 0.006, "val_mse": 0.012, "train_mse": 0.006, "epochs": 30, "best_val_epoch": 22,
-                     "best_val_mse": 0.0118, "kept_epoch": 30, "stopped_early": False},
-            "dropout 0.2": {"gap": 0.002, "val_mse": 0.011, "train_mse": 0.009, "epochs": 30, "best_val_epoch": 30,
-                            "best_val_mse": 0.011, "kept_epoch": 30, "stopped_early": False}}
-    text = report.regularization_finding({"images": 1000, "epochs": 30, "config": {}, "best": "dropout 0.2", **rows})
-    assert text.startswith("Without regularization") and "2.0 times as high" in text and "*" not in text
-    found = report.with_findings({"search": search, "simclr": simclr["simclr"], **simclr})["prose"]
-    assert {"search_spread", "simclr"} <= set(found)
+    found = report.with_findings({"search_cv": cv})["prose"]
+    assert set(found) == {"search", "search_cv"}
+    assert found == {"search": fs.search_finding(cv), "search_cv": fs.search_cv_finding(cv)}
+    runs = _committed_runs()
+    assert runs, "no committed run (results/<profile>/metrics.json)"
+    sections = ("autoencoder", "ae_optimizers", "ae_regularization", "ae_code_size", "search", "search_cv",
+                "finetune_hw1", "finetune_seeds", "finetune", "finetune_cv")
+    metrics = {key: value for key, value in results.load_metrics(runs[-1]).items() if key in sections}
+    found = report.findings(metrics)
+    assert found["decoders"] == fa.decoder_finding(metrics["autoencoder"])  # without the VAE's section
+    assert found["optimizers"] == fa.optimizer_finding(metrics["ae_optimizers"])
+    assert found["regularization"] == fa.regularization_finding(metrics["ae_regularization"])
+    assert found["code_size"] == fa.code_size_finding(metrics["ae_code_size"])
+    assert found["search_spread"] == fs.search_spread_finding(metrics["search"])
+    assert found["hw1"] == ff.hw1_finding(metrics["finetune_hw1"], metrics["finetune_seeds"])
+    assert found["encoder"] == ff.encoder_finding(metrics["finetune"], metrics["finetune_cv"])
 
 
 YES_NO = re.compile(r"\((?:yes|no)\)|:\s*(?:yes|no)\b[.;,)]?", re.IGNORECASE)
@@ -179,12 +152,12 @@ def test_the_architecture_table_counts_the_built_networks():
     metrics = {"autoencoder": {"config": models.AEConfig(decoder="resize").as_dict()},
                "vae": {"config": models.AEConfig().as_dict()}, "simclr": {},
                "gan": {"config": models.GANConfig().as_dict()}}
-    rows = {name: n for name, _, n in report.architectures(metrics)}
+    rows = {name: n for name, _, n in tables.architectures(metrics)}
     ae = models.AutoEncoder(models.AEConfig(decoder="resize"))
     assert rows["Autoencoder: encoder"] + rows["\\quad decoder"] == models.count_parameters(ae)
-    assert rows["Homework 1 network"] == 94410
+    assert rows["Homework 1 network"] == models.count_parameters(models.HW1Net())
     assert rows["VAE"] == models.count_parameters(models.VAE(models.AEConfig()))
-    tex = report.tables_tex({**metrics, "autoencoder": {**metrics["autoencoder"], "spec": {
+    tex = tables.tables_tex({**metrics, "autoencoder": {**metrics["autoencoder"], "spec": {
         "optimizer": "adam", "lr": 0.002, "scheduler": "cosine", "batch_size": 32, "epochs": 8, "augment": None}}})
     assert "Autoencoder & Adam, rate 0.002, cosine & 32 & 8 & none" in tex and "94{,}410" in tex
 
@@ -236,28 +209,3 @@ def test_undefined_citations_are_found_in_the_log():
            "LaTeX Warning: Reference `tab:arch' on page 2 undefined on input line 52.\n")
     assert report.undefined_references(log) == ["tab:arch", "xiao2017"]
     assert report.undefined_references("LaTeX Warning: There were undefined references.\n") == []
-
-
-def test_close_accuracies_are_called_level_not_wins():
-    reps = {"raw": {"knn_accuracy": 0.826, "linear_probe_accuracy": 0.829},
-            "ae": {"knn_accuracy": 0.8566, "linear_probe_accuracy": 0.829},
-            "simclr": {"knn_accuracy": 0.8567, "linear_probe_accuracy": 0.885}}
-    text = report.representation_finding(reps)
-    assert "SimCLR's feature map leads or is level on every read-out" in text
-    assert "k-NN 85.7%, +3.1 points over raw pixels, level with the autoencoder's code (85.7%)" in text
-    assert "a linear probe 88.5%, +5.6 points over raw pixels;" in text or text.endswith("+5.6 points over raw pixels.")
-
-
-def test_the_encoder_finding_compares_like_with_like_in_accuracy_and_speed():
-    row = lambda name, acc, e90, s90, pre: {"name": name, "test_accuracy": acc, "epochs_to_90": e90, "epochs": 8,
-                                            "seconds_to_90": s90, "whole_seconds_to_90": (s90 or 0) + pre,
-                                            "pretrain_seconds": pre, "total_parameters": 824554}
-    metrics = {"finetune": {"best": "finetuned_slow",
-                            "finetuned_slow": row("fine-tuned (encoder lr x0.1)", 0.886, 6, 39.0, 123.0),
-                            "scratch": row("encoder + head (scratch)", 0.887, None, None, 0.0)},
-               "finetune_cv": {"finetuned": {"mean": 0.856, "std": 0.0046}, "scratch": {"mean": 0.8468, "std": 0.0036}}}
-    text = report.encoder_finding(metrics)
-    assert "88.6% test accuracy against 88.7% for the same network from scratch" in text
-    assert "85.6 ± 0.5\u00a0% against 84.7 ± 0.4\u00a0% in cross-validation" in text
-    assert "fine-tuned it reaches 90\u00a0% at epoch 6 (39\u00a0s, 162\u00a0s with the autoencoder's training)" in text
-    assert "from scratch it does not reach 90\u00a0% validation accuracy within 8 epochs" in text and "lr x0.1" not in text

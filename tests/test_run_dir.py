@@ -141,7 +141,7 @@ def test_optuna_workers_finish_all_their_trials_while_a_notebook_run_holds_the_f
             assert worker.wait(timeout=300) == 0, worker.stdout.read()
     finally:
         results.release_run_dir(run_dir)
-    storage = tuning.storage_url(run_dir)
+    storage = tuning.study_storage(run_dir)
     [name] = optuna.study.get_all_study_names(storage)
     study = optuna.load_study(study_name=name, storage=storage)
     assert name.startswith("ae-random-search-seed0-") and tuning.finished_trials(study) == 4
@@ -177,24 +177,32 @@ def test_a_damaged_cache_file_is_moved_aside_with_a_warning_and_recomputed(tmp_p
     assert json.loads(stored.read_text()) == {"value": 2}
 
 
-def test_a_study_database_that_is_not_sqlite_is_named_with_the_remedy(tmp_path):
-    db = tmp_path / "optuna.db"
-    db.write_text("not a database, for example half of a copy\n" * 20)
+@pytest.mark.parametrize("content", [b"not a journal, for example half of a copy\n" * 20, b"\x00" * 64,
+                                     b"SQLite format 3\x00" + b"\x00" * 84])
+def test_a_study_journal_of_other_bytes_is_named_with_the_remedy_and_left_as_it_is(tmp_path, content):
+    journal = tmp_path / tuning.JOURNAL_NAME
+    journal.write_bytes(content)
     with pytest.raises(results.DamagedFileError) as err:
         tuning.open_study("s", tmp_path)
     message = str(err.value)
-    assert f"The Optuna study database {db} is not an SQLite database" in message
-    assert f"mv {db} {db}.damaged" in message and "reused from runs/" in message
+    assert f"The Optuna study journal {journal} is not an Optuna journal" in message
+    assert f"mv {journal} {journal}.damaged" in message and "reused from runs/" in message
+    assert journal.read_bytes() == content  # nothing appended to it
 
 
-def test_a_malformed_study_database_is_named_with_the_remedy(tmp_path):
-    tuning.open_study("s", tmp_path)
-    db = tmp_path / "optuna.db"
-    raw = bytearray(db.read_bytes())
-    raw[100:4096] = b"\x07" * 3996  # SQLite's header intact, its first page's contents not
-    db.write_bytes(bytes(raw))
-    with pytest.raises(results.DamagedFileError, match=f"database {db} is damaged .*malformed.*Move it aside"):
+@pytest.mark.parametrize("damage, says", [(lambda raw: raw[:-7], "its last entry is cut short"),
+                                          (lambda raw: raw.replace(b'"op_code"', b'"op_cxde"', 1),
+                                           "KeyError"),
+                                          (lambda raw: raw.replace(b"}\n", b"\n", 1), "JSONDecodeError")])
+def test_a_damaged_study_journal_is_named_with_the_remedy(tmp_path, damage, says):
+    study = tuning.open_study("s", tmp_path)
+    study.enqueue_trial({"x": 0.5})
+    journal = tmp_path / tuning.JOURNAL_NAME
+    damaged = damage(journal.read_bytes())
+    journal.write_bytes(damaged)
+    with pytest.raises(results.DamagedFileError, match=f"journal {journal} is damaged .*{says}.*Move it"):
         tuning.open_study("s", tmp_path)
+    assert journal.read_bytes() == damaged
 
 
 def _tiny_splits():
@@ -207,19 +215,20 @@ def _tiny_splits():
     return data.Splits(full.subset(range(100)), full.subset(range(100, 120)), full.subset(range(100, 120)), 0.3, 0.3)
 
 
-def test_the_worker_command_stops_on_a_damaged_study_database_with_one_message(tmp_path, monkeypatch, capsys):
+def test_the_worker_command_stops_on_a_damaged_study_journal_with_one_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HW2_RESULTS", str(tmp_path))
     monkeypatch.setattr(tuning, "study_splits", lambda profile, device: _tiny_splits())
     monkeypatch.setattr(tuning, "search_train", lambda splits, profile: splits.train)
-    db = tmp_path / "smoke" / "optuna.db"
-    db.parent.mkdir()
-    db.write_bytes(b"\x00" * 64)
+    journal = tmp_path / "smoke" / tuning.JOURNAL_NAME
+    journal.parent.mkdir()
+    journal.write_bytes(b"\x00" * 64)
     assert tuning.main(["--study", "ae-grid-search", "--trials", "1", "--profile", "smoke"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: The Optuna study database {db} is not an SQLite database") and err.count("\n") == 1
+    assert err.startswith(f"error: The Optuna study journal {journal} is not an Optuna journal")
+    assert err.count("\n") == 1
 
 
-def test_an_empty_study_database_is_a_new_one_not_a_damaged_one(tmp_path):
-    (tmp_path / "optuna.db").touch()
+def test_an_empty_study_journal_is_a_new_one_not_a_damaged_one(tmp_path):
+    (tmp_path / tuning.JOURNAL_NAME).touch()
     assert tuning.open_study("s", tmp_path).study_name == "s"
 

@@ -70,7 +70,10 @@ def test_profile_command_prints_the_name_or_fails_clearly():
                                           ("search_folds", 1), ("search_finalists", 0),
                                           ("tsne_points", 10), ("tsne_points", 1500),  # smoke's test split has 1,000
                                           ("samples_per_class", 0), ("nll_images", 5000), ("nll_samples", 0),
-                                          ("hw1_epochs", 0), ("seed_epochs", 0), ("seeds", 0)])
+                                          ("hw1_epochs", 0), ("seed_epochs", 0), ("seeds", 0),
+                                          ("interpolation_steps", 1), ("grid_samples", 0), ("variant_samples", 0),
+                                          ("map_components", 1), ("map_components", 2000),  # smoke: 1,600
+                                          ("denoising_noise", 0.0), ("denoising_noise", 1), ("confident_errors", 0)])
 def test_profile_rejects_bad_values_naming_the_field(field, value):
     fields = {**config.PROFILES["smoke"].as_dict(), field: value}
     with pytest.raises(config.ConfigError, match=f"Profile field '{field}'"):

@@ -155,6 +155,16 @@ def test_psnr_of_known_error():
     assert training.psnr(target + 0.1, target).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)
 
 
+def test_classification_loss_is_cross_entropy_and_accuracy_the_share_of_right_top_classes():
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 3.0], [0.5, 0.0, 0.0], [0.0, 4.0, 0.0]])
+    labels = torch.tensor([0, 2, 1, 1])  # the third is wrong: its top class is 0
+    batch = data.Batch(logits, logits, labels)
+    out = training.classification_loss(nn.Identity(), batch)
+    picked = logits.log_softmax(1)[torch.arange(4), labels]
+    assert out["loss"].item() == pytest.approx(-picked.mean().item())
+    assert out["accuracy"].item() == 0.75
+
+
 @pytest.mark.parametrize("drop_last", [True, False])
 def test_a_whole_pass_prepared_in_chunks_gives_the_same_batches_as_one_at_a_time(monkeypatch, drop_last):
     # The GPU path of Batches (chunks of PASS_CHUNK images, then views) must cut the same pass as the CPU path.

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import matplotlib
@@ -17,6 +19,8 @@ import pytest
 import torch
 
 from helpers import autoencoder, config, data, plots, training, tuning
+from helpers.findings import search as search_text
+from helpers.findings.words import plus_minus, sig
 from helpers.models import AEConfig, AutoEncoder
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -265,6 +269,121 @@ def test_two_workers_at_once_share_one_study_without_losing_or_doubling_trials(t
     assert sum(t.params == search.start_params for t in study.trials) == 1  # the start, enqueued once
 
 
+RUNNING, WAITING, FAIL = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING,
+                          optuna.trial.TrialState.FAIL)
+
+
+def test_a_running_trial_whose_process_died_on_this_host_is_failed_and_queued_again_once(tmp_path):
+    study = tuning.open_study("owned", tmp_path)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(ended.stdout)
+
+    def running(**worker) -> optuna.Trial:
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        trial.set_user_attr(tuning.WORKER, {**tuning._this_worker(trial.number), **worker})
+        return trial
+
+    gone, reused = running(pid=dead_pid), running(started=0.0)  # reused: this pid, another process's start
+    elsewhere, alive = running(pid=dead_pid, host="another-host"), running()
+    assert tuning.fail_dead_trials(study) == [gone.number, reused.number]
+    states = {t.number: t.state for t in study.trials}
+    assert states[gone.number] == states[reused.number] == FAIL
+    assert states[elsewhere.number] == states[alive.number] == RUNNING  # another host's, and a live one
+    queued = [t for t in study.trials if t.state == WAITING]
+    assert [(t.system_attrs["failed_trial"], t.params) for t in queued] == [(gone.number, gone.params),
+                                                                           (reused.number, reused.params)]
+    assert tuning.fail_dead_trials(study) == []
+    retry = study.ask()  # the first queued trial: its stored `worker` is its failed trial's, not its own yet
+    assert retry.params == gone.params and tuning.fail_dead_trials(study) == []
+    retry.set_user_attr(tuning.WORKER, {**tuning._this_worker(retry.number), "pid": dead_pid})
+    assert tuning.fail_dead_trials(study) == [retry.number]  # failed, but not queued a second time
+    assert [t.system_attrs["failed_trial"] for t in study.trials if t.state == WAITING] == [reused.number]
+
+
+def test_a_database_server_retries_once_a_trial_whose_heartbeats_stopped(monkeypatch):
+    made = {}
+    monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url, **settings: made.update(url=url, **settings))
+    monkeypatch.setenv(tuning.STORAGE_ENV, "postgresql://user@host/hw2")
+    tuning.study_storage(".")
+    assert made["url"] == "postgresql://user@host/hw2"
+    assert 0 < made["heartbeat_interval"] < made["grace_period"]
+    retry = made["heartbeat_stale_trial_callback"]
+    assert isinstance(retry, optuna.storages.RetryHeartbeatStaleTrialCallback) and retry._max_retry == 1
+
+
+def _kill_mid_trial(worker: subprocess.Popen, run_dir) -> optuna.trial.FrozenTrial:
+    """SIGKILL `worker` while it runs a trial that records it as its worker, and outside the journal's lock
+    (checked while the worker is stopped); returns that trial as stored after the kill."""
+    storage, lock = tuning.study_storage(run_dir), run_dir / f"{tuning.JOURNAL_NAME}.lock"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, worker.stdout.read()
+        worker.send_signal(signal.SIGSTOP)
+        trials = [t for s in storage.get_all_studies() for t in storage.get_all_trials(s._study_id)]
+        running = [t for t in trials
+                   if t.state == RUNNING and t.user_attrs.get(tuning.WORKER, {}).get("trial") == t.number]
+        if running and not lock.exists():
+            worker.kill()
+            worker.wait()
+            return storage.get_trial(running[0]._trial_id)
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    worker.kill()
+    raise AssertionError("the worker ran no trial in 300 s")
+
+
+def test_the_trial_of_a_killed_worker_is_run_again_by_the_next_and_the_study_reaches_its_budget(tmp_path,
+                                                                                               real_root):
+    env = {**os.environ, "HW2_RESULTS": str(tmp_path), "PYTHONPATH": str(config.REPO_ROOT)}
+    command = [sys.executable, "-m", "helpers.tuning", "--study", "ae-random-search", "--seed", "1",
+               "--trials", "3", "--profile", "smoke"]
+    worker = subprocess.Popen(command, env=env, cwd=config.REPO_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    killed = _kill_mid_trial(worker, tmp_path / "smoke")
+    assert killed.state == RUNNING  # no process left to end it
+    profile = config.PROFILES["smoke"]
+    search = tuning.make_search(profile, data.study_splits(profile, "cpu"), tmp_path / "smoke")
+    study = tuning.open_search("random search", search, 1)
+    tuning.run_to_budget(study, tuning.objective(search), 3)  # the next worker
+    assert study.trials[killed.number].state == FAIL and tuning.finished_trials(study) == 3
+    retries = [t for t in study.trials if "failed_trial" in t.system_attrs]
+    assert [(t.system_attrs["failed_trial"], t.params) for t in retries] == [(killed.number, killed.params)]
+    assert retries[0].state in tuning.FINISHED
+    assert sum(t.params == search.start_params for t in study.trials if t.state in tuning.FINISHED) == 1
+
+
+GRID_WORKER = """
+import sys, time
+import optuna
+from helpers import tuning
+sampler = optuna.samplers.GridSampler({"x": [0, 1, 2, 3]}, seed=0)
+study = tuning.open_study("grid", sys.argv[1], sampler=sampler)
+def objective(trial):
+    x = trial.suggest_categorical("x", [0, 1, 2, 3])
+    if trial.number == 1:
+        time.sleep(600)  # killed here
+    return x
+tuning.run_to_budget(study, objective, 4)
+"""
+
+
+def test_a_grid_search_killed_mid_trial_and_resumed_evaluates_every_grid_point(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(config.REPO_ROOT)}
+    env.pop(tuning.STORAGE_ENV, None)
+    command = [sys.executable, "-c", GRID_WORKER, str(tmp_path)]
+    worker = subprocess.Popen(command, env=env, cwd=config.REPO_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    killed = _kill_mid_trial(worker, tmp_path)
+    assert killed.number == 1 and killed.state == RUNNING
+    sampler = optuna.samplers.GridSampler({"x": [0, 1, 2, 3]}, seed=0)
+    study = tuning.open_study("grid", tmp_path, sampler=sampler)
+    tuning.run_to_budget(study, lambda trial: trial.suggest_categorical("x", [0, 1, 2, 3]), 4)
+    assert study.trials[1].state == FAIL
+    assert sorted(t.params["x"] for t in study.trials if t.state in tuning.FINISHED) == [0, 1, 2, 3]
+    assert [t.params for t in study.trials if t.system_attrs.get("failed_trial") == 1] == [killed.params]
+
+
 @pytest.mark.parametrize("argv, says", [
     (["--study", "ae-everything", "--trials", "1"], "--study 'ae-everything' is not a search; choose one of: "
                                                     "ae-tpe-median-pruning, ae-random-search, ae-grid-search"),
@@ -394,14 +513,12 @@ def test_the_race_times_only_improvements_on_the_start():
     timed = tuning.race(tpe, random, start=0.5)
     assert timed == {"target": 0.3, "random_improved_on_start": True, "random_seconds": 40.0, "tpe_seconds": 15.0,
                      "ratio": 15.0 / 40.0}
-    assert "reaches it after 15.0 s, 0.38 times random search's time" in tuning.race_sentence(timed)
     never = tuning.race(random, tpe, start=0.5)  # the roles swapped: "TPE" never reaches 0.2
-    assert never["tpe_seconds"] is None and "does not reach it within its trial budget" in tuning.race_sentence(never)
+    assert never["tpe_seconds"] is None and never["random_seconds"] == 20.0
     flat = tuning.progress_over_seeds([_curve([0.5, 0.5], [10.0, 20.0]), _curve([0.5], [10.0])])
     stuck = tuning.race(tpe, flat, start=0.5)  # random search never went below the start: nothing to time
     assert stuck["random_improved_on_start"] is False
     assert stuck["tpe_seconds"] is None and stuck["random_seconds"] is None and stuck["ratio"] is None
-    assert "never went below the hand-set start, so there is no improvement" in tuning.race_sentence(stuck)
 
 
 def _made_up(search, values: dict[str, list[tuple[float, float]]]) -> dict[str, optuna.Study]:
@@ -446,17 +563,16 @@ def test_compare_searches_summarizes_each_search_over_its_seeds():
     assert found["tpe_time_ratio"] == pytest.approx(0.6)
     assert list(tuning.search_curves(found)) == ["TPE + median pruning", "random search", "grid search"]
     table = tuning.search_table(found)
-    assert "| TPE + median pruning | 0.2500 [0.2000–0.4000] | 3 | 3 | 3 | 0 | 3 / 3 | 20 |" in table
-    assert "| random search | 0.4500 [0.4000–0.5000] | 3 | 3 | 2 | 0 | 2 / 3 | 15 |" in table
-    assert "| grid search | 0.3500 | 1 | 3 | 2 | 0 | 2 / 3 | 18 |" in table
-    text = tuning.search_findings(found)
-    assert "TPE + median pruning 0.250 (0.200 to 0.400)" in text and "grid search 0.350 (one run)" in text
-    assert "scores 0.500" in text
-    assert "TPE + median pruning ends 50% below it, more than its spread over seeds (40%)" in text
-    assert "random search ends 10% below it, no more than its spread over seeds (20%)" in text
-    assert ("reaches its final best, 0.450, after 25.0 s of trials; TPE's median curve reaches it after 15.0 s"
-            in text)
-    assert "_" not in text.replace("**", "") and "True" not in text and "False" not in text  # words, not keys
+    assert "| TPE + median pruning | 0.2500 [0.2000–0.4000] | 3 | 3 | 3 | 0 | 3 / 3 | 20.0 |" in table
+    assert "| random search | 0.4500 [0.4000–0.5000] | 3 | 3 | 2 | 0 | 2 / 3 | 15.0 |" in table
+    assert "| grid search | 0.3500 | 1 | 3 | 2 | 0 | 2 / 3 | 18.0 |" in table
+    text = search_text.stage_one_finding(found)  # the notebook's sentences on this section, facts only
+    assert "TPE + median pruning median over 3 sampler seeds 0.250, range 0.200 to 0.400" in text
+    assert "grid search 0.350, one run" in text and "scores 0.500" in text
+    assert "TPE + median pruning ends 50% below it, more than its range over seeds (40%)" in text  # a win
+    assert "random search ends 10% below it, within its range over seeds (20%)" in text  # a tie
+    assert "0.450, after 25.0 s of trials" in text and "reaches it after 15.0 s, 0.60 times" in text
+    assert "_" not in text and "True" not in text and "False" not in text  # words, not keys
     with pytest.raises(ValueError, match="Not studies of this search: 'random search'"):
         tuning.compare_searches({"random search": studies["random search, seed 0"]}, search)
 
@@ -467,10 +583,9 @@ def test_search_findings_say_when_no_search_went_below_the_start():
                                                       "random search, seed 1": [(0.7, 5.0)]}), search)
     assert found["race"]["tpe_seconds"] is None and not found["any_improved_on_start"]
     assert found["random"]["improved_seeds"] == 1 and found["random"]["median_best"] == 0.5
-    text = tuning.search_findings(found)
-    assert ("no search's median best went below it at this budget (only single seeds did: 1 of the 3 seeds of "
-            "random search)") in text
-    assert "no improvement of random search for TPE to reach, and no time to compare" in text
+    text = search_text.stage_one_finding(found)
+    assert "(only single seeds did: 1 of the 3 seeds of random search)" in text and "TPE + median" in text
+    assert "no time to compare" in text and "s of trials" not in text
 
 
 # ----------------------------------------------------------------------------- stage 2: the final budget
@@ -541,7 +656,8 @@ def test_final_comparison_of_the_start_with_itself_trains_nothing_twice(tmp_path
     assert out.count("[cache] CV hand-set fold") == 2 and "CV tuned" not in out
     assert found["tuned_is_hand_set"] and found["tuned_test_mse"] == found["hand_set_test_mse"]
     assert found["cv"]["tuned"] == found["cv"]["hand-set"] and not found["tuned_beats_hand_set_test"]
-    assert "so the tuned model is section 1's" in tuning.final_findings(found, promoted)
+    text = search_text.final_finding(found, promoted)
+    assert sig(found["hand_set_test_mse"]) in text and "±" not in text  # the start not compared with itself
 
 
 def test_final_comparison_cross_validates_both_on_the_whole_split_at_the_final_budget(tmp_path, capsys):
@@ -556,33 +672,9 @@ def test_final_comparison_cross_validates_both_on_the_whole_split_at_the_final_b
                                                                    found["cv"]["hand-set"]["folds"]))
     assert found["tuned_test_mse"] == pytest.approx(
         autoencoder.mse(runs["finalist 1"].model, search.splits.test, search.splits))
-    text = tuning.final_findings(found, promoted)
-    assert "finalist 1" in text and tuning._sig(found["tuned_test_mse"]) in text
-
-
-def _final(tuned_mean: float, tuned_std: float, hand_set_std: float) -> tuple[dict, dict]:
-    """A made-up result of final_comparison and promote with a tuned configuration other than the hand-set one."""
-    found = {"folds": 3, "chosen": "finalist 1", "chosen_from": "TPE + median pruning, seed 1",
-             "tuned_is_hand_set": False, "tuned_val_mse": 0.0101, "hand_set_val_mse": 0.0103,
-             "tuned_mean": tuned_mean, "tuned_std": tuned_std, "hand_set_mean": 0.0100, "hand_set_std": hand_set_std,
-             "folds_tuned_lower": 2, "tuned_test_mse": 0.0098, "hand_set_test_mse": 0.0100}
-    promoted = {"rows": {"hand-set": {"val_mse": 0.0103}, "finalist 1": {"val_mse": 0.0101}}, "chosen": "finalist 1"}
-    return found, promoted
-
-
-def test_final_findings_say_in_words_whether_the_difference_is_inside_the_fold_spread():
-    inside = tuning.final_findings(*_final(tuned_mean=0.00997, tuned_std=0.00004, hand_set_std=0.00006))
-    assert ("the tuned configuration is 0.30% lower in cross-validated MSE (lower in 2 of 3 folds), inside the fold "
-            "spread of 0.60%: the search does not improve on the hand-set configuration by more than the folds vary"
-            ) in inside
-    assert "finalist 1 (found by TPE + median pruning, seed 1)" in inside and "0.0101 against 0.0103" in inside
-    assert "On the test set its MSE is 2.0% lower (0.00980 against 0.0100)" in inside
-    beyond = tuning.final_findings(*_final(tuned_mean=0.0095, tuned_std=0.00004, hand_set_std=0.00006))
-    assert "inside the fold spread" not in beyond
-    assert "5.00% lower in cross-validated MSE (lower in 2 of 3 folds), more than the fold spread of 0.60%" in beyond
-    worse = tuning.final_findings(*_final(tuned_mean=0.0105, tuned_std=0.0001, hand_set_std=0.0001))
-    assert "5.0% higher" in worse and "worse than the hand-set configuration" in worse
-    assert "inside the fold spread" in tuning.final_findings(*_final(0.0101, 0.00005, 0.0001))  # = the spread: inside
+    text = search_text.final_finding(found, promoted)
+    assert "finalist 1" in text and sig(found["tuned_test_mse"]) in text
+    assert plus_minus(found["tuned_mean"], found["tuned_std"]) in text
 
 
 # ----------------------------------------------------------------------------- figures

@@ -151,12 +151,3 @@ def test_few_label_folds_and_metrics_follow_the_protocol():
     found = fewlabels.metrics(stats, {"raw pixels": "raw"}, draws)
     assert found["raw"]["svm"]["n100"]["mean"] == pytest.approx(0.7) and found["raw"]["svm"]["n3000"]["std"] == 0
     assert found["protocol"]["draws"] == {"n100": 3, "n3000": 1} and found["protocol"]["folds"]["n3000"] == 3
-
-
-def test_few_label_findings_compare_with_every_reference_at_its_own_counts():
-    s = lambda *means: {n: {"mean": m} for n, m in zip((100, 600), means)}
-    stats = {"raw": s(0.60, 0.75), "ae": s(0.70, 0.80), "vae": s(0.72, 0.78)}
-    text = vae.few_label_findings(stats, vae="vae", ae="ae", raw="raw", targets={100: 0.81},
-                                  references={"earlier": {100: 0.71, 600: 0.77}, "strong": {100: 0.80}})
-    assert "100: *vae* 72.0% (aim 81%, missed)" in text and "600: *ae* 80.0%" in text
-    assert "earlier at 2 of 2; strong at 0 of 1 counts" in text and "beats the autoencoder code at 100 of" in text

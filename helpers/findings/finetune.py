@@ -1,0 +1,253 @@
+"""Sentences of section 3 (fine-tuning), each built from its sections of `metrics.json`: Homework 1's
+network under its own recipe (`finetune_hw1`), section 1's encoder as a classifier (`finetune`,
+`finetune_cv`), the comparison over seeds (`finetune_seeds`) and the label sweep (`finetune_labels`).
+Single runs closer than `TIE_ACCURACY` are level; spreads over seeds, folds or draws are judged by
+`words.verdict`. Each returns plain prose; the notebook adds its "Measured:" label."""
+from __future__ import annotations
+
+from ..published import HW1_TEST_ACCURACY
+from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, sig, verdict
+
+STRATEGY_WORDS = {  # a strategy's short name in words
+    "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
+    "fine-tuned (one lr)": "fine-tuned encoder (one learning rate)"}
+
+
+def _points(difference: float) -> str:
+    """An accuracy difference in signed percentage points: '+0.4 points'."""
+    return f"{100 * difference:+.1f} points"
+
+
+def _against(difference: float, spread: float | None, other: str) -> str:
+    """'level with <other>' or '<n> points above/below <other>', by `words.verdict` on `spread`."""
+    side = verdict(difference, spread)
+    if side == 0:
+        return f"level with {other}"
+    return f"{sig(100 * abs(difference), 2)} points {'above' if side > 0 else 'below'} {other}"
+
+
+def _interval_verdict(diff: dict) -> int | None:
+    """`words.verdict` on a paired difference over seeds and the half-width of its 95% interval; None for
+    a single seed (no spread to judge it by)."""
+    if diff.get("high") is None:
+        return None
+    return verdict(diff["mean"], diff["high"] - diff["mean"])
+
+
+def _reached(row: dict) -> str:
+    """'epoch 3 (41.0 s)' for a run that reached 90% validation accuracy; 'never' otherwise."""
+    if row["epochs_to_90"] is None:
+        return "never"
+    return f"epoch {row['epochs_to_90']} ({sig(row['seconds_to_90'])} s)"
+
+
+def _speed(row: dict, who: str, pretraining: str) -> str:
+    """When `row` first reached 90% validation accuracy, with the seconds of `pretraining` added where it
+    had any."""
+    if row.get("epochs_to_90") is None:
+        return f"{who} does not reach 90% validation accuracy within {plural(row['epochs'], 'epoch')}"
+    whole = f", {sig(row['whole_seconds_to_90'])} s with {pretraining}" if row.get("pretrain_seconds") else ""
+    return f"{who} reaches 90% at epoch {row['epochs_to_90']} ({sig(row['seconds_to_90'])} s{whole})"
+
+
+# ----------------------------------------------------------------------------- Homework 1's network
+
+
+def hw1_finding(hw1: dict, seeds: dict | None = None) -> str:
+    """Homework 1's network from scratch and pretrained (`finetune_hw1`): test accuracy against the
+    reported one and against each other, the verdict over seeds where `seeds` (`finetune_seeds`) holds
+    it, and learning speed."""
+    scratch, tuned, reported = hw1["scratch"], hw1["finetuned"], hw1["reported_test"]
+    against_reported = _against(scratch["test_accuracy"] - reported, TIE_ACCURACY, f"the {percent(reported)}")
+    against_scratch = _against(tuned["test_accuracy"] - scratch["test_accuracy"], TIE_ACCURACY,
+                               "the network from scratch")
+    text = (f"Trained from scratch under its own recipe for at most {plural(hw1['epochs'], 'epoch')}, "
+            f"Homework 1's network reaches {percent(scratch['test_accuracy'])} test accuracy, "
+            f"{against_reported} reported in Homework 1 after up to {HW1_TEST_ACCURACY.protocol['epochs']} "
+            f"epochs. Pretrained as an autoencoder and fine-tuned with the same recipe, it reaches "
+            f"{percent(tuned['test_accuracy'])}, {against_scratch} (one seed each).")
+    diff = (seeds or {}).get("differences", {}).get("pretrained", {}).get("test_accuracy")
+    side = None if diff is None else _interval_verdict(diff)
+    if side is not None:
+        said = ("so these seeds cannot tell the two apart" if side == 0 else
+                f"so over these seeds the {'pretrained' if side > 0 else 'scratch'} network is ahead by more "
+                f"than their spread")
+        text += (f" Over {diff['n']} seeds of {plural(seeds['epochs'], 'epoch')} the pretrained network's "
+                 f"test accuracy differs from the scratch network's by {_points(diff['mean'])} (95% interval "
+                 f"{100 * diff['low']:+.1f} to {100 * diff['high']:+.1f}), {said}.")
+    return (text + f" In learning speed, {_speed(scratch, 'from scratch it', 'its pretraining')}; "
+                   f"{_speed(tuned, 'pretrained it', 'its pretraining')}.")
+
+
+def hw1_details(hw1: dict, main_test_mse: float, main_code: int) -> str:
+    """What pretraining and the frozen variant of `finetune_hw1` add: the pretraining's reconstruction
+    error against the main autoencoder's (`main_test_mse` with a code of `main_code` numbers), and the
+    frozen blocks' accuracy."""
+    frozen = hw1["frozen"]
+    return (f"As an autoencoder, the network rebuilds the test images from its 128 pooled numbers with an "
+            f"MSE of {sig(hw1['pretraining']['test_mse'])} per pixel, against {sig(main_test_mse)} for the "
+            f"main autoencoder's {main_code}-number code. With the pretrained blocks frozen, a linear layer "
+            f"on those 128 numbers ({frozen['trainable_parameters']:,} trainable parameters) reaches "
+            f"{percent(frozen['test_accuracy'])}: what reconstruction alone put into the features the "
+            f"classifier reads.")
+
+
+def pretraining_summary(pretraining: dict, main_test_mse: float) -> str:
+    """One line on Homework 1's network trained as an autoencoder (`finetune_hw1` -> `pretraining`): its
+    epochs, seconds and test MSE beside the kept autoencoder's `main_test_mse`."""
+    return (f"pretraining: {plural(pretraining['epochs'], 'epoch')} in {sig(pretraining['seconds'])} s; test "
+            f"MSE {sig(pretraining['test_mse'])} per pixel (main autoencoder: {sig(main_test_mse)})")
+
+
+# ------------------------------------------------------------------------ section 1's encoder as a classifier
+
+
+def strategy_rows(finetune: dict) -> dict[str, dict]:
+    """The strategies' rows of `finetune`, by tag (every entry with a test accuracy)."""
+    return {tag: row for tag, row in finetune.items() if isinstance(row, dict) and "test_accuracy" in row}
+
+
+def _kept(finetune: dict) -> dict:
+    """The fine-tuning variant `finetune` kept (chosen on validation)."""
+    return next(row for row in strategy_rows(finetune).values() if row["name"] == finetune["finetune_kept"])
+
+
+def encoder_finding(finetune: dict, cv: dict | None = None) -> str:
+    """Section 1's encoder as a classifier: the kept fine-tuning variant of `finetune` against the same
+    network from scratch, in test accuracy, in cross-validated accuracy where `cv` (`finetune_cv`) holds
+    both, and in learning speed."""
+    tuned, scratch = _kept(finetune), finetune["scratch"]
+    against = _against(tuned["test_accuracy"] - scratch["test_accuracy"], TIE_ACCURACY,
+                       "the same network from scratch")
+    name = STRATEGY_WORDS.get(tuned["name"], tuned["name"])
+    text = (f"On the autoencoder's own encoder ({scratch['total_parameters']:,} parameters with its head), "
+            f"the {name} reaches {percent(tuned['test_accuracy'])} test accuracy, {against} "
+            f"({percent(scratch['test_accuracy'])}, one run each)")
+    if cv and "finetuned" in cv and "scratch" in cv:
+        fine, base = cv["finetuned"], cv["scratch"]
+        side = verdict(fine["mean"] - base["mean"], max(fine["std"], base["std"]))
+        folds = f"{cv['folds']}-fold " if "folds" in cv else ""
+        text += (f"; in {folds}cross-validation it scores {plus_minus(fine['mean'], fine['std'], 100, '%')} "
+                 f"against {plus_minus(base['mean'], base['std'], 100, '%')}, "
+                 + ("within the folds' spread" if side == 0 else
+                    f"{'above' if side > 0 else 'below'} it by more than the folds' spread"))
+    return (text + f". In learning speed, {_speed(tuned, 'fine-tuned it', 'the autoencoder training')}, and "
+                   f"{_speed(scratch, 'from scratch it', 'no pretraining')}.")
+
+
+def strategies_sentence(finetune: dict) -> str:
+    """The other strategies of `finetune`: Homework 1's network at this budget, the fine-tuning variants
+    on validation, the best strategy on validation, and each one's first epoch at 90% validation
+    accuracy."""
+    rows = strategy_rows(finetune)
+    hw1, fine = finetune["hw1"], _kept(finetune)
+    others = [row for row in rows.values() if row["name"].startswith("fine-tuned") and row is not fine]
+    best = max(rows.values(), key=lambda row: row["val_accuracy"])
+    ratio = sig(fine["trainable_parameters"] / hw1["trainable_parameters"], 2)
+    text = (f"At this budget Homework 1's network reaches {percent(hw1['test_accuracy'])} test accuracy "
+            f"with {hw1['trainable_parameters']:,} parameters; the fine-tuned encoder trains "
+            f"{fine['trainable_parameters']:,}, {ratio} times as many. ")
+    if others:
+        text += (f"Of the fine-tuning variants, {fine['name']} validates best "
+                 f"({percent(fine['val_accuracy'])} against "
+                 f"{join([percent(row['val_accuracy']) for row in others])}). ")
+    reached = join([f"{row['name']} {_reached(row)}" for row in rows.values()])
+    return (text + f"Best on validation among these strategies: {best['name']}, "
+                   f"{percent(best['test_accuracy'])} on test. First epoch at 90% validation accuracy: "
+                   f"{reached}.")
+
+
+def best_sentence(finetune: dict) -> str:
+    """The classifier later sections use (`finetune` -> `best_name`): the best on validation of all the
+    classifiers of 3a and 3b, with its test accuracy."""
+    return (f"Best on validation of all the classifiers of 3a and 3b: *{finetune['best_name']}*, "
+            f"{percent(finetune['best_test_accuracy'])} on test (sections 4 and 7 use it).")
+
+
+# ----------------------------------------------------------------------------- over seeds
+
+
+def difference_sentence(name_a: str, name_b: str, diff: dict, what: str = "test accuracy") -> str:
+    """A paired difference `a - b` over seeds (fractions, said in percentage points) and whether the seeds
+    settle it (`words.verdict` against the half-width of its 95% interval)."""
+    head = f"{capital(what)} of {name_a} minus that of {name_b}: {_points(diff['mean'])}"
+    side = _interval_verdict(diff)
+    if side is None:
+        return f"{head} from a single seed, which gives no spread to judge it by."
+    span = f"95% interval {100 * diff['low']:+.1f} to {100 * diff['high']:+.1f} over {diff['n']} seeds"
+    if side == 0:
+        return f"{head} ({span}), within the spread of the seeds."
+    return f"{head} ({span}); {name_a if side > 0 else name_b} is ahead beyond the spread of the seeds."
+
+
+def epochs_sentence(speed: dict) -> str:
+    """A paired difference in epochs to 90% validation accuracy over seeds, judged like
+    `difference_sentence`."""
+    text = f"In epochs to 90% validation accuracy the difference is {speed['mean']:+.1f}"
+    side = _interval_verdict(speed)
+    if side is None:
+        return text + "."
+    if speed["same_every_seed"]:
+        return text + ", the same in every seed (too few seeds to call that a spread)."
+    return (text + f" (95% interval {speed['low']:+.1f} to {speed['high']:+.1f}), "
+            + ("within the spread." if side == 0 else "beyond the spread."))
+
+
+def seeds_finding(seeds: dict) -> str:
+    """`finetune_seeds` in words: each strategy against the baseline, paired by seed, in test accuracy
+    and (where every seed of both reached it) in epochs to 90% validation accuracy."""
+    stats = seeds["stats"]
+    baseline = stats[seeds["baseline"]]["name"]
+    sentences = []
+    for entry in seeds["differences"].values():
+        sentence = difference_sentence(entry["name"], baseline, entry["test_accuracy"])
+        if "epochs_to_90" in entry:
+            sentence += " " + epochs_sentence(entry["epochs_to_90"])
+        sentences.append(sentence)
+    short = [row["name"] for row in stats.values() if row["reached_90"] < len(row["seeds"])]
+    if short:
+        sentences.append(f"{capital(join(short))} did not reach 90% validation accuracy in every seed within "
+                         f"{plural(seeds['epochs'], 'epoch')}, so no paired difference in epochs to 90% is "
+                         f"given for {'it' if len(short) == 1 else 'them'}.")
+    return (f"Over {plural(seeds['seeds'], 'seed')} at {plural(seeds['epochs'], 'epoch')} (same split; per "
+            f"seed the same batch order and augmentation for every strategy): " + " ".join(sentences))
+
+
+# ----------------------------------------------------------------------------- the label sweep
+
+
+def label_counts(labels: dict, role: str) -> dict[int, dict]:
+    """The statistics of `role` in `finetune_labels` by label count (`nall`: `labels['all']`), fewest
+    first."""
+    by_n = {labels["all"] if key == "nall" else int(key[1:]): entry for key, entry in labels[role].items()}
+    return dict(sorted(by_n.items()))
+
+
+def label_finding(labels: dict, pretrained: str = "finetuned", scratch: str = "scratch",
+                  name: str | None = None) -> str:
+    """The label sweep of `finetune_labels`: where the `pretrained` strategy (called `name`) beats the
+    same network from `scratch`, where it is level and where it falls behind, and its margin at each
+    label count. A margin is level within the larger standard deviation over draws, or within
+    `TIE_ACCURACY` for a single draw."""
+    ours, theirs = label_counts(labels, pretrained), label_counts(labels, scratch)
+    margin, side = {}, {}
+    for n, entry in ours.items():
+        margin[n] = entry["mean"] - theirs[n]["mean"]
+        spread = max(entry["std"], theirs[n]["std"]) if len(entry["draws"]) > 1 else TIE_ACCURACY
+        side[n] = verdict(margin[n], spread)
+    ahead, level, behind = ([f"{n:,}" for n in ours if side[n] == s] for s in (1, 0, -1))
+    who = f"Starting from the pretrained encoder, {name or 'the fine-tuned network'}"
+    if len(ahead) == len(ours):
+        verdicts = f"{who} beats the same network from scratch at every label count"
+    elif len(behind) == len(ours):
+        verdicts = f"{who} falls behind the same network from scratch at every label count"
+    elif len(level) == len(ours):
+        verdicts = f"{who} is level with the same network from scratch at every label count"
+    else:
+        parts = ([f"beats the same network from scratch with {join(ahead)} labels"] if ahead else []) + (
+            [f"is level with it with {join(level)}"] if level else []) + (
+            [f"falls behind it with {join(behind)}"] if behind else [])
+        verdicts = f"{who} {join(parts)}"
+    listed = join([f"{n:,} labels {100 * m:+.1f}" for n, m in margin.items()])
+    return (f"{verdicts} (a margin within the larger spread over draws, or within half a point for a single "
+            f"draw, is level); its margin in test accuracy points, mean over draws: {listed}.")

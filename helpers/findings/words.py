@@ -1,0 +1,85 @@
+"""The formatting every sentence of the study shares: one list joiner, one number formatter, one mean ± spread and
+one verdict rule. Findings modules build their sentences from these and nothing else."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+TIE_ACCURACY = 0.005  # single-run accuracies closer than half a point are level: one run's spread is larger
+
+
+def join(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'; with semicolons where an item holds a comma and a space ('VAE prior, beta 4'),
+    not for a thousands separator ('1,000')."""
+    items = [str(item) for item in items]
+    if not items:
+        raise ValueError("join() needs at least one item.")
+    if len(items) == 1:
+        return items[0]
+    sep = "; " if any(", " in item for item in items) else ", "
+    return sep.join(items[:-1]) + (";" if sep == "; " and len(items) > 2 else "") + " and " + items[-1]
+
+
+def sig(x: float | None, digits: int = 3) -> str:
+    """`x` to `digits` significant digits with thousands separators and no exponent: 0.00941, 23.3, 1,230;
+    'n/a' for None."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10 ** (digits - 1):
+        return f"{x:,}"
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    rounded = round(x, decimals)
+    if rounded != 0 and math.floor(math.log10(abs(rounded))) > math.floor(math.log10(abs(x))):
+        decimals -= 1  # 9.996 -> 10.0 with 3 digits, not 10.00
+    return f"{round(x, decimals):,.{max(decimals, 0)}f}"
+
+
+def spread_decimals(spread: float) -> int:
+    """Decimal places a spread supports: its first significant digit, or its first two when that digit is 1."""
+    digits = -int(math.floor(math.log10(spread)))
+    if round(spread * 10 ** digits) == 1:
+        digits += 1
+    return max(digits, 0)
+
+
+def plus_minus(mean: float, spread: float | None, scale: float = 1.0, unit: str = "") -> str:
+    """`mean ± spread` rounded to what the spread supports (`spread_decimals`); `scale` 100 with `unit` '%' gives
+    percentages. Without a spread (None, 0 or not finite), the mean alone to three significant digits."""
+    mean = mean * scale
+    if spread is None or spread == 0 or not math.isfinite(spread):
+        return f"{sig(mean)}{unit}"
+    spread = abs(spread) * scale
+    places = spread_decimals(spread)
+    return f"{mean:,.{places}f} ± {spread:,.{places}f}{unit}"
+
+
+def verdict(difference: float, spread: float | None) -> int:
+    """The one rule for calling a difference: 0 (a tie) when it lies within its spread, else its sign (1 or -1).
+    With no spread (None), any difference that is not exactly 0 counts."""
+    if spread is not None and abs(difference) <= abs(spread):
+        return 0
+    return (difference > 0) - (difference < 0)
+
+
+def plural(count: float, noun: str) -> str:
+    """'1 epoch', '2 epochs', '2.5 epochs' (a median of counts), '1,600 images'."""
+    number = f"{count:,}" if float(count).is_integer() else f"{count:g}"
+    return f"{number.removesuffix('.0')} {noun}" + ("" if count == 1 else "s")
+
+
+def capital(text: str) -> str:
+    """The sentence with its first letter upper-cased (the rest untouched)."""
+    return text[:1].upper() + text[1:]
+
+
+def percent(share: float | None, decimals: int = 1) -> str:
+    """A share in [0, 1] as a percentage: 0.8849 -> '88.5%'; 'n/a' for None."""
+    return "n/a" if share is None else f"{100 * share:.{decimals}f}%"
+
+
+def points(difference: float) -> str:
+    """A difference of two shares in signed percentage points, with a true minus sign: '+3.1 points',
+    '−0.4 points'."""
+    return f"{100 * difference:+.1f} points".replace("-", "−")

@@ -1,0 +1,69 @@
+"""Published numbers the study holds its own results against, each with its source and what was measured.
+
+Every entry names the key of its source in `report/references.bib` (`cite`) and says in one line what the
+number is: the model, the data and the protocol. No other module, notebook cell or report line types a
+published number: the notebook passes these values to the functions that compare with them, and the report
+reads them under the `published.` key (`report_values`). A number whose source a reader cannot check is not
+compared with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published number: `value` in `unit`, from the source `cite` (a key of report/references.bib),
+    `what` was measured, and the `protocol`'s own numbers (the report may name them beside the value)."""
+
+    value: float
+    unit: str  # "accuracy" (a share of the test images) or "nats" (negative log-likelihood per test image)
+    cite: str
+    what: str
+    protocol: Mapping[str, int] = field(default_factory=dict)
+
+
+HW1_TEST_ACCURACY = Published(
+    0.9259, "accuracy", "hw1",
+    "Homework 1's convolutional network (three conv-BN-ReLU-pool blocks) on the 10,000 Fashion-MNIST test "
+    "images, trained up to 50 epochs with early stopping on a single 80/20 split of the training images.",
+    {"epochs": 50})
+
+_NLL = ("Fashion-MNIST test set, dynamically binarized, Bernoulli likelihood over 784 pixels; negative "
+        "log-likelihood in nats per image, importance-weighted with 5,000 samples")
+_TABLE = "as listed in the source's density-estimation table"
+VAE_NLL: dict[str, Published] = {
+    "VAE, Gaussian prior (MLP)": Published(
+        228.70, "nats", "norouzi2020", f"MLP VAE with a Gaussian prior and a 40-number code. {_NLL}.",
+        {"importance_samples": 5000, "latent_dim": 40}),
+    "VampPrior": Published(
+        227.35, "nats", "norouzi2020", f"MLP VAE with a VampPrior and a 40-number code. {_NLL}."),
+    "Exemplar VAE": Published(
+        226.75, "nats", "norouzi2020", f"MLP VAE with the Exemplar prior and a 40-number code. {_NLL}."),
+    "convolutional hierarchical VAE": Published(
+        225.38, "nats", "norouzi2020", f"Convolutional hierarchical VAE, {_TABLE}. {_NLL}."),
+    "PixelSNAIL": Published(
+        223.68, "nats", "norouzi2020", f"PixelSNAIL (autoregressive), {_TABLE}. {_NLL}."),
+}
+
+ENTRIES: dict[str, Published] = {  # every published number, by the key the report reads it under
+    "hw1_test_accuracy": HW1_TEST_ACCURACY,
+    "vae_nll_gaussian": VAE_NLL["VAE, Gaussian prior (MLP)"],
+    "vae_nll_vampprior": VAE_NLL["VampPrior"],
+    "vae_nll_exemplar": VAE_NLL["Exemplar VAE"],
+    "vae_nll_conv_hierarchical": VAE_NLL["convolutional hierarchical VAE"],
+    "vae_nll_pixelsnail": VAE_NLL["PixelSNAIL"],
+}
+
+
+def values(entries: Mapping[str, Published]) -> dict[str, float]:
+    """The bare values of `entries`, by the same names: what the comparing functions take."""
+    return {name: entry.value for name, entry in entries.items()}
+
+
+def report_values() -> dict[str, dict]:
+    """The report's `published.` section: for every entry of `ENTRIES`, its `value`, its `cite` key and its
+    protocol's numbers (`\\metric{published.vae_nll_gaussian.value}`, `...importance_samples`)."""
+    return {key: {"value": entry.value, "cite": entry.cite, **entry.protocol}
+            for key, entry in ENTRIES.items()}

@@ -1,0 +1,160 @@
+"""The report's method tables, generated from the code and the run's configurations: the search space
+(`\\searchspacerows`, `\\searchspacesentence`), every network with its blocks and parameter count
+(`\\architecturerows`) and how each model was trained (`\\trainingrows`). `report.build` writes them to the
+build folder's `space.tex` and `tables.tex`."""
+from __future__ import annotations
+
+from .models import (DCGAN, VAE, AEConfig, AutoEncoder, EncoderClassifier, GANConfig, HW1Autoencoder, HW1Net,
+                     SimCLRNet, count_parameters)
+from .report import latex_value
+from .tuning import FIXED
+from .tuning import space_rows as searched_space
+
+SPACE_LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "batch_size": "batch size",
+                "optimizer": "optimizer", "base_channels": "base width $b$", "dropout": "dropout"}
+SCHEDULES = {"cosine": "cosine", "plateau": "halved on plateau", None: "constant"}
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
+              "nesterov": "Nesterov SGD"}
+
+
+def space_rows() -> str:
+    """The macros `\\searchspacerows` (the searched hyperparameters of section 2 as LaTeX table rows: name,
+    range or choices, scale) and `\\searchspacesentence` (the same in words), from `tuning.space_rows`, so the
+    report's search space is the code's own."""
+    searched = [(name, values, scale) for name, values, scale in searched_space() if scale != FIXED]
+    table = "\n".join(f"    {SPACE_LABELS.get(name, latex_value(name))} & {latex_value(values)} & "
+                      f"{latex_value(scale)} \\\\" for name, values, scale in searched)
+    words = []
+    for name, values, scale in searched:
+        label = SPACE_LABELS.get(name, latex_value(name))
+        values = latex_value(", ".join(OPTIMIZERS.get(v.strip(), v.strip())
+                                       for v in values.split(":")[0].split(",")))
+        words.append(f"{label} {values}{' (log scale)' if 'log' in scale else ''}" if " to " in values else
+                     f"{label} one of {values}")
+    return ("\\newcommand{\\searchspacerows}{%\n" + table + "}\n"
+            "\\newcommand{\\searchspacesentence}{" + "; ".join(words) + "}\n")
+
+
+def _ae_config(config: dict) -> AEConfig:
+    return AEConfig(**{**config, "channels": tuple(config["channels"])})
+
+
+def _times(channels) -> str:
+    return ", ".join(str(c) for c in channels)
+
+
+def architectures(metrics: dict) -> list[tuple[str, str, int]]:
+    """(network, its blocks in words, parameters) for every network of the run, built from the configurations
+    in `metrics` (parameters counted on the built network, so they are the run's own)."""
+    if "config" not in metrics.get("autoencoder", {}):
+        return []  # the notebook's section 1 has not run: the build stops at its first missing metric
+    ae_cfg = _ae_config(metrics["autoencoder"]["config"])
+    k, code, widths = ae_cfg.kernel_size, ae_cfg.latent_dim, ae_cfg.channels
+    grow = "upsample + conv" if ae_cfg.decoder == "resize" else "transposed conv, stride 2,"
+    bn = ", batch norm, ReLU" if ae_cfg.batch_norm else ", ReLU"
+    encoder = f"conv {k}$\\times${k}, stride 2, {_times(widths)} channels{bn}; linear to a {code}-number code"
+    decoder = (f"linear to {widths[-1]}$\\times$7$\\times$7; {grow} {k}$\\times${k}, "
+               f"{_times(list(reversed(widths))[1:] + [1])} channels; sigmoid")
+    ae = AutoEncoder(ae_cfg)
+    rows = [("Autoencoder: encoder", encoder, count_parameters(ae.encoder)),
+            ("\\quad decoder", decoder, count_parameters(ae.decoder))]
+    if "config" in metrics.get("vae", {}):
+        vae_cfg = _ae_config(metrics["vae"]["config"])
+        kind = "upsample + conv" if vae_cfg.decoder == "resize" else "transposed-conv"
+        rows.append(("VAE", f"the same blocks; 2$\\times${vae_cfg.latent_dim} code outputs (mean, "
+                            f"log-variance); {kind} decoder to Bernoulli logits",
+                     count_parameters(VAE(vae_cfg))))
+    if "simclr" in metrics:
+        rows.append(("SimCLR", f"the same encoder; head linear {code}$\\to$256, batch norm, ReLU, linear to "
+                               "64 (dropped after training)", count_parameters(SimCLRNet(ae_cfg))))
+    rows.append(("Homework 1 network",
+                 "3 $\\times$ (conv 3$\\times$3, batch norm, ReLU, max-pool), 32, 64, 128 channels; "
+                 "average pool; dropout 0.25; linear to 10", count_parameters(HW1Net())))
+    rows.append(("\\quad pretraining decoder",
+                 "linear to 128$\\times$3$\\times$3; 3 $\\times$ (upsample + conv 3$\\times$3), 64, 32, 1 "
+                 "channels; sigmoid", count_parameters(HW1Autoencoder().decoder)))
+    rows.append(("Encoder + two-layer head",
+                 f"encoder to its {widths[-1]}$\\times$7$\\times$7 map; linear to 256, ReLU, dropout 0.2, "
+                 "linear to 10", count_parameters(EncoderClassifier(AutoEncoder(ae_cfg).encoder, "mlp"))))
+    if "config" in metrics.get("gan", {}):
+        gan = DCGAN(GANConfig(**metrics["gan"]["config"]))
+        z, w = gan.cfg.z_dim, gan.cfg.width
+        rows.append(("DCGAN generator", f"noise ({z}) to {2 * w}$\\times$7$\\times$7; transposed conv "
+                                        f"4$\\times$4, stride 2, {w}, 1 channels; batch norm, ReLU; tanh",
+                     count_parameters(gan.generator)))
+        norm = "; spectral norm" if gan.cfg.spectral_norm else ""
+        rows.append(("\\quad discriminator", f"conv 4$\\times$4, stride 2, {w}, {2 * w} channels, LeakyReLU; "
+                                             f"linear to a logit{norm}", count_parameters(gan.discriminator)))
+    return rows
+
+
+def _lr(value: float) -> str:
+    return f"{value:g}"
+
+
+def _augment(augment: dict | None) -> str:
+    """A training augmentation in words."""
+    if not augment:
+        return "none"
+    parts = ["flip"] if augment.get("flip") else []
+    parts += [f"rotation $\\pm${augment['rotate']:g}$^\\circ$"] if augment.get("rotate") else []
+    parts += [f"shift {augment['shift']:g} px"] if augment.get("shift") else []
+    parts += [f"noise {augment['noise']:g}"] if augment.get("noise") else []
+    return ", ".join(parts) or "none"
+
+
+def _views(views: dict) -> str:
+    """SimCLR's view recipe in words."""
+    parts = []
+    if "crop_area" in views:
+        low, high = views["crop_area"]
+        parts.append(f"crop {100 * low:.0f}--{100 * high:.0f}\\%")
+    parts += ["flip"] if views.get("flip") else []
+    parts += [f"rotation $\\pm${views['rotate']:g}$^\\circ$"] if views.get("rotate") else []
+    parts += [f"brightness, contrast $\\pm${views.get('brightness', 0):g}"] if views.get("brightness") else []
+    parts += ["erasing"] if views.get("erase") else []
+    return ", ".join(parts) or "none"
+
+
+def training_settings(metrics: dict) -> list[tuple[str, ...]]:
+    """(model, optimizer with its learning rate and schedule, batch, epochs, augmentation and other) for each
+    trained model."""
+    specs = [("Autoencoder", metrics.get("autoencoder", {}).get("spec"), "MSE per pixel")]
+    if "finetune_hw1" in metrics:
+        recipe = metrics["finetune_hw1"]["recipe"]
+        specs.append(("Homework 1 network", recipe, f"early stopping, patience {recipe['patience']}"))
+    if "finetune" in metrics:
+        specs.append(("Encoder classifiers", metrics["finetune"]["recipe"], "as Homework 1"))
+    if "spec" in metrics.get("vae", {}):
+        vae = metrics["vae"]
+        specs.append(("VAE", vae["spec"], f"KL warm-up over {vae['warmup_epochs']} epochs"))
+    if "spec" in metrics.get("simclr", {}):
+        simclr = metrics["simclr"]
+        specs.append(("SimCLR", simclr["spec"], f"temperature {simclr['temperature']:g}"))
+    if "spec" in metrics.get("gan", {}):
+        specs.append(("DCGAN", metrics["gan"]["spec"],
+                      f"$\\beta_1 = 0.5$; real label {metrics['gan']['config']['real_label']:g}"))
+    rows = []
+    for name, spec, other in specs:
+        if spec is None:
+            continue
+        optimizer = OPTIMIZERS.get(spec["optimizer"], spec["optimizer"])
+        if spec.get("weight_decay"):
+            optimizer += f" (decay {spec['weight_decay']:g})"
+        schedule = SCHEDULES.get(spec.get("scheduler"), str(spec.get("scheduler")))
+        optimizer += f", rate {_lr(spec['lr'])}, {schedule}"
+        augmentation = (_views(metrics["simclr"].get("views", {})) if name == "SimCLR"
+                        else _augment(spec.get("augment")))
+        rows.append((name, optimizer, f"{spec['batch_size']:,}", f"{spec['epochs']:,}",
+                     f"{augmentation}; {other}"))
+    return rows
+
+
+def tables_tex(metrics: dict) -> str:
+    """The macros `\\architecturerows` and `\\trainingrows`: table rows generated from the run's
+    configurations."""
+    arch = "\n".join(f"    {name} & {blocks} & {latex_value(n)} \\\\"
+                     for name, blocks, n in architectures(metrics))
+    training = "\n".join("    " + " & ".join(row) + " \\\\" for row in training_settings(metrics))
+    return (f"\\newcommand{{\\architecturerows}}{{%\n{arch}}}\n"
+            f"\\newcommand{{\\trainingrows}}{{%\n{training}}}\n")

@@ -1,0 +1,337 @@
+"""The sentences of sections 1-3 (helpers/findings/{autoencoder,search,finetune}.py) state what their
+metrics say: the winner, the numbers they carry, and tie / win / loss by `words.verdict`. Made-up
+`metrics.json` sections."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.findings import autoencoder as fa, finetune as ff, search as fs
+from helpers.findings.words import TIE_ACCURACY, percent, plus_minus, sig
+
+
+def _json(section: dict) -> dict:
+    """`section` as the report reads it back from metrics.json."""
+    return json.loads(json.dumps(section))
+
+
+# ----------------------------------------------------------------------------- section 1
+
+
+def _decoder_row(val: float, test: float, seconds: float) -> dict:
+    return {"val_mse": val, "test_mse": test, "seconds": seconds, "parameters": 5}
+
+
+def _decoders(resize: float, transposed: float = 0.0100, kept: str = "resize") -> dict:
+    return {"decoders": {"resize": _decoder_row(resize, 0.0095, 20.0),
+                         "transposed": _decoder_row(transposed, 0.0104, 10.0)}, "decoder": kept}
+
+
+def test_the_decoder_finding_says_which_decoder_is_lower_and_carries_both_scores():
+    lower = fa.decoder_finding(_decoders(0.0090))
+    assert "lower" in lower and "higher" not in lower
+    assert all(sig(x) in lower for x in (0.0090, 0.0100, 0.0095, 0.0104)) and "2.0 times" in lower
+    higher = fa.decoder_finding(_decoders(0.0110, kept="transposed"))
+    assert "higher" in higher and "lower" not in higher and fa.DECODER_WORDS["transposed"] in higher
+    same = fa.decoder_finding(_decoders(0.0100))
+    assert "same validation MSE" in same and "lower" not in same and "higher" not in same
+
+
+def _optimizers(edge: bool) -> dict:
+    def row(val: float, lr: float) -> dict:
+        return {"val_mse": val, "lr": lr, "best_lr_at_edge": edge and lr == 1.0}
+    return {"images": 600, "epochs": 2,
+            "by_optimizer": {"SGD": row(0.020, 1.0), "Adam": row(0.010, 0.003),
+                             "RMSprop": row(0.015, 0.0015)}}
+
+
+def test_the_optimizer_finding_names_the_lowest_first_and_the_rates_at_the_edge():
+    text = fa.optimizer_finding(_optimizers(edge=True))
+    assert text.index("Adam") < text.index("SGD") and "RMSprop" not in text
+    assert sig(0.010) in text and sig(0.020) in text and "100%" in text and "600 images" in text
+    assert "edge" in text and "edge" not in fa.optimizer_finding(_optimizers(edge=False))
+    assert fa.optimizer_finding(_json(_optimizers(True))) == text
+
+
+def _reg_row(gap: float, val: float, **more) -> dict:
+    return {"gap": gap, "val_mse": val, "train_mse": val - gap, "epochs": 30, "best_val_epoch": 20,
+            "best_val_mse": val, "kept_epoch": 30, "stopped_early": False, **more}
+
+
+def _regularization() -> dict:
+    return {"images": 1000, "epochs": 30, "config": {"latent_dim": 256}, "best": "dropout 0.2",
+            "none": _reg_row(0.006, 0.012), "dropout 0.2": _reg_row(0.002, 0.011),
+            "weight decay": _reg_row(0.008, 0.013),
+            "early stopping (patience 3)": _reg_row(0.005, 0.0118, stopped_early=True, kept_epoch=17)}
+
+
+def test_the_regularization_finding_counts_the_narrower_gaps_and_names_the_best():
+    found = _regularization()
+    text = fa.regularization_finding(found)
+    assert set(fa.regularization_rows(found)) == {"none", "dropout 0.2", "weight decay",
+                                                  "early stopping (patience 3)"}
+    assert "2 of the 3 regularizers" in text  # dropout and early stopping narrow the 0.006 gap, not decay
+    assert "narrowest is that of dropout 0.2" in text
+    assert "lowest validation MSE is that of dropout 0.2" in text and percent(1 - 0.011 / 0.012, 0) in text
+    assert "kept epoch 17" in text and "1,000 training images" in text
+    assert fa.regularization_finding(_json(found)) == text
+    none_best = {**found, **{name: {**found[name], "val_mse": 0.0125}
+                             for name in ("dropout 0.2", "early stopping (patience 3)")}}
+    assert "No regularizer lowers the validation MSE" in fa.regularization_finding(none_best)
+
+
+def _code(pairs: dict[int, tuple[float, float]]) -> dict:
+    return {"images": 6000, "epochs": 6, "beats_pca_at_every_size": all(a < p for a, p in pairs.values()),
+            **{f"code_{k}": {"ae_test_mse": a, "pca_test_mse": p, "ae_over_pca": a / p}
+               for k, (a, p) in pairs.items()}}
+
+
+def test_the_code_size_finding_splits_the_sizes_by_which_method_reconstructs_better():
+    code = _code({8: (0.010, 0.020), 1024: (0.004, 0.005), 64: (0.009, 0.008), 128: (0.007, 0.007)})
+    clause = fa.pca_clause(code)
+    ours, pca_part = clause.split("PCA does better")
+    assert "8" in ours and "1,024" in ours  # the autoencoder is lower at 8 and 1,024
+    assert "64" in pca_part.split("level")[0] and "128" in clause.split("level")[1]  # PCA at 64; 128 a tie
+    assert fa.code_size_finding(code) == clause[0].upper() + clause[1:] + "."
+    details = fa.code_size_details(code)
+    assert f"code 8 ({sig(0.5, 2)})" in details and "code 64 (1.1)" in details  # AE / PCA: lowest, highest
+    assert "every code size" in fa.pca_clause(_code({8: (0.01, 0.02), 16: (0.01, 0.03)}))
+    assert fa.pca_clause(_code({8: (0.03, 0.02)})).startswith("PCA")
+    assert "6 epochs on 6,000 images" in details
+
+
+def test_the_main_summary_carries_the_main_model_s_numbers():
+    text = fa.main_summary({"parameters": 241569, "epochs": 8, "seconds": 123.4, "final_train_mse": 0.00787,
+                            "final_val_mse": 0.00803, "test_mse": 0.00818})
+    assert all(part in text for part in ("241,569", "8 epochs", "123 s", "0.00787", "0.00803", "0.00818"))
+
+
+# ----------------------------------------------------------------------------- section 2
+
+
+def _kind(name: str, best: list[float], start: float) -> dict:
+    low, high, median = min(best), max(best), sorted(best)[len(best) // 2]
+    return {"search": name, "runs": len(best), "best": best, "median_best": median, "min_best": low,
+            "max_best": high, "spread": high - low, "improvement": start - median,
+            "below_start": median < start,
+            "below_start_beyond_spread": start - median > high - low,
+            "improved_seeds": sum(b < start for b in best), "epochs": 3.0, "seconds": 20.0, "pruned": 1.0}
+
+
+def _search(tpe: list[float], random: list[float], grid: list[float], start: float = 0.5) -> dict:
+    kinds = {"tpe": _kind("TPE", tpe, start), "random": _kind("random search", random, start),
+             "grid": _kind("grid search", grid, start)}
+    race = {"random_improved_on_start": False, "target": None, "random_seconds": None, "tpe_seconds": None,
+            "ratio": None}
+    return {"trials": 3, "trial_epochs": 1, "images": 1600, "unpruned_epochs": 3, "start_value": start,
+            "names": {k: v["search"] for k, v in kinds.items()}, **kinds, "race": race,
+            "any_improved_on_start": any(v["below_start"] for v in kinds.values())}
+
+
+def test_the_search_spread_finding_carries_each_search_s_median_and_range_and_the_start():
+    text = fs.search_spread_finding(_search([0.2, 0.4, 0.25], [0.4, 0.45, 0.5], [0.35]))
+    assert "median over 3 sampler seeds 0.250, range 0.200 to 0.400" in text
+    assert "grid search 0.350, one run" in text and sig(0.5) in text and "1,600 images" in text
+    no_start = {**_search([0.2], [0.4], [0.35]), "start_value": None}
+    assert "did not complete" in fs.search_spread_finding(no_start)
+
+
+def test_the_start_sentence_judges_each_search_against_its_range_over_seeds():
+    text = fs.start_sentence(_search([0.2, 0.4, 0.25], [0.4, 0.45, 0.5], [0.35]))
+    tpe, rest = text.split("random search")
+    assert "50% below it, more than its range over seeds (40%)" in tpe  # a win: 50% beyond a 40% range
+    assert "10% below it, within its range over seeds (20%)" in rest  # a tie: 10% within a 20% range
+    assert "30% below it (one run" in rest
+    none = fs.start_sentence(_search([0.5, 0.6, 0.5], [0.4, 0.7, 0.55], [0.6]))
+    assert "No search" in none and "1 of the 3 seeds of random search" in none and "TPE" not in none
+
+
+def test_the_race_finding_carries_both_times_and_their_ratio():
+    timed = {"target": 0.3, "random_improved_on_start": True, "random_seconds": 40.0, "tpe_seconds": 15.0,
+             "ratio": 15.0 / 40.0}
+    text = fs.race_finding(timed)
+    assert all(part in text for part in ("0.300", "40.0 s", "15.0 s", "0.38 times"))
+    assert "15.0" not in fs.race_finding({**timed, "tpe_seconds": None, "ratio": None})
+    stuck = fs.race_finding({**timed, "random_improved_on_start": False})
+    assert "40.0" not in stuck and "no time to compare" in stuck
+
+
+def _cv(tuned_mean: float, tuned_std: float = 0.00004, hand_set_std: float = 0.00006, **more) -> dict:
+    return {"folds": 3, "chosen": "finalist 1", "chosen_from": "TPE, seed 1", "tuned_is_hand_set": False,
+            "tuned_val_mse": 0.0101, "hand_set_val_mse": 0.0103, "tuned_mean": tuned_mean,
+            "tuned_std": tuned_std, "hand_set_mean": 0.0100, "hand_set_std": hand_set_std,
+            "folds_tuned_lower": 2, "tuned_test_mse": 0.0098, "hand_set_test_mse": 0.0100, **more}
+
+
+@pytest.mark.parametrize("tuned_mean, outcome", [(0.00997, "tie"), (0.0095, "win"), (0.0105, "loss"),
+                                                 (0.01006, "tie")])  # 0.01006: a difference = the spread
+def test_the_search_finding_calls_tie_win_or_loss_by_the_fold_spread(tuned_mean, outcome):
+    text = fs.search_finding(_cv(tuned_mean))
+    said = {"tie": "within the fold spread", "win": "improves on the hand-set",
+            "loss": "worse than the hand-set"}
+    assert said[outcome] in text and all(s not in text for k, s in said.items() if k != outcome)
+    assert "2 of 3 folds" in text and sig(100 * 0.00006 / 0.0100, 2) + "%" in text
+
+
+def test_the_cross_validated_finding_carries_both_scores_or_only_the_kept_one():
+    text = fs.search_cv_finding(_cv(0.0095))
+    assert plus_minus(0.0095, 0.00004) in text and plus_minus(0.0100, 0.00006) in text and "3-fold" in text
+    assert fs.search_finding(_cv(0.0095)) in text
+    kept = fs.search_cv_finding(_cv(0.0100, tuned_std=0.00006, tuned_is_hand_set=True, chosen="hand-set"))
+    assert plus_minus(0.0100, 0.00006) in kept and kept.count("±") == 1
+
+
+def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays():
+    promoted = {"rows": {"hand-set": {"val_mse": 0.0103, "search_value": 0.5},
+                         "finalist 1": {"val_mse": 0.0101, "search_value": 0.4}}, "chosen": "finalist 1"}
+    text = fs.final_finding(_cv(0.0095), promoted)
+    assert "finalist 1 (found by TPE, seed 1)" in text and "0.0101 against 0.0103" in text
+    assert "2.0% lower (0.00980 against 0.0100)" in text and fs.search_cv_finding(_cv(0.0095)) in text
+    hand = {"rows": {"hand-set": {"val_mse": 0.0100, "search_value": 0.5},
+                     "finalist 1": {"val_mse": 0.0104, "search_value": 0.4}}, "chosen": "hand-set"}
+    kept = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True), hand)
+    assert "finalist 1 (0.0104)" in kept and "although finalist 1 scored better" in kept
+    assert "0.00980" not in kept  # no test comparison of the hand-set model with itself
+    alone = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True),
+                             {"rows": {"hand-set": {}}})
+    assert sig(0.0100) in alone and "±" not in alone
+
+
+# ----------------------------------------------------------------------------- section 3
+
+
+def _run(acc: float, epochs_to_90: int | None = None, seconds_to_90: float | None = None,
+         pretrain: float = 0.0, name: str = "run", val: float = 0.9, trainable: int = 1000) -> dict:
+    whole = None if seconds_to_90 is None else seconds_to_90 + pretrain
+    return {"name": name, "test_accuracy": acc, "val_accuracy": val, "epochs": 8,
+            "epochs_to_90": epochs_to_90,
+            "seconds_to_90": seconds_to_90, "whole_seconds_to_90": whole, "pretrain_seconds": pretrain,
+            "trainable_parameters": trainable, "total_parameters": 824554}
+
+
+def _hw1(scratch: float, tuned: float) -> dict:
+    return {"epochs": 12, "reported_test": 0.9259, "scratch": _run(scratch),
+            "frozen": _run(0.78, trainable=1290), "finetuned": _run(tuned, 10, 140.0, pretrain=220.0),
+            "pretraining": {"test_mse": 0.0102}}
+
+
+def _seeds(low: float, high: float) -> dict:
+    diff = {"mean": (low + high) / 2, "low": low, "high": high, "n": 2, "std": 0.01, "same_every_seed": False}
+    return {"epochs": 8, "seeds": 2, "baseline": "scratch",
+            "stats": {"scratch": {"name": "from scratch", "seeds": [0, 1], "reached_90": 0},
+                      "pretrained": {"name": "pretrained", "seeds": [0, 1], "reached_90": 2}},
+            "differences": {"pretrained": {"name": "pretrained", "test_accuracy": diff}}}
+
+
+def test_the_hw1_finding_calls_single_runs_level_within_half_a_point():
+    text = ff.hw1_finding(_hw1(0.8849, 0.8849 + TIE_ACCURACY / 2))
+    assert f"{percent(0.8849)} test accuracy, 4.1 points below the {percent(0.9259)}" in text
+    assert "level with the network from scratch" in text
+    assert "1.0 points above the network from scratch" in ff.hw1_finding(_hw1(0.8849, 0.8949))
+    assert "1.0 points below the network from scratch" in ff.hw1_finding(_hw1(0.8849, 0.8749))
+    assert "does not reach 90%" in text and "epoch 10 (140 s, 360 s with its pretraining)" in text
+    assert ff.hw1_finding(_json(_hw1(0.88, 0.89))) == ff.hw1_finding(_hw1(0.88, 0.89))
+
+
+def test_the_hw1_finding_reads_the_seeds_verdict_from_the_interval():
+    hw1 = _hw1(0.8849, 0.8892)
+    assert "cannot tell the two apart" in ff.hw1_finding(hw1, _seeds(-0.07, 0.09))
+    ahead = ff.hw1_finding(hw1, _seeds(0.01, 0.03))
+    assert "pretrained network is ahead" in ahead and "+2.0 points" in ahead
+    assert "scratch network is ahead" in ff.hw1_finding(hw1, _seeds(-0.03, -0.01))
+    assert "seeds" not in ff.hw1_finding(hw1)
+    details = ff.hw1_details(hw1, 0.0082, 32)
+    assert sig(0.0102) in details and sig(0.0082) in details and "32-number" in details and "1,290" in details
+
+
+def _finetune(fine: float, scratch: float, kept: str = "fine-tuned (encoder lr x0.1)") -> dict:
+    return {"epochs": 8, "recipe": {"lr": 0.001}, "finetune_kept": kept,
+            "finetuned_slow": _run(fine, 6, 39.0, 123.0, "fine-tuned (encoder lr x0.1)", val=0.91,
+                                   trainable=824554),
+            "finetuned_onelr": _run(0.89, 6, 38.0, 123.0, "fine-tuned (one lr)", val=0.905, trainable=824554),
+            "scratch": _run(scratch, None, None, name="encoder + head (scratch)", val=0.90, trainable=824554),
+            "hw1": _run(0.87, name="HW1 network from scratch", val=0.885, trainable=94410)}
+
+
+def test_the_encoder_finding_compares_like_with_like_in_accuracy_cross_validation_and_speed():
+    cv = {"folds": 3, "finetuned": {"mean": 0.856, "std": 0.0046}, "scratch": {"mean": 0.8468, "std": 0.0036}}
+    text = ff.encoder_finding(_finetune(0.886, 0.887), cv)
+    assert "level with the same network from scratch" in text and percent(0.887) in text
+    assert "lr x0.1" not in text  # the strategy in words
+    assert f"{plus_minus(0.856, 0.0046, 100, '%')} against {plus_minus(0.8468, 0.0036, 100, '%')}" in text
+    assert "above it by more than the folds' spread" in text  # 0.92 points apart, spreads 0.46 and 0.36
+    tie = {**cv, "scratch": {"mean": 0.853, "std": 0.0036}}
+    assert "within the folds' spread" in ff.encoder_finding(_finetune(0.886, 0.887), tie)
+    assert "1.0 points above" in ff.encoder_finding(_finetune(0.897, 0.887))
+    assert "epoch 6 (39.0 s, 162 s with" in text and "does not reach 90%" in text
+
+
+def test_the_strategies_sentence_names_the_best_on_validation_and_each_first_epoch_at_90():
+    text = ff.strategies_sentence(_finetune(0.886, 0.887))
+    assert "94,410" in text and "8.7 times" in text and percent(0.91) in text and percent(0.905) in text
+    assert "Best on validation among these strategies: fine-tuned (encoder lr x0.1)" in text
+    assert "encoder + head (scratch) never" in text and "fine-tuned (one lr) epoch 6 (38.0 s)" in text
+
+
+def test_difference_sentences_call_a_difference_within_its_interval_a_tie():
+    within = {"mean": 0.0062, "low": -0.07, "high": 0.08, "n": 2, "std": 0.009}
+    beyond = {"mean": 0.02, "low": 0.01, "high": 0.03, "n": 3, "std": 0.004}
+    behind = {**beyond, "mean": -0.02, "low": -0.03, "high": -0.01}
+    assert "within the spread" in ff.difference_sentence("A", "B", within)
+    ahead = ff.difference_sentence("A", "B", beyond)
+    assert "A is ahead" in ahead and "+2.0 points" in ahead
+    assert "B is ahead" in ff.difference_sentence("A", "B", behind)
+    single = {"mean": 0.01, "n": 1, "low": None, "high": None}
+    assert "single seed" in ff.difference_sentence("A", "B", single)
+    same = {"mean": 1.0, "low": 1.0, "high": 1.0, "n": 2, "same_every_seed": True}
+    assert "same in every seed" in ff.epochs_sentence(same)
+    apart = {"mean": 1.2, "low": 0.5, "high": 1.9, "n": 3, "same_every_seed": False}
+    assert "beyond the spread" in ff.epochs_sentence(apart)
+    assert "within the spread" in ff.epochs_sentence({**apart, "low": -0.2, "high": 2.6})
+
+
+def test_the_seeds_finding_names_each_strategy_against_the_baseline_and_those_short_of_90():
+    text = ff.seeds_finding(_seeds(-0.07, 0.09))
+    assert "2 seeds at 8 epochs" in text and "pretrained minus that of from scratch" in text
+    assert "within the spread" in text and "From scratch did not reach 90%" in text
+
+
+def _labels(margins: dict[int, tuple[float, float]]) -> dict:
+    """`finetune_labels` with the fine-tuned strategy `margin` above the scratch one at each count, both with
+    a standard deviation over draws of `std` (a single draw where it is 0)."""
+    def entry(mean: float, std: float) -> dict:
+        return {"mean": mean, "std": std, "draws": [mean] * (3 if std else 1)}
+
+    def key(n: int) -> str:
+        return f"n{'all' if n == 18000 else n}"
+    return {"steps": 400, "draws": 3, "all": 18000,
+            "finetuned": {key(n): entry(0.8 + m, s) for n, (m, s) in margins.items()},
+            "scratch": {key(n): entry(0.8, s) for n, (m, s) in margins.items()}}
+
+
+def test_the_label_finding_sorts_counts_into_ahead_level_and_behind_by_the_spread_over_draws():
+    labels = _labels({100: (0.026, 0.010), 1000: (0.004, 0.005), 3000: (-0.02, 0.005), 18000: (0.003, 0.0)})
+    text = ff.label_finding(labels, name="fine-tuned (encoder lr x0.1)")
+    verdicts, margins = text.split("(a margin")
+    ahead, rest = verdicts.split("is level")
+    level, behind = rest.split("falls behind")
+    assert "100" in ahead and "fine-tuned (encoder lr x0.1)" in ahead
+    assert "1,000" in level and "18,000" in level  # within the draws' spread; one run within half a point
+    assert "3,000" in behind
+    assert all(part in margins for part in ("100 labels +2.6", "1,000 labels +0.4", "3,000 labels -2.0"))
+    assert "every label count" in ff.label_finding(_labels({100: (0.03, 0.01), 18000: (0.01, 0.0)}))
+    assert list(ff.label_counts(labels, "scratch")) == [100, 1000, 3000, 18000]
+
+
+def test_the_one_line_summaries_carry_their_numbers():
+    noisy = fa.denoising_summary({"psnr_noisy_db": 12.31, "psnr_denoised_db": 19.87})
+    assert all(sig(x) in noisy for x in (12.31, 19.87, 19.87 - 12.31)) and "(+" in noisy
+    assert "(-" in fa.denoising_summary({"psnr_noisy_db": 20.0, "psnr_denoised_db": 18.5})
+    line = ff.pretraining_summary({"epochs": 3, "seconds": 41.2, "test_mse": 0.0102}, 0.0082)
+    assert all(text in line for text in ("3 epochs", sig(41.2), sig(0.0102), sig(0.0082)))
+
+
+def test_the_best_sentence_names_the_classifier_later_sections_use_and_its_test_accuracy():
+    text = ff.best_sentence({"best_name": "fine-tuned (one lr)", "best_test_accuracy": 0.9012})
+    assert "fine-tuned (one lr)" in text and percent(0.9012) in text

@@ -1,0 +1,323 @@
+"""The sentences of sections 4-7 (`helpers.findings.latent`, `vae`, `representations`, `generators`), read
+from small hand-made metrics sections: each states the winner the numbers give, carries those numbers, and
+calls a difference within its spread a tie. The report's prose is the same text the notebook prints."""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import quality, report
+from helpers.findings import generators as gen_text
+from helpers.findings import latent as latent_text
+from helpers.findings import representations as rep_text
+from helpers.findings import vae as vae_text
+from helpers.findings.words import TIE_ACCURACY, percent, plus_minus, sig
+
+from .tiny import GROUPS, SCORES, quality_row
+
+
+def _json(value):
+    """What the report reads back from metrics.json: sorted keys, string keys."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def _segment(text: str, start: str, ends: tuple[str, ...]) -> str:
+    """The text from `start` to the first of `ends` after it (or to the end)."""
+    rest = text[text.index(start) + len(start):]
+    cut = min([rest.index(e) for e in ends if e in rest] or [len(rest)])
+    return rest[:cut]
+
+
+# ----------------------------------------------------------------------------- layering
+
+
+@pytest.mark.parametrize("module", ["latent", "vae", "representations", "generators"])
+def test_findings_modules_import_no_section_module(module):
+    path = Path(__file__).resolve().parents[1] / "helpers" / "findings" / f"{module}.py"
+    tree = ast.parse(path.read_text())
+    relative = {(node.level, node.module) for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level}
+    assert relative <= {(1, "words"), (2, "results")}, relative
+    absolute = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [name for name in absolute if name.startswith("helpers")]
+
+
+def test_the_reference_keys_and_group_names_match_the_quality_module():
+    assert gen_text.FLOOR == quality.key(quality.REAL) and gen_text.CEILING == quality.key(quality.NOISE)
+    assert gen_text.MEMORY == quality.key(quality.TRAIN)
+    assert gen_text.UNCONDITIONAL == quality.key(quality.UNCONDITIONAL)
+    assert quality.CONDITIONAL in gen_text.USED_LABELS
+    assert set(gen_text.MEASURE_WORDS) == set(quality.MEASURES)
+
+
+# ----------------------------------------------------------------------------- section 4
+
+
+def _structure(code_knn: float, code_silhouette: float = 0.07) -> dict:
+    row = lambda knn, sil, probe: {  # noqa: E731
+        "knn_accuracy": knn, "silhouette": sil, "linear_probe_accuracy": probe}
+    return {"raw": row(0.80, 0.05, 0.82), "pca": row(0.81, 0.06, 0.80),
+            "ae": row(code_knn, code_silhouette, 0.83), "classifier": row(0.90, 0.20, 0.90)}
+
+
+def test_the_structure_sentence_calls_the_code_against_raw_pixels_with_the_tie_rule():
+    text = latent_text.structure(_structure(0.85))
+    assert percent(0.85) in text and percent(0.80) in text and "+4.0 points" in text and "+3.0 points" in text
+    assert text.count("higher than") == 2 and "level with" not in text and "lower than" not in text
+    level = latent_text.structure(_structure(0.80 + TIE_ACCURACY / 2))
+    assert "level with" in level and level.count("higher than") == 1  # the silhouette is still higher
+    lower = latent_text.structure(_structure(0.79, 0.04))
+    assert lower.count("lower than") == 2 and "higher than" not in lower
+    assert percent(0.90) in text and sig(0.20) in text  # the supervised reference's numbers
+
+
+def _mixing_row(name: str, recall: float, confused_with: str, share: float) -> dict:
+    return {"name": name, "recall": recall, "confused_with": confused_with, "confused_share": share}
+
+
+def _mixing(shirt_recall: dict[str, float], worst_elsewhere: str | None = None) -> dict:
+    found = {}
+    for space, recall in shirt_recall.items():
+        found[space] = {"trouser": _mixing_row("Trouser", 0.98, "Dress", 0.01),
+                        "bag": _mixing_row("Bag", 0.97 if space != "ae" else 0.90, "Shirt", 0.05),
+                        "shirt": _mixing_row("Shirt", recall, "T-shirt/top", 0.2)}
+    if worst_elsewhere:
+        found[worst_elsewhere]["bag"] = _mixing_row("Bag", 0.1, "Sandal", 0.8)
+    return found
+
+
+def test_the_mixing_sentence_names_the_classes_kept_apart_and_the_most_mixed_one():
+    found = _mixing({"raw": 0.5, "ae": 0.6, "classifier": 0.7})
+    text = latent_text.mixing(found)
+    apart = text[:text.index("apart")]
+    assert "Trouser" in apart and "Bag" not in apart  # the bag mixes in the code (90% < 95%)
+    assert "Shirt" not in apart
+    assert "Shirt is the most mixed class in every space" in text and "T-shirt/top" in text
+    spaces = ((0.5, "raw pixels"), (0.6, "the autoencoder's code"), (0.7, "the classifier's features"))
+    for share, space in spaces:
+        assert f"{percent(share, 0)} in {space}" in text
+    assert latent_text.mixing(_json(found)) == text  # the report's metrics.json order says the same
+    split = latent_text.mixing(_mixing({"raw": 0.5, "ae": 0.6}, worst_elsewhere="ae"))
+    assert "in every space" not in split.split(".")[-2] and "Sandal" in split and "Shirt" in split
+
+
+def _generation(median: float) -> dict:
+    return {"recognition": {"recognised": 0.79, "n": 20, "mean_confidence": 0.7, "mean_top_probability": 0.8,
+                            "per_class": {"t_shirt_top": 0.9, "bag": 0.68}},
+            "novelty": {"identical": 0, "median_mse": median, "test_median_mse": 0.018,
+                        "reconstruction_median_mse": 0.015},
+            "gaussian": {"mean_top_probability": 0.6}}
+
+
+def test_the_generation_sentence_names_the_best_and_worst_class_and_the_copy_check():
+    text = latent_text.generation(_generation(0.02), ("T-shirt/top", "Bag"))
+    assert percent(0.79) in text and "best T-shirt/top (90%)" in text and "worst Bag (68%)" in text
+    assert "no closer to" in text and sig(0.02) in text and sig(0.015) in text
+    assert "no closer to" not in latent_text.generation(_generation(0.01), ("T-shirt/top", "Bag"))
+    assert "target" not in text and "aim" not in text
+
+
+def test_the_path_sentence_follows_which_path_looks_more_like_a_garment():
+    code_wins = latent_text.paths({"steps": 10, "code": 0.9, "pixels": 0.8})
+    assert "8 steps" in code_wins and "0.90" in code_wins and "code path stays" in code_wins
+    assert "code path stays" not in latent_text.paths({"steps": 6, "code": 0.7, "pixels": 0.8})
+
+
+# ----------------------------------------------------------------------------- section 5
+
+
+def test_the_vae_decoder_sentence_names_the_kept_decoder_and_both_scores():
+    rows = {"resize": {"val_nelbo": 245.8, "nelbo": 246.4},
+            "transposed": {"val_nelbo": 246.5, "nelbo": 247.3}}
+    text = vae_text.decoder_sentence({"decoders": rows, "config": {"decoder": "resize"}})
+    assert "keeps the resize decoder" in text and "lower than" in text
+    assert all(v in text for v in ("245.8", "246.5", "246.4", "247.3"))
+    other = vae_text.decoder_sentence(_json({"decoders": rows, "config": {"decoder": "transposed"}}))
+    assert "keeps the transposed decoder" in other and "higher than" in other
+
+
+def test_the_likelihood_sentence_sorts_published_numbers_by_the_tie_rule():
+    published = {"A": 230.0, "B": 227.3, "C": 226.8, "D": 223.7}
+    found = {"images": 1000, "samples": 200, "elbo": -231.0, "nll": 227.0, "nll_sem": 0.5}
+    text = vae_text.likelihood(found, published)
+    assert plus_minus(227.0, 0.5) in text and "1,000" in text
+    ends = ("lower than", "level with", "higher than")
+    assert "A (230.00)" in _segment(text, "lower than", ends)
+    assert {"B", "C"} <= set(_segment(text, "level with", ends).replace("(", " ").split())
+    assert "D (223.70)" in _segment(text, "higher than", ends)
+    assert "target" not in text
+    worse = vae_text.likelihood({**found, "nll": 241.6, "nll_sem": 2.4}, published)
+    assert "lower than" not in worse and "level with" not in worse and "higher than" in worse
+
+
+def test_the_variants_sentence_names_the_winner_of_each_measure():
+    row = lambda beta, warmup, recon, kl, share, dims: {  # noqa: E731
+        "beta": beta, "warmup": warmup, "recon": recon, "kl": kl, "confident_share": share,
+        "active_dims": dims}
+    rows = {"beta0p5_warmup": row(0.5, True, 228.5, 34.2, 0.16, 32),
+            "beta4_warmup": row(4.0, True, 264.4, 7.9, 0.22, 12),
+            "beta1_nowarmup": row(1.0, False, 239.3, 20.6, 0.30, 30)}
+    text = vae_text.variants(rows, confident=0.9)
+    assert _segment(text, "reconstruction term", ("KL",)).count("β = 0.5 with warm-up") == 1
+    assert "β = 4 with warm-up" in _segment(text, "KL", ("prior",)) and "12 active dimensions" in text
+    assert "β = 1 without warm-up" in _segment(text, "prior samples", ("p ≥",))
+    assert "30%" in text and "0.9" in text
+    note = vae_text.variants_note(6000, 1, 18000, 8)
+    assert "6,000 images" in note and "18,000 images" in note and "1 epoch " in note and "8 epochs" in note
+
+
+def _few(means: dict[str, dict[int, float]], std: float = 0.01) -> dict:
+    names = {"raw": "raw pixels", "ae": "autoencoder code", "vae": "VAE mean"}
+    found = {"protocol": {"draws": {"n100": 3}}}
+    for key, by_n in means.items():
+        found[key] = {"name": names[key], "svm": {f"n{n}": {"mean": m, "std": std if n < 3000 else 0.0}
+                                                  for n, m in by_n.items()}}
+    return found
+
+
+def test_the_few_label_sentence_compares_with_raw_pixels_references_and_the_autoencoder_by_the_tie_rule():
+    few = _few({"raw": {100: 0.60, 600: 0.75, 3000: 0.84}, "ae": {100: 0.70, 600: 0.80, 3000: 0.846},
+                "vae": {100: 0.72, 600: 0.78, 3000: 0.843}})
+    text = vae_text.few_labels(few, references={"earlier": {100: 0.71, 600: 0.77}, "strong": {"n100": 0.80}})
+    assert f"100 labels: VAE mean, {plus_minus(0.72, 0.01, 100, '%')}" in text
+    assert f"600 labels: autoencoder code, {plus_minus(0.80, 0.01, 100, '%')}" in text
+    assert "3,000 labels: autoencoder code, 84.6%" in text  # one draw: no spread
+    assert "raw pixels at 3 of 3 counts" in text
+    assert "earlier at 2 of 2" in text and "strong at 0 of 1" in text
+    vae_vs_ae = text[text.index("VAE mean against"):]
+    # 100: +2 points over a spread of 1: ahead; 600: -2: behind; 3000: -0.3 points, one draw
+    # (so the spread is TIE_ACCURACY): level
+    assert "ahead at 100" in vae_vs_ae and "behind at 600" in vae_vs_ae and "level at 3000" in vae_vs_ae
+    assert "aim" not in text and "target" not in text
+    within = vae_text.few_labels(_few({"raw": {100: 0.60}, "ae": {100: 0.70}, "vae": {100: 0.705}}, std=0.02))
+    assert "level at 100" in within
+    assert vae_text.few_labels(_json(few)) == vae_text.few_labels(few)
+    with pytest.raises(TypeError):
+        vae_text.few_labels(few, targets={100: 0.81})
+
+
+# ----------------------------------------------------------------------------- sections 6-7: representations
+
+
+def _reps(ae_knn: float) -> dict:
+    row = lambda label, knn, probe, few100, supervised=False: {  # noqa: E731
+        "label": label, "knn_accuracy": knn, "linear_probe_accuracy": probe, "silhouette": 0.05,
+        "few_n100": few100, "few_n1000": None, "supervised": supervised}
+    return {"raw": row("raw pixels", 0.826, 0.829, 0.69), "ae": row("autoencoder code", ae_knn, 0.829, 0.72),
+            "simclr": row("SimCLR feature map", 0.8567, 0.885, 0.724),
+            "classifier": row("classifier features", 0.89, 0.897, None, supervised=True)}
+
+
+def test_the_representation_sentence_names_each_read_outs_winner_and_calls_close_ones_level():
+    text = rep_text.representations(_reps(0.8566))
+    assert "SimCLR's feature map leads or is level on every read-out" in text
+    knn = _segment(text, "k-NN", (";",))
+    assert percent(0.8567) in knn and "+3.1 points" in knn and "level with the autoencoder's code" in knn
+    assert "level with" not in _segment(text, "a linear probe", (";",))
+    assert "classifier" not in text.split(".")[0]  # the supervised features never win a read-out
+    assert "1.2 points above" in text  # what labels add
+    apart = rep_text.representations(_reps(0.8567 - TIE_ACCURACY - 0.001))
+    assert "level with the autoencoder's code" not in _segment(apart, "k-NN", (";",))
+    assert rep_text.representations(_json(_reps(0.8566))) == text
+
+
+def test_the_discussion_follows_the_code_against_raw_pixels():
+    metrics = {"representations": _reps(0.8566),
+               "generators": {"best": {"unconditional": dict.fromkeys(("density", "coverage", "frechet"),
+                                                                      "mix")}}}
+    text = rep_text.discussion(metrics)
+    assert "a better space than raw pixels both" in text and "SimCLR's feature map is read best" in text
+    assert "mix has both the highest density and the highest coverage" in text
+    metrics["representations"]["ae"]["few_n100"] = 0.69 + TIE_ACCURACY / 2
+    assert "level with them with 100 labels" in rep_text.discussion(metrics)
+    metrics["representations"]["ae"].update(knn_accuracy=0.80, few_n100=0.60)
+    assert "no better a space" in rep_text.discussion(metrics)
+
+
+def _simclr_metrics(simclr_knn: float) -> dict:
+    row = lambda knn, probe, dims=256: {  # noqa: E731
+        "knn_accuracy": knn, "linear_probe_accuracy": probe, "dims": dims}
+    svm = lambda a, b: {  # noqa: E731
+        "svm": {"n100": {"mean": a, "std": 0.02}, "n3000": {"mean": b, "std": 0.0}}}
+    return {"latent": {"structure": {"simclr": row(simclr_knn, 0.84), "raw": row(0.826, 0.829, 784),
+                                     "ae_features": row(0.85, 0.866), "vae_features": row(0.846, 0.866),
+                                     "simclr_code": row(0.75, 0.79, 32)}},
+            "few_labels": {"simclr": svm(0.72, 0.87), "raw": svm(0.69, 0.846),
+                           "ae_features": svm(0.714, 0.858), "vae_features": svm(0.70, 0.851)},
+            "simclr": {"finetuned": {"test_accuracy": 0.894}},
+            "finetune": {"finetune_kept": "fine-tuned (one lr)",
+                         "hw1": {"name": "HW1", "test_accuracy": 0.871},
+                         "finetuned_onelr": {"name": "fine-tuned (one lr)", "test_accuracy": 0.886}}}
+
+
+def test_the_simclr_sentence_sets_it_against_raw_pixels_the_other_encoders_and_its_code():
+    metrics = _simclr_metrics(0.80)
+    text = rep_text.simclr(metrics)
+    assert "2.6 points below and 1.1 points above raw pixels" in text
+    assert "32-number code" in text and percent(0.75) in text and percent(0.79) in text
+    assert "With 100 labels the best of these is SimCLR's feature map" in text
+    assert "With 3,000 labels the best of these is SimCLR's feature map" in text
+    assert all(percent(v) in text for v in (0.894, 0.886, 0.871))
+    assert "level with and 1.1 points above" in rep_text.simclr(_simclr_metrics(0.826 + TIE_ACCURACY / 2))
+    metrics["few_labels"]["ae_features"]["svm"]["n100"]["mean"] = 0.73
+    assert "the autoencoder's feature map (73.0%; SimCLR 72.0%)" in rep_text.simclr(metrics)
+
+
+# ----------------------------------------------------------------------------- section 7: generators
+
+
+
+
+def test_the_generator_summary_ranks_within_groups_and_counts_what_noise_wins():
+    found = _json(quality.metrics(SCORES, GROUPS))
+    text = gen_text.summary(found)
+    assert "real held-out images score best (3.85) and uniform noise worst (726)" in text
+    assert "all 4 generators lie between the two" in text
+    unconditional = _segment(text, "Among the 3 unconditional generators", ("The only",))
+    assert "mixture comes closest to real images by the Fréchet distance (31.7)" in unconditional
+    assert "vae, beta 4 has the highest density" in unconditional and "1.46" in unconditional
+    assert "per-class" not in unconditional  # the class-conditional generator is not ranked with them
+    assert "The only class-conditional generator, per-class, is ranked on its own" in text
+    assert "(it used the labels)" in text
+    assert "precision (0.910) than 3 of the 4 generators" in text
+    assert "mean top probability (0.760) than 2 of the 4 generators" in text
+    assert gen_text.summary(quality.metrics(SCORES, GROUPS)) == text  # in memory or from metrics.json alike
+    calm = _json(quality.metrics({**SCORES, quality.NOISE: quality_row(725.66, 0.1, 0.0, 0.01, 0.0, 0.3)}, GROUPS))
+    assert "not read as fidelity" not in gen_text.summary(calm)
+    assert "than every generator" in gen_text.summary(calm)
+    far = _json(quality.metrics({**SCORES, "gan": quality_row(900.0, 0.61, 0.32, 0.69, 0.35, 0.70)}, GROUPS))
+    assert "3 of the 4 generators lie between them (gan does not)" in gen_text.summary(far)
+
+
+def test_the_generator_details_and_the_dcgan_sentence_read_the_stored_scores():
+    found = _json(quality.metrics(SCORES, GROUPS))
+    details = gen_text.details(found)
+    assert "85.9% of the samples of per-class" in details
+    assert "all but vae, beta 4" in details  # noise outscores the other three on precision
+    fooled = _json(quality.metrics({**SCORES, "gan": quality_row(124.41, 0.61, 0.32, 0.40, 0.35, 0.70)}, GROUPS))
+    assert "coverage still separates it from noise (0.350 against 0.0200)" in gen_text.details(fooled)
+    dcgan = gen_text.dcgan(found, "gan")
+    assert "Fréchet distance of 124 (real held-out images 3.85, uniform noise 726), rank 2 of 3" in dcgan
+    assert "density, the fidelity score, is 0.690, rank 3 of 3" in dcgan
+    assert "higher precision (0.910) and a higher mean top probability (0.760) than the gan" in dcgan
+    assert "target" not in dcgan
+    with pytest.raises(ValueError, match="no scored set"):
+        gen_text.dcgan(found, "DCGAN")
+
+
+# ----------------------------------------------------------------------------- one function, both places
+
+
+def test_the_report_states_the_notebooks_sentences():
+    metrics = {**_simclr_metrics(0.80), "representations": _reps(0.8566),
+               "generators": _json(quality.metrics(SCORES, GROUPS))}
+    metrics["latent"]["mixing"] = _mixing({"raw": 0.5, "ae": 0.6, "classifier": 0.7})
+    prose = report.findings(_json(metrics))
+    assert prose["simclr"] == rep_text.simclr(metrics)
+    assert prose["representations"] == rep_text.representations(metrics["representations"])
+    assert prose["generators"] == gen_text.summary(metrics["generators"])
+    assert prose["discussion"] == rep_text.discussion(metrics)
+    assert prose["mixing"] == latent_text.mixing(metrics["latent"]["mixing"])

@@ -1,0 +1,202 @@
+"""Sections 4-7 as the notebook runs them, one step after another on tiny made-up splits: each step merges
+its part of metrics.json under the expected keys, returns fields consistent with what it merged, and extends
+the one `latent.Representations` object the later steps read."""
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import (autoencoder as ae, config, contrastive, data, finetune, gan, latent, quality, results,
+                     sidebyside, vae)
+from helpers.context import Context
+
+from .tiny import CLASSES, banded_set
+from helpers.models import AEConfig
+from helpers.training import TrainSpec
+
+CFG = AEConfig(channels=(8, 16), latent_dim=4)
+
+
+TINY = replace(config.PROFILES["smoke"], name="tiny", ae_epochs=1, compare_epochs=1, compare_limit=None,
+               label_counts=(20,), label_draws=1, tsne_points=50, samples_per_class=2, nll_images=10,
+               nll_samples=2, simclr_epochs=1, simclr_batch=64, gan_epochs=1, gan_batch=64,
+               quality_samples=50, interpolation_steps=3, grid_samples=4, variant_samples=10,
+               map_components=8)
+
+
+class _QuickMap:
+    """Stands in for t-SNE (tested in test_latent.py): the first two columns, in no time."""
+
+    def __init__(self, **settings) -> None:
+        self.settings = settings
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x)[:, :2]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Every step of sections 4-7 in the notebook's order, with section 1-3's objects made small."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(latent, "TSNE", _QuickMap)
+        return _steps(tmp_path_factory.mktemp("steps47"))
+
+
+def _steps(run_dir):
+    splits = data.Splits(banded_set(20, 0), banded_set(6, 1), banded_set(10, 2), 0.3, 0.3)
+    ctx = Context(TINY, torch.device("cpu"), splits, run_dir, results.SectionClock(run_dir))
+    torch.manual_seed(0)
+    spec = TrainSpec(epochs=1, batch_size=64)
+    ae_final = SimpleNamespace(config=CFG, spec=spec, run=ae.train_autoencoder(CFG, spec, splits,
+                                                                               eval_batch_size=1000))
+    examples = ae.examples_per_class(splits.test, 2, seed=0)
+    recon = SimpleNamespace(examples=examples, images=ae.reconstruct(ae_final.run.model, examples, splits),
+                            names=[CLASSES[int(y)] for y in examples.labels[0::2]])
+    clf_spec = TrainSpec(epochs=1, lr=1e-2, batch_size=64, monitor="accuracy", mode="max", patience=5)
+    strategies = finetune.strategies(CFG, ae_final.run.model.encoder, clf_spec)
+    kept = "fine-tuned (one lr)"
+    runs = {n: finetune.train_strategy(n, strategies[n], splits, eval_batch_size=1000)
+            for n in (finetune.HW1_SCRATCH, kept)}
+    clfs = SimpleNamespace(spec=clf_spec, strategies=strategies, rows=finetune.summary(runs, splits, 1000),
+                           fine_kept=kept, best_name=kept, best_model=runs[kept].model, colours={})
+    found = SimpleNamespace(ctx=ctx, ae_final=ae_final, clfs=clfs)
+    found.structure = latent.representations(ctx, ae_final, clfs)
+    reps = found.reps = found.structure.reps
+    found.class_maps = latent.class_maps(ctx, reps)
+    found.new_images = latent.new_images(ctx, ae_final, clfs, reps)
+    found.interpolation = latent.interpolation(ctx, ae_final, clfs)
+    found.sweep = latent.principal_sweep(ctx, ae_final, reps)
+    found.vae_main = vae.train_main(ctx, ae_final)
+    found.gallery = vae.gallery(ctx, found.vae_main, ae_final, recon, clfs, found.interpolation)
+    found.likelihood = vae.likelihood(ctx, found.vae_main)
+    found.two_d = vae.two_d(ctx, found.vae_main, reps)
+    found.variants = vae.variants(ctx, found.vae_main, clfs)
+    found.vae_space = vae.representation(ctx, found.vae_main, reps)
+    found.few = vae.few_labels(ctx, ae_final, found.vae_main, reps)
+    found.simclr = contrastive.pretrain(ctx, ae_final)
+    found.simclr_space = contrastive.representation(ctx, found.simclr, reps)
+    found.simclr_few = contrastive.few_labels(ctx, reps)
+    found.simclr_tuned = contrastive.fine_tuned(ctx, found.simclr, clfs)
+    found.dcgan = gan.dcgan(ctx)
+    found.generators = quality.generators(ctx, ae_final, found.vae_main, found.dcgan, clfs, reps)
+    found.side_by_side = sidebyside.compare(ctx, reps, found.generators)
+    found.metrics = ctx.metrics()
+    return found
+
+
+def test_section_four_measures_four_representations_and_later_sections_add_theirs(run):
+    first = run.structure.found
+    assert list(first) == ["raw", "pca", "ae", "classifier"]
+    assert first["classifier"]["name"] == f"classifier features ({run.clfs.best_name})"
+    assert first["pca"]["dims"] == first["ae"]["dims"] == CFG.latent_dim and first["raw"]["dims"] == 784
+    assert run.structure.table.count("\n") == 1 + 4  # header, rule and one row each
+    assert f"{run.structure.found['ae']['knn_accuracy']:.1%}" in run.structure.finding
+    structure = run.metrics["latent"]["structure"]
+    assert sorted(structure) == sorted(["raw", "pca", "ae", "classifier", "vae", "ae_features",
+                                        "vae_features", "simclr", "simclr_code"])
+    assert structure["ae_features"]["name"] == "autoencoder feature map (PCA 8)"
+    assert structure["simclr"]["dims"] == TINY.map_components
+    assert {run.reps.keys[n]: {"name": n, **row} for n, row in run.reps.rows.items()} == structure
+
+
+def test_maps_and_mixing_cover_the_mapped_spaces_on_the_same_test_images(run):
+    latent_found = run.metrics["latent"]
+    assert latent_found["maps"]["points"] == len(run.reps.points) == TINY.tsne_points
+    assert sorted(k for k in latent_found["maps"] if k.endswith("tsne_seconds")) == [
+        f"{k}_tsne_seconds" for k in sorted(latent.MAPPED)]
+    assert sorted(latent_found["mixing"]) == sorted(latent.MAPPED) == sorted(run.class_maps.mixing)
+    assert len(run.class_maps.labels) == TINY.tsne_points
+    assert all(m["tsne"].shape == (TINY.tsne_points, 2) for m in run.class_maps.maps.values())
+    assert sorted(run.reps.maps) == sorted(run.reps.name(k) for k in (*latent.MAPPED, "vae", "simclr"))
+
+
+def test_new_images_are_checked_and_one_of_each_class_is_shown_with_its_neighbour(run):
+    new, generation = run.new_images, run.metrics["latent"]["generation"]
+    assert generation == new.generation and generation["samples_per_class"] == TINY.samples_per_class
+    assert generation["gaussian"]["n"] == TINY.grid_samples == len(new.gaussian_captions)
+    assert generation["recognition"]["n"] == TINY.samples_per_class * len(CLASSES)
+    assert len(new.shown) == len(new.neighbours) == len(new.distances) == len(CLASSES)
+    assert new.shown_classes == list(CLASSES)
+    shown_labels = new.made.per_class.labels[[int(np.flatnonzero(new.made.per_class.labels.numpy() == c)[0])
+                                              for c in range(len(CLASSES))]]
+    assert shown_labels.tolist() == list(range(len(CLASSES)))
+
+
+def test_interpolation_and_the_sweep_merge_their_entries_and_their_figure_rows(run):
+    paths, found = run.interpolation, run.metrics["latent"]["interpolation"]
+    assert found["steps"] == TINY.interpolation_steps and set(found) == {"steps", "code", "pixels"}
+    assert len(paths.rows) == len(paths.row_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
+    assert all(r.shape[0] == TINY.interpolation_steps for r in paths.rows)
+    assert len(paths.col_labels) == TINY.interpolation_steps
+    for (a, b), (i, j) in zip(latent.INTERPOLATION_PAIRS, paths.pairs):  # each pair of the classes it names
+        labels = run.ctx.splits.test.labels
+        assert (CLASSES[int(labels[i])], CLASSES[int(labels[j])]) == (a, b)
+    explorer = run.metrics["latent"]["explorer"]
+    assert explorer["axes"] == latent.SWEEP_AXES == len(run.sweep.rows) == len(run.sweep.row_labels)
+    assert explorer[f"explained_by_{latent.SWEEP_AXES}"] == pytest.approx(sum(explorer["explained"]))
+    assert all(r.shape == (latent.SWEEP_STEPS, 1, 28, 28) for r in run.sweep.rows)
+
+
+def test_the_vae_steps_merge_the_decoders_likelihood_two_d_and_variants(run):
+    found, main = run.metrics["vae"], run.vae_main
+    assert {"config", "spec", "warmup_epochs", "test", "active_dims", "history", "decoders", "likelihood",
+            "two_d", "variants", "variants_budget"} <= set(found)
+    assert sorted(found["decoders"]) == sorted(main.decoder_runs)
+    assert main.run is main.decoder_runs[main.config.decoder]
+    assert found["config"]["decoder"] == main.config.decoder and found["warmup_epochs"] == main.warmup == 1
+    assert found["test"] == main.test and found["active_dims"] == main.active
+    assert found["likelihood"] == run.likelihood.found and found["likelihood"]["images"] == TINY.nll_images
+    assert found["two_d"] == run.two_d.found and run.two_d.coords.shape == (TINY.tsne_points, 2)
+    assert len(run.two_d.manifold) == vae.GRID_STEPS
+    assert sorted(found["variants"]) == sorted(vae.variants_metrics(run.variants.rows))
+    assert found["variants_budget"] == {"images": len(run.ctx.splits.train), "epochs": TINY.compare_epochs}
+    assert len(run.gallery.reconstructions) == 3 and len(run.gallery.prior_captions) == TINY.grid_samples
+    assert len(run.gallery.paths) == len(run.gallery.path_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
+
+
+def test_the_few_label_table_grows_by_section_and_keeps_its_keys(run):
+    few = run.metrics["few_labels"]
+    keys = ["raw", f"pca{vae.FEW_LABEL_PCA}", "ae", "ae_features", "vae", "vae_features"]
+    assert [run.few.found[k]["name"] for k in keys] == list(run.few.stats["svm"])
+    assert set(few) == {*keys, "simclr", "protocol", "ae_features_variance_kept",
+                        "vae_features_variance_kept"}
+    assert few["ae_features_variance_kept"] == run.few.kept["ae"] and 0 < run.few.kept["vae"] <= 1
+    assert list(run.simclr_few.stats["svm"]) == [*run.few.stats["svm"], run.reps.name("simclr")]
+    simclr = run.simclr_few.stats["svm"][run.reps.name("simclr")]
+    assert few["simclr"]["svm"]["n20"]["mean"] == simclr[20]["mean"]
+
+
+def test_the_simclr_steps_merge_its_run_where_it_is_read_and_its_fine_tuning(run):
+    found = run.metrics["simclr"]
+    assert found["knn_monitor"] == run.simclr.knn_monitor and found["temperature"] == contrastive.TEMPERATURE
+    assert found["read_at"] == f"feature map (64x7x7 flattened, PCA {TINY.map_components})"
+    rows = run.reps.rows
+    assert found["knn_accuracy"] == rows[run.reps.name("simclr")]["knn_accuracy"]
+    code = rows[run.reps.name("simclr_code")]
+    assert found["code"]["linear_probe_accuracy"] == code["linear_probe_accuracy"]
+    name = f"SimCLR {run.clfs.fine_kept}"
+    assert list(run.simclr_tuned.rows) == [finetune.HW1_SCRATCH, run.clfs.fine_kept, name]
+    assert found["finetuned"] == results.plain(run.simclr_tuned.rows[name])
+    assert len(run.simclr.views) == 3 and len(run.simclr.view_classes) == contrastive.VIEW_EXAMPLES
+
+
+def test_the_generators_are_scored_in_groups_and_the_closing_table_has_every_representation(run):
+    assert run.metrics["gan"]["config"] == results.plain(gan.CONFIG)
+    assert run.metrics["gan"]["history"] == results.plain(run.dcgan.run.history.rows)
+    generators = run.metrics["generators"]
+    assert generators == run.generators.found
+    assert list(run.generators.sets)[:3] == run.generators.references == list(quality.ROLES)
+    assert sorted(run.generators.groups) == [quality.CONDITIONAL, quality.UNCONDITIONAL]
+    assert all(s["n"] == TINY.quality_samples for s in generators["sets"].values())
+    assert "DCGAN" in run.generators.groups[quality.UNCONDITIONAL]
+    reps = run.metrics["representations"]
+    assert list(run.side_by_side.rows) == [key for _, key, _ in sidebyside.ROWS] + ["classifier"]
+    assert reps == results.plain(run.side_by_side.rows)
+    assert reps["classifier"]["supervised"] and reps["classifier"]["label"] == run.reps.name("classifier")
+    assert reps["ae"]["knn_accuracy"] == run.reps.rows[run.reps.name("ae")]["knn_accuracy"]
+    assert reps["simclr_code"]["few_n100"] is None  # not read from few labels
+    assert run.metrics["side_by_side"]["closing"] == run.side_by_side.closing.replace("**", "")
