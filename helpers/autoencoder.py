@@ -15,7 +15,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from .config import Profile
-from .context import Context
+from .context import Context, Shown
 from .data import (Augment, Batches, ImageSet, Splits, balanced_subset, comparison_train, fingerprint,
                    regularization_train)
 from .findings import autoencoder as ae_text
@@ -257,16 +257,13 @@ class Autoencoder:
 
 
 @dataclass(frozen=True)
-class MainModel:
+class MainModel(Shown):
     """Section 1's main autoencoder: the hand-set model with each decoder (`runs`, their `rows` and `table`),
     the kept one (`model`), the `autoencoder` entries merged, the decoder sentence and a one-line summary."""
 
     model: Autoencoder
     runs: dict[str, Run]
     rows: dict[str, dict]
-    found: dict
-    table: str
-    finding: str
     summary: str
 
 
@@ -284,8 +281,8 @@ def main_model(ctx: Context) -> MainModel:
     model = Autoencoder(configs[decoder], spec, run, mse(run.model, splits.test, splits))
     found = ctx.merge("autoencoder", {**main_metrics(run, model.test_mse), "decoders": rows,
                                       "decoder": decoder, "spec": spec})
-    return MainModel(model, runs, rows, found, decoder_table(rows), ae_text.decoder_finding(found),
-                     ae_text.main_summary(found))
+    return MainModel(model, runs, rows, ae_text.main_summary(found), found=found, table=decoder_table(rows),
+                     finding=ae_text.decoder_finding(found))
 
 
 @dataclass(frozen=True)
@@ -306,7 +303,7 @@ def reconstructions(ctx: Context, ae_main: Autoencoder) -> Reconstructions:
 
 
 @dataclass(frozen=True)
-class Optimizers:
+class Optimizers(Shown):
     """Section 1's optimizer comparison: every run, each optimizer's best learning rate (`best`), the
     validation curves of those (`curves`, by "<optimizer>, lr <rate>"), the `ae_optimizers` entries merged,
     the table and the sentence."""
@@ -314,9 +311,6 @@ class Optimizers:
     runs: dict[str, Run]
     best: dict[str, dict]
     curves: dict[str, History]
-    found: dict
-    table: str
-    finding: str
 
 
 def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
@@ -333,20 +327,18 @@ def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
     found = ctx.merge("ae_optimizers", {"images": len(train), "epochs": profile.compare_epochs, "runs": rows,
                                         "by_optimizer": best, "best": ranked[0], "worst": ranked[-1]})
     curves = {f"{name}, lr {row['lr']:g}": runs[row["run"]].history for name, row in best.items()}
-    return Optimizers(runs, best, curves, found, optimizer_table(best), ae_text.optimizer_finding(found))
+    return Optimizers(runs, best, curves, found=found, table=optimizer_table(best),
+                      finding=ae_text.optimizer_finding(found))
 
 
 @dataclass(frozen=True)
-class Regularization(WithHistories):
+class Regularization(Shown, WithHistories):
     """Section 1's regularization comparison: the runs, their `summary` rows, the training images they saw,
     the `ae_regularization` entries merged, the table and the sentence."""
 
     runs: dict[str, Run]
     rows: dict[str, dict]
     images: int
-    found: dict
-    table: str
-    finding: str
 
 
 def regularization(ctx: Context) -> Regularization:
@@ -361,21 +353,18 @@ def regularization(ctx: Context) -> Regularization:
         "images": len(train), "epochs": profile.reg_epochs, "config": OVERFIT, **rows,
         "best": min(rows, key=lambda name: rows[name]["val_mse"]), "largest_gap": max(gaps, key=gaps.get),
         "smallest_gap": min(gaps, key=gaps.get)})
-    return Regularization(runs, rows, len(train), found, summary_table(rows),
-                          ae_text.regularization_finding(found))
+    return Regularization(runs, rows, len(train), found=found, table=summary_table(rows),
+                          finding=ae_text.regularization_finding(found))
 
 
 @dataclass(frozen=True)
-class CodeSizes:
+class CodeSizes(Shown):
     """Section 1's code-size sweep: the sizes, the autoencoder's and PCA's test MSE at each (in that order),
     the `ae_code_size` entries merged, the table and the sentences."""
 
     sizes: list[int]
     ae_mse: list[float]
     pca_mse: list[float]
-    found: dict
-    table: str
-    finding: str
 
 
 def code_sizes(ctx: Context, ae_main: Autoencoder) -> CodeSizes:
@@ -390,8 +379,8 @@ def code_sizes(ctx: Context, ae_main: Autoencoder) -> CodeSizes:
         ae_main.config, replace(ae_main.spec, epochs=profile.sweep_epochs), sizes, splits, train, pca,
         eval_batch_size=ctx.eval_batch_size, run_dir=ctx.run_dir))
     return CodeSizes(sizes, [found[f"code_{k}"]["ae_test_mse"] for k in sizes], [pca[k] for k in sizes],
-                     found, code_size_table(found, sizes),
-                     f"{ae_text.code_size_finding(found)} {ae_text.code_size_details(found)}")
+                     found=found, table=code_size_table(found, sizes),
+                     finding=f"{ae_text.code_size_finding(found)} {ae_text.code_size_details(found)}")
 
 
 @dataclass(frozen=True)

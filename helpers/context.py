@@ -59,6 +59,16 @@ class Context:
         return self.clock.done(section)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Shown:
+    """What a step shows besides its own fields: the entries it merged into `metrics.json` (`found`), its
+    markdown table and its sentence (from `helpers.findings`)."""
+
+    found: dict
+    table: str
+    finding: str
+
+
 def setup(profile: str | None = None, device: str | torch.device | None = None) -> Context:
     """Resolve the profile (None: `HW2_PROFILE`, else the machine's default), pick the device, seed every
     generator, take the profile's results folder for this process (a second run on it stops at once), load the

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import autoencoder as ae, fewlabels
 from .autoencoder import Autoencoder, Reconstructions
-from .context import Context
+from .context import Context, Shown
 from .data import Augment, ImageSet, Splits, comparison_train
 from .findings import finetune as ft_text
 from .findings.words import plus_minus, sig
@@ -480,7 +480,7 @@ def pretrain_hw1_network(ctx: Context, ae_final: Autoencoder, recon: Reconstruct
 
 
 @dataclass(frozen=True)
-class HW1Network(WithHistories):
+class HW1Network(Shown, WithHistories):
     """Homework 1's network three ways under its own recipe (`hw1_family`): strategies, runs and `summary`
     rows by name, the pretraining seconds charged to each, the `finetune_hw1` entries merged, the table and
     the sentences."""
@@ -489,9 +489,6 @@ class HW1Network(WithHistories):
     runs: dict[str, Run]
     rows: dict[str, dict]
     pretrain_seconds: dict[str, float]
-    found: dict
-    table: str
-    finding: str
 
 
 def hw1_network(ctx: Context, pretraining: HW1Pretraining, ae_final: Autoencoder) -> HW1Network:
@@ -509,11 +506,11 @@ def hw1_network(ctx: Context, pretraining: HW1Pretraining, ae_final: Autoencoder
     finding = " ".join([ft_text.hw1_finding(found),
                         ft_text.hw1_details(found, ae_final.test_mse, ae_final.config.latent_dim)])
     found = ctx.merge("finetune_hw1", {"finding": finding})
-    return HW1Network(family, runs, rows, seconds, found, summary_table(rows), finding)
+    return HW1Network(family, runs, rows, seconds, found=found, table=summary_table(rows), finding=finding)
 
 
 @dataclass(frozen=True)
-class Classifiers(WithHistories):
+class Classifiers(Shown, WithHistories):
     """Section 3's classifiers on the kept autoencoder's encoder, and the choices later sections read.
 
     `spec`: their recipe; `strategies`, `runs`, `rows` by name; `roles`: the five compared strategies ->
@@ -534,9 +531,6 @@ class Classifiers(WithHistories):
     best_name: str
     best_model: nn.Module
     colours: dict[str, str]
-    found: dict
-    table: str
-    finding: str
 
     @property
     def compared(self) -> dict[str, Strategy]:
@@ -575,19 +569,16 @@ def classifiers(ctx: Context, ae_final: Autoencoder, hw1: HW1Network) -> Classif
     finding = " ".join([ft_text.encoder_finding(found), ft_text.strategies_sentence(found),
                         ft_text.best_sentence(found)])
     return Classifiers(spec, chosen, runs, rows, seconds, roles, fine_kept, encoder_best, saved, best_name,
-                       candidates[best_name][1].model, {n: f"C{i}" for i, n in enumerate(chosen)}, found,
-                       summary_table(rows), finding)
+                       candidates[best_name][1].model, {n: f"C{i}" for i, n in enumerate(chosen)},
+                       found=found, table=summary_table(rows), finding=finding)
 
 
 @dataclass(frozen=True)
-class SeedComparison:
+class SeedComparison(Shown):
     """Homework 1's network from scratch and pretrained, and the best encoder strategy, over seeds: the
     `summary` rows per seed, the `finetune_seeds` entries merged, the table and the sentences."""
 
     per_seed: dict[str, list[dict]]
-    found: dict
-    table: str
-    finding: str
 
 
 def over_seeds(ctx: Context, hw1: HW1Network, clfs: Classifiers) -> SeedComparison:
@@ -604,7 +595,7 @@ def over_seeds(ctx: Context, hw1: HW1Network, clfs: Classifiers) -> SeedComparis
         roles={HW1_SCRATCH: "scratch", HW1_FINETUNED: "pretrained", best: "encoder"}))
     finding = ft_text.seeds_finding(found)
     found = ctx.merge("finetune_seeds", {"finding": finding})
-    return SeedComparison(per_seed, found, seed_table(found["stats"]), finding)
+    return SeedComparison(per_seed, found=found, table=seed_table(found["stats"]), finding=finding)
 
 
 @dataclass(frozen=True)
@@ -639,7 +630,7 @@ def cross_validation(ctx: Context, clfs: Classifiers) -> CrossValidation:
 
 
 @dataclass(frozen=True)
-class LabelSweep:
+class LabelSweep(Shown):
     """The five compared strategies on few labels: test accuracy per label count (`stats`, the runs on every
     label as the count `all_label`), the RBF SVM on raw pixels over the same draws (`references`, for the
     figure), the `finetune_labels` entries merged, the table and the sentence."""
@@ -647,9 +638,6 @@ class LabelSweep:
     stats: dict[str, dict[int, dict]]
     references: dict[str, dict[int, float]]
     all_label: int
-    found: dict
-    table: str
-    finding: str
 
 
 def label_efficiency(ctx: Context, clfs: Classifiers) -> LabelSweep:
@@ -679,7 +667,7 @@ def label_efficiency(ctx: Context, clfs: Classifiers) -> LabelSweep:
     found = ctx.merge("finetune_labels", {"finding": finding})
     references = {"RBF SVM on raw pixels (same draws)": {n: s["mean"] for n, s in raw_svm.items()}}
     table = sweep_table(stats, all_label=n_all, params={n: params_text(clfs.rows[n]) for n in chosen})
-    return LabelSweep(stats, references, n_all, found, table, finding)
+    return LabelSweep(stats, references, n_all, found=found, table=table, finding=finding)
 
 
 @dataclass(frozen=True)

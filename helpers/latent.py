@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from . import autoencoder as ae, fewlabels, finetune
-from .context import Context
+from .context import Context, Shown
 from .data import ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
 from .findings import latent as latent_text
 from .results import array_digest, cached_json, markdown_table, slug
@@ -626,14 +626,11 @@ class Joined:
 
 
 @dataclass(frozen=True)
-class Structure:
+class Structure(Shown):
     """Section 4's structure measures: the representations (which later sections extend), the
     `latent.structure` entries, their table and their sentence."""
 
     reps: Representations
-    found: dict
-    table: str
-    finding: str
 
 
 def representations(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Structure:
@@ -647,7 +644,7 @@ def representations(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> S
     reps.add("classifier", f"classifier features ({clfs.best_name})",
              encoder_features(Penultimate(clfs.best_model), splits))
     found = reps.measure(["raw", "pca", "ae", "classifier"])
-    return Structure(reps, found, structure_table(reps.rows), latent_text.structure(found))
+    return Structure(reps, found=found, table=structure_table(reps.rows), finding=latent_text.structure(found))
 
 
 @dataclass(frozen=True)
