@@ -360,6 +360,9 @@ class Augment:
                 raise ValueError(f"Augment.{field} = {value!r} is out of range; allowed: 0 <= {field} <= {top}.")
 
 
+SHOWN_AUGMENT = Augment(flip=True, rotate=5.0, shift=1.0)  # what section 0 illustrates: flip, rotation, shift
+
+
 def _uniform(n: int, bound: float, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return (torch.rand(n, device=x.device, generator=generator) * 2 - 1) * bound
 
