@@ -319,7 +319,7 @@ def test_the_label_finding_sorts_counts_into_ahead_level_and_behind_by_the_sprea
     assert "100" in ahead and "fine-tuned (encoder lr x0.1)" in ahead
     assert "1,000" in level and "18,000" in level  # within the draws' spread; one run within half a point
     assert "3,000" in behind
-    assert all(part in margins for part in ("100 labels +2.6", "1,000 labels +0.4", "3,000 labels -2.0"))
+    assert all(part in margins for part in ("100 labels +2.6", "1,000 labels +0.4", "3,000 labels −2.0"))
     assert "every label count" in ff.label_finding(_labels({100: (0.03, 0.01), 18000: (0.01, 0.0)}))
     assert list(ff.label_counts(labels, "scratch")) == [100, 1000, 3000, 18000]
 

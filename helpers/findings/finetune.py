@@ -6,16 +6,11 @@ Single runs closer than `TIE_ACCURACY` are level; spreads over seeds, folds or d
 from __future__ import annotations
 
 from ..published import HW1_TEST_ACCURACY
-from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, sig, verdict
+from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, points, sig, signed, verdict
 
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
     "fine-tuned (one lr)": "fine-tuned encoder (one learning rate)"}
-
-
-def _points(difference: float) -> str:
-    """An accuracy difference in signed percentage points: '+0.4 points'."""
-    return f"{100 * difference:+.1f} points"
 
 
 def _against(difference: float, spread: float | None, other: str) -> str:
@@ -73,8 +68,8 @@ def hw1_finding(hw1: dict, seeds: dict | None = None) -> str:
                 f"so over these seeds the {'pretrained' if side > 0 else 'scratch'} network is ahead by more "
                 f"than their spread")
         text += (f" Over {diff['n']} seeds of {plural(seeds['epochs'], 'epoch')} the pretrained network's "
-                 f"test accuracy differs from the scratch network's by {_points(diff['mean'])} (95% interval "
-                 f"{100 * diff['low']:+.1f} to {100 * diff['high']:+.1f}), {said}.")
+                 f"test accuracy differs from the scratch network's by {points(diff['mean'])} (95% interval "
+                 f"{signed(100 * diff['low'])} to {signed(100 * diff['high'])}), {said}.")
     return (text + f" In learning speed, {_speed(scratch, 'from scratch it', 'its pretraining')}; "
                    f"{_speed(tuned, 'pretrained it', 'its pretraining')}.")
 
@@ -170,11 +165,11 @@ def best_sentence(finetune: dict) -> str:
 def difference_sentence(name_a: str, name_b: str, diff: dict, what: str = "test accuracy") -> str:
     """A paired difference `a - b` over seeds (fractions, said in percentage points) and whether the seeds
     settle it (`words.verdict` against the half-width of its 95% interval)."""
-    head = f"{capital(what)} of {name_a} minus that of {name_b}: {_points(diff['mean'])}"
+    head = f"{capital(what)} of {name_a} minus that of {name_b}: {points(diff['mean'])}"
     side = _interval_verdict(diff)
     if side is None:
         return f"{head} from a single seed, which gives no spread to judge it by."
-    span = f"95% interval {100 * diff['low']:+.1f} to {100 * diff['high']:+.1f} over {diff['n']} seeds"
+    span = f"95% interval {signed(100 * diff['low'])} to {signed(100 * diff['high'])} over {diff['n']} seeds"
     if side == 0:
         return f"{head} ({span}), within the spread of the seeds."
     return f"{head} ({span}); {name_a if side > 0 else name_b} is ahead beyond the spread of the seeds."
@@ -183,13 +178,13 @@ def difference_sentence(name_a: str, name_b: str, diff: dict, what: str = "test 
 def epochs_sentence(speed: dict) -> str:
     """A paired difference in epochs to 90% validation accuracy over seeds, judged like
     `difference_sentence`."""
-    text = f"In epochs to 90% validation accuracy the difference is {speed['mean']:+.1f}"
+    text = f"In epochs to 90% validation accuracy the difference is {signed(speed['mean'])}"
     side = _interval_verdict(speed)
     if side is None:
         return text + "."
     if speed["same_every_seed"]:
         return text + ", the same in every seed (too few seeds to call that a spread)."
-    return (text + f" (95% interval {speed['low']:+.1f} to {speed['high']:+.1f}), "
+    return (text + f" (95% interval {signed(speed['low'])} to {signed(speed['high'])}), "
             + ("within the spread." if side == 0 else "beyond the spread."))
 
 
@@ -248,6 +243,6 @@ def label_finding(labels: dict, pretrained: str = "finetuned", scratch: str = "s
             [f"is level with it with {join(level)}"] if level else []) + (
             [f"falls behind it with {join(behind)}"] if behind else [])
         verdicts = f"{who} {join(parts)}"
-    listed = join([f"{n:,} labels {100 * m:+.1f}" for n, m in margin.items()])
+    listed = join([f"{n:,} labels {signed(100 * m)}" for n, m in margin.items()])
     return (f"{verdicts} (a margin within the larger spread over draws, or within half a point for a single "
             f"draw, is level); its margin in test accuracy points, mean over draws: {listed}.")

@@ -79,7 +79,11 @@ def percent(share: float | None, decimals: int = 1) -> str:
     return "n/a" if share is None else f"{100 * share:.{decimals}f}%"
 
 
+def signed(value: float, decimals: int = 1) -> str:
+    """A signed number with a true minus sign: '+3.1', '−0.4'."""
+    return f"{value:+.{decimals}f}".replace("-", "−")
+
+
 def points(difference: float) -> str:
-    """A difference of two shares in signed percentage points, with a true minus sign: '+3.1 points',
-    '−0.4 points'."""
-    return f"{100 * difference:+.1f} points".replace("-", "−")
+    """A difference of two shares in signed percentage points: '+3.1 points', '−0.4 points'."""
+    return f"{signed(100 * difference)} points"
