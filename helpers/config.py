@@ -207,7 +207,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         name="quick",
-        description="reduced but real study for a CPU laptop (well under an hour on 2 cores)",
+        description="reduced but real study for a CPU: 20,000 training images, fewer epochs",
         train_limit=20000,
         test_limit=None,
         val_fraction=0.1,
@@ -245,7 +245,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(
         name="full",
-        description="the study the report is written from, sized for one GPU (the whole notebook in minutes on an H200)",
+        description="every training image (54,000 / 6,000), sized for one GPU",
         train_limit=None,
         test_limit=None,
         val_fraction=0.1,
