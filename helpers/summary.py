@@ -16,7 +16,8 @@ from typing import Callable
 from .config import FASHION_MNIST_TEST, FASHION_MNIST_TRAIN, PROFILES, REPO_ROOT, Profile
 from .fewlabels import draws_for
 from .findings.autoencoder import pca_clause
-from .findings.words import join, percent, plural, plus_minus, sig, verdict
+from .findings.search import search_verdict
+from .findings.words import join, percent, plural, plus_minus, sig
 from .results import markdown_table, write_text
 from .tuning import SEARCHES, seeded
 
@@ -37,12 +38,6 @@ HEADLINE_START, HEADLINE_END = markers("headline")
 PROFILES_START, PROFILES_END = markers("profiles")
 
 # ----------------------------------------------------------------------------- a run's headline
-
-
-def search_verdict(cv: dict) -> int:
-    """`words.verdict` on the tuned minus the hand-set cross-validated MSE of `search_cv`, against the larger
-    fold spread: -1 the tuned one is lower beyond it, 0 a tie, 1 the hand-set one is lower beyond it."""
-    return verdict(cv["tuned_mean"] - cv["hand_set_mean"], max(cv["tuned_std"], cv["hand_set_std"]))
 
 
 def search_summary(cv: dict) -> str:

@@ -92,6 +92,12 @@ def stage_one_finding(search: dict) -> str:
     return " ".join(sentences)
 
 
+def search_verdict(cv: dict) -> int:
+    """`words.verdict` on the tuned minus the hand-set cross-validated MSE of `search_cv`, against the larger
+    fold spread: -1 the tuned one is lower beyond it, 0 a tie, 1 the hand-set one is lower beyond it."""
+    return verdict(cv["tuned_mean"] - cv["hand_set_mean"], max(cv["tuned_std"], cv["hand_set_std"]))
+
+
 def search_finding(cv: dict) -> str:
     """Whether the tuned configuration of `search_cv` beats the hand-set one by more than the fold spread
     (the larger of their standard deviations), by `words.verdict`, in percent of the hand-set mean."""
@@ -100,7 +106,7 @@ def search_finding(cv: dict) -> str:
                 "configuration is the hand-set one and the later sections build on it.")
     base, difference = cv["hand_set_mean"], cv["tuned_mean"] - cv["hand_set_mean"]
     spread = max(cv["tuned_std"], cv["hand_set_std"])
-    side = verdict(difference, spread)
+    side = search_verdict(cv)
     change, folds = sig(100 * abs(difference) / base, 2), sig(100 * spread / base, 2)
     paired = (f" (lower in {cv['folds_tuned_lower']} of {cv['folds']} folds)" if "folds_tuned_lower" in cv
               else "")
