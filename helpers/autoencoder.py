@@ -131,6 +131,7 @@ def optimizer_table(best: dict[str, dict]) -> str:
 # regularization its training error keeps falling while the validation error stops improving, so each regularizer
 # has a gap to close. Each variant is its own run; none is shared with another comparison.
 OVERFIT = AEConfig(channels=(32, 64), kernel_size=3, latent_dim=256, batch_norm=False)
+AUGMENTATION = Augment(flip=True, shift=2.0)  # the augmentation regularizer (section 1), also a point of section 2's space
 
 
 def regularization_variants(profile: Profile) -> dict[str, tuple[AEConfig, TrainSpec]]:
@@ -142,7 +143,7 @@ def regularization_variants(profile: Profile) -> dict[str, tuple[AEConfig, Train
             "weight decay 0.5 (decoupled)": (OVERFIT, replace(spec, weight_decay=0.5)),
             "dropout 0.2": (replace(OVERFIT, dropout=0.2), spec),
             "input noise 0.2": (OVERFIT, replace(spec, augment=Augment(noise=0.2))),
-            "augmentation (flip, shift 2 px)": (OVERFIT, replace(spec, augment=Augment(flip=True, shift=2.0))),
+            "augmentation (flip, shift 2 px)": (OVERFIT, replace(spec, augment=AUGMENTATION)),
             "early stopping (patience 3)": (OVERFIT, replace(spec, patience=3))}
 
 

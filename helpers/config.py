@@ -47,8 +47,15 @@ class Profile:
     sampler_seeds: int = 3  # seeds of each seeded search (TPE, random search; section 2): grid search runs once
     reg_limit: int = 2000  # training images of the regularization comparison (section 1): few, so that it overfits
     reg_epochs: int = 40  # epochs of each run of the regularization comparison
-    search_folds: int = 3  # k of section 2's cross-validation at the final budget (on the whole training split)
+    search_folds: int = 5  # k of section 2's paired cross-validations (tuned against hand-set / default)
     search_finalists: int = 2  # configurations of section 2's stage 1 trained at the final budget in stage 2
+    search_cv_limit: int | None = None  # images of the autoencoders' paired cross-validation; None: the whole split
+    fidelity_configs: int = 12  # configurations spread over the space (the start besides) in the fidelity check
+    fidelity_limit: int | None = None  # training images of the fidelity check's final-budget runs; None: all
+    clf_trials: int = 20  # trial budget of the fine-tuning search (section 2)
+    clf_search_limit: int | None = None  # training images of each fine-tuning trial; None: compare_limit
+    clf_search_epochs: int = 6  # epochs of a fine-tuning trial that is not pruned
+    clf_cv_limit: int | None = None  # images of the fine-tunings' paired cross-validation; None: compare_limit
     clf_epochs: int = 30  # each classifier run and cross-validation fold (section 3)
     hw1_epochs: int = 50  # Homework 1's recipe: its network from scratch and pretrained (section 3; early stopping)
     seeds: int = 3  # seeds of section 3's headline comparison (same split, same batch order per seed)
@@ -76,7 +83,8 @@ class Profile:
 
     def __post_init__(self) -> None:
         _check("name", self.name, bool(self.name) and self.name.isidentifier(), "a non-empty identifier")
-        for field in ("train_limit", "test_limit", "compare_limit", "search_limit"):
+        for field in ("train_limit", "test_limit", "compare_limit", "search_limit", "search_cv_limit", "fidelity_limit",
+                      "clf_search_limit", "clf_cv_limit"):
             value = getattr(self, field)
             _check(field, value, value is None or (isinstance(value, int) and value >= 100),
                    "None (all images) or an integer >= 100")
@@ -85,7 +93,7 @@ class Profile:
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 65536, "an integer in [1, 65536]")
         for field in ("ae_epochs", "compare_epochs", "sweep_epochs", "clf_epochs", "hw1_epochs", "seed_epochs",
-                      "search_epochs", "reg_epochs"):
+                      "search_epochs", "reg_epochs", "clf_search_epochs"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 1000, "an integer in [1, 1000]")
         _check("code_sizes", self.code_sizes, len(self.code_sizes) > 0 and all(
@@ -134,7 +142,9 @@ class Profile:
             _check(field, value, isinstance(value, int) and 2 <= value <= 20, "an integer in [2, 20]")
         _check("reg_limit", self.reg_limit, isinstance(self.reg_limit, int) and 100 <= self.reg_limit <= self.train_size,
                f"an integer in [100, {self.train_size}] (the training split of this profile)")
-        for field in ("trials", "search_finalists", "seeds", "sampler_seeds"):
+        _check("fidelity_configs", self.fidelity_configs, isinstance(self.fidelity_configs, int)
+               and 2 <= self.fidelity_configs <= 100, "an integer in [2, 100] (with the start: 3 or more points)")
+        for field in ("trials", "search_finalists", "seeds", "sampler_seeds", "clf_trials"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and value >= 1, "an integer >= 1")
         _check("label_steps", self.label_steps, isinstance(self.label_steps, int) and 1 <= self.label_steps <= 100000,
@@ -145,7 +155,8 @@ class Profile:
         _check("label_counts", self.label_counts, len(self.label_counts) > 0 and all(
             isinstance(n, int) and 10 <= n <= train_size for n in self.label_counts),
             f"a non-empty tuple of integers in [10, {train_size}] (the training split of this profile)")
-        for field in ("compare_limit", "search_limit"):
+        for field in ("compare_limit", "search_limit", "search_cv_limit", "fidelity_limit", "clf_search_limit",
+                      "clf_cv_limit"):
             value = getattr(self, field)
             if value is not None:
                 _check(field, value, value <= train_size, f"None or at most {train_size} (the training split of this "
@@ -188,6 +199,13 @@ PROFILES: dict[str, Profile] = {
         reg_epochs=3,
         search_folds=2,
         search_finalists=1,
+        search_cv_limit=200,
+        fidelity_configs=2,
+        fidelity_limit=200,
+        clf_trials=3,
+        clf_search_limit=200,
+        clf_search_epochs=1,
+        clf_cv_limit=200,
         clf_epochs=1,
         hw1_epochs=1,  # = seed_epochs and clf_epochs: 3a's runs double as the first seed's and the table's
         seeds=2,
@@ -218,14 +236,21 @@ PROFILES: dict[str, Profile] = {
         sweep_epochs=6,
         compare_limit=6000,
         folds=3,
-        trials=10,
-        search_limit=1600,
+        trials=16,  # Hyperband stops most trials after one or two of their four epochs
+        search_limit=1000,
         search_epochs=4,  # stage 2 trains the finalists at ae_epochs on the whole training split
         sampler_seeds=3,
         reg_limit=1000,
         reg_epochs=30,
-        search_folds=2,  # each fold trains on half the training split for ae_epochs: the section's largest cost
-        search_finalists=1,  # each costs a final-budget run (about a minute here)
+        search_folds=5,
+        search_finalists=1,  # each costs a final-budget run on the whole training split (about two minutes here)
+        search_cv_limit=1500,  # the paired 5-fold comparison on a class-balanced 1,500 images
+        fidelity_configs=12,
+        fidelity_limit=1500,  # final-budget epochs on a class-balanced 1,500 images
+        clf_trials=12,
+        clf_search_limit=1000,
+        clf_search_epochs=4,
+        clf_cv_limit=1500,
         clf_epochs=8,
         hw1_epochs=12,  # Homework 1's recipe: about 14 s an epoch for the HW1 network on 2 Zen 3 cores (fp32)
         seeds=2,
@@ -255,14 +280,21 @@ PROFILES: dict[str, Profile] = {
         compare_epochs=6,  # 15 optimizer runs (5 optimizers x 3 learning rates) on compare_limit images
         sweep_epochs=10,
         compare_limit=12000,  # ablations on a class-balanced subset; the main models train on all 54,000
-        trials=20,
+        trials=40,
         search_limit=3000,
-        search_epochs=5,
+        search_epochs=6,
         sampler_seeds=3,
         reg_limit=2000,
         reg_epochs=40,
-        search_folds=2,
-        search_finalists=1,
+        search_folds=5,
+        search_finalists=2,
+        search_cv_limit=12000,
+        fidelity_configs=12,
+        fidelity_limit=12000,
+        clf_trials=24,
+        clf_search_limit=6000,
+        clf_search_epochs=6,
+        clf_cv_limit=12000,
         clf_epochs=15,
         hw1_epochs=50,  # Homework 1's own budget (early stopping, patience 10)
         seeds=3,

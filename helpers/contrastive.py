@@ -192,7 +192,8 @@ def fine_tuned(ctx: Context, pretrained: Pretrained, clfs: Classifiers) -> FineT
     """SimCLR's encoder fine-tuned with Homework 1's recipe exactly as section 3 fine-tuned the autoencoder's
     (the variant it kept); its summary row merged into `simclr.finetuned`."""
     name = f"SimCLR {clfs.fine_kept}"
-    kept = finetune.strategies(pretrained.config, pretrained.run.model.encoder, clfs.spec)[clfs.fine_kept]
+    kept = finetune.on_encoder(clfs.strategies[clfs.fine_kept], pretrained.config,
+                               pretrained.run.model.encoder)
     strategy = replace(kept, tag="simclr_finetuned")
     run = finetune.train_strategy(name, strategy, ctx.splits, run_dir=ctx.run_dir,
                                   eval_batch_size=ctx.eval_batch_size)

@@ -332,6 +332,13 @@ def search_train(splits: Splits, profile: Profile) -> ImageSet:
     return splits.train.subset(balanced_subset(splits.train.labels, profile.search_limit, profile.seed))
 
 
+def balanced_train(splits: Splits, limit: int | None, seed: int) -> ImageSet:
+    """A class-balanced `limit` of the training split (seeded), or the whole split when `limit` is None."""
+    if limit is None:
+        return splits.train
+    return splits.train.subset(balanced_subset(splits.train.labels, limit, seed))
+
+
 def split_table(parts: dict[str, ImageSet]) -> str:
     """Markdown table: images per split and the smallest / largest class count in each."""
     rows = []

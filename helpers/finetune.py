@@ -1,42 +1,55 @@
 """Section 3: classifiers on the pretrained encoder against the Homework 1 network.
 
 A `Strategy` says which network to build (its `arch`, a plain dict that also rebuilds it from a saved
-checkpoint), whether it starts from the pretrained encoder, and how to train it. Every strategy trains
-on the shared loop with the Homework 1 recipe, on the same splits and seeds.
+checkpoint), whether it starts from the pretrained encoder, and how to train it (its label smoothing
+besides the recipe). Every strategy trains on the shared loop with the Homework 1 recipe, on the same
+splits and seeds.
 
-The notebook's steps of section 3 are at the end (`pretrain_hw1_network`, `hw1_network`, `classifiers`,
-`over_seeds`, `cross_validation`, `label_efficiency`, `best_model_errors`): each trains or loads its runs,
-merges its part of `metrics.json` and returns what its cell shows.
+Section 2's second study tunes the fine-tuning itself (the head's and the encoder's learning rates, weight
+decay, label smoothing) with Optuna, from the default fine-tuning, and checks its choice against the
+default by paired cross-validation (`tune_fine_tuning`); section 3 then trains the tuned fine-tuning beside
+its other strategies.
+
+The notebook's steps are at the end (`tune_fine_tuning` for section 2; `pretrain_hw1_network`,
+`hw1_network`, `classifiers`, `over_seeds`, `cross_validation`, `label_efficiency`, `best_model_errors` for
+section 3): each trains or loads its runs, merges its part of `metrics.json` and returns what its cell
+shows.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
 import math
+import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+import optuna
 import torch
-from scipy.stats import t as student_t
+from optuna.trial import TrialState
 from sklearn.metrics import confusion_matrix
 from torch import nn
 from tqdm.auto import tqdm
 
 from . import autoencoder as ae, fewlabels
 from .autoencoder import Autoencoder, Reconstructions
+from .config import Profile
 from .context import Context, Shown
-from .data import Augment, ImageSet, Splits, comparison_train
+from .data import Augment, ImageSet, Splits, balanced_train, comparison_train, fingerprint
 from .findings import finetune as ft_text
 from .findings.words import plus_minus, sig
 from .fewlabels import draws_for, label_draws, sweep_stats, sweep_table  # noqa: F401 (shared with section 5)
 from .models import AEConfig, Encoder, EncoderClassifier, HW1Autoencoder, HW1Net, count_parameters
 from .published import HW1_TEST_ACCURACY
-from .results import atomic_path, markdown_table, slug
-from .training import (Run, TrainSpec, WithHistories, classification_loss, cross_validate, evaluate_set,
-                       outputs, reconstruction_loss, train_model)
+from .results import atomic_path, config_hash, forced, markdown_table, slug
+from .statistics import mean_std, paired_difference
+from .studies import FINISHED, STORAGE_ENV, finished_trials, importances, open_study, run_to_budget, study_storage
+from .training import (Arm, LossFn, NonFiniteLossError, Run, TrainSpec, WithHistories, classification_loss,
+                       cross_validate, evaluate_set, outputs, paired_cross_validate, reconstruction_loss,
+                       smoothed_classification_loss, train_model, training_speed)
 
 HW1_AUGMENT = Augment(flip=True, rotate=5.0)
 HW1_BATCH = 64
@@ -88,14 +101,22 @@ class Strategy:
     arch: dict
     spec: TrainSpec
     pretrained: nn.Module | None = None  # start from these encoder weights; None: random initialization
+    label_smoothing: float = 0.0  # of the training loss's targets (`smoothed_classification_loss`)
 
     def build(self) -> nn.Module:
         return build_classifier(self.arch, self.pretrained)
 
+    @property
+    def loss(self) -> LossFn:
+        """The training loss: cross-entropy (with the strategy's label smoothing) and accuracy."""
+        return smoothed_classification_loss(self.label_smoothing)
+
     @cached_property
     def key(self) -> tuple:
-        """What defines the starting model, for the run cache (the weights are hashed once)."""
-        return self.arch, weights_digest(self.pretrained) if self.pretrained is not None else None
+        """What defines the starting model and the loss, for the run cache (the weights are hashed once); the
+        label smoothing is part of it only when it is not 0."""
+        key = self.arch, weights_digest(self.pretrained) if self.pretrained is not None else None
+        return key if self.label_smoothing == 0 else (*key, ("label_smoothing", self.label_smoothing))
 
 
 def hw1_scratch(epochs: int, seed: int) -> tuple[str, Strategy]:
@@ -123,10 +144,16 @@ def strategies(cfg: AEConfig, pretrained: Encoder, spec: TrainSpec,
     }
 
 
+def on_encoder(strategy: Strategy, cfg: AEConfig, encoder: Encoder) -> Strategy:
+    """An encoder strategy started from another pretrained `encoder` (of configuration `cfg`): the same
+    head, recipe, learning rates and loss (what `strategies(cfg, encoder, ...)` gives for its variants)."""
+    return replace(strategy, arch={**strategy.arch, "ae_config": cfg.as_dict()}, pretrained=encoder)
+
+
 def train_strategy(name: str, strategy: Strategy, splits: Splits, train: ImageSet | None = None, *,
                    run_dir: Path | None = None, eval_batch_size: int = 2000) -> Run:
     """Train one strategy on `train` (default: the training split), validating on `splits.val`."""
-    model, history = train_model(strategy.build, classification_loss, train or splits.train, splits.val,
+    model, history = train_model(strategy.build, strategy.loss, train or splits.train, splits.val,
                                  strategy.spec, model_key=("classifier", strategy.key), run_dir=run_dir,
                                  desc=name, mean=splits.mean, std=splits.std, eval_batch_size=eval_batch_size)
     return Run(model, history)
@@ -240,14 +267,8 @@ def seed_runs(chosen: dict[str, Strategy], splits: Splits, *, seeds: int, epochs
     return found
 
 
-def _mean_std(values: Sequence[float]) -> dict:
-    """Mean and sample standard deviation (n - 1; None for a single value)."""
-    v = np.asarray(values, dtype=float)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else None, "n": len(v)}
-
-
 def _text(entry: dict | None, scale: float = 1.0, unit: str = "") -> str:
-    """A `_mean_std` entry as `words.plus_minus` text; 'not reached' for None."""
+    """A `mean_std` entry as `words.plus_minus` text; 'not reached' for None."""
     return "not reached" if entry is None else plus_minus(entry["mean"], entry["std"], scale, unit)
 
 
@@ -258,36 +279,17 @@ def seed_stats(per_seed: dict[str, list[dict]]) -> dict[str, dict]:
     for name, rows in per_seed.items():
         reached = [r for r in rows if r["epochs_to_90"] is not None]
         entry = {"name": name, "seeds": [r["seed"] for r in rows],
-                 "test_accuracy": _mean_std([r["test_accuracy"] for r in rows]),
+                 "test_accuracy": mean_std([r["test_accuracy"] for r in rows]),
                  "trainable_parameters": rows[0]["trainable_parameters"],
                  "total_parameters": rows[0]["total_parameters"], "reached_90": len(reached),
-                 "epochs_to_90": _mean_std([r["epochs_to_90"] for r in reached]) if reached else None,
-                 "whole_seconds_to_90": _mean_std([r["whole_seconds_to_90"] for r in reached]) if reached else None}
+                 "epochs_to_90": mean_std([r["epochs_to_90"] for r in reached]) if reached else None,
+                 "whole_seconds_to_90": mean_std([r["whole_seconds_to_90"] for r in reached]) if reached else None}
         entry["text"] = {"test_accuracy": _text(entry["test_accuracy"], 100, "%"),
                          "epochs_to_90": _text(entry["epochs_to_90"])
                          + ("" if len(reached) in (0, len(rows)) else f" ({len(reached)} of {len(rows)} seeds)"),
                          "whole_seconds_to_90": _text(entry["whole_seconds_to_90"])}
         stats[name] = entry
     return stats
-
-
-def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> dict:
-    """`a - b` paired by seed: mean, standard deviation, and the Student-t interval of the mean at `confidence`.
-
-    `within_spread` is True when that interval contains 0 (the seeds do not settle which is better), None with a
-    single seed (no spread to compare with). `same_every_seed` flags a difference without any spread (integer
-    epoch counts can give one): its interval has zero width, which says little with two or three seeds."""
-    if len(a) != len(b) or not len(a):
-        raise ValueError(f"paired_difference needs two equally long, non-empty lists (got {len(a)} and {len(b)}).")
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    out = {"mean": float(d.mean()), "n": len(d), "std": None, "low": None, "high": None, "within_spread": None,
-           "same_every_seed": len(d) > 1 and bool(np.all(d == d[0]))}
-    if len(d) > 1:
-        sd = float(d.std(ddof=1))
-        half = float(student_t.ppf(0.5 + confidence / 2, len(d) - 1)) * sd / math.sqrt(len(d))
-        out.update(std=sd, low=out["mean"] - half, high=out["mean"] + half,
-                   within_spread=bool(out["mean"] - half <= 0.0 <= out["mean"] + half))
-    return out
 
 
 def seed_table(stats_: dict[str, dict]) -> str:
@@ -303,7 +305,7 @@ def seed_table(stats_: dict[str, dict]) -> str:
 def cross_validated(chosen: dict[str, Strategy], data: ImageSet, splits: Splits, *, k: int, seed: int,
                     run_dir: Path | None = None, eval_batch_size: int = 2000) -> dict[str, list[float]]:
     """Stratified k-fold validation accuracy of every strategy (same folds for all)."""
-    return {name: cross_validate(s.build, classification_loss, data, s.spec, k=k, seed=seed, mean=splits.mean,
+    return {name: cross_validate(s.build, s.loss, data, s.spec, k=k, seed=seed, mean=splits.mean,
                                  std=splits.std, metric="accuracy", name=f"CV {name}", model_key=s.key,
                                  run_dir=run_dir, eval_batch_size=eval_batch_size)
             for name, s in chosen.items()}
@@ -335,13 +337,283 @@ def label_sweep(chosen: dict[str, Strategy], splits: Splits, counts: Sequence[in
                 batch, epochs = label_budget(n, strategy.spec.batch_size, steps)
                 spec = replace(strategy.spec, epochs=epochs, batch_size=batch, scheduler="cosine", patience=None,
                                seed=strategy.spec.seed + draw)
-                model, _ = train_model(strategy.build, classification_loss, subset, None, spec,
+                model, _ = train_model(strategy.build, strategy.loss, subset, None, spec,
                                        model_key=("labels", strategy.key), run_dir=run_dir,
                                        desc=f"{name} {n} labels draw {draw + 1}", mean=splits.mean, std=splits.std,
                                        progress=False)
                 found[name][n].append(accuracy(model, splits.test, splits, eval_batch_size))
                 bar.update(1)
     return found
+
+
+# ----------------------------------------------------------------------------- tuning the fine-tuning
+
+# A second, smaller study (section 2) tunes how section 3 fine-tunes the pretrained encoder under Homework 1's
+# recipe. It starts from the default fine-tuning, section 3's variant with the encoder's learning rate a tenth
+# of the head's, which is an interior point of the space (`check_start`): a search can move every setting
+# either way from it. Everything not searched is the default's: the recipe (Adam, batch 64, plateau schedule,
+# early stopping on validation accuracy, flip + rotation), the head, the encoder's architecture and weights.
+DEFAULT_FINE_TUNING = "fine-tuned (encoder lr x0.1)"  # the start: a strategy of `strategies`
+TUNED_FINE_TUNING = "fine-tuned (tuned)"
+TUNED_TAG = "finetuned_tuned"
+ENCODER_PREFIX = "encoder."  # the parameters whose learning rate `encoder_lr_scale` scales
+CLF_LR_RANGE = (2e-4, 5e-3)  # the head's learning rate
+ENCODER_LR_SCALE_RANGE = (0.01, 2.0)  # the encoder's learning rate over the head's
+CLF_WEIGHT_DECAY_RANGE = (1e-5, 1e-3)  # Adam's weight decay (an L2 term in the gradient)
+LABEL_SMOOTHINGS = (0.0, 0.05, 0.1)
+CLF_RANGES = {"lr": CLF_LR_RANGE, "encoder_lr_scale": ENCODER_LR_SCALE_RANGE,
+              "weight_decay": CLF_WEIGHT_DECAY_RANGE}  # searched on a log scale
+CLF_CHOICES = {"label_smoothing": LABEL_SMOOTHINGS}
+CLF_SPACE_VERSION = 1  # bump when the space or the objective changes: studies of another are not continued
+CLF_TARGET = 0.003  # the cross-validated gain in accuracy (0.3 points) the tuned fine-tuning aims for
+
+
+def suggest_fine_tuning(trial: optuna.Trial, default: Strategy, epochs: int | None = None) -> Strategy:
+    """One point of the space as a strategy: the default's with the head's learning rate, the encoder's scale
+    of it, the weight decay and the label smoothing from `trial`, trained for `epochs` (default: the
+    default's)."""
+    lr = trial.suggest_float("lr", *CLF_LR_RANGE, log=True)
+    scale = trial.suggest_float("encoder_lr_scale", *ENCODER_LR_SCALE_RANGE, log=True)
+    weight_decay = trial.suggest_float("weight_decay", *CLF_WEIGHT_DECAY_RANGE, log=True)
+    smoothing = trial.suggest_categorical("label_smoothing", LABEL_SMOOTHINGS)
+    spec = replace(default.spec, epochs=epochs or default.spec.epochs, lr=lr, weight_decay=weight_decay,
+                   lr_scales=((ENCODER_PREFIX, scale),))
+    return replace(default, tag=TUNED_TAG, spec=spec, label_smoothing=smoothing)
+
+
+def fine_tuning(params: dict, default: Strategy, epochs: int | None = None) -> Strategy:
+    """The strategy of a trial's parameters, the rest as in `default`; `epochs` default: the default's."""
+    return suggest_fine_tuning(optuna.trial.FixedTrial(params), default, epochs)
+
+
+def fine_tuning_params(strategy: Strategy) -> dict:
+    """The searched settings of a fine-tuning strategy, named as the trials name them."""
+    spec = strategy.spec
+    return {"lr": spec.lr, "encoder_lr_scale": dict(spec.lr_scales).get(ENCODER_PREFIX, 1.0),
+            "weight_decay": spec.weight_decay, "label_smoothing": strategy.label_smoothing}
+
+
+def check_start(params: dict) -> dict:
+    """`params` when they are an interior point of the space: every numeric value strictly inside its range,
+    every categorical one among its choices with other choices beside it; a ValueError naming each problem
+    otherwise."""
+    names = [*CLF_RANGES, *CLF_CHOICES]
+    problems = [f"{name} is missing" for name in names if name not in params]
+    problems += [f"{name} is not searched" for name in params if name not in names]
+    problems += [f"{name} = {params[name]!r} is not strictly inside ({low:g}, {high:g})"
+                 for name, (low, high) in CLF_RANGES.items()
+                 if name in params and not low < params[name] < high]
+    for name, choices in CLF_CHOICES.items():
+        if name in params and params[name] not in choices:
+            problems.append(f"{name} = {params[name]!r} is not one of {choices}")
+        elif name in params and not set(choices) - {params[name]}:
+            problems.append(f"{name} has no choice besides the start's {params[name]!r}")
+    if problems:
+        raise ValueError("The start of the fine-tuning search is not an interior point of its space: "
+                         + "; ".join(problems) + ". Change the space in helpers/finetune.py.")
+    return params
+
+
+def start_point(default: Strategy) -> dict:
+    """The default fine-tuning's point of the space (for `enqueue_trial`), checked by `check_start` and
+    checked to rebuild the default exactly (its recipe, learning rates, loss and starting weights)."""
+    params = check_start(fine_tuning_params(default))
+    rebuilt = fine_tuning(params, default)
+    if rebuilt.spec != default.spec or rebuilt.key != default.key or rebuilt.arch != default.arch:
+        raise ValueError(f"The start's parameters {params} do not rebuild the default fine-tuning: its "
+                         f"recipe {default.spec} against {rebuilt.spec}; lr_scales other than "
+                         f"(({ENCODER_PREFIX!r}, scale),) are not a point of the space.")
+    return params
+
+
+def clf_space_rows(default: Strategy | None = None) -> list[tuple[str, str, str, str]]:
+    """(name, range or choices, scale, the start's value) of every searched setting, then what every trial
+    shares (scale "fixed")."""
+    if default is None:  # the default fine-tuning's settings do not depend on the encoder or the budget
+        recipe = hw1_recipe(1, seed=0)
+        default = Strategy(TUNED_TAG, {}, replace(recipe, lr_scales=((ENCODER_PREFIX, 0.1),)))
+    start = fine_tuning_params(default)
+    rows = [(name, f"{sig(low, 1)} to {sig(high, 1)}", "continuous, log scale", f"{start[name]:g}")
+            for name, (low, high) in CLF_RANGES.items()]
+    rows += [(name, ", ".join(f"{c:g}" for c in choices), "categorical", f"{start[name]:g}")
+             for name, choices in CLF_CHOICES.items()]
+    fixed = ("Homework 1's recipe (Adam, batch 64, reduce-on-plateau, early stopping on validation accuracy, "
+             "flip + rotation up to 5 degrees), the two-layer head, the encoder's architecture and weights")
+    return rows + [("the rest", fixed, "fixed", "")]
+
+
+def clf_space_table(default: Strategy | None = None) -> str:
+    """Markdown table of `clf_space_rows`."""
+    return markdown_table(["setting", "range or choices", "scale", "default fine-tuning"],
+                          clf_space_rows(default))
+
+
+@dataclass(frozen=True)
+class ClfSearch:
+    """What the fine-tuning study runs on: the data, the default fine-tuning (the start; its epochs are the
+    classifier budget), the trial images and epochs, the trial budget and where trials are cached."""
+
+    splits: Splits
+    train: ImageSet  # the training images of every trial (a class-balanced subset of the training split)
+    default: Strategy
+    trials: int
+    epochs: int  # of a trial that is not pruned
+    run_dir: Path | None = None  # trials are cached runs under run_dir/runs/ (None: not cached)
+    eval_batch_size: int = 2000
+
+    def __post_init__(self) -> None:
+        for name in ("trials", "epochs"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"ClfSearch.{name} = {value!r} is not allowed; allowed: an integer >= 1.")
+
+    @property
+    def seed(self) -> int:
+        """The default's seed: every trial's data order and head initialization, and the sampler's seed."""
+        return self.default.spec.seed
+
+    @cached_property
+    def start(self) -> dict:
+        return start_point(self.default)
+
+    @cached_property
+    def key(self) -> str:
+        """The settings a stored study belongs to: another space, trial data, validation split, encoder, trial
+        epochs, seed or training precision starts a new study."""
+        return config_hash("clf-search", CLF_SPACE_VERSION, fingerprint(self.train),
+                           fingerprint(self.splits.val), weights_digest(self.default.pretrained), self.epochs,
+                           self.seed, training_speed(self.train.device))
+
+    @property
+    def study_name(self) -> str:
+        return f"clf-fine-tuning-{self.key}"
+
+
+def limited_train(splits: Splits, profile: Profile, limit: int | None) -> ImageSet:
+    """A class-balanced `limit` of the training split (drawn with the profile's seed); for None, the
+    comparison images (`comparison_train`: the profile's `compare_limit`)."""
+    return balanced_train(splits, profile.compare_limit if limit is None else limit, profile.seed)
+
+
+def clf_objective(search: ClfSearch) -> Callable[[optuna.Trial], float]:
+    """The kept (best) validation accuracy of a trial's strategy trained on the trial images for the trial
+    epochs, reported every epoch so that the pruner can stop it before its last one. Each trial records the
+    epochs it trained and their seconds (user attributes `epochs`, `seconds`; a trial reused from the run
+    cache is charged what it cost when it was trained). A trial whose loss goes non-finite is pruned."""
+    splits = search.splits
+
+    def run(trial: optuna.Trial) -> float:
+        strategy = suggest_fine_tuning(trial, search.default, search.epochs)
+
+        def report(row: dict) -> None:
+            trial.set_user_attr("epochs", row["epoch"])
+            trial.set_user_attr("seconds", row["seconds"])
+            trial.report(row["val_accuracy"], row["epoch"])
+            if row["epoch"] < search.epochs and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
+
+        try:
+            _, history = train_model(strategy.build, strategy.loss, search.train, splits.val, strategy.spec,
+                                     model_key=("clf search trial", strategy.key), run_dir=search.run_dir,
+                                     desc="fine-tuning trial", mean=splits.mean, std=splits.std,
+                                     eval_batch_size=search.eval_batch_size, progress=False, announce=False,
+                                     on_epoch=report)
+        except NonFiniteLossError as err:
+            trial.set_user_attr("non_finite", str(err))
+            raise optuna.TrialPruned() from err
+        return history.kept["val_accuracy"]
+    return run
+
+
+def open_clf_study(search: ClfSearch) -> optuna.Study:
+    """The stored fine-tuning study of these settings: TPE (seeded; random for a quarter of the budget, 3
+    to 10 trials), Hyperband pruning over the trial epochs, maximizing validation accuracy, its first trial
+    the default fine-tuning (enqueued once, by whichever process creates the study)."""
+    if search.run_dir is None and not os.environ.get(STORAGE_ENV):
+        raise ValueError("A stored study needs a run_dir (or HW2_OPTUNA_STORAGE) for its database.")
+    start = search.start
+    startup = min(10, max(3, search.trials // 4))
+    sampler = optuna.samplers.TPESampler(seed=search.seed, n_startup_trials=startup)
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=search.epochs, reduction_factor=3)
+    return open_study(search.study_name, search.run_dir or ".", sampler=sampler, pruner=pruner,
+                      direction="maximize", on_create=lambda study: study.enqueue_trial(start))
+
+
+def run_clf_study(search: ClfSearch) -> optuna.Study:
+    """The fine-tuning study run up to its trial budget (a stored one continued; `HW2_FORCE=1` starts it
+    anew)."""
+    if forced():
+        try:
+            optuna.delete_study(study_name=search.study_name, storage=study_storage(search.run_dir or "."))
+        except KeyError:  # no such study stored
+            pass
+    study = open_clf_study(search)
+    ran = run_to_budget(study, clf_objective(search), search.trials)
+    print(f"[cache] fine-tuning search: {'reused' if ran == 0 else f'ran {ran} trials'}, "
+          f"{finished_trials(study)} finished, best validation accuracy {study.best_value:.4f}")
+    return study
+
+
+def clf_study_summary(study: optuna.Study, search: ClfSearch) -> dict:
+    """The study in numbers: trials finished, completed, pruned and failed, epochs and seconds spent, the best
+    trial (its parameters and validation accuracy), the default's validation accuracy in the study, whether
+    the default was kept (it is the best: the first trial, it wins ties), and the parameter importances."""
+    trials = study.get_trials(deepcopy=False)
+    finished = [t for t in trials if t.state in FINISHED]
+    states = [t.state for t in trials]
+    best = study.best_trial
+    default = next((t for t in sorted(finished, key=lambda t: t.number)
+                    if t.params == search.start and t.state == TrialState.COMPLETE), None)
+    return {"study": study.study_name, "space_version": CLF_SPACE_VERSION, "budget": search.trials,
+            "trial_epochs": search.epochs, "trial_images": len(search.train), "finished": len(finished),
+            "complete": states.count(TrialState.COMPLETE), "pruned": states.count(TrialState.PRUNED),
+            "failed": states.count(TrialState.FAIL),
+            "epochs": sum(int(t.user_attrs.get("epochs", len(t.intermediate_values))) for t in finished),
+            "seconds": sum(float(t.user_attrs.get("seconds", 0.0)) for t in finished),
+            "start_params": search.start, "best_params": best.params, "best_trial": best.number,
+            "best_value": best.value, "default_value": None if default is None else default.value,
+            "default_kept": best.params == search.start, "importances": importances(study, search.seed)}
+
+
+def compare_fine_tunings(tuned: Strategy, default: Strategy, data: ImageSet, splits: Splits, *, k: int,
+                         seed: int, run_dir: Path | None = None, eval_batch_size: int = 2000,
+                         kept_default: bool = False) -> dict:
+    """The tuned and the default fine-tuning by paired k-fold cross-validation on `data` (the same folds for
+    both, each at its own recipe's epochs), scored by accuracy on the held-out fold: each one's mean and
+    standard deviation over folds, the paired difference tuned - default (`paired_difference`), the folds
+    where the tuned one is higher, and whether the mean gain reaches `CLF_TARGET`. With `kept_default` (the
+    search kept the default) only the default is cross-validated, and there is no difference to give."""
+    arms = {DEFAULT_FINE_TUNING: default} if kept_default else {TUNED_FINE_TUNING: tuned,
+                                                                 DEFAULT_FINE_TUNING: default}
+    paired = paired_cross_validate({name: Arm(s.build, s.loss, s.spec, s.key) for name, s in arms.items()},
+                                   data, k=k, seed=seed, mean=splits.mean, std=splits.std, metric="accuracy",
+                                   run_dir=run_dir, eval_batch_size=eval_batch_size)
+    scores = paired["scores"]
+    scores.setdefault(TUNED_FINE_TUNING, scores[DEFAULT_FINE_TUNING])
+    a, b = scores[TUNED_FINE_TUNING], scores[DEFAULT_FINE_TUNING]
+    difference = None if kept_default else paired_difference(a, b)
+    return {"folds": k, "epochs": default.spec.epochs, "images": len(data), "fold_digests": paired["folds"],
+            "held_out": paired["held_out"], "kept_default": kept_default,
+            "tuned": {**mean_std(a), "folds": a}, "default": {**mean_std(b), "folds": b},
+            "difference": difference,
+            "folds_tuned_higher": None if kept_default else sum(x > y for x, y in zip(a, b)),
+            "target": CLF_TARGET, "target_met": difference is not None and difference["mean"] >= CLF_TARGET}
+
+
+def clf_search_table(found: dict) -> str:
+    """Markdown table: the default and the tuned fine-tuning, their settings, validation accuracy in the
+    study and cross-validated accuracy (mean ± std over folds)."""
+    cv = found["cv"]
+    rows = [("default", found["start_params"], found["default_value"], cv["default"])]
+    if not found["default_kept"]:
+        rows.append((f"tuned (trial {found['best_trial']})", found["best_params"], found["best_value"],
+                     cv["tuned"]))
+    return markdown_table(
+        ["fine-tuning", "head lr", "encoder lr scale", "weight decay", "label smoothing",
+         "validation accuracy in the study", f"{cv['folds']}-fold CV accuracy ({cv['images']:,} images)"],
+        [(name, sig(p["lr"]), sig(p["encoder_lr_scale"]), sig(p["weight_decay"]), f"{p['label_smoothing']:g}",
+          "n/a" if value is None else sig(value, 4), plus_minus(entry["mean"], entry["std"], 100, "%"))
+         for name, p, value, entry in rows])
 
 
 # ----------------------------------------------------------------------------- errors of the best model
@@ -510,14 +782,65 @@ def hw1_network(ctx: Context, pretraining: HW1Pretraining, ae_final: Autoencoder
 
 
 @dataclass(frozen=True)
+class FineTuningSearch(Shown):
+    """The fine-tuning study of section 2 and its check: the study, the default fine-tuning (`default`, the
+    start) and the one the study chose (`tuned`; the default itself when no trial beat it on validation),
+    their paired cross-validation (`paired`), the `clf_search` entries merged, the table and the sentences."""
+
+    study: optuna.Study
+    tuned: Strategy
+    default: Strategy
+    paired: dict
+
+    @property
+    def default_kept(self) -> bool:
+        return self.found["default_kept"]
+
+
+def fine_tuning_search(ctx: Context, ae_final: Autoencoder) -> ClfSearch:
+    """The fine-tuning study of this run: from the default fine-tuning of `ae_final`'s encoder at the
+    classifier budget (the profile's `clf_epochs`), on the profile's `clf_search_limit` class-balanced images
+    for `clf_search_epochs` per trial, `clf_trials` trials."""
+    profile = ctx.profile
+    default = strategies(ae_final.config, ae_final.run.model.encoder,
+                         hw1_recipe(profile.clf_epochs, seed=profile.seed))[DEFAULT_FINE_TUNING]
+    return ClfSearch(ctx.splits, limited_train(ctx.splits, profile, profile.clf_search_limit), default,
+                     profile.clf_trials, profile.clf_search_epochs, ctx.run_dir, ctx.eval_batch_size)
+
+
+def tune_fine_tuning(ctx: Context, ae_final: Autoencoder) -> FineTuningSearch:
+    """Tune how section 3 fine-tunes `ae_final`'s encoder (`fine_tuning_search`, continued where stored),
+    cross-validate the chosen fine-tuning against the default on the profile's `clf_cv_limit` class-balanced
+    images (`search_folds` paired folds at the classifier budget), and merge `clf_search`."""
+    profile, splits = ctx.profile, ctx.splits
+    search = fine_tuning_search(ctx, ae_final)
+    study = run_clf_study(search)
+    found = clf_study_summary(study, search)
+    kept = found["default_kept"]
+    tuned = search.default if kept else fine_tuning(found["best_params"], search.default)
+    paired = compare_fine_tunings(tuned, search.default, limited_train(splits, profile, profile.clf_cv_limit),
+                                  splits, k=profile.search_folds, seed=profile.seed, run_dir=ctx.run_dir,
+                                  eval_batch_size=ctx.eval_batch_size, kept_default=kept)
+    found = ctx.merge("clf_search", {**found, "space": {name: list(r) for name, r in CLF_RANGES.items()},
+                                     "choices": {name: list(c) for name, c in CLF_CHOICES.items()},
+                                     "tuned_name": DEFAULT_FINE_TUNING if kept else TUNED_FINE_TUNING,
+                                     "tuned_params": fine_tuning_params(tuned), "cv": paired})
+    finding = ft_text.clf_search_finding(found)
+    found = ctx.merge("clf_search", {"finding": finding})
+    return FineTuningSearch(study, tuned, search.default, paired, found=found, table=clf_search_table(found),
+                            finding=finding)
+
+
+@dataclass(frozen=True)
 class Classifiers(Shown, WithHistories):
     """Section 3's classifiers on the kept autoencoder's encoder, and the choices later sections read.
 
     `spec`: their recipe; `strategies`, `runs`, `rows` by name; `roles`: the five compared strategies ->
-    their key in metrics.json; `fine_kept`: the fine-tuning variant best on validation; `encoder_best`: the
-    best on validation of the strategies that start from the encoder; `saved`: every classifier of 3a and 3b
-    (strategy, run, row) by the name it is saved under; `best_name` and `best_model`: the best of those on
-    validation (sections 4 to 7 use it); `colours`: one matplotlib colour per strategy."""
+    their key in metrics.json; `fine_kept`: the fine-tuning variant kept (best on validation, here or in
+    section 2's fine-tuning search); `encoder_best`: the best on validation of the strategies that start
+    from the encoder; `saved`: every classifier of 3a and 3b (strategy, run, row) by the name it is saved
+    under; `best_name` and `best_model`: the best of those on validation (sections 4 to 7 use it);
+    `colours`: one matplotlib colour per strategy."""
 
     spec: TrainSpec
     strategies: dict[str, Strategy]
@@ -538,20 +861,35 @@ class Classifiers(Shown, WithHistories):
         return {name: self.strategies[name] for name in self.roles}
 
 
-def classifiers(ctx: Context, ae_final: Autoencoder, hw1: HW1Network) -> Classifiers:
+def classifiers(ctx: Context, ae_final: Autoencoder, hw1: HW1Network,
+                tuned: FineTuningSearch | None = None) -> Classifiers:
     """Train every strategy of `strategies` on `ae_final`'s encoder under Homework 1's recipe for the
     profile's `clf_epochs`, choose on validation (the fine-tuning variant, the best encoder strategy, the best
-    of all of 3a and 3b) and merge `finetune`."""
+    of all of 3a and 3b) and merge `finetune`.
+
+    With `tuned` (section 2's fine-tuning search on the same encoder and recipe), its fine-tuning is trained
+    beside them as `TUNED_FINE_TUNING` and is the fine-tuning variant kept; when that search kept the default
+    fine-tuning, the default is the variant kept and nothing is added."""
     profile, splits = ctx.profile, ctx.splits
     spec = hw1_recipe(profile.clf_epochs, seed=profile.seed)
     chosen = strategies(ae_final.config, ae_final.run.model.encoder, spec)
+    if tuned is not None:
+        default = chosen[DEFAULT_FINE_TUNING]
+        if tuned.default.spec != default.spec or tuned.default.key != default.key:
+            raise ValueError("The fine-tuning search was made for another encoder or recipe than section "
+                             "3's: pass tune_fine_tuning(ctx, ae_final) of the same autoencoder and profile.")
+        if not tuned.default_kept:
+            chosen[TUNED_FINE_TUNING] = tuned.tuned
     pretrain = ae_final.run.history.rows[-1]["seconds"]
     seconds = {n: pretrain for n, s in chosen.items() if s.pretrained is not None}
     runs = {n: train_strategy(n, s, splits, run_dir=ctx.run_dir, eval_batch_size=ctx.eval_batch_size)
             for n, s in chosen.items()}
     rows = summary(runs, splits, ctx.eval_batch_size, seconds)
     validation = lambda name: rows[name]["val_accuracy"]  # chosen on validation, never on test
-    fine_kept = max((n for n in chosen if n.startswith("fine-tuned")), key=validation)
+    if tuned is None:
+        fine_kept = max((n for n in chosen if n.startswith("fine-tuned")), key=validation)
+    else:  # chosen on validation by the search
+        fine_kept = DEFAULT_FINE_TUNING if tuned.default_kept else TUNED_FINE_TUNING
     roles = {HW1_SCRATCH: "hw1", SCRATCH: "scratch", fine_kept: "finetuned", FROZEN_MLP: "frozen_mlp",
              FROZEN_LINEAR: "frozen_linear"}
     encoder_best = max((n for n, s in chosen.items() if s.pretrained is not None), key=validation)

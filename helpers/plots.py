@@ -49,13 +49,14 @@ STYLE = {
 }
 
 
-def log_y(ax: plt.Axes) -> None:
-    """A log y axis labelled at 1, 2 and 5 times each power of ten in plain numbers (0.005, 0.01, 0.02): no minor
-    labels to collide."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+def log_y(ax: plt.Axes, axis: str = "y") -> None:
+    """A log y axis (`axis="x"`: x axis) labelled at 1, 2 and 5 times each power of ten in plain numbers (0.005,
+    0.01, 0.02): no minor labels to collide."""
+    getattr(ax, f"set_{axis}scale")("log")
+    scale = getattr(ax, f"{axis}axis")
+    scale.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    scale.set_minor_locator(matplotlib.ticker.NullLocator())
+    scale.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def use_style() -> None:
@@ -324,6 +325,72 @@ def search_progress(curves: dict[str, dict], start: float | None = None) -> plt.
     return fig
 
 
+def trial_values(values: dict[str, dict], start: float | None = None) -> plt.Figure:
+    """Every finished trial of each search, all its seeds pooled (`tuning.trial_values`, keyed by the search's
+    name): completed trials as filled dots, pruned ones (at their last report, so after fewer epochs) as open
+    ones, spread sideways to show how many lie where; `start`: the hand-set start's value, dotted. A flat
+    best-so-far curve is then told apart from a search whose trials were all worse than the start."""
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 2.7))
+    rng = np.random.default_rng(0)
+    for i, (name, found) in enumerate(values.items()):
+        value, pruned = np.asarray(found["value"], dtype=float), np.asarray(found["pruned"], dtype=bool)
+        x = i + rng.uniform(-0.25, 0.25, len(value))
+        ax.scatter(x[~pruned], value[~pruned], s=12, color=f"C{i % 10}", label="completed" if i == 0 else None)
+        ax.scatter(x[pruned], value[pruned], s=12, facecolors="none", edgecolors=f"C{i % 10}", linewidths=0.8,
+                   label="pruned (last report)" if i == 0 else None)
+    if start is not None:
+        ax.axhline(start, color="0.3", linewidth=1.0, linestyle=":", label="hand-set start")
+    ax.set_xticks(range(len(values)), list(values))
+    ax.set_xlabel("search (every seed's trials pooled)")
+    ax.set_ylabel("validation MSE of the trial")
+    log_y(ax)
+    ax.set_title("Where the trials landed")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, 1))
+    return fig
+
+
+def fidelity(found: dict) -> plt.Figure:
+    """The fidelity check (`tuning.fidelity`): each configuration's validation MSE after a whole stage-1 trial
+    against its validation MSE at the final budget (left; the hand-set start ringed), and Spearman's rank
+    correlation between the two after each epoch of the trial with its bootstrap interval (right; the target
+    dashed)."""
+    fig, (scatter, rho) = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.7))
+    points = [p for p in found["points"] if p["final"] is not None and p["trial_curve"][-1] is not None]
+    trial = np.array([p["trial_curve"][-1] for p in points], dtype=float)
+    final = np.array([p["final"] for p in points], dtype=float)
+    start = np.array([p["start"] for p in points], dtype=bool)
+    scatter.scatter(trial[~start], final[~start], s=16, color="C0", label="a configuration")
+    scatter.scatter(trial[start], final[start], s=44, facecolors="none", edgecolors="C3", linewidths=1.4,
+                    label="hand-set start")
+    log_y(scatter, "x")
+    log_y(scatter)
+    scatter.set_xlabel(f"after a trial ({found['trial_epochs']} epochs, {found['trial_images']:,} images)")
+    scatter.set_ylabel("final budget")
+    scatter.set_title("Validation MSE, trial and final")
+    rows = found["by_epoch"]
+    epochs = np.array([r["epoch"] for r in rows])
+    rho.plot(epochs, [r["rho"] for r in rows], marker="o", color="C0", label="Spearman's ρ")
+    if all(r["low"] is not None for r in rows):
+        rho.fill_between(epochs, [r["low"] for r in rows], [r["high"] for r in rows], color="C0", alpha=0.18,
+                         linewidth=0, label="95% bootstrap interval")
+    rho.axhline(found["target"], color="0.3", linestyle="--", linewidth=1.0, label=f"target {found['target']:g}")
+    rho.set_ylim(-1.05, 1.05)
+    rho.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
+    rho.set_xlabel("epochs of the trial")
+    rho.set_ylabel("Spearman's ρ")
+    rho.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    rho.set_title("Rank agreement by epoch")
+    handles, labels = [], []
+    for ax in (scatter, rho):
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    fig.legend(handles, labels, loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.55 / fig.get_figheight(), 1, 1))
+    return fig
+
+
 @contextlib.contextmanager
 def _house_style_only():
     """Run plotting code that calls `matplotlib.style.use` (Optuna's switches to "ggplot") with that call made
@@ -345,6 +412,7 @@ def optuna_figures(study) -> dict[str, plt.Figure]:
     figures = {}
     with warnings.catch_warnings(), _house_style_only():
         warnings.simplefilter("ignore", ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Some regimes for parameter")  # few trials per regime
         for name, draw in (("history", ov.plot_optimization_history), ("importances", ov.plot_param_importances),
                            ("parallel", ov.plot_parallel_coordinate)):
             fig = np.atleast_1d(draw(study)).flat[0].figure

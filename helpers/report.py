@@ -31,7 +31,7 @@ MAX_PAGES = 6  # before the appendix (the assignment's limit)
 LATEX_HINT = "apt-get install texlive-latex-recommended texlive-fonts-recommended lmodern latexmk"
 _ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "−": r"\ensuremath{-}",
-            "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "→": r"\ensuremath{\to}"}
+            "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "→": r"\ensuremath{\to}", "ρ": r"\ensuremath{\rho}", "≥": r"\ensuremath{\geq}"}
 
 
 def flatten(tree: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -88,6 +88,10 @@ def findings(metrics: dict) -> dict:
         found["encoder"] = ff.encoder_finding(metrics["finetune"], metrics.get("finetune_cv"))
     if "search_cv" in metrics:
         found["search_cv"] = fs.search_cv_finding(metrics["search_cv"])
+    if "by_epoch" in metrics.get("search_fidelity", {}):
+        found["search_fidelity"] = fs.fidelity_finding(metrics["search_fidelity"])
+    if "cv" in metrics.get("clf_search", {}):
+        found["clf_search"] = ff.clf_search_brief(metrics["clf_search"])
     if "raw" in metrics.get("representations", {}):
         found["representations"] = fr.representations(metrics["representations"])
     if "raw" in metrics.get("representations", {}) and "ae" in metrics["representations"]:

@@ -41,17 +41,18 @@ PROFILES_START, PROFILES_END = markers("profiles")
 
 
 def search_summary(cv: dict) -> str:
-    """Section 2's key numbers: the kept configuration's cross-validated MSE and, where the search found
-    another configuration, how the two compare."""
-    hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
-    folds = f"{cv['folds']}-fold " if "folds" in cv else ""
-    if cv.get("tuned_is_hand_set"):
-        return f"no search beat the hand-set start, which is kept: {folds}CV MSE {hand}"
-    outcome = {-1: "the tuned one is lower by more than the fold spread",
-               0: "the two are within the fold spread",
-               1: "the hand-set one is lower by more than the fold spread"}[search_verdict(cv)]
-    return (f"{folds}CV MSE tuned ({cv['chosen']}) {plus_minus(cv['tuned_mean'], cv['tuned_std'])}, "
-            f"hand-set {hand}: {outcome}")
+    """Section 2's key numbers: the hand-set configuration's and the search's best cross-validated MSE, paired
+    by fold, and how the two compare."""
+    side = search_verdict(cv)
+    if side is None:
+        return (f"no search found another configuration: the hand-set one is kept (test MSE "
+                f"{sig(cv['hand_set_test_mse'])})")
+    outcome = {-1: "the search's best is lower beyond the paired 95% interval",
+               0: "the paired 95% interval contains no difference",
+               1: "the hand-set one is lower beyond the paired 95% interval"}[side]
+    return (f"{cv['folds']}-fold CV MSE, the search's best ({cv['compared']}) "
+            f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])}, hand-set "
+            f"{plus_minus(cv['hand_set_mean'], cv['hand_set_std'])}: {outcome}")
 
 
 def _finetune_summary(metrics: dict) -> str:

@@ -10,11 +10,20 @@ from .report import latex_value
 from .tuning import FIXED
 from .tuning import space_rows as searched_space
 
-SPACE_LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "batch_size": "batch size",
-                "optimizer": "optimizer", "base_channels": "base width $b$", "dropout": "dropout"}
-SCHEDULES = {"cosine": "cosine", "plateau": "halved on plateau", None: "constant"}
+SPACE_LABELS = {"lr": "learning rate", "weight_decay": "AdamW's weight decay", "batch_factor": "batch-size factor",
+                "schedule": "schedule", "optimizer": "optimizer", "base_channels": "base width $b$",
+                "augment": "augmentation"}
+SCHEDULES = {"cosine": "cosine", "warmup_cosine": "warm-up + cosine", "onecycle": "one-cycle",
+             "plateau": "halved on plateau", None: "constant"}
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
               "nesterov": "Nesterov SGD"}
+
+
+def _named(values: str) -> str:
+    """A range or list of choices with the optimizers and schedules by name (the part after a colon kept)."""
+    head, colon, tail = values.partition(":")
+    return ", ".join(OPTIMIZERS.get(v.strip(), SCHEDULES.get(v.strip(), v.strip())) for v in head.split(",")) + (
+        colon + tail)
 
 
 def space_rows() -> str:
@@ -22,13 +31,12 @@ def space_rows() -> str:
     range or choices, scale) and `\\searchspacesentence` (the same in words), from `tuning.space_rows`, so the
     report's search space is the code's own."""
     searched = [(name, values, scale) for name, values, scale in searched_space() if scale != FIXED]
-    table = "\n".join(f"    {SPACE_LABELS.get(name, latex_value(name))} & {latex_value(values)} & "
+    table = "\n".join(f"    {SPACE_LABELS.get(name, latex_value(name))} & {latex_value(_named(values))} & "
                       f"{latex_value(scale)} \\\\" for name, values, scale in searched)
     words = []
     for name, values, scale in searched:
         label = SPACE_LABELS.get(name, latex_value(name))
-        values = latex_value(", ".join(OPTIMIZERS.get(v.strip(), v.strip())
-                                       for v in values.split(":")[0].split(",")))
+        values = latex_value(_named(values).split(":")[0])
         words.append(f"{label} {values}{' (log scale)' if 'log' in scale else ''}" if " to " in values else
                      f"{label} one of {values}")
     return ("\\newcommand{\\searchspacerows}{%\n" + table + "}\n"

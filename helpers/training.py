@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,7 +40,7 @@ from .results import atomic_path, config_hash, keyed_path
 
 LossFn = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
 OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw", "rmsprop")
-SCHEDULERS = ("cosine", "onecycle", "plateau")
+SCHEDULERS = ("cosine", "warmup_cosine", "onecycle", "plateau")
 FINITE_CHECK_EVERY = 50
 CHECKPOINT_SECONDS = 10.0  # a run's checkpoint is rewritten at most this often, and always after its last epoch
 
@@ -160,12 +161,19 @@ def _optimizers(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer | Op
 
 def make_scheduler(name: str | None, optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int,
                    mode: str = "min"):
-    """Cosine or one-cycle (stepped every batch) or reduce-on-plateau (stepped every epoch)."""
+    """Cosine, warm-up + cosine or one-cycle (stepped every batch), or reduce-on-plateau (stepped every epoch).
+
+    Warm-up + cosine: the learning rate rises linearly over the first epoch (at most a fifth of the run) from
+    1/warm-up steps of its value to all of it, then falls along a cosine to 0 over the remaining steps."""
     if name is None:
         return None
     total = epochs * steps_per_epoch
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if name == "warmup_cosine":
+        warm = max(1, min(steps_per_epoch, total // 5))
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: (step + 1) / warm if step < warm else
+                                                 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
     if name == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
                                                    total_steps=total)
@@ -247,6 +255,22 @@ def denoising_metrics(mean: float, std: float) -> LossFn:
         return {"loss": F.mse_loss(denoised, batch.images), "psnr_noisy": psnr(noisy, batch.images).mean(),
                 "psnr_denoised": psnr(denoised, batch.images).mean()}
     return metrics
+
+
+def smoothed_classification_loss(eps: float) -> LossFn:
+    """Cross-entropy against labels smoothed by `eps` (each target puts 1 - eps on its class and eps spread
+    evenly over all classes), and accuracy as a second metric; `eps` 0 is `classification_loss` itself."""
+    if not 0.0 <= eps < 1.0:
+        raise ValueError(f"label smoothing eps = {eps!r} is not allowed; allowed: 0 <= eps < 1.")
+    if eps == 0:
+        return classification_loss
+
+    def loss(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        logits = model(batch.inputs).float()
+        return {"loss": F.cross_entropy(logits, batch.labels, label_smoothing=eps),
+                "accuracy": (logits.argmax(1) == batch.labels).float().mean()}
+    loss.__qualname__ = f"smoothed_classification_loss({eps:g})"
+    return loss
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -692,8 +716,10 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
 
 def cross_validate(build: Callable[[], nn.Module], loss_fn: LossFn, data: ImageSet, spec: TrainSpec, *, k: int,
                    seed: int, mean: float = 0.0, std: float = 1.0, metric: str = "loss", name: str = "cv",
-                   model_key: object = None, run_dir: Path | None = None, eval_batch_size: int = 2000) -> list[float]:
-    """Stratified k-fold: train a fresh `build()` on k-1 folds, score `<metric>` on the held-out one.
+                   model_key: object = None, run_dir: Path | None = None, eval_batch_size: int = 2000,
+                   folds: list[tuple[np.ndarray, np.ndarray]] | None = None) -> list[float]:
+    """Stratified k-fold: train a fresh `build()` on k-1 folds, score `<metric>` on the held-out one (`folds`:
+    the (train, held-out) index pairs, default `kfold_splits(data.labels, k, seed)`).
 
     The score is taken at the kept weights (the best epoch with early stopping, else the last). A spec that
     watches the held-out fold during training (early stopping, reduce-on-plateau) is validated every epoch;
@@ -702,7 +728,7 @@ def cross_validate(build: Callable[[], nn.Module], loss_fn: LossFn, data: ImageS
     """
     watches = spec.patience is not None or spec.scheduler == "plateau"
     scores = []
-    for fold, (train_idx, val_idx) in enumerate(kfold_splits(data.labels, k, seed), start=1):
+    for fold, (train_idx, val_idx) in enumerate(folds or kfold_splits(data.labels, k, seed), start=1):
         held_out = data.subset(val_idx)
         model, history = train_model(build, loss_fn, data.subset(train_idx), held_out if watches else None, spec,
                                      model_key=("cv", model_key, k, seed, fold), run_dir=run_dir,
@@ -711,3 +737,29 @@ def cross_validate(build: Callable[[], nn.Module], loss_fn: LossFn, data: ImageS
         scores.append(history.kept[f"val_{metric}"] if watches else evaluate_set(
             model, loss_fn, held_out, mean=mean, std=std, batch_size=eval_batch_size)[metric])
     return scores
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One side of a paired cross-validation: how to build its model, its loss, its recipe and its cache key."""
+
+    build: Callable[[], nn.Module]
+    loss_fn: LossFn
+    spec: TrainSpec
+    model_key: object
+
+
+def paired_cross_validate(arms: dict[str, Arm], data: ImageSet, *, k: int, seed: int, mean: float = 0.0,
+                          std: float = 1.0, metric: str = "loss", run_dir: Path | None = None,
+                          eval_batch_size: int = 2000) -> dict:
+    """`cross_validate` of every arm on one list of stratified folds, so that fold i of one arm trains and scores
+    on exactly the images of fold i of every other: the per-fold differences are paired. Returns {"scores":
+    {name: [score per fold]}, "folds": [digest of each fold's held-out indices], "held_out": [their sizes]}."""
+    folds = kfold_splits(data.labels, k, seed)
+    scores = {name: cross_validate(arm.build, arm.loss_fn, data, arm.spec, k=k, seed=seed, mean=mean, std=std,
+                                   metric=metric, name=f"CV {name}", model_key=arm.model_key, run_dir=run_dir,
+                                   eval_batch_size=eval_batch_size, folds=folds)
+              for name, arm in arms.items()}
+    return {"scores": scores, "folds": [config_hash("fold", held_out.tolist()) for _, held_out in folds],
+            "held_out": [len(held_out) for _, held_out in folds]}
+

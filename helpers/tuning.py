@@ -1,43 +1,42 @@
-"""Hyperparameter search with Optuna: the autoencoder's search space, TPE with median pruning against random
-and grid search over several sampler seeds, and studies stored on disk, resumable up to a trial budget.
+"""Hyperparameter search with Optuna: the autoencoder's search space around section 1's hand-set configuration,
+a measured fidelity, TPE against random search (both with Hyperband pruning) and grid search over several
+sampler seeds, studies stored on disk and resumable up to a trial budget, and a paired cross-validation of the
+search's best against the hand-set configuration.
 
-The search selects in two stages, so that neither short trials nor a small data set decide the choice.
-Stage 1: three Optuna searches on a class-balanced subset of the training split: TPE with median pruning and
-random search, each run once per sampler seed (the profile's `sampler_seeds`), and grid search, run once (it has
-no seed to vary). Every study has the same trial budget and starts from section 1's hand-set configuration
-(enqueued as trial 0). A trial that is not pruned trains the trial horizon (the profile's `search_epochs`, a
-cosine schedule over them) and is scored by its validation MSE at the end. Stage 2 (successive halving along
-data and epochs): the best few configurations of all studies are trained exactly like the final model (the
-final budget: section 1's `ae_epochs`, on the whole training split), and the lowest validation MSE there, the
-hand-set model included, is the tuned configuration; cross-validation at the final budget then checks it.
-Stage 1 alone is not enough: short trials reward settings that learn fast (the short-horizon bias), and a
-subset rewards regularization (dropout, weight decay) that stops paying on more data.
+The fidelity check comes first: the hand-set configuration and configurations spread over the space are trained
+as stage-1 trials (a class-balanced subset, a short horizon) and at the final budget, and Spearman's rank
+correlation between the two is measured after each epoch of a trial. Hyperband's first rung is the first epoch
+that ranks configurations as the final budget does (rho >= `FIDELITY_TARGET`); a trial is never stopped earlier.
+
+Stage 1: TPE and random search, each with Hyperband and each run once per sampler seed (the profile's
+`sampler_seeds`), and grid search, run once (it has no seed to vary) without pruning. Every study has the same
+trial budget and starts from the hand-set configuration (enqueued as trial 0). A trial that is not pruned trains
+the trial horizon (the profile's `search_epochs`) and is scored by its validation MSE at the end. Stage 2: the
+best few configurations of all studies are trained exactly like the final model (section 1's `ae_epochs` on the
+whole training split), and the lowest validation MSE there, the hand-set model included, is the configuration
+the later sections use. Then the best of them other than the hand-set one and the hand-set one are compared in a
+paired k-fold cross-validation at the final budget (the same folds for both) and on the test set.
 
 Several sampler seeds show how much a search's result owes to its luck: the searches are compared by the
-median of their best values over seeds, with the range. A TPE search with Hyperband pruning was dropped:
-repeated over seeds it did not fit the time budget.
+median of their best values over seeds, with the range.
 
-Trials are cached runs: a configuration trained by one study is reused, not retrained, by another (the start
-in every study; TPE's first random trials are random search's with the same sampler seed; the order of the
-training data is the start's seed in all of them, only the sampler's seed differs), and each trial is charged
-its own training seconds whoever trained it, so sharing does not flatter any search's time.
+Trials are cached runs: a configuration trained by one study (or by the fidelity check) is reused, not retrained,
+by another (the start in every study; TPE's first random trials are random search's with the same sampler seed;
+the order of the training data is the start's seed in all of them, only the sampler's seed differs), and each
+trial is charged its own training seconds whoever trained it, so sharing does not flatter any search's time.
 
 Run a worker on a stored study (several at once work on one study; `--decoder resize` when section 1 chose
 that decoder, since the start configuration is part of a study's settings):
-    python -m helpers.tuning --study ae-random-search --seed 1 --trials 5 [--profile quick] [--decoder resize]
+    python -m helpers.tuning --study ae-random-search-hyperband --seed 1 --trials 5 [--profile quick]
+        [--decoder resize] [--min-resource N]
 
-By default a study lives in `results/<profile>/optuna.journal` (Optuna's journal file, no server);
-`HW2_OPTUNA_STORAGE` names another journal file or a database server (see `study_storage`). A killed
-worker leaves its finished trials stored; the trial it was running is marked failed and run again once,
-with the same parameters, by the next worker that starts on the study on that machine (`fail_dead_trials`),
-or on a database server by any worker once the trial's heartbeats have stopped for `GRACE_SECONDS`.
+Where the studies live and how a killed worker's trial is retried: `helpers.studies`.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
-import socket
 import sys
 import warnings
 from dataclasses import dataclass, fields, replace
@@ -47,227 +46,55 @@ from typing import Callable, Iterable
 
 import numpy as np
 import optuna
-import psutil
-from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
-from optuna.storages import RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 from optuna.trial import TrialState
+from tqdm.auto import tqdm
 
-from .autoencoder import HAND_SET, Autoencoder, hand_set_spec, mse, train_autoencoder
+from .autoencoder import AUGMENTATION, HAND_SET, Autoencoder, hand_set_spec, mse, train_autoencoder
 from .config import ConfigError, Profile, int_option, resolve_profile, results_dir
-from .context import Context
-from .data import DataError, ImageSet, Splits, fingerprint, search_train, study_splits
+from .context import Context, Shown
+from .data import DataError, ImageSet, Splits, balanced_train, fingerprint, search_train, study_splits
 from .findings import search as search_text
 from .findings.words import plus_minus, sig
-from .models import DECODERS, AEConfig, AutoEncoder
-from .results import DamagedFileError, ResultsError, config_hash, forced, markdown_table, slug
+from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
+from .results import ResultsError, config_hash, forced, load_metrics, markdown_table, slug
 from .runtime import select_device
-from .training import (LossFn, NonFiniteLossError, Run, TrainSpec, cross_validate, reconstruction_loss, train_model,
-                       training_speed)
-
-STORAGE_ENV = "HW2_OPTUNA_STORAGE"
-JOURNAL_NAME = "optuna.journal"  # the default study file in a run's folder
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-HEARTBEAT_SECONDS = 10  # a database server's trials beat this often; one silent for GRACE_SECONDS has died
-GRACE_SECONDS = 30
-WORKER = "worker"  # the user attribute naming the process that runs a trial (`fail_dead_trials`)
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def study_storage(run_dir: str | Path) -> optuna.storages.BaseStorage:
-    """Where the studies of a run live: Optuna's journal file `optuna.journal` in the run's folder, or what
-    `HW2_OPTUNA_STORAGE` names.
-
-    `HW2_OPTUNA_STORAGE` takes a file path (absolute, or relative to the working folder): a journal file like
-    the default one, which the workers of one machine append to under its lock file (`<path>.lock`, held only
-    while one entry is written). Or it takes the SQLAlchemy URL of a database server (e.g.
-    postgresql://user:password@host/hw2), which workers on several machines share through Optuna's RDBStorage,
-    with heartbeats: a trial silent for `GRACE_SECONDS` has lost its worker, and is failed and retried once.
-    Anything else stops with `ConfigError`; a file that is not a journal, with `DamagedFileError`."""
-    value = os.environ.get(STORAGE_ENV, "").strip()
-    if not value:
-        return _journal(Path(run_dir).resolve() / JOURNAL_NAME)
-    setting = f"{STORAGE_ENV}={os.environ[STORAGE_ENV]!r}"
-    if "://" not in value:
-        path = Path(value).expanduser().resolve()
-        if path.is_dir():
-            raise ConfigError(f"{setting} is a folder; allowed: {_STORAGE_VALUES}")
-        return _journal(path)
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        url = make_url(value)
-        url.get_dialect()  # names a database SQLAlchemy knows (its driver is loaded only on connecting)
-    except (ArgumentError, NoSuchModuleError, ValueError) as err:
-        raise ConfigError(f"{setting} is not a database URL ({err}); allowed: {_STORAGE_VALUES}") from None
-    if url.get_backend_name() == "sqlite":  # it ignores SELECT ... FOR UPDATE: two workers may run one trial
-        raise ConfigError(f"{setting} is an SQLite database, which concurrent workers cannot share safely; "
-                          f"allowed: {_STORAGE_VALUES}")
-    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return optuna.storages.RDBStorage(value, heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS, heartbeat_stale_trial_callback=_retry_once())
-
-
-_STORAGE_VALUES = (f"the path of a journal file (e.g. /absolute/path/{JOURNAL_NAME}), the URL of a database "
-                   f"server (e.g. postgresql://user:password@host/hw2), or unset for "
-                   f"results/<profile>/{JOURNAL_NAME}.")
-
-
-def _journal(path: Path) -> JournalStorage:
-    """The journal file at `path` (created when missing); `DamagedFileError` when it is not one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = JournalFileOpenLock(str(path))
-    lock.acquire()  # a worker may be appending: its entry is whole once the lock is free
-    try:
-        with open(path, "rb") as f:
-            first = f.read(1)
-            f.seek(-1 if first else 0, os.SEEK_END)
-            last = f.read(1)
-    except FileNotFoundError:
-        first = last = b""
-    except OSError as err:
-        raise DamagedFileError(_damaged_study(path, f"cannot be read ({err})")) from None
-    finally:
-        lock.release()
-    # Optuna's reader passes such a file (an unfinished last line is skipped), appends to it, and then fails
-    if first not in (b"", b"{"):
-        raise DamagedFileError(_damaged_study(path, "is not an Optuna journal (it does not start with a JSON "
-                                                    "object)"))
-    if last not in (b"", b"\n"):
-        raise DamagedFileError(_damaged_study(path, "is damaged (its last entry is cut short)"))
-    try:
-        return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
-    except (ValueError, KeyError, TypeError, AssertionError) as err:  # a line that is not an entry
-        raise DamagedFileError(_damaged_study(path, f"is damaged ({type(err).__name__}: {err})")) from None
-
-
-def _damaged_study(path: Path | str, problem: str) -> str:
-    return (f"The Optuna study journal {path} {problem}. Move it aside (e.g. mv {path} {path}.damaged) and "
-            f"run again: the searches start their studies anew, and every configuration already trained is "
-            f"reused from runs/ beside it instead of trained again.")
-
-
-def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseSampler | None = None,
-               pruner: optuna.pruners.BasePruner | None = None, direction: str = "minimize",
-               on_create: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
-    """Create the study, or load it (trials and all) when it already exists in the storage.
-
-    `on_create(study)` runs in the one process that creates the study: of several workers creating it at the
-    same moment the storage lets one succeed, and the others load that one."""
-    storage = study_storage(run_dir)
-    try:
-        study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-                                    direction=direction)
-    except optuna.exceptions.DuplicatedStudyError:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    if on_create is not None:
-        on_create(study)
-    return study
-
-
-def finished_trials(study: optuna.Study) -> int:
-    """Trials that ran to the end, completed or pruned (failed and still-running ones do not count)."""
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
-
-
-def run_to_budget(study: optuna.Study, objective: Callable[[optuna.Trial], float], budget: int) -> int:
-    """Run trials until the study holds `budget` finished ones; returns how many this call ran.
-
-    A trial whose loss goes non-finite is recorded as failed and the search goes on.
-    """
-    before = finished_trials(study)
-    for _ in range(3):  # failed trials do not count: make up for them, a bounded number of times
-        missing = budget - finished_trials(study)
-        if missing <= 0:
-            break
-        run_trials(study, objective, missing)
-    return finished_trials(study) - before
-
-
-def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int) -> None:
-    """`fail_dead_trials`, then `n_trials` trials of `objective`, each recording the process that runs it
-    (user attribute `worker`) before it starts."""
-    fail_dead_trials(study)
-
-    def recorded(trial: optuna.Trial) -> float:
-        trial.set_user_attr(WORKER, _this_worker(trial.number))
-        return objective(trial)
-    study.optimize(recorded, n_trials=n_trials, catch=(NonFiniteLossError,))
-
-
-def fail_dead_trials(study: optuna.Study) -> list[int]:
-    """Mark failed every running trial whose process on this machine has died, and queue its parameters to
-    run again, once (Optuna's RetryHeartbeatStaleTrialCallback: a retried trial whose process dies is not
-    retried); returns the numbers of the trials failed. A database server's heartbeats do the same
-    (`study_storage`)."""
-    retry, host = _retry_once(), socket.gethostname()
-    failed = []
-    for trial in study.get_trials(states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get(WORKER)
-        # A trial run on another host is left alone: whether its process lives cannot be seen from here.
-        # A retry carries its failed trial's attributes: a `worker` of another trial number is not its own.
-        if not worker or worker["trial"] != trial.number or worker["host"] != host or _alive(worker):
-            continue
-        try:  # through the storage, as Optuna's own fail_stale_trials does
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        except UpdateFinishedTrialError:  # another worker failed it first (and queued its retry)
-            continue
-        retry(study, trial)
-        failed.append(trial.number)
-    return failed
-
-
-def _retry_once() -> RetryHeartbeatStaleTrialCallback:
-    with warnings.catch_warnings():  # marked experimental in Optuna
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return RetryHeartbeatStaleTrialCallback(max_retry=1)
-
-
-def _this_worker(trial_number: int) -> dict:
-    """This process as the worker of a trial: the host, the process id and the process's start time, which
-    tells it from a later process given the same id."""
-    me = psutil.Process()
-    return {"trial": trial_number, "host": socket.gethostname(), "pid": me.pid, "started": me.create_time()}
-
-
-def _alive(worker: dict) -> bool:
-    """Whether the process of `_this_worker` still runs on this host (one hidden by its rights counts as
-    alive)."""
-    try:
-        process = psutil.Process(worker["pid"])
-        return abs(process.create_time() - worker["started"]) < 1 and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:  # a zombie too, on some systems
-        return False
-    except psutil.AccessDenied:
-        return True
-
+from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, run_to_budget, run_trials,
+                      study_storage)
+from .statistics import paired_difference, rank_correlation
+from .training import (Arm, LossFn, NonFiniteLossError, Run, TrainSpec, paired_cross_validate, reconstruction_loss,
+                       train_model, training_speed)
 
 
 # ----------------------------------------------------------------------------- the search space
 
-# How the autoencoder trains and how wide it is are searched. Its other architecture fields (code size, kernel
-# size, batch norm, decoder) are the start configuration's: the code size in particular stays at the hand-set
-# model's (32 in section 1), since reconstruction error only falls as the code grows, so a free code size would
-# simply be pushed to its largest value, and a fixed one keeps the tuned and the hand-set models comparable.
-# Weight decay takes decades with 0 (off) among them, so the hand-set configuration (no weight decay) is a point
-# of the space.
-LR_RANGE = (1e-4, 1e-2)
-WEIGHT_DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
-BATCH_SIZES = (32, 64, 128)
-OPTIMIZER_CHOICES = ("adam", "adamw", "rmsprop", "nesterov")
-BASE_CHANNELS = (16, 32, 48)
-DROPOUT_RANGE = (0.0, 0.3)
-SCHEDULER = "cosine"  # over each run's own epochs: the trial horizon in stage 1, the final budget in stage 2
-GRID = {"lr": [1e-3, 2e-3, 4e-3], "weight_decay": [0.0, 1e-3], "batch_size": [32, 128],
-        "optimizer": ["adam", "adamw"], "base_channels": [16, 32], "dropout": [0.0, 0.1]}
-SPACE_VERSION = 3  # bump when the space or the objective changes: stored studies of the old one are not continued
+# How the autoencoder trains and how wide it is are searched, around section 1's hand-set configuration, which is an
+# interior point: every numeric start value lies strictly inside its range and every categorical choice offers other
+# values (`check_interior`). The code size (the study's variable, not a knob: the reconstruction error only falls as
+# the code grows), the kernel, batch norm and the decoder are the start's. The learning rate is Adam's step at the
+# start's batch size, scaled by the square root of the batch-size factor. AdamW always decays its weights (AdamW at
+# weight decay 0 would be Adam, the same update twice). Dropout, which did not lower section 1's validation loss, is
+# not searched; augmentation, which did, is.
+LR_RANGE = (4e-4, 1e-2)
+BATCH_FACTORS = (0.5, 1.0, 2.0, 4.0)  # x the start's batch size
+SCHEDULES = ("cosine", "warmup_cosine", "onecycle")  # over each run's own epochs
+OPTIMIZER_CHOICES = ("adam", "adamw")
+WEIGHT_DECAY_RANGE = (1e-4, 1e-1)  # AdamW's decoupled weight decay, log scale
+BASE_CHANNELS = (16, 32, 48, 64)  # channels (b, 2b)
+AUGMENTATIONS = {"off": None, "flip + shift 2 px": AUGMENTATION}
+NUMERIC = {"lr": LR_RANGE, "batch_factor": (min(BATCH_FACTORS), max(BATCH_FACTORS)),
+           "base_channels": (min(BASE_CHANNELS), max(BASE_CHANNELS)), "weight_decay": WEIGHT_DECAY_RANGE}
+CATEGORICAL = {"schedule": SCHEDULES, "optimizer": OPTIMIZER_CHOICES, "augment": tuple(AUGMENTATIONS)}
+GRID = {"lr": [1e-3, 2e-3, 4e-3], "batch_factor": [0.5, 1.0, 2.0], "schedule": ["cosine", "warmup_cosine"],
+        "optimizer": ["adam"], "base_channels": [32, 48], "augment": ["off", "flip + shift 2 px"]}
+SPACE_VERSION = 4  # bump when the space or the objective changes: stored studies of the old one are not continued
+HYPERBAND_REDUCTION = 3  # Hyperband keeps about a third of the trials at each rung
+FIDELITY_TARGET = 0.7  # the rank correlation a trial's epoch must reach to stand in for the final budget
 
-# name -> (sampler, pruner). The sampler names the search's kind, the key of `compare_searches`. Each seeded
-# search (every one but grid search) runs once per sampler seed; its study in the database is called
-# "ae-<slug of the name>-seed<i>-<settings key>", grid search's "ae-grid-search-<settings key>".
-SEARCHES = {"TPE + median pruning": ("tpe", "median"), "random search": ("random", None),
+# name -> (sampler, pruner). The sampler names the search's kind, the key of `compare_searches`. Both seeded searches
+# share Hyperband, so the sampler is their only difference; grid search trains every trial to the end. Each seeded
+# search runs once per sampler seed; its study in the storage is called "ae-<slug of the name>-seed<i>-<settings
+# key>", grid search's "ae-grid-search-<settings key>".
+SEARCHES = {"TPE + Hyperband": ("tpe", "hyperband"), "random search + Hyperband": ("random", "hyperband"),
             "grid search": ("grid", None)}
 FIXED = "fixed"  # the scale column of `space_rows` for a setting that is not searched
 
@@ -301,19 +128,22 @@ def display_name(search: str, seed: int | None = None) -> str:
 
 def suggest(trial: optuna.Trial, start: tuple[AEConfig, TrainSpec], epochs: int | None = None
             ) -> tuple[AEConfig, TrainSpec]:
-    """One point of the search space: the searched hyperparameters from `trial` (log scale for the learning rate),
-    the rest from the start configuration (code size, kernel size, batch norm, decoder, and the seed that orders
-    the training data), trained for `epochs` (default: the start's) with a cosine schedule over them."""
+    """One point of the search space: the searched hyperparameters from `trial` (log scale for the learning rate
+    and the weight decay), the rest from the start configuration (code size, kernel size, batch norm, decoder,
+    dropout, and the seed that orders the training data), trained for `epochs` (default: the start's)."""
     start_cfg, start_spec = start
     lr = trial.suggest_float("lr", *LR_RANGE, log=True)
-    weight_decay = trial.suggest_categorical("weight_decay", WEIGHT_DECAYS)
-    batch_size = trial.suggest_categorical("batch_size", BATCH_SIZES)
+    factor = trial.suggest_categorical("batch_factor", BATCH_FACTORS)
+    schedule = trial.suggest_categorical("schedule", SCHEDULES)
     optimizer = trial.suggest_categorical("optimizer", OPTIMIZER_CHOICES)
+    weight_decay = (trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True) if optimizer == "adamw"
+                    else 0.0)
     base = trial.suggest_categorical("base_channels", BASE_CHANNELS)
-    dropout = trial.suggest_float("dropout", *DROPOUT_RANGE)
-    cfg = replace(start_cfg, channels=(base, 2 * base), dropout=dropout)
-    spec = TrainSpec(epochs=epochs or start_spec.epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                     batch_size=batch_size, scheduler=SCHEDULER, seed=start_spec.seed)
+    augment = trial.suggest_categorical("augment", tuple(AUGMENTATIONS))
+    cfg = replace(start_cfg, channels=(base, 2 * base))
+    spec = TrainSpec(epochs=epochs or start_spec.epochs, optimizer=optimizer, lr=lr * math.sqrt(factor),
+                     weight_decay=weight_decay, batch_size=max(1, round(start_spec.batch_size * factor)),
+                     scheduler=schedule, augment=AUGMENTATIONS[augment], seed=start_spec.seed)
     return cfg, spec
 
 
@@ -323,28 +153,42 @@ def configuration(params: dict, start: tuple[AEConfig, TrainSpec], epochs: int |
     return suggest(optuna.trial.FixedTrial(params), start, epochs)
 
 
-def start_params(cfg: AEConfig, spec: TrainSpec) -> dict:
-    """The search-space point of a configuration (for `enqueue_trial`); a clear error when it is not one."""
-    params = {"lr": spec.lr, "weight_decay": spec.weight_decay, "batch_size": spec.batch_size,
-              "optimizer": spec.optimizer, "base_channels": cfg.channels[0], "dropout": cfg.dropout}
-    problems = [f"{name} = {params[name]!r} is not one of {choices}"
-                for name, choices in (("weight_decay", WEIGHT_DECAYS), ("batch_size", BATCH_SIZES),
-                                      ("optimizer", OPTIMIZER_CHOICES), ("base_channels", BASE_CHANNELS))
-                if params[name] not in choices]
-    problems += [f"{name} = {params[name]!r} is outside {bounds}" for name, bounds in
-                 (("lr", LR_RANGE), ("dropout", DROPOUT_RANGE)) if not bounds[0] <= params[name] <= bounds[1]]
-    if not problems:
-        point = configuration(params, (cfg, spec))
-        differ = [f"{field} = {getattr(mine, field)!r} (every trial: {getattr(theirs, field)!r})"
-                  for mine, theirs in zip((cfg, spec), point) for field in (f.name for f in fields(mine))
-                  if getattr(mine, field) != getattr(theirs, field)]
-        if differ:
-            problems.append("its other settings differ from what every trial uses (channels (b, 2b), a cosine "
-                            "schedule, no augmentation or early stopping, TrainSpec's defaults otherwise): "
-                            + ", ".join(differ))
+def check_interior(params: dict) -> None:
+    """Raise ValueError unless `params` is an interior point of the space: each numeric value strictly inside its
+    range (a start at an edge lets a short search favour it by construction), each categorical one among choices
+    that offer others."""
+    problems = [f"{name} = {params[name]!r} is not strictly inside {low:g} to {high:g}"
+                for name, (low, high) in NUMERIC.items() if name in params and not low < params[name] < high]
+    problems += [f"{name} = {params[name]!r} is not one of {_values(choices)}"
+                 for name, choices in (("batch_factor", BATCH_FACTORS), ("base_channels", BASE_CHANNELS))
+                 if name in params and params[name] not in choices]
+    problems += [f"{name} = {params.get(name)!r} is not one of {', '.join(map(str, choices))}"
+                 for name, choices in CATEGORICAL.items() if params.get(name) not in choices]
+    problems += [f"{name} offers no value beside {params[name]!r}" for name, choices in CATEGORICAL.items()
+                 if len(set(choices) - {params.get(name)}) == 0]
     if problems:
-        raise ValueError("The start configuration is not a point of the search space: " + "; ".join(problems)
-                         + ". Change the configuration, or the space in helpers/tuning.py.")
+        raise ValueError("The start configuration is not an interior point of the search space: " + "; ".join(problems)
+                         + ". Change the configuration, or the ranges in helpers/tuning.py.")
+
+
+def start_params(cfg: AEConfig, spec: TrainSpec) -> dict:
+    """The search-space point of a configuration (for `enqueue_trial`), checked to be interior (`check_interior`)
+    and to rebuild exactly the configuration given; a clear error otherwise."""
+    augment = next((name for name, a in AUGMENTATIONS.items() if a == spec.augment), spec.augment)
+    params = {"lr": spec.lr, "batch_factor": 1.0, "schedule": spec.scheduler, "optimizer": spec.optimizer,
+              "base_channels": cfg.channels[0], "augment": augment}
+    if spec.optimizer == "adamw":
+        params["weight_decay"] = spec.weight_decay
+    check_interior(params)
+    point = configuration(params, (cfg, spec))
+    differ = [f"{field} = {getattr(mine, field)!r} (every trial: {getattr(theirs, field)!r})"
+              for mine, theirs in zip((cfg, spec), point) for field in (f.name for f in fields(mine))
+              if getattr(mine, field) != getattr(theirs, field)]
+    if differ:
+        raise ValueError("The start configuration is not a point of the search space: its other settings differ from "
+                         "what every trial uses (channels (b, 2b), no early stopping, TrainSpec's defaults "
+                         "otherwise): " + ", ".join(differ) + ". Change the configuration, or the space in "
+                         "helpers/tuning.py.")
     return params
 
 
@@ -356,29 +200,35 @@ def _values(values: Iterable) -> str:
 def space_rows(search: Search | None = None) -> list[tuple[str, str, str]]:
     """(name, range or choices, scale) of every searched hyperparameter (named as Optuna's trials name them),
     then the settings every trial shares (scale "fixed"): the architecture the start configuration sets (section
-    1's hand-set model without `search`), the schedule and, with `search`, the epochs of each stage."""
+    1's hand-set model without `search`) and, with `search`, the epochs of each stage."""
     cfg = search.start[0] if search is not None else HAND_SET
     rows = [("lr", f"{_values(LR_RANGE[:1])} to {_values(LR_RANGE[1:])}", "continuous, log scale"),
-            ("weight_decay", _values(WEIGHT_DECAYS), "categorical (0: off)"),
-            ("batch_size", _values(BATCH_SIZES), "categorical"),
+            ("batch_factor", f"{_values(BATCH_FACTORS)}: times the start's batch size, the learning rate times its "
+                             f"square root", "categorical"),
+            ("schedule", _values(SCHEDULES), "categorical"),
             ("optimizer", _values(OPTIMIZER_CHOICES), "categorical"),
+            ("weight_decay", f"{_values(WEIGHT_DECAY_RANGE[:1])} to {_values(WEIGHT_DECAY_RANGE[1:])}: AdamW only",
+             "continuous, log scale"),
             ("base_channels", f"{_values(BASE_CHANNELS)}: channels (b, 2b)", "categorical"),
-            ("dropout", f"{DROPOUT_RANGE[0]:g} to {DROPOUT_RANGE[1]:g}", "continuous, linear scale"),
+            ("augment", _values(AUGMENTATIONS), "categorical"),
             ("code size", str(cfg.latent_dim), FIXED),
             ("decoder", cfg.decoder, FIXED),
             ("kernel size", str(cfg.kernel_size), FIXED),
             ("batch norm", "on" if cfg.batch_norm else "off", FIXED),
-            ("learning-rate schedule", f"{SCHEDULER} over the run's epochs", FIXED)]
+            ("dropout", f"{cfg.dropout:g}", FIXED)]
     if search is not None:
-        rows.append(("epochs", f"{search.horizon} per trial (stage 1), {search.epochs} at the final budget "
-                               f"(stage 2 and cross-validation)", FIXED))
+        rows.append(("epochs", f"{search.horizon} per trial (stage 1, Hyperband from {search.min_resource}), "
+                               f"{search.epochs} at the final budget (stage 2 and cross-validation)", FIXED))
     return rows
 
 
 def space_table(search: Search | None = None) -> str:
-    """Markdown table of `space_rows`, with the values grid search takes."""
-    return markdown_table(["hyperparameter", "range or choices", "scale", "grid search's values"],
-                          [(*row, _values(GRID.get(row[0], ()))) for row in space_rows(search)])
+    """Markdown table of `space_rows`, with the start's value of each searched hyperparameter (with `search`)
+    and the values grid search takes."""
+    start = search.start_params if search is not None else {}
+    return markdown_table(["hyperparameter", "range or choices", "scale", "start (section 1)", "grid search's values"],
+                          [(*row, _values([start[row[0]]]) if row[0] in start else "",
+                            _values(GRID.get(row[0], ()))) for row in space_rows(search)])
 
 
 # ----------------------------------------------------------------------------- what the searches share
@@ -387,19 +237,23 @@ def space_table(search: Search | None = None) -> str:
 @dataclass(frozen=True)
 class Search:
     """What every study of a run shares: the data, the start point (which also fixes the final budget: its epochs,
-    on the whole training split), the trial horizon, the trial budget, the sampler seeds, and where trials are
-    cached."""
+    on the whole training split), the trial horizon and Hyperband's smallest rung, the trial budget, the sampler
+    seeds, the fidelity check's and the paired cross-validation's images, and where trials are cached."""
 
     splits: Splits
     train: ImageSet  # the training images of every trial of stage 1 (a subset of the training split)
     start: tuple[AEConfig, TrainSpec]
     trials: int  # trial budget of each study
-    folds: int  # k of the cross-validated comparison of the start and the tuned configuration (whole training split)
+    folds: int  # k of the paired cross-validation of the start and the tuned configuration
     run_dir: Path | None = None  # trials are cached runs under run_dir/runs/ (None: not cached)
     eval_batch_size: int = 2000
     finalists: int = 2  # configurations of stage 1 trained at the final budget in stage 2
     trial_epochs: int | None = None  # epochs of a stage-1 trial that is not pruned; None: the final budget
     sampler_seeds: int = 1  # studies of each seeded search (sampler seed = the start's seed + 0, 1, ...)
+    min_resource: int = 1  # Hyperband's first rung (epochs); `fidelity` measures which epoch ranks well enough
+    fidelity_configs: int = 12  # configurations spread over the space in the fidelity check (the start besides)
+    fidelity_train: ImageSet | None = None  # the fidelity check's final-budget images; None: the training split
+    cv_train: ImageSet | None = None  # the paired cross-validation's images; None: the training split
 
     def __post_init__(self) -> None:
         checks = [("trials", isinstance(self.trials, int) and self.trials >= 1, "an integer >= 1"),
@@ -409,7 +263,11 @@ class Search:
                                                                  and self.trial_epochs >= 1),
                    "None (the final budget) or an integer >= 1"),
                   ("sampler_seeds", isinstance(self.sampler_seeds, int) and self.sampler_seeds >= 1,
-                   "an integer >= 1")]
+                   "an integer >= 1"),
+                  ("min_resource", isinstance(self.min_resource, int) and 1 <= self.min_resource <= self.horizon,
+                   f"an integer in [1, {self.horizon}] (the trial horizon)"),
+                  ("fidelity_configs", isinstance(self.fidelity_configs, int) and self.fidelity_configs >= 2,
+                   "an integer >= 2")]
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"Search.{name} = {getattr(self, name)!r} is not allowed; allowed: {allowed}.")
@@ -421,7 +279,7 @@ class Search:
 
     @property
     def horizon(self) -> int:
-        """Epochs of a stage-1 trial that is not pruned (its cosine schedule runs over them)."""
+        """Epochs of a stage-1 trial that is not pruned (its schedule runs over them)."""
         return self.trial_epochs or self.epochs
 
     @property
@@ -435,21 +293,25 @@ class Search:
 
     @cached_property
     def key(self) -> str:
-        """Settings a stored study belongs to: a study made with other data, trial horizon, start or training
-        precision is not continued."""
+        """Settings a stored study belongs to: a study made with other data, trial horizon, Hyperband rung, start
+        or training precision is not continued."""
         return config_hash("ae-search", SPACE_VERSION, fingerprint(self.train), fingerprint(self.splits.val),
-                           self.splits.mean, self.splits.std, self.horizon, self.seed, self.start_params,
-                           self.start[0].as_dict(), training_speed(self.train.device))
+                           self.splits.mean, self.splits.std, self.horizon, self.min_resource, self.seed,
+                           self.start_params, self.start[0].as_dict(), training_speed(self.train.device))
 
 
 def make_search(profile: Profile, splits: Splits, run_dir: str | Path | None,
-                start: tuple[AEConfig, TrainSpec] | None = None) -> Search:
+                start: tuple[AEConfig, TrainSpec] | None = None, min_resource: int = 1) -> Search:
     """The searches of a profile: its search images, trial horizon (`search_epochs`), trial budget, sampler seeds,
-    finalists and folds, from section 1's hand-set model (whose epochs are the final budget)."""
+    finalists, folds, fidelity check and paired cross-validation images, from section 1's hand-set model (whose
+    epochs are the final budget)."""
     start = start or (HAND_SET, hand_set_spec(profile))
     return Search(splits, search_train(splits, profile), start, profile.trials, profile.search_folds,
                   Path(run_dir) if run_dir is not None else None, profile.eval_batch_size, profile.search_finalists,
-                  trial_epochs=profile.search_epochs, sampler_seeds=profile.sampler_seeds)
+                  trial_epochs=profile.search_epochs, sampler_seeds=profile.sampler_seeds, min_resource=min_resource,
+                  fidelity_configs=profile.fidelity_configs,
+                  fidelity_train=balanced_train(splits, profile.fidelity_limit, profile.seed),
+                  cv_train=balanced_train(splits, profile.search_cv_limit, profile.seed))
 
 
 def plan(search: Search) -> dict[str, tuple[str, int | None]]:
@@ -457,6 +319,17 @@ def plan(search: Search) -> dict[str, tuple[str, int | None]]:
     is sampler seed `search.seed + i`."""
     return {display_name(name, seed): (name, seed) for name in SEARCHES
             for seed in (range(search.sampler_seeds) if seeded(name) else [None])}
+
+
+def trial_run(search: Search, cfg: AEConfig, spec: TrainSpec, loss_fn: LossFn = reconstruction_loss,
+              on_epoch: Callable[[dict], None] | None = None):
+    """A stage-1 run of a configuration: trained on the search images for `spec.epochs`, validated every epoch,
+    cached under the trials' key (a configuration trained by one study, or by the fidelity check, is reused by
+    every other). Returns `train_model`'s (model, history)."""
+    return train_model(lambda: AutoEncoder(cfg), loss_fn, search.train, search.splits.val, spec,
+                       model_key=("search trial", cfg.as_dict(), getattr(loss_fn, "__qualname__", "")),
+                       run_dir=search.run_dir, desc="search trial", mean=search.splits.mean, std=search.splits.std,
+                       eval_batch_size=search.eval_batch_size, progress=False, announce=False, on_epoch=on_epoch)
 
 
 def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable[[optuna.Trial], float]:
@@ -479,11 +352,7 @@ def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable
                 raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
 
         try:
-            _, history = train_model(lambda: AutoEncoder(cfg), loss_fn, search.train, search.splits.val, spec,
-                                     model_key=("search trial", cfg.as_dict(), getattr(loss_fn, "__qualname__", "")),
-                                     run_dir=search.run_dir, desc="search trial", mean=search.splits.mean,
-                                     std=search.splits.std, eval_batch_size=search.eval_batch_size, progress=False,
-                                     announce=False, on_epoch=report)
+            _, history = trial_run(search, cfg, spec, loss_fn, on_epoch=report)
         except NonFiniteLossError as err:
             trial.set_user_attr("non_finite", str(err))
             raise optuna.TrialPruned() from err
@@ -492,8 +361,8 @@ def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable
 
 
 def make_sampler(kind: str, seed: int, budget: int = 40) -> optuna.samplers.BaseSampler:
-    """Seeded samplers; TPE (multivariate, Optuna's default) starts from random trials for a quarter of the
-    budget (3 to 10), the enqueued start trial included. Grid search's seed only shuffles the grid's order."""
+    """Seeded samplers; TPE (multivariate, Optuna's default otherwise) starts from random trials for a quarter of
+    the budget (3 to 10), the enqueued start trial included. Grid search's seed only shuffles the grid's order."""
     if kind == "tpe":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, budget // 4)))
     if kind == "random":
@@ -503,13 +372,15 @@ def make_sampler(kind: str, seed: int, budget: int = 40) -> optuna.samplers.Base
     raise ValueError(f"Unknown sampler {kind!r}; choose tpe, random or grid.")
 
 
-def make_pruner(kind: str | None) -> optuna.pruners.BasePruner:
-    """Median pruning from the fourth trial on, from the first epoch; None: no pruning."""
+def make_pruner(kind: str | None, min_resource: int = 1, horizon: int = 1) -> optuna.pruners.BasePruner:
+    """Hyperband over the epochs of a trial (its first rung `min_resource`, the horizon its last, a third kept at
+    each rung); None: no pruning."""
     if kind is None:
         return optuna.pruners.NopPruner()
-    if kind == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    raise ValueError(f"Unknown pruner {kind!r}; choose median or None.")
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=horizon,
+                                              reduction_factor=HYPERBAND_REDUCTION)
+    raise ValueError(f"Unknown pruner {kind!r}; choose hyperband or None.")
 
 
 def _seed_index(search: str, seed: int | None) -> int | None:
@@ -539,12 +410,13 @@ def open_search(name: str, search: Search, seed: int | None = None) -> optuna.St
     sampler, pruner = SEARCHES[name]
     return open_study(_stored_name(name, seed, search), search.run_dir or ".",
                       sampler=make_sampler(sampler, search.seed + (seed or 0), search.trials),
-                      pruner=make_pruner(pruner), on_create=lambda study: study.enqueue_trial(search.start_params))
+                      pruner=make_pruner(pruner, search.min_resource, search.horizon),
+                      on_create=lambda study: study.enqueue_trial(search.start_params))
 
 
 def run_searches(search: Search) -> dict[str, optuna.Study]:
     """Every study of `plan(search)` (each seeded search once per sampler seed, grid search once), at the same
-    trial budget, keyed by display name ("TPE + median pruning, seed 0", ..., "grid search"); continued where
+    trial budget, keyed by display name ("TPE + Hyperband, seed 0", ..., "grid search"); continued where
     stored, `HW2_FORCE=1` starts them anew."""
     studies = {}
     for label, (name, seed) in plan(search).items():
@@ -560,6 +432,76 @@ def run_searches(search: Search) -> dict[str, optuna.Study]:
               f"{finished_trials(study)} finished, best validation MSE {study.best_value:.5f}")
         studies[label] = study
     return studies
+
+
+# ----------------------------------------------------------------------------- the fidelity check
+
+
+def spread_configurations(search: Search, n: int) -> list[dict]:
+    """`n` distinct points of the space other than the start, spread over it: Optuna's scrambled Sobol sequence
+    over the numeric hyperparameters (seeded by the start's seed), the categorical ones and the weight decay (which
+    only AdamW has) drawn at random."""
+    with warnings.catch_warnings():  # QMCSampler is marked experimental; independent sampling is expected here
+        warnings.simplefilter("ignore")
+        sampler = optuna.samplers.QMCSampler(seed=search.seed, scramble=True, warn_independent_sampling=False)
+        study = optuna.create_study(sampler=sampler)
+        points: list[dict] = []
+        for _ in range(20 * n):
+            trial = study.ask()
+            suggest(trial, search.start)
+            study.tell(trial, 0.0)
+            if trial.params != search.start_params and trial.params not in points:
+                points.append(trial.params)
+            if len(points) == n:
+                break
+    return points
+
+
+def _score(value: float | None) -> float:
+    """A validation MSE for ranking: a run whose loss went non-finite ranks last."""
+    return math.inf if value is None or not math.isfinite(value) else float(value)
+
+
+def fidelity(search: Search) -> dict:
+    """Does a stage-1 trial rank configurations as the final budget does? The start and `search.fidelity_configs`
+    configurations spread over the space (`spread_configurations`) are each trained as a stage-1 trial (the search
+    images, the trial horizon; the same cached runs the studies reuse) and at the final budget (the final epochs on
+    the fidelity images). Per epoch e of the trials: Spearman's rank correlation between the validation MSE after
+    e epochs and the final budget's, with a bootstrap interval. Hyperband's first rung (`min_resource`) is the
+    first epoch whose correlation reaches `FIDELITY_TARGET`; the horizon when none does (no early stop is trusted)."""
+    points = [search.start_params, *spread_configurations(search, search.fidelity_configs)]
+    data = search.fidelity_train or search.splits.train
+    rows = []
+    for params in tqdm(points, desc="fidelity check"):
+        row = {"params": params, "start": params == search.start_params}
+        cfg, spec = configuration(params, search.start, search.horizon)
+        try:
+            _, history = trial_run(search, cfg, spec)
+            row["trial_curve"] = [h["val_loss"] for h in history.rows]
+            row["trial_seconds"] = history.rows[-1]["seconds"]
+        except NonFiniteLossError:
+            row["trial_curve"], row["trial_seconds"] = [None] * search.horizon, None
+        cfg, spec = configuration(params, search.start)
+        try:
+            run = train_autoencoder(cfg, spec, search.splits, train=data, eval_batch_size=search.eval_batch_size,
+                                    desc="fidelity check, final budget", run_dir=search.run_dir)
+            row["final"], row["final_seconds"] = run.history.kept["val_loss"], run.history.rows[-1]["seconds"]
+        except NonFiniteLossError:
+            row["final"], row["final_seconds"] = None, None
+        row["parameters"] = count_parameters(AutoEncoder(cfg))
+        rows.append(row)
+    final = [_score(r["final"]) for r in rows]
+    by_epoch = [{"epoch": e, **rank_correlation([_score(r["trial_curve"][e - 1]) for r in rows], final,
+                                                seed=search.seed)}
+                for e in range(1, search.horizon + 1)]
+    reached = [r["epoch"] for r in by_epoch if r["rho"] >= FIDELITY_TARGET]
+    horizon = by_epoch[-1]
+    return {"configs": len(rows), "trial_images": len(search.train), "trial_epochs": search.horizon,
+            "final_images": len(data), "final_epochs": search.epochs, "target": FIDELITY_TARGET, "points": rows,
+            "by_epoch": by_epoch, "rho": horizon["rho"], "rho_low": horizon["low"], "rho_high": horizon["high"],
+            "met": horizon["rho"] >= FIDELITY_TARGET, "min_resource": reached[0] if reached else search.horizon,
+            "trial_seconds": sum(r["trial_seconds"] or 0.0 for r in rows),
+            "final_seconds": sum(r["final_seconds"] or 0.0 for r in rows)}
 
 
 # ----------------------------------------------------------------------------- reading a study
@@ -596,6 +538,21 @@ def progress(study: optuna.Study) -> dict[str, list]:
         for key, item in zip(curve, (low, elapsed, trained, last if pruned else t.value, pruned)):
             curve[key].append(item)
     return curve
+
+
+def trial_values(studies: Iterable[optuna.Study]) -> dict[str, list]:
+    """Every finished trial of `studies`: its value (a pruned trial's last report), whether it was pruned, and the
+    epochs it trained; trials that reported nothing are left out."""
+    found = {"value": [], "pruned": [], "epochs": []}
+    for study in studies:
+        for t in _finished(study):
+            pruned = t.state == TrialState.PRUNED
+            value = t.intermediate_values[max(t.intermediate_values)] if pruned and t.intermediate_values else (
+                None if pruned else t.value)
+            if value is not None and math.isfinite(value):
+                for key, item in zip(found, (float(value), pruned, trial_epochs(t))):
+                    found[key].append(item)
+    return found
 
 
 def seconds_to_reach(study: optuna.Study, target: float) -> float | None:
@@ -736,16 +693,25 @@ def compare_searches(studies: dict[str, optuna.Study], search: Search) -> dict:
     start = _start_value(studies.values(), search.start_params)
     kinds = {kind(name): _kind_row(name, members, rows, start, search) for name, members in grouped.items()}
     curves = {kind(name): progress_over_seeds(members.values()) for name, members in grouped.items()}
+    values = {kind(name): trial_values(members.values()) for name, members in grouped.items()}
     timed = race(curves.get("tpe"), curves.get("random"), start)
     tpe_studies = [label for label in rows if kind(plan(search)[label][0]) == "tpe"]
+    kept = choose(rows, tpe_studies) if tpe_studies else None
     return {"trials": search.trials, "trial_epochs": search.horizon, "final_epochs": search.epochs,
             "images": len(search.train), "unpruned_epochs": search.trials * search.horizon,
             "sampler_seeds": search.sampler_seeds, "start_value": start, "start_params": search.start_params,
-            "names": {kind(name): name for name in grouped}, **kinds, "curves": curves, "race": timed,
+            "names": {kind(name): name for name in grouped}, **kinds, "curves": curves, "values": values,
+            "race": timed, "min_resource": search.min_resource,
             "tpe_seconds_to_random_best": timed["tpe_seconds"], "random_seconds": timed["random_seconds"],
             "tpe_time_ratio": timed["ratio"], "random_improved_on_start": timed["random_improved_on_start"],
             "any_improved_on_start": any(row["below_start"] for row in kinds.values()),
-            "kept": choose(rows, tpe_studies) if tpe_studies else None, "chosen": choose(rows)}
+            "kept": kept, "chosen": choose(rows),
+            "importances": importances(studies[kept], search.seed) if kept else None}
+
+
+def search_values(found: dict) -> dict[str, dict]:
+    """`compare_searches`' trial values keyed by the searches' display names (for `plots.trial_values`)."""
+    return {found["names"][k]: values for k, values in found["values"].items()}
 
 
 def search_curves(found: dict) -> dict[str, dict]:
@@ -830,49 +796,68 @@ def promotion_table(promoted: dict) -> str:
 
 
 def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> dict:
-    """The start (hand-set) and tuned configurations at the final budget: k-fold cross-validated MSE on the
-    whole training split (`search.folds` folds, the final budget's epochs each) and the test MSE of each
-    trained on the whole training split (the runs of `promote`). When the search kept the start
-    configuration, nothing is trained twice."""
-    chosen = promoted["chosen"]
-    tuned_params = promoted["rows"][chosen]["params"]
-    tuned_model = configuration(tuned_params, search.start)
-    candidates = {"hand-set": search.start} if chosen == "hand-set" else {"hand-set": search.start,
-                                                                          "tuned": tuned_model}
-    splits = search.splits
-    cv = {name: cross_validate(lambda cfg=cfg: AutoEncoder(cfg), reconstruction_loss, splits.train, spec,
-                               k=search.folds, seed=search.seed, mean=splits.mean, std=splits.std,
-                               name=f"CV {name}", model_key=cfg.as_dict(), run_dir=search.run_dir,
-                               eval_batch_size=search.eval_batch_size)
-          for name, (cfg, spec) in candidates.items()}
-    cv.setdefault("tuned", cv["hand-set"])
-    test = {"hand-set": mse(runs["hand-set"].model, splits.test, splits, search.eval_batch_size),
-            "tuned": mse(runs[chosen].model, splits.test, splits, search.eval_batch_size)}
-    stats = {name: {"mean": float(np.mean(s)), "std": float(np.std(s)), "folds": s} for name, s in cv.items()}
-    difference = stats["tuned"]["mean"] - stats["hand-set"]["mean"]
-    spread = max(stats["tuned"]["std"], stats["hand-set"]["std"])
-    return {"folds": search.folds, "epochs": search.epochs, "images": len(splits.train), "chosen": chosen,
-            "tuned_is_hand_set": chosen == "hand-set", "tuned_config": tuned_model[0].as_dict(),
-            "tuned_params": tuned_params, "chosen_from": promoted["rows"][chosen]["search"],
-            "hand_set_mean": stats["hand-set"]["mean"], "hand_set_std": stats["hand-set"]["std"],
-            "tuned_mean": stats["tuned"]["mean"], "tuned_std": stats["tuned"]["std"], "cv": stats,
-            "tuned_beats_hand_set": difference < 0,
-            "tuned_beats_hand_set_beyond_spread": -difference > spread,
-            "folds_tuned_lower": sum(t < h for t, h in zip(cv["tuned"], cv["hand-set"])),  # the same folds: paired
-            "tuned_test_mse": test["tuned"], "hand_set_test_mse": test["hand-set"],
-            "tuned_beats_hand_set_test": test["tuned"] < test["hand-set"],
-            "hand_set_val_mse": promoted["rows"]["hand-set"]["val_mse"],
-            "tuned_val_mse": promoted["rows"][chosen]["val_mse"]}
+    """The hand-set configuration against the search's best (stage 2's best finalist; `tuned`) at the final
+    budget: a paired k-fold cross-validation on the cross-validation images (`search.folds` folds, the same folds
+    for both, the final budget's epochs each; the difference fold by fold with its Student-t interval), and the
+    test MSE of each trained on the whole training split (the runs of `promote`). Without a finalist there is
+    nothing to compare: the entries say so and nothing is trained."""
+    chosen, rows, splits = promoted["chosen"], promoted["rows"], search.splits
+    others = [name for name in rows if name != "hand-set"]
+    found = {"folds": search.folds, "epochs": search.epochs, "chosen": chosen, "chosen_from": rows[chosen]["search"],
+             "tuned_is_hand_set": chosen == "hand-set", "hand_set_val_mse": rows["hand-set"]["val_mse"],
+             "hand_set_test_mse": mse(runs["hand-set"].model, splits.test, splits, search.eval_batch_size),
+             "compared": None}
+    if not others:
+        return found
+    best = min(others, key=lambda name: (rows[name]["val_mse"], others.index(name)))
+    configs = {"hand-set": search.start, "tuned": configuration(rows[best]["params"], search.start)}
+    arms = {name: Arm(lambda cfg=cfg: AutoEncoder(cfg), reconstruction_loss, spec, cfg.as_dict())
+            for name, (cfg, spec) in configs.items()}
+    data = search.cv_train or splits.train
+    cv = paired_cross_validate(arms, data, k=search.folds, seed=search.seed, mean=splits.mean, std=splits.std,
+                               run_dir=search.run_dir, eval_batch_size=search.eval_batch_size)
+    scores = cv["scores"]
+    difference = paired_difference(scores["tuned"], scores["hand-set"])
+    stats = {name: {"mean": float(np.mean(s)), "std": float(np.std(s, ddof=1)), "folds": s}
+             for name, s in scores.items()}
+    found.update({
+        "compared": best, "compared_from": rows[best]["search"], "images": len(data), "fold_digests": cv["folds"],
+        "tuned_config": configs["tuned"][0].as_dict(), "tuned_params": rows[best]["params"],
+        "hand_set_mean": stats["hand-set"]["mean"], "hand_set_std": stats["hand-set"]["std"],
+        "tuned_mean": stats["tuned"]["mean"], "tuned_std": stats["tuned"]["std"], "cv": stats,
+        "difference": difference, "tuned_beats_hand_set": difference["mean"] < 0,
+        "tuned_beats_hand_set_beyond_spread": difference["high"] is not None and difference["high"] < 0,
+        "folds_tuned_lower": sum(t < h for t, h in zip(scores["tuned"], scores["hand-set"])),
+        "tuned_val_mse": rows[best]["val_mse"],
+        "tuned_test_mse": mse(runs[best].model, splits.test, splits, search.eval_batch_size),
+        "tuned_parameters": count_parameters(AutoEncoder(configs["tuned"][0])),
+        "hand_set_parameters": count_parameters(AutoEncoder(search.start[0]))})
+    found["tuned_beats_hand_set_test"] = found["tuned_test_mse"] < found["hand_set_test_mse"]
+    return found
 
 
 def final_table(found: dict) -> str:
-    """Markdown table: the hand-set and tuned configurations' cross-validated MSE (mean ± std over folds) and
-    test MSE."""
+    """Markdown table: the hand-set configuration and the search's best, their k-fold cross-validated MSE (mean ±
+    std over folds, paired), test MSE and parameters."""
+    if found["compared"] is None:
+        return markdown_table(["configuration", "test MSE (whole training split)"],
+                              [("hand-set (section 1)", sig(found["hand_set_test_mse"]))])
+    cv = f"{found['folds']}-fold CV MSE on {found['images']:,} images (mean ± std)"
     return markdown_table(
-        ["configuration", f"{found['folds']}-fold CV MSE (mean ± std)", "test MSE (whole training split)"],
+        ["configuration", cv, "test MSE (whole training split)", "parameters"],
         [("hand-set (section 1)", plus_minus(found["hand_set_mean"], found["hand_set_std"]),
-          sig(found["hand_set_test_mse"])),
-         ("tuned", plus_minus(found["tuned_mean"], found["tuned_std"]), sig(found["tuned_test_mse"]))])
+          sig(found["hand_set_test_mse"]), f"{found['hand_set_parameters']:,}"),
+         (f"the search's best ({found['compared']})", plus_minus(found["tuned_mean"], found["tuned_std"]),
+          sig(found["tuned_test_mse"]), f"{found['tuned_parameters']:,}"),
+         ("difference, paired by fold", _interval(found["difference"]), "", "")])
+
+
+def _interval(difference: dict) -> str:
+    """A paired difference as its mean and 95% interval ("-0.0012 (95% interval -0.0020 to -0.0004)")."""
+    if difference["low"] is None:
+        return sig(difference["mean"])
+    return (f"{sig(difference['mean'])} (95% interval {sig(difference['low'])} to "
+            f"{sig(difference['high'])})")
 
 
 # ----------------------------------------------------------------------------- the notebook's steps
@@ -885,16 +870,42 @@ def search_settings(ctx: Context, ae_main: Autoencoder) -> Search:
 
 
 @dataclass(frozen=True)
+class FidelityCheck(Shown):
+    """The fidelity check (`fidelity`): the `search_fidelity` entries merged, the table and sentences, and the
+    search settings with Hyperband's first rung set from it (`search`), which the studies run with."""
+
+    search: Search
+
+
+def fidelity_check(ctx: Context, search: Search) -> FidelityCheck:
+    """Measure how well a stage-1 trial ranks configurations against the final budget (`fidelity`), merge it as
+    `search_fidelity`, and return the search with Hyperband's first rung at the first epoch that ranks well."""
+    found = ctx.merge("search_fidelity", fidelity(search))
+    return FidelityCheck(replace(search, min_resource=found["min_resource"]), found=found,
+                         table=fidelity_table(found), finding=search_text.fidelity_finding(found))
+
+
+def fidelity_table(found: dict) -> str:
+    """Markdown table: Spearman's rank correlation with the final budget after each epoch of a trial."""
+    return markdown_table(
+        ["epochs of the trial", f"Spearman's ρ with the final budget ({found['configs']} configurations)",
+         "95% bootstrap interval"],
+        [(r["epoch"], sig(r["rho"], 2), "" if r["low"] is None else f"{sig(r['low'], 2)} to {sig(r['high'], 2)}")
+         for r in found["by_epoch"]])
+
+
+@dataclass(frozen=True)
 class StageOne:
     """Stage 1: the studies by display name, the `search` entries merged, their table and sentences, the
-    best-so-far curves by search (`plots.search_progress`), the start's value and the TPE study kept for
-    Optuna's figures."""
+    best-so-far curves and the trial values by search (`plots.search_progress`, `plots.trial_values`), the start's
+    value and the TPE study kept for Optuna's figures."""
 
     studies: dict[str, optuna.Study]
     found: dict
     table: str
     finding: str
     curves: dict[str, dict]
+    values: dict[str, dict]
     start_value: float | None
     kept: optuna.Study
 
@@ -905,7 +916,7 @@ def stage_one(ctx: Context, search: Search) -> StageOne:
     studies = run_searches(search)
     found = ctx.merge("search", compare_searches(studies, search))
     return StageOne(studies, found, search_table(found), search_text.stage_one_finding(found),
-                    search_curves(found), found["start_value"], studies[found["kept"]])
+                    search_curves(found), search_values(found), found["start_value"], studies[found["kept"]])
 
 
 @dataclass(frozen=True)
@@ -965,6 +976,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None, help="smoke, quick or full (default: as the notebook)")
     parser.add_argument("--decoder", default=HAND_SET.decoder, choices=DECODERS,
                         help="the decoder of the start configuration, as section 1 chose it (default: %(default)s)")
+    parser.add_argument("--min-resource", type=int_option(1), default=None,
+                        help="Hyperband's first rung in epochs, as the fidelity check chose it (default: the "
+                             "run's metrics.json, else 1)")
     args = parser.parse_args(argv)
     if args.study not in names:
         parser.error(f"--study {args.study!r} is not a search; choose one of: {', '.join(names)}")
@@ -985,7 +999,10 @@ def main(argv: list[str] | None = None) -> int:
         forced()  # HW2_FORCE: trials are cached runs, which obey it
         splits = study_splits(profile, select_device())
         start = (replace(HAND_SET, decoder=args.decoder), hand_set_spec(profile))
-        search = make_search(profile, splits, results_dir(profile), start)
+        rung = args.min_resource or load_metrics(results_dir(profile)).get("search_fidelity", {}).get(
+            "min_resource", 1)
+        search = make_search(profile, splits, results_dir(profile), start,
+                             min_resource=min(rung, profile.search_epochs))
         study = open_search(name, search, seed)
     except ConfigError as err:  # a setting: HW2_DEVICE, HW2_DATA, HW2_RESULTS, HW2_OPTUNA_STORAGE, ...
         parser.error(str(err))

@@ -157,29 +157,34 @@ def test_the_race_finding_carries_both_times_and_their_ratio():
     assert "40.0" not in stuck and "no time to compare" in stuck
 
 
-def _cv(tuned_mean: float, tuned_std: float = 0.00004, hand_set_std: float = 0.00006, **more) -> dict:
-    return {"folds": 3, "chosen": "finalist 1", "chosen_from": "TPE, seed 1", "tuned_is_hand_set": False,
-            "tuned_val_mse": 0.0101, "hand_set_val_mse": 0.0103, "tuned_mean": tuned_mean,
-            "tuned_std": tuned_std, "hand_set_mean": 0.0100, "hand_set_std": hand_set_std,
-            "folds_tuned_lower": 2, "tuned_test_mse": 0.0098, "hand_set_test_mse": 0.0100, **more}
+def _cv(tuned_mean: float, tuned_std: float = 0.00004, hand_set_std: float = 0.00006, half: float = 0.0002,
+        **more) -> dict:
+    """A paired comparison whose mean difference is tuned - hand-set and whose 95% interval is +- `half`."""
+    difference = tuned_mean - 0.0100
+    return {"folds": 5, "images": 2000, "chosen": "finalist 1", "chosen_from": "TPE, seed 1",
+            "tuned_is_hand_set": False, "compared": "finalist 1", "tuned_val_mse": 0.0101, "hand_set_val_mse": 0.0103,
+            "tuned_mean": tuned_mean, "tuned_std": tuned_std, "hand_set_mean": 0.0100, "hand_set_std": hand_set_std,
+            "difference": {"mean": difference, "low": difference - half, "high": difference + half, "std": half / 2,
+                           "n": 5},
+            "folds_tuned_lower": 2, "tuned_test_mse": 0.0098, "hand_set_test_mse": 0.0100,
+            "tuned_parameters": 556833, "hand_set_parameters": 241569, **more}
 
 
 @pytest.mark.parametrize("tuned_mean, outcome", [(0.00997, "tie"), (0.0095, "win"), (0.0105, "loss"),
-                                                 (0.01006, "tie")])  # 0.01006: a difference = the spread
-def test_the_search_finding_calls_tie_win_or_loss_by_the_fold_spread(tuned_mean, outcome):
+                                                 (0.00985, "tie")])  # the interval -0.00035 to +0.00005
+def test_the_search_finding_calls_tie_win_or_loss_by_the_paired_interval(tuned_mean, outcome):
     text = fs.search_finding(_cv(tuned_mean))
-    said = {"tie": "within the fold spread", "win": "improves on the hand-set",
-            "loss": "worse than the hand-set"}
+    said = {"tie": "does not improve", "win": "improves on the hand-set", "loss": "worse than the hand-set"}
     assert said[outcome] in text and all(s not in text for k, s in said.items() if k != outcome)
-    assert "2 of 3 folds" in text and sig(100 * 0.00006 / 0.0100, 2) + "%" in text
+    assert "2 of 5 folds" in text and sig(100 * abs(tuned_mean - 0.0100) / 0.0100, 2) + "%" in text
 
 
-def test_the_cross_validated_finding_carries_both_scores_or_only_the_kept_one():
+def test_the_cross_validated_finding_carries_both_scores_and_parameters_or_says_nothing_was_compared():
     text = fs.search_cv_finding(_cv(0.0095))
-    assert plus_minus(0.0095, 0.00004) in text and plus_minus(0.0100, 0.00006) in text and "3-fold" in text
-    assert fs.search_finding(_cv(0.0095)) in text
-    kept = fs.search_cv_finding(_cv(0.0100, tuned_std=0.00006, tuned_is_hand_set=True, chosen="hand-set"))
-    assert plus_minus(0.0100, 0.00006) in kept and kept.count("±") == 1
+    assert plus_minus(0.0095, 0.00004) in text and plus_minus(0.0100, 0.00006) in text and "5-fold" in text
+    assert fs.search_finding(_cv(0.0095)) in text and "556,833" in text and "241,569" in text
+    alone = fs.search_cv_finding({**_cv(0.0100), "compared": None, "difference": None})
+    assert "±" not in alone and "nothing to compare" in alone
 
 
 def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays():
@@ -192,8 +197,8 @@ def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays()
                      "finalist 1": {"val_mse": 0.0104, "search_value": 0.4}}, "chosen": "hand-set"}
     kept = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True), hand)
     assert "finalist 1 (0.0104)" in kept and "although finalist 1 scored better" in kept
-    assert "0.00980" not in kept  # no test comparison of the hand-set model with itself
-    alone = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True),
+    assert plus_minus(0.0100, 0.00004) in kept  # the search's best is still compared with the hand-set one
+    alone = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True, compared=None),
                              {"rows": {"hand-set": {}}})
     assert sig(0.0100) in alone and "±" not in alone
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from helpers import data, finetune, models, training
+from helpers import data, finetune, models, statistics, training
 from helpers.findings import finetune as ft_text
 from helpers.findings.words import plus_minus
 from helpers.models import AEConfig, AutoEncoder, EncoderClassifier, count_parameters
@@ -243,21 +243,21 @@ def test_the_whole_cost_column_adds_the_pretraining_seconds():
 
 
 def test_paired_difference_and_its_interval():
-    within = finetune.paired_difference([0.90, 0.92, 0.91], [0.89, 0.90, 0.90])  # differences .01, .02, .01
+    within = statistics.paired_difference([0.90, 0.92, 0.91], [0.89, 0.90, 0.90])  # differences .01, .02, .01
     assert within["mean"] == pytest.approx(0.04 / 3)
     assert within["std"] == pytest.approx(0.005773503, rel=1e-6)
     half = 4.302652730 * 0.005773503 / 3 ** 0.5  # Student t, 2 degrees of freedom, 97.5%
     assert (within["low"], within["high"]) == (pytest.approx(0.04 / 3 - half), pytest.approx(0.04 / 3 + half))
     assert within["within_spread"] is True
-    beyond = finetune.paired_difference([0.92, 0.921, 0.919], [0.90, 0.90, 0.90])
+    beyond = statistics.paired_difference([0.92, 0.921, 0.919], [0.90, 0.90, 0.90])
     assert beyond["within_spread"] is False and beyond["low"] > 0
-    single = finetune.paired_difference([0.92], [0.90])
+    single = statistics.paired_difference([0.92], [0.90])
     assert single["within_spread"] is None and single["std"] is None
     with pytest.raises(ValueError, match="equally long"):
-        finetune.paired_difference([0.9, 0.8], [0.9])
+        statistics.paired_difference([0.9, 0.8], [0.9])
     assert "within the spread" in ft_text.difference_sentence("A", "B", within)  # the interval holds 0: a tie
     assert "A is ahead" in ft_text.difference_sentence("A", "B", beyond)
-    same = finetune.paired_difference([5, 6, 4], [4, 5, 3])  # one epoch sooner in every seed: no spread at all
+    same = statistics.paired_difference([5, 6, 4], [4, 5, 3])  # one epoch sooner in every seed: no spread at all
     assert same["same_every_seed"] and same["std"] == 0.0 and not within["same_every_seed"]
 
 

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import torch
 
-from helpers import autoencoder as ae, config, data, results, training, tuning
+from helpers import autoencoder as ae, config, data, results, studies, training
 from helpers.models import AEConfig
 
 from .notebook_runs import SmokeRun, epochs_in as _epochs_in, wait_until as _wait_until
@@ -135,14 +135,14 @@ SEARCH_SCRIPT = textwrap.dedent("""
     import sys, time
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from helpers import tuning
+    from helpers import studies
 
     def objective(trial):
         time.sleep(0.3)
         return trial.suggest_float("x", -1, 1) ** 2
 
-    study = tuning.open_study("killable", sys.argv[1], sampler=optuna.samplers.TPESampler(seed=0))
-    tuning.run_to_budget(study, objective, 100)
+    study = studies.open_study("killable", sys.argv[1], sampler=optuna.samplers.TPESampler(seed=0))
+    studies.run_to_budget(study, objective, 100)
 """)
 
 
@@ -151,16 +151,16 @@ def test_killed_search_resumes_with_its_finished_trials_intact(tmp_path):
     script.write_text(SEARCH_SCRIPT)
     victim = _python(script, str(tmp_path))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    _wait_until(lambda: (tmp_path / tuning.JOURNAL_NAME).exists() and tuning.finished_trials(
-        tuning.open_study("killable", tmp_path)) >= 3, 120, "three finished trials")
+    _wait_until(lambda: (tmp_path / studies.JOURNAL_NAME).exists() and studies.finished_trials(
+        studies.open_study("killable", tmp_path)) >= 3, 120, "three finished trials")
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=30) == -signal.SIGKILL
-    study = tuning.open_study("killable", tmp_path)
-    before = {t.number: t.value for t in study.get_trials(states=tuning.FINISHED)}
+    study = studies.open_study("killable", tmp_path)
+    before = {t.number: t.value for t in study.get_trials(states=studies.FINISHED)}
     assert len(before) >= 3
-    ran = tuning.run_to_budget(study, lambda t: t.suggest_float("x", -1, 1) ** 2, len(before) + 2)
+    ran = studies.run_to_budget(study, lambda t: t.suggest_float("x", -1, 1) ** 2, len(before) + 2)
     assert ran == 2
-    after = {t.number: t.value for t in tuning.open_study("killable", tmp_path).get_trials(states=tuning.FINISHED)}
+    after = {t.number: t.value for t in studies.open_study("killable", tmp_path).get_trials(states=studies.FINISHED)}
     assert len(after) == len(before) + 2 and all(after[n] == v for n, v in before.items())
 
 
@@ -169,10 +169,10 @@ RACE_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from helpers import tuning
+    from helpers import studies
 
     folder, me = Path(sys.argv[1]), sys.argv[2]
-    study = tuning.open_study("race", folder, sampler=optuna.samplers.RandomSampler(seed=int(me)))
+    study = studies.open_study("race", folder, sampler=optuna.samplers.RandomSampler(seed=int(me)))
     (folder / f"ready-{me}").touch()
     while not (folder / "go").exists():
         time.sleep(0.01)
@@ -191,7 +191,7 @@ RACE_SCRIPT = textwrap.dedent("""
 def test_workers_racing_for_waiting_trials_each_take_a_different_one(tmp_path):
     """Three workers take waiting (enqueued) trials at once: each trial is run by exactly one of them."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = tuning.open_study("race", tmp_path)
+    study = studies.open_study("race", tmp_path)
     for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
         study.enqueue_trial({"x": x})
     script = tmp_path / "race.py"
@@ -203,7 +203,7 @@ def test_workers_racing_for_waiting_trials_each_take_a_different_one(tmp_path):
         assert worker.wait(timeout=120) == 0, worker.stdout.read()
     ran = [int(n) for n in (tmp_path / "ran.txt").read_text().split()]
     assert sorted(ran) == list(range(9))  # nine trials, none run twice
-    trials = tuning.open_study("race", tmp_path).get_trials()
+    trials = studies.open_study("race", tmp_path).get_trials()
     xs = [t.params["x"] for t in trials]
     assert all(xs.count(x) == 1 for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6))  # each enqueued trial taken once
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials) and len(trials) == 9
@@ -211,16 +211,16 @@ def test_workers_racing_for_waiting_trials_each_take_a_different_one(tmp_path):
 
 def test_search_budget_is_reached_despite_non_finite_trials(tmp_path):
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = tuning.open_study("nan", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
+    study = studies.open_study("nan", tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
 
     def objective(trial):
         if trial.number == 1:
             raise training.NonFiniteLossError("loss became nan")
         return trial.suggest_float("x", 0, 1)
 
-    assert tuning.run_to_budget(study, objective, 4) == 4
+    assert studies.run_to_budget(study, objective, 4) == 4
     states = [t.state for t in study.get_trials()]
-    assert states.count(optuna.trial.TrialState.FAIL) == 1 and tuning.finished_trials(study) == 4
+    assert states.count(optuna.trial.TrialState.FAIL) == 1 and studies.finished_trials(study) == 4
 
 
 def test_killed_notebook_rerun_completes_reusing_every_finished_run(smoke_run: SmokeRun):

@@ -13,7 +13,7 @@ import textwrap
 import optuna
 import pytest
 
-from helpers import config, results, tuning
+from helpers import config, results, studies, tuning
 
 from .notebook_runs import wait_until
 
@@ -134,17 +134,17 @@ def test_optuna_workers_finish_all_their_trials_while_a_notebook_run_holds_the_f
     run_dir = tmp_path / "smoke"
     results.hold_run_dir(run_dir)  # as the notebook's set-up cell does
     try:
-        argv = ["--study", "ae-random-search", "--seed", "0", "--trials", "2", "--profile", "smoke"]
+        argv = ["--study", "ae-random-search-hyperband", "--seed", "0", "--trials", "2", "--profile", "smoke"]
         env = {"HW2_RESULTS": str(tmp_path), "HW2_DEVICE": "cpu"}
         workers = [_python(WORKER, *argv, env=env) for _ in range(2)]
         for worker in workers:
             assert worker.wait(timeout=300) == 0, worker.stdout.read()
     finally:
         results.release_run_dir(run_dir)
-    storage = tuning.study_storage(run_dir)
+    storage = studies.study_storage(run_dir)
     [name] = optuna.study.get_all_study_names(storage)
     study = optuna.load_study(study_name=name, storage=storage)
-    assert name.startswith("ae-random-search-seed0-") and tuning.finished_trials(study) == 4
+    assert name.startswith("ae-random-search-hyperband-seed0-") and studies.finished_trials(study) == 4
 
 
 # ----------------------------------------------------------------------------- damaged files
@@ -180,10 +180,10 @@ def test_a_damaged_cache_file_is_moved_aside_with_a_warning_and_recomputed(tmp_p
 @pytest.mark.parametrize("content", [b"not a journal, for example half of a copy\n" * 20, b"\x00" * 64,
                                      b"SQLite format 3\x00" + b"\x00" * 84])
 def test_a_study_journal_of_other_bytes_is_named_with_the_remedy_and_left_as_it_is(tmp_path, content):
-    journal = tmp_path / tuning.JOURNAL_NAME
+    journal = tmp_path / studies.JOURNAL_NAME
     journal.write_bytes(content)
     with pytest.raises(results.DamagedFileError) as err:
-        tuning.open_study("s", tmp_path)
+        studies.open_study("s", tmp_path)
     message = str(err.value)
     assert f"The Optuna study journal {journal} is not an Optuna journal" in message
     assert f"mv {journal} {journal}.damaged" in message and "reused from runs/" in message
@@ -195,13 +195,13 @@ def test_a_study_journal_of_other_bytes_is_named_with_the_remedy_and_left_as_it_
                                            "KeyError"),
                                           (lambda raw: raw.replace(b"}\n", b"\n", 1), "JSONDecodeError")])
 def test_a_damaged_study_journal_is_named_with_the_remedy(tmp_path, damage, says):
-    study = tuning.open_study("s", tmp_path)
+    study = studies.open_study("s", tmp_path)
     study.enqueue_trial({"x": 0.5})
-    journal = tmp_path / tuning.JOURNAL_NAME
+    journal = tmp_path / studies.JOURNAL_NAME
     damaged = damage(journal.read_bytes())
     journal.write_bytes(damaged)
     with pytest.raises(results.DamagedFileError, match=f"journal {journal} is damaged .*{says}.*Move it"):
-        tuning.open_study("s", tmp_path)
+        studies.open_study("s", tmp_path)
     assert journal.read_bytes() == damaged
 
 
@@ -219,7 +219,8 @@ def test_the_worker_command_stops_on_a_damaged_study_journal_with_one_message(tm
     monkeypatch.setenv("HW2_RESULTS", str(tmp_path))
     monkeypatch.setattr(tuning, "study_splits", lambda profile, device: _tiny_splits())
     monkeypatch.setattr(tuning, "search_train", lambda splits, profile: splits.train)
-    journal = tmp_path / "smoke" / tuning.JOURNAL_NAME
+    monkeypatch.setattr(tuning, "balanced_train", lambda splits, limit, seed: splits.train)
+    journal = tmp_path / "smoke" / studies.JOURNAL_NAME
     journal.parent.mkdir()
     journal.write_bytes(b"\x00" * 64)
     assert tuning.main(["--study", "ae-grid-search", "--trials", "1", "--profile", "smoke"]) == 1
@@ -229,6 +230,6 @@ def test_the_worker_command_stops_on_a_damaged_study_journal_with_one_message(tm
 
 
 def test_an_empty_study_journal_is_a_new_one_not_a_damaged_one(tmp_path):
-    (tmp_path / tuning.JOURNAL_NAME).touch()
-    assert tuning.open_study("s", tmp_path).study_name == "s"
+    (tmp_path / studies.JOURNAL_NAME).touch()
+    assert studies.open_study("s", tmp_path).study_name == "s"
 

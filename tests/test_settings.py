@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import bench, config, data, report, results, runtime, tuning
+from helpers import bench, config, data, report, results, runtime, studies, tuning
 
 
 @pytest.mark.parametrize("profile, says", [
@@ -38,11 +38,11 @@ ENVIRONMENT = [
     ("HW2_RESULTS", lambda tmp: _file(tmp) / "sub", config.results_root, "is a file, not a folder. Allowed: a folder"),
     ("HW2_FORCE", "yes", results.forced, "HW2_FORCE='yes' is not allowed; allowed: 1 (recompute every stored result), "
                                          "0 or unset (reuse them)."),
-    ("HW2_OPTUNA_STORAGE", lambda tmp: tmp, lambda: tuning.study_storage("."),
+    ("HW2_OPTUNA_STORAGE", lambda tmp: tmp, lambda: studies.study_storage("."),
      "' is a folder; allowed: the path of a journal file (e.g. /absolute/path/optuna.journal), the URL of a"),
-    ("HW2_OPTUNA_STORAGE", "postgress://host/db", lambda: tuning.study_storage("."),
+    ("HW2_OPTUNA_STORAGE", "postgress://host/db", lambda: studies.study_storage("."),
      "is not a database URL (Can't load plugin: sqlalchemy.dialects:postgress); allowed: the path of a"),
-    ("HW2_OPTUNA_STORAGE", "sqlite:////tmp/optuna.db", lambda: tuning.study_storage("."),
+    ("HW2_OPTUNA_STORAGE", "sqlite:////tmp/optuna.db", lambda: studies.study_storage("."),
      "is an SQLite database, which concurrent workers cannot share safely; allowed: the path of a journal"),
 ]
 
@@ -68,9 +68,9 @@ def test_allowed_values_still_pass(name, value, call, expected, monkeypatch):
 
 def test_a_journal_path_in_hw2_optuna_storage_holds_the_studies_there(tmp_path, monkeypatch):
     monkeypatch.setenv("HW2_OPTUNA_STORAGE", str(tmp_path / "shared" / "studies.journal"))
-    tuning.open_study("s", tmp_path / "run")
+    studies.open_study("s", tmp_path / "run")
     assert (tmp_path / "shared" / "studies.journal").stat().st_size > 0
-    assert not (tmp_path / "run" / tuning.JOURNAL_NAME).exists()
+    assert not (tmp_path / "run" / studies.JOURNAL_NAME).exists()
 
 
 def test_the_set_up_cell_s_hold_checks_hw2_force_before_taking_the_folder(tmp_path, monkeypatch):

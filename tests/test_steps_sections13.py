@@ -21,7 +21,8 @@ TINY = replace(config.PROFILES["smoke"], name="tiny", ae_epochs=1, compare_epoch
                compare_limit=None, reg_limit=100, reg_epochs=2, code_sizes=(2, 4), trials=2,
                search_limit=None, search_epochs=1, sampler_seeds=1, search_folds=2, search_finalists=1,
                folds=2, clf_epochs=1, hw1_epochs=1, seeds=2, seed_epochs=1, label_counts=(20,), label_draws=1,
-               label_steps=2, confident_errors=4, eval_batch_size=1000)
+               label_steps=2, confident_errors=4, eval_batch_size=1000, search_cv_limit=None, fidelity_limit=None,
+               fidelity_configs=2, clf_trials=2, clf_search_limit=None, clf_search_epochs=1, clf_cv_limit=None)
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +40,17 @@ def run(tmp_path_factory):
     found.regularization = ae.regularization(ctx)
     found.code_sizes = ae.code_sizes(ctx, ae_main)
     found.denoising = ae.denoiser(ctx, ae_main)
-    found.search = tuning.search_settings(ctx, ae_main)
+    found.settings = tuning.search_settings(ctx, ae_main)
+    found.fidelity = tuning.fidelity_check(ctx, found.settings)
+    found.search = found.fidelity.search
     found.stage1 = tuning.stage_one(ctx, found.search)
     found.stage2 = tuning.stage_two(ctx, found.search, found.stage1)
     found.final = tuning.compare_final(ctx, found.search, found.stage2)
     ae_final = found.ae_final = found.final.kept
+    found.clf_search = finetune.tune_fine_tuning(ctx, ae_final)
     found.hw1_pretraining = finetune.pretrain_hw1_network(ctx, ae_final, found.recon)
     found.hw1 = finetune.hw1_network(ctx, found.hw1_pretraining, ae_final)
-    clfs = found.clfs = finetune.classifiers(ctx, ae_final, found.hw1)
+    clfs = found.clfs = finetune.classifiers(ctx, ae_final, found.hw1, tuned=found.clf_search)
     found.seeds = finetune.over_seeds(ctx, found.hw1, clfs)
     found.cv = finetune.cross_validation(ctx, clfs)
     found.labels = finetune.label_efficiency(ctx, clfs)
@@ -119,6 +123,16 @@ def test_the_denoiser_uses_the_profile_s_noise_and_shows_one_image_per_class(run
     assert sig(found["psnr_noisy_db"]) in step.summary and sig(found["psnr_denoised_db"]) in step.summary
 
 
+def test_the_fidelity_check_sets_hyperband_s_first_rung_and_is_merged(run):
+    found = run.metrics["search_fidelity"]
+    assert run.fidelity.found == found and found["configs"] == TINY.fidelity_configs + 1
+    assert run.search.min_resource == found["min_resource"] and run.search == replace(
+        run.settings, min_resource=found["min_resource"])
+    assert run.metrics["search"]["min_resource"] == found["min_resource"]
+    assert sig(found["rho"], 2) in run.fidelity.finding and run.fidelity.table.count("\n") == 1 + len(
+        found["by_epoch"])
+
+
 def test_the_searches_start_from_the_main_model_and_stage_one_is_merged(run):
     assert run.search.start == (run.ae_main.config, run.ae_main.spec)
     stage1, found = run.stage1, run.metrics["search"]
@@ -139,7 +153,18 @@ def test_stage_two_and_the_final_comparison_hand_on_the_chosen_autoencoder(run):
         assert (kept.config, kept.spec) == tuning.configuration(params, run.search.start)
     assert cv["later_sections_use"] == ("hand-set" if promotion["tuned_is_hand_set"] else "tuned")
     assert cv["later_sections_test_mse"] == kept.test_mse
-    assert run.final.found == cv and run.final.table.count("\n") == 1 + 2
+    assert run.final.found == cv and run.final.table.count("\n") == (1 + 3 if cv["compared"] else 1 + 1)
+    assert cv["compared"] in (None, *[name for name in promotion["rows"] if name != "hand-set"])
+
+
+def test_the_fine_tuning_search_feeds_section_3_its_fine_tuned_network(run):
+    search, found, clfs = run.clf_search, run.metrics["clf_search"], run.clfs
+    assert search.found == found and found["budget"] == TINY.clf_trials
+    if found["default_kept"]:
+        assert clfs.fine_kept.startswith("fine-tuned (encoder lr") and found["cv"]["difference"] is None
+    else:
+        assert clfs.strategies[clfs.fine_kept] is search.tuned and clfs.roles[clfs.fine_kept] == "finetuned"
+        assert found["cv"]["difference"]["n"] == TINY.search_folds
 
 
 def test_the_hw1_steps_pretrain_on_the_kept_recipe_and_merge_the_three_networks(run):
@@ -158,8 +183,8 @@ def test_the_hw1_steps_pretrain_on_the_kept_recipe_and_merge_the_three_networks(
 def test_the_classifiers_step_chooses_on_validation_and_merges_the_strategies(run):
     clfs, found = run.clfs, run.metrics["finetune"]
     val = {n: r["val_accuracy"] for n, r in clfs.rows.items()}
-    fine = [n for n in clfs.strategies if n.startswith("fine-tuned")]
-    assert clfs.fine_kept == max(fine, key=val.get) == found["finetune_kept"]
+    searched = finetune.DEFAULT_FINE_TUNING if run.clf_search.default_kept else finetune.TUNED_FINE_TUNING
+    assert clfs.fine_kept == searched == found["finetune_kept"]  # the search chose it, not section 3's validation
     pretrained = [n for n, s in clfs.strategies.items() if s.pretrained is not None]
     assert clfs.encoder_best == max(pretrained, key=val.get)
     assert list(clfs.roles.values()) == ["hw1", "scratch", "finetuned", "frozen_mlp", "frozen_linear"]

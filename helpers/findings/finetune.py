@@ -1,6 +1,7 @@
-"""Sentences of section 3 (fine-tuning), each built from its sections of `metrics.json`: Homework 1's
-network under its own recipe (`finetune_hw1`), section 1's encoder as a classifier (`finetune`,
-`finetune_cv`), the comparison over seeds (`finetune_seeds`) and the label sweep (`finetune_labels`).
+"""Sentences of section 3 (fine-tuning), each built from its sections of `metrics.json`: the search that
+tunes the fine-tuning (`clf_search`, run in section 2), Homework 1's network under its own recipe
+(`finetune_hw1`), section 1's encoder as a classifier (`finetune`, `finetune_cv`), the comparison over
+seeds (`finetune_seeds`) and the label sweep (`finetune_labels`).
 Single runs closer than `TIE_ACCURACY` are level; spreads over seeds, folds or draws are judged by
 `words.verdict`. Each returns plain prose; the notebook adds its "Measured:" label."""
 from __future__ import annotations
@@ -10,7 +11,9 @@ from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, poi
 
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
-    "fine-tuned (one lr)": "fine-tuned encoder (one learning rate)"}
+    "fine-tuned (one lr)": "fine-tuned encoder (one learning rate)",
+    "fine-tuned (tuned)": "fine-tuned encoder (learning rates, weight decay and label smoothing tuned in "
+                          "section 2)"}
 
 
 def _against(difference: float, spread: float | None, other: str) -> str:
@@ -142,10 +145,15 @@ def strategies_sentence(finetune: dict) -> str:
     text = (f"At this budget Homework 1's network reaches {percent(hw1['test_accuracy'])} test accuracy "
             f"with {hw1['trainable_parameters']:,} parameters; the fine-tuned encoder trains "
             f"{fine['trainable_parameters']:,}, {ratio} times as many. ")
-    if others:
+    higher = [row for row in others if row["val_accuracy"] > fine["val_accuracy"]]
+    if others and not higher:
         text += (f"Of the fine-tuning variants, {fine['name']} validates best "
                  f"({percent(fine['val_accuracy'])} against "
                  f"{join([percent(row['val_accuracy']) for row in others])}). ")
+    elif higher:  # kept by section 2's fine-tuning search, not by this validation
+        text += (f"Of the fine-tuning variants, {fine['name']} is the one section 2's fine-tuning search "
+                 f"chose, at {percent(fine['val_accuracy'])} validation accuracy here against "
+                 + join([f"{row['name']} {percent(row['val_accuracy'])}" for row in higher]) + ". ")
     reached = join([f"{row['name']} {_reached(row)}" for row in rows.values()])
     return (text + f"Best on validation among these strategies: {best['name']}, "
                    f"{percent(best['test_accuracy'])} on test. First epoch at 90% validation accuracy: "
@@ -246,3 +254,95 @@ def label_finding(labels: dict, pretrained: str = "finetuned", scratch: str = "s
     listed = join([f"{n:,} labels {signed(100 * m)}" for n, m in margin.items()])
     return (f"{verdicts} (a margin within the larger spread over draws, or within half a point for a single "
             f"draw, is level); its margin in test accuracy points, mean over draws: {listed}.")
+
+
+# ----------------------------------------------------------------------------- tuning the fine-tuning
+
+CLF_SETTING_WORDS = {"lr": "the head's learning rate", "encoder_lr_scale": "the encoder's learning rate as a "
+                     "multiple of the head's", "weight_decay": "the weight decay",
+                     "label_smoothing": "the label smoothing"}
+
+
+def _settings(params: dict) -> str:
+    """A point of the fine-tuning space in words: 'head learning rate 0.001, encoder's 0.1 times it, ...'."""
+    smoothing = params["label_smoothing"]
+    return (f"head learning rate {sig(params['lr'], 2)}, the encoder's {sig(params['encoder_lr_scale'], 2)} "
+            f"times it, weight decay {sig(params['weight_decay'], 2)} and "
+            + (f"label smoothing {smoothing:g}" if smoothing else "no label smoothing"))
+
+
+def clf_space_phrase(search: dict) -> str:
+    """The searched settings of `clf_search` with their ranges and choices."""
+    ranges = [f"{CLF_SETTING_WORDS.get(name, name)} ({sig(low, 1)} to {sig(high, 1)})"
+              for name, (low, high) in search["space"].items()]
+    choices = [f"{CLF_SETTING_WORDS.get(name, name)} ({join([f'{c:g}' for c in values])})"
+               for name, values in search["choices"].items()]
+    return f"{join(ranges)}, each on a log scale, and {join(choices)}"
+
+
+def clf_search_verdict(search: dict) -> int | None:
+    """`words.verdict` on the paired difference tuned - default of `clf_search` against the half-width of its
+    95% interval: 1 the tuned fine-tuning is ahead beyond it, 0 a tie, -1 the default is; None when the
+    search kept the default (nothing to compare)."""
+    diff = search["cv"]["difference"]
+    return None if search["default_kept"] or diff is None else _interval_verdict(diff)
+
+
+def clf_search_finding(search: dict) -> str:
+    """`clf_search` in words: the space, the trials, the winner's settings and validation accuracy against
+    the default's, the cross-validated means with their spread, the paired difference with its interval and
+    the verdict (`clf_search_verdict`), the target, and Optuna's parameter importances."""
+    cv = search["cv"]
+    default = (f"the default fine-tuning ({_settings(search['start_params'])}) "
+               + ("did not complete" if search["default_value"] is None
+                  else f"scored {percent(search['default_value'], 2)} validation accuracy"))
+    text = (f"The fine-tuning search varied {clf_space_phrase(search)}, the rest as in Homework 1's recipe. "
+            f"TPE with Hyperband pruning ran {plural(search['finished'], 'trial')} of at most "
+            f"{plural(search['trial_epochs'], 'epoch')} on {search['trial_images']:,} images "
+            f"({search['pruned']} pruned); {default}. ")
+    default_cv = plus_minus(cv["default"]["mean"], cv["default"]["std"], 100, "%")
+    folds = (f"{cv['folds']}-fold cross-validation on {cv['images']:,} images at "
+             f"{plural(cv['epochs'], 'epoch')}")
+    if search["default_kept"]:
+        text += (f"No configuration beat the default on validation, so the default stays the fine-tuning of "
+                 f"section 3; its {folds} gives {default_cv}.")
+    else:
+        diff = cv["difference"]
+        side = clf_search_verdict(search)
+        text += (f"The best, trial {search['best_trial']}, uses {_settings(search['best_params'])} and "
+                 f"scored {percent(search['best_value'], 2)}. In {folds} (the same folds for both) it scores "
+                 f"{plus_minus(cv['tuned']['mean'], cv['tuned']['std'], 100, '%')} against the default's "
+                 f"{default_cv}: a paired difference of {points(diff['mean'])} (95% interval "
+                 f"{signed(100 * diff['low'])} to {signed(100 * diff['high'])}), higher in "
+                 f"{cv['folds_tuned_higher']} of {cv['folds']} folds. ")
+        aim = (f"the mean gain {'reaches' if cv['target_met'] else 'falls short of'} the aim of "
+               f"{points(cv['target'])}")
+        if side == 0:
+            text += f"The interval holds 0, so the folds cannot tell the two apart; {aim}."
+        else:
+            text += (f"The {'tuned' if side > 0 else 'default'} fine-tuning is ahead beyond the folds' "
+                     f"spread, and {aim}.")
+    ranked = search.get("importances")
+    if ranked:
+        text += (" Optuna's parameter importances (fANOVA): "
+                 + join([f"{CLF_SETTING_WORDS.get(n, n)} {sig(v, 2)}" for n, v in ranked.items()]) + ".")
+    return text
+
+
+def clf_search_brief(search: dict) -> str:
+    """`clf_search` in two sentences for the report: the study's size and winner, and its paired
+    cross-validated difference from the default fine-tuning with the verdict."""
+    cv = search["cv"]
+    head = (f"The fine-tuning study ran {plural(search['finished'], 'trial')} of at most "
+            f"{plural(search['trial_epochs'], 'epoch')} on {search['trial_images']:,} images")
+    if search["default_kept"]:
+        return (f"{head}, and none beat the default fine-tuning on validation, so section 3 keeps it "
+                f"({cv['folds']}-fold accuracy {plus_minus(cv['default']['mean'], cv['default']['std'], 100, '%')}).")
+    diff, side = cv["difference"], clf_search_verdict(search)
+    outcome = ("the folds cannot tell the two apart" if side == 0 else
+               f"the {'tuned' if side > 0 else 'default'} one is ahead beyond the folds' spread")
+    return (f"{head}; its best ({_settings(search['best_params'])}) reaches "
+            f"{plus_minus(cv['tuned']['mean'], cv['tuned']['std'], 100, '%')} in {cv['folds']}-fold "
+            f"cross-validation against the default's {plus_minus(cv['default']['mean'], cv['default']['std'], 100, '%')}, "
+            f"a paired difference of {points(diff['mean'])} (95% interval {signed(100 * diff['low'])} to "
+            f"{signed(100 * diff['high'])} points): {outcome}.")

@@ -1,6 +1,7 @@
 """Sentences of section 2 (the hyperparameter search), each built from its sections of `metrics.json`:
-stage 1 (`search`), stage 2 (`search_promotion`) and the cross-validated comparison at the final budget
-(`search_cv`). Each returns plain prose; the notebook adds its "Measured:" label."""
+the fidelity check (`search_fidelity`), stage 1 (`search`), stage 2 (`search_promotion`) and the paired
+cross-validated comparison at the final budget (`search_cv`). Each returns plain prose; the notebook adds
+its "Measured:" label."""
 from __future__ import annotations
 
 from .words import capital, join, plural, plus_minus, sig, verdict
@@ -92,48 +93,76 @@ def stage_one_finding(search: dict) -> str:
     return " ".join(sentences)
 
 
-def search_verdict(cv: dict) -> int:
-    """`words.verdict` on the tuned minus the hand-set cross-validated MSE of `search_cv`, against the larger
-    fold spread: -1 the tuned one is lower beyond it, 0 a tie, 1 the hand-set one is lower beyond it."""
-    return verdict(cv["tuned_mean"] - cv["hand_set_mean"], max(cv["tuned_std"], cv["hand_set_std"]))
+def fidelity_finding(fidelity: dict) -> str:
+    """The fidelity check (`search_fidelity`): how well a stage-1 trial ranks configurations against the final
+    budget (Spearman's rho with its bootstrap interval), at the trial's last epoch and its first, and the first
+    rung Hyperband therefore uses."""
+    first, last = fidelity["by_epoch"][0], fidelity["by_epoch"][-1]
+
+    def rho(row: dict) -> str:
+        interval = ("" if row["low"] is None else
+                    f" (95% bootstrap interval {sig(row['low'], 2)} to {sig(row['high'], 2)})")
+        return f"ρ = {sig(row['rho'], 2)}{interval}"
+
+    text = (f"Trained both ways, {fidelity['configs']} configurations spread over the space rank with "
+            f"Spearman's {rho(last)} between a full stage-1 trial "
+            f"({plural(fidelity['trial_epochs'], 'epoch')} on {fidelity['trial_images']:,} images) and the final "
+            f"budget ({plural(fidelity['final_epochs'], 'epoch')} on {fidelity['final_images']:,} images)")
+    if len(fidelity["by_epoch"]) > 1:
+        text += f", and with {rho(first)} after a trial's first epoch"
+    target = sig(fidelity["target"], 2)
+    if not fidelity["met"]:
+        return (text + f". That is below {target}: the short trial misranks configurations that the final budget "
+                       f"separates, so Hyperband stops no trial before its last epoch and stage 2's retraining at "
+                       f"the final budget decides.")
+    rung = fidelity["min_resource"]
+    return (text + f". The first epoch count that reaches {target} is {rung}, so Hyperband's first rung is "
+                   f"{plural(rung, 'epoch')}.")
+
+
+def search_verdict(cv: dict) -> int | None:
+    """The paired comparison of `search_cv` by its Student-t interval over folds: -1 the search's best is lower
+    (the interval below 0), 0 a tie (it contains 0), 1 the hand-set one is lower; None when nothing was compared."""
+    difference = cv.get("difference") if cv.get("compared") else None
+    if difference is None:
+        return None
+    if difference["low"] is None:  # a single fold: no spread
+        return verdict(difference["mean"], None)
+    return -1 if difference["high"] < 0 else 1 if difference["low"] > 0 else 0
 
 
 def search_finding(cv: dict) -> str:
-    """Whether the tuned configuration of `search_cv` beats the hand-set one by more than the fold spread
-    (the larger of their standard deviations), by `words.verdict`, in percent of the hand-set mean."""
-    if cv.get("tuned_is_hand_set"):
-        return ("No configuration the searches found beat the hand-set one at the final budget, so the tuned "
-                "configuration is the hand-set one and the later sections build on it.")
-    base, difference = cv["hand_set_mean"], cv["tuned_mean"] - cv["hand_set_mean"]
-    spread = max(cv["tuned_std"], cv["hand_set_std"])
+    """Whether the search's best configuration beats the hand-set one in the paired cross-validation of
+    `search_cv` (its 95% interval over folds), in percent of the hand-set mean."""
     side = search_verdict(cv)
-    change, folds = sig(100 * abs(difference) / base, 2), sig(100 * spread / base, 2)
-    paired = (f" (lower in {cv['folds_tuned_lower']} of {cv['folds']} folds)" if "folds_tuned_lower" in cv
-              else "")
-    head = (f"The tuned configuration's cross-validated MSE is {change}% "
-            f"{'lower' if difference < 0 else 'higher'}{paired}")
+    if side is None:
+        return ("The searches found no configuration other than the hand-set one, so there is nothing to "
+                "compare it with.")
+    base, difference = cv["hand_set_mean"], cv["difference"]
+    change = sig(100 * abs(difference["mean"]) / base, 2)
+    low, high = (None, None) if difference["low"] is None else (100 * difference["low"] / base,
+                                                                100 * difference["high"] / base)
+    interval = "" if low is None else f", 95% interval {sig(low, 2)}% to {sig(high, 2)}%"
+    head = (f"Paired by fold, the search's best configuration has a {change}% "
+            f"{'lower' if difference['mean'] < 0 else 'higher'} cross-validated MSE{interval} (lower in "
+            f"{cv['folds_tuned_lower']} of {cv['folds']} folds)")
     if side == 0:
-        return (f"{head}, within the fold spread of {folds}%: the search does not improve on the hand-set "
-                f"configuration by more than the folds vary.")
+        return f"{head}: the search does not improve on the hand-set configuration by more than the folds vary."
     if side < 0:
-        return (f"{head}, more than the fold spread of {folds}%: the search improves on the hand-set "
-                f"configuration by more than the folds vary.")
-    return (f"{head}, more than the fold spread of {folds}%: at the final budget it is worse than the "
-            f"hand-set one.")
+        return f"{head}: the search improves on the hand-set configuration by more than the folds vary."
+    return f"{head}: at the final budget it is worse than the hand-set one."
 
 
 def search_cv_finding(cv: dict) -> str:
-    """The cross-validated comparison of `search_cv` with `search_finding`'s verdict on it; when the
-    search kept the hand-set configuration, its own cross-validated score instead of a comparison with
-    itself."""
+    """The paired cross-validation of `search_cv`: both means with their spread over folds, the parameters,
+    and `search_finding`'s verdict."""
+    if not cv.get("compared"):
+        return search_finding(cv)
     hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
-    folds = f"{cv['folds']}-fold " if "folds" in cv else ""
-    if cv.get("tuned_is_hand_set"):
-        return (f"No study found a configuration better than the hand-set start, so it is kept; its {folds}"
-                f"cross-validated MSE is {hand}.")
-    return (f"In {folds}cross-validation at the final budget the chosen configuration "
-            f"({cv.get('chosen', 'tuned')}) scores {plus_minus(cv['tuned_mean'], cv['tuned_std'])} against "
-            f"{hand} for the hand-set one. " + search_finding(cv))
+    return (f"In {cv['folds']}-fold cross-validation at the final budget on {cv['images']:,} images, the search's "
+            f"best configuration ({cv['compared']}, {cv['tuned_parameters']:,} parameters) scores "
+            f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one "
+            f"({cv['hand_set_parameters']:,} parameters). " + search_finding(cv))
 
 
 def promotion_sentence(cv: dict, promotion: dict) -> str:
@@ -146,8 +175,8 @@ def promotion_sentence(cv: dict, promotion: dict) -> str:
                 f"section 1's (test MSE {sig(cv['hand_set_test_mse'])}).")
     if cv["chosen"] != "hand-set":
         return (f"At the final budget {cv['chosen']} (found by {cv['chosen_from']}) has the lowest "
-                f"validation MSE ({sig(cv['tuned_val_mse'])} against {sig(cv['hand_set_val_mse'])} for the "
-                f"hand-set configuration) and becomes the tuned model.")
+                f"validation MSE ({sig(rows[cv['chosen']]['val_mse'])} against {sig(cv['hand_set_val_mse'])} for "
+                f"the hand-set configuration) and becomes the tuned model.")
     start = rows["hand-set"]["search_value"]
     better = [name for name in others if start is not None and rows[name]["search_value"] < start]
     if start is None:
@@ -165,21 +194,21 @@ def promotion_sentence(cv: dict, promotion: dict) -> str:
 
 
 def on_test_sentence(cv: dict) -> str:
-    """The tuned configuration's test MSE against the hand-set one's (empty when they are the same
-    model)."""
-    if cv["chosen"] == "hand-set":
+    """The search's best configuration's test MSE against the hand-set one's (empty when nothing was
+    compared)."""
+    if not cv.get("compared"):
         return ""
     change = cv["tuned_test_mse"] / cv["hand_set_test_mse"] - 1
     relation = {-1: "lower", 0: "the same", 1: "higher"}[verdict(change, None)]
     size = "" if relation == "the same" else f"{sig(100 * abs(change), 2)}% "
-    return (f"On the test set its MSE is {size}{relation} ({sig(cv['tuned_test_mse'])} against "
-            f"{sig(cv['hand_set_test_mse'])}).")
+    return (f"On the test set, trained on the whole training split, its MSE is {size}{relation} "
+            f"({sig(cv['tuned_test_mse'])} against {sig(cv['hand_set_test_mse'])}).")
 
 
 def final_finding(cv: dict, promotion: dict) -> str:
     """Stage 2 and the comparison at the final budget: `promotion_sentence`, `search_cv_finding` where
     the search found any other configuration, and the test MSE."""
-    if not [name for name in promotion["rows"] if name != "hand-set"]:
+    if not cv.get("compared"):
         return promotion_sentence(cv, promotion)
     return " ".join(filter(None, [promotion_sentence(cv, promotion), capital(search_cv_finding(cv)),
                                   on_test_sentence(cv)]))

@@ -1,0 +1,58 @@
+"""Statistics the sections share: a mean with its spread, a difference paired by seed or fold with its
+Student-t interval, and a rank correlation with its bootstrap interval. Plain numbers in, plain numbers out."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from scipy.stats import spearmanr, t as student_t
+
+
+def mean_std(values: Sequence[float]) -> dict:
+    """Mean and sample standard deviation (n - 1; None for a single value)."""
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else None, "n": len(v)}
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> dict:
+    """`a - b` paired by seed: mean, standard deviation, and the Student-t interval of the mean at `confidence`.
+
+    `within_spread` is True when that interval contains 0 (the seeds do not settle which is better), None with a
+    single seed (no spread to compare with). `same_every_seed` flags a difference without any spread (integer
+    epoch counts can give one): its interval has zero width, which says little with two or three seeds."""
+    if len(a) != len(b) or not len(a):
+        raise ValueError(f"paired_difference needs two equally long, non-empty lists (got {len(a)} and {len(b)}).")
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    out = {"mean": float(d.mean()), "n": len(d), "std": None, "low": None, "high": None, "within_spread": None,
+           "same_every_seed": len(d) > 1 and bool(np.all(d == d[0]))}
+    if len(d) > 1:
+        sd = float(d.std(ddof=1))
+        half = float(student_t.ppf(0.5 + confidence / 2, len(d) - 1)) * sd / math.sqrt(len(d))
+        out.update(std=sd, low=out["mean"] - half, high=out["mean"] + half,
+                   within_spread=bool(out["mean"] - half <= 0.0 <= out["mean"] + half))
+    return out
+
+
+def rank_correlation(x: Sequence[float], y: Sequence[float], *, resamples: int = 2000, seed: int = 0,
+                     confidence: float = 0.95) -> dict:
+    """Spearman's rank correlation of paired values `x` and `y`, with a percentile bootstrap interval at
+    `confidence` (the pairs resampled with replacement `resamples` times; a resample whose ranks are all tied
+    has no correlation and is left out, `resamples_used` says how many counted)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"rank_correlation needs two equally long lists of at least 3 values (got {x.shape} "
+                         f"and {y.shape}).")
+    rho = float(spearmanr(x, y).statistic)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(x), len(x))
+        if np.ptp(x[idx]) > 0 and np.ptp(y[idx]) > 0:
+            draws.append(spearmanr(x[idx], y[idx]).statistic)
+    draws = np.asarray(draws, dtype=float)
+    draws = draws[np.isfinite(draws)]
+    tail = (1 - confidence) / 2 * 100
+    low, high = (np.percentile(draws, [tail, 100 - tail]).tolist() if len(draws) else (None, None))
+    return {"rho": rho, "low": low, "high": high, "n": len(x), "resamples_used": int(len(draws)),
+            "confidence": confidence}
