@@ -151,7 +151,7 @@ def representation(ctx: Context, pretrained: Pretrained, reps: latent.Representa
     reps.add("simclr", f"SimCLR feature map (PCA {n})", features)
     reps.add("simclr_code", f"SimCLR code ({pretrained.config.latent_dim})",
              latent.encoder_features(model.encoder, splits))
-    reps.measure(["ae_features", "vae_features", "simclr", "simclr_code"])
+    reps.measure(["ae_features", "vae_features", "ae_features_random", "simclr", "simclr_code"])
     reps.draw(["simclr"])
     read = lambda key: {k: reps.rows[reps.name(key)][k] for k in ("linear_probe_accuracy", "knn_accuracy")}
     ctx.merge("simclr", {"read_at": f"feature map (64x7x7 flattened, PCA {n})", "variance_kept": kept,
@@ -171,7 +171,7 @@ class FewLabels:
 def few_labels(ctx: Context, reps: latent.Representations) -> FewLabels:
     """SimCLR's feature map read from few labels by section 5's protocol on the same draws; the whole table
     merged into `few_labels`."""
-    reps.few.add(reps.name("simclr"), "simclr", reps["simclr"].train, reps["simclr"].test)
+    reps.read_few(["simclr"])
     stats = reps.few.statistics()
     ctx.merge("few_labels", reps.few.metrics())
     return FewLabels(stats, fewlabels.sweep_table(stats["svm"], first="RBF SVM"))

@@ -26,6 +26,7 @@ from .findings.words import plus_minus
 from .results import array_digest, cached_json, markdown_table
 
 METHODS = ("svm", "logreg")
+CONTROL_METHODS = ("svm",)  # how random-encoder controls are read (the study's few-label curves are the SVM's)
 SVM_C = (1.0, 10.0, 100.0)
 SVM_GAMMA = (0.25, 1.0, 4.0)  # times scikit-learn's "scale" (1 / (dims * variance of the drawn features))
 LOGREG_C = (0.001, 0.01, 0.1)  # weaker regularization never won on 100-3000 labels and costs the most
@@ -177,6 +178,8 @@ class Registry:
     draws: dict[int, list[np.ndarray]]
     keys: dict[str, str] = field(default_factory=dict)  # name -> key in metrics.json
     found: dict[str, dict] = field(default_factory=dict)  # name -> `evaluate`'s results
+    inits: dict[str, int] = field(default_factory=dict)  # name of a control -> its random initializations
+    control_of: dict[str, str] = field(default_factory=dict)  # key of a trained representation -> its control's
 
     @classmethod
     def of(cls, run_dir: Path | None, train_labels: np.ndarray, test_labels: np.ndarray,
@@ -191,6 +194,17 @@ class Registry:
         self.found[name] = evaluate_cached(self.run_dir, name, train, self.train_labels, test,
                                            self.test_labels, self.draws)
 
+    def add_control(self, name: str, key: str, inits: Sequence[tuple[np.ndarray, np.ndarray]],
+                    methods: Sequence[str] = CONTROL_METHODS) -> None:
+        """Read a random-encoder control (training and test rows of each random initialization) by the protocol
+        with `methods`, each initialization on the same draws; its accuracies pooled over initializations and
+        draws, so its spread holds both."""
+        runs = [evaluate_cached(self.run_dir, f"{name}, initialization {i + 1}", train, self.train_labels, test,
+                                self.test_labels, self.draws, methods=methods)
+                for i, (train, test) in enumerate(inits)]
+        self.keys[name], self.inits[name] = key, len(runs)
+        self.found[name] = {m: {n: [row for run in runs for row in run[m][n]] for n in self.draws} for m in methods}
+
     def name(self, key: str) -> str:
         """The representation kept under `key`."""
         found = [n for n, k in self.keys.items() if k == key]
@@ -201,8 +215,16 @@ class Registry:
 
     def statistics(self) -> dict[str, dict[str, dict[int, dict]]]:
         """Per method and representation name, `stats` over the draws at every label count."""
-        return {m: {n: stats(found[m]) for n, found in self.found.items()} for m in METHODS}
+        return {m: {n: stats(found[m]) for n, found in self.found.items() if m in found} for m in METHODS}
 
     def metrics(self) -> dict:
-        """The `few_labels` entries of metrics.json for every representation added so far (see `metrics`)."""
-        return metrics(self.statistics(), self.keys, self.draws)
+        """The `few_labels` entries of metrics.json for every representation added so far (see `metrics`); a
+        control's entry says over how many random initializations (`inits`) its draws are pooled, and a trained
+        representation's entry names its control (`random_control`)."""
+        found = metrics(self.statistics(), self.keys, self.draws)
+        for name, inits in self.inits.items():
+            found[self.keys[name]]["inits"] = inits
+        for key, control in self.control_of.items():
+            if key in found and control in found:
+                found[key]["random_control"] = control
+        return found

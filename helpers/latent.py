@@ -33,9 +33,12 @@ from torch import nn
 
 from . import autoencoder as ae, fewlabels, finetune
 from .context import Context, Shown
-from .data import ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
-from .findings import latent as latent_text
+from .data import Batches, ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
+from .findings import latent as latent_text, representations as rep_text
+from .findings.words import plus_minus
+from .models import AEConfig, Encoder
 from .results import array_digest, cached_json, markdown_table, slug
+from .statistics import mean_std
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -139,6 +142,48 @@ def encoder_features(encoder: nn.Module | Callable[[torch.Tensor], torch.Tensor]
     mean, std = splits.mean if mean is None else mean, splits.std if std is None else std
     run = lambda d: encode(encoder, d, mean=mean, std=std, batch_size=batch_size).cpu().numpy()
     return Features(run(splits.train), run(splits.val), run(splits.test))
+
+
+# ----------------------------------------------------------------------------- the random-encoder control
+
+RANDOM_INITS = 3  # random initializations of every encoder architecture read as a control
+CALIBRATION_IMAGES = 4096  # training images whose statistics a random encoder's batch norms take
+
+
+def calibrate_batch_norm(module: nn.Module, data: ImageSet, *, mean: float, std: float, seed: int,
+                         images: int = CALIBRATION_IMAGES, batch_size: int = 512) -> nn.Module:
+    """`module` with every batch norm's running statistics set to the average over `images` random images of
+    `data` (no labels, no gradients, no weight changed), then in eval mode. A freshly initialized batch norm is
+    the identity in eval mode; with the data's statistics a random encoder's layers are normalized as a trained
+    one's are, which makes it the stronger, fairer control."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if norms:
+        index = np.sort(np.random.default_rng(seed).choice(len(data), min(images, len(data)), replace=False))
+        module.to(data.device).train()
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative average over the calibration batches
+        with torch.no_grad():
+            for batch in Batches(data.subset(index), batch_size, shuffle=False, mean=mean, std=std):
+                module(batch.inputs)
+        for norm in norms:
+            norm.momentum = 0.1
+    return module.eval()
+
+
+def random_encoders(build: Callable[[], nn.Module], splits: Splits, *, seed: int, mean: float | None = None,
+                    std: float | None = None, inits: int = RANDOM_INITS) -> list[nn.Module]:
+    """`inits` encoders built by `build` with random weights (initialization `i` seeded with `seed + i`, the
+    global random state left as it was), their batch norms calibrated on the training images
+    (`calibrate_batch_norm`), inputs normalized as `encoder_features` normalizes them."""
+    mean, std = splits.mean if mean is None else mean, splits.std if std is None else std
+    found = []
+    for i in range(inits):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + i)
+            module = build()
+        found.append(calibrate_batch_norm(module, splits.train, mean=mean, std=std, seed=seed + i))
+    return found
 
 
 def _cached(run_dir: str | Path | None, name: str, key: list, compute: Callable[[], dict]) -> dict:
@@ -249,6 +294,23 @@ def measure(representations: dict[str, Features], splits: Splits, *, seed: int, 
     return rows
 
 
+MEASURES = ("knn_accuracy", "silhouette", "linear_probe_accuracy")  # what `structure` measures
+
+
+def pooled(rows: Sequence[dict]) -> dict:
+    """One structure row for a representation measured once per random initialization (`rows`): per measure
+    its mean over the initializations, their sample standard deviation (`<measure>_std`) and each one's value
+    (`<measure>_inits`); the probe's most often chosen C; `inits`, how many."""
+    found = {"dims": rows[0]["dims"], "silhouette_sample": rows[0]["silhouette_sample"], "inits": len(rows)}
+    for measure_ in MEASURES:
+        values = [r[measure_] for r in rows]
+        spread = mean_std(values)
+        found.update({measure_: spread["mean"], f"{measure_}_std": spread["std"], f"{measure_}_inits": values})
+    chosen = [r["probe_c"] for r in rows]
+    found["probe_c"] = max(chosen, key=chosen.count)
+    return found
+
+
 def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
     """The `latent.structure` entries of metrics.json: each measured representation under its short key."""
     return {keys[name]: {"name": name, **row} for name, row in rows.items()}
@@ -257,11 +319,11 @@ def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
 def structure_table(rows: dict[str, dict]) -> str:
     """One Markdown row per representation: dimensions, k-NN accuracy, silhouette, linear probe."""
     sample = min(r["silhouette_sample"] for r in rows.values())
+    cell = lambda r, m: plus_minus(r[m], r[f"{m}_std"]) if "inits" in r else r[m]  # noqa: E731
     return markdown_table(
         ["representation", "dims", "k-NN accuracy (k = 5)", f"silhouette ({sample:,} test codes)",
          "linear-probe accuracy", "probe C (chosen on validation)"],
-        [(n, r["dims"], r["knn_accuracy"], r["silhouette"], r["linear_probe_accuracy"], r["probe_c"])
-         for n, r in rows.items()])
+        [(n, r["dims"], *[cell(r, m) for m in MEASURES], r["probe_c"]) for n, r in rows.items()])
 
 
 def class_mixing(features: Features, splits: Splits, classes: Sequence[str], *, k: int = 5,
@@ -561,6 +623,8 @@ class Representations:
     keys: dict[str, str] = field(default_factory=dict)  # name -> key in metrics.json
     rows: dict[str, dict] = field(default_factory=dict)  # name -> structure measures
     maps: dict[str, dict] = field(default_factory=dict)  # name -> PCA and t-SNE coordinates of `points`
+    controls: dict[str, list[Features]] = field(default_factory=dict)  # name -> one Features per random init
+    control_of: dict[str, str] = field(default_factory=dict)  # key of a trained representation -> its control's
 
     @classmethod
     def start(cls, ctx: Context) -> Representations:
@@ -587,13 +651,39 @@ class Representations:
         """Keep `features` under `name` and `key`."""
         self.features[name], self.keys[name] = features, key
 
+    def add_control(self, key: str, name: str, inits: Sequence[Features], *, of: Sequence[str]) -> None:
+        """Keep a random-encoder control under `name` and `key`: one `Features` per random initialization of
+        the architecture behind the trained representations under the keys `of`."""
+        self.add(key, name, inits[0])
+        self.controls[name] = list(inits)
+        self.control_of.update({k: key for k in of})
+
     def measure(self, keys: Sequence[str]) -> dict:
-        """The structure measures of the representations under `keys` (`measure`, cached), kept in `rows`;
-        merges the whole `latent.structure` table into metrics.json and returns it."""
+        """The structure measures of the representations under `keys` (`measure`, cached), kept in `rows`; a
+        control is measured once per initialization and `pooled`. A trained representation's row names its
+        control (`random_control`). Merges the whole `latent.structure` table into metrics.json and returns it."""
         ctx = self.ctx
-        self.rows.update(measure({self.name(k): self[k] for k in keys}, ctx.splits, seed=ctx.seed,
-                                 run_dir=ctx.run_dir))
+        names = [self.name(k) for k in keys]
+        run = lambda found: measure(found, ctx.splits, seed=ctx.seed, run_dir=ctx.run_dir)  # noqa: E731
+        self.rows.update(run({n: self.features[n] for n in names if n not in self.controls}))
+        for name in (n for n in names if n in self.controls):
+            inits = run({f"{name}, initialization {i + 1}": f for i, f in enumerate(self.controls[name])})
+            self.rows[name] = pooled(list(inits.values()))
+        for name, row in self.rows.items():
+            if self.keys[name] in self.control_of:
+                row["random_control"] = self.control_of[self.keys[name]]
         return ctx.merge("latent", {"structure": structure_metrics(self.rows, self.keys)})["structure"]
+
+    def read_few(self, keys: Sequence[str]) -> None:
+        """Read the representations under `keys` by the few-label protocol (`few`): a control once per
+        initialization with the RBF SVM (`fewlabels.Registry.add_control`), the others with every method."""
+        self.few.control_of.update(self.control_of)
+        for key in keys:
+            name = self.name(key)
+            if name in self.controls:
+                self.few.add_control(name, key, [(f.train, f.test) for f in self.controls[name]])
+            else:
+                self.few.add(name, key, self[key].train, self[key].test)
 
     def draw(self, keys: Sequence[str]) -> dict[str, dict]:
         """The PCA and t-SNE maps of the representations under `keys` on the test images `points` (`maps`,
@@ -633,18 +723,38 @@ class Structure(Shown):
     reps: Representations
 
 
+def add_random_controls(ctx: Context, reps: Representations, config: AEConfig) -> None:
+    """The random-encoder controls (`RANDOM_INITS` initializations of the `Encoder` of `config`, batch norms
+    calibrated, `random_encoders`), read where the trained encoders are: at the code (`ae_random`, the control
+    of the autoencoder's, the VAE's mean and SimCLR's code) and at the last feature map projected on its first
+    `map_components` principal directions (`ae_features_random`, the control of the three feature maps). The VAE
+    and SimCLR use the same architecture: the VAE's last layer has twice the outputs and its first half is the
+    mean, a random linear read-out of the same features, so one control serves all three."""
+    splits, n = ctx.splits, ctx.profile.map_components
+    encoders = random_encoders(lambda: Encoder(config), splits, seed=ctx.seed)
+    codes = [encoder_features(e, splits) for e in encoders]
+    feature_maps = [project(encoder_features(e.features, splits), n, seed=ctx.seed)[0] for e in encoders]
+    inits = f"{len(encoders)} initializations"
+    reps.add_control("ae_random", f"random encoder, code ({config.latent_dim}; {inits})", codes,
+                     of=("ae", "vae", "simclr_code"))
+    reps.add_control("ae_features_random", f"random encoder, feature map (PCA {n}; {inits})", feature_maps,
+                     of=("ae_features", "vae_features", "simclr"))
+
+
 def representations(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Structure:
-    """Raw pixels, PCA with as many components as the code, the autoencoder's code and the best section-3
-    classifier's penultimate features of every image; their structure measures, merged as
-    `latent.structure`."""
+    """Raw pixels, PCA with as many components as the code, the autoencoder's code, the same encoder with random
+    weights (`add_random_controls`) and the best section-3 classifier's penultimate features of every image;
+    their structure measures, merged as `latent.structure`."""
     reps, splits, dim = Representations.start(ctx), ctx.splits, ae_final.config.latent_dim
     reps.add("raw", RAW, pixel_features(splits))
     reps.add("pca", f"PCA ({dim} components)", pca_features(splits, dim, seed=ctx.seed))
     reps.add("ae", f"autoencoder code ({dim})", encoder_features(ae_final.run.model.encoder, splits))
+    add_random_controls(ctx, reps, ae_final.config)
     reps.add("classifier", f"classifier features ({clfs.best_name})",
              encoder_features(Penultimate(clfs.best_model), splits))
-    found = reps.measure(["raw", "pca", "ae", "classifier"])
-    return Structure(reps, found=found, table=structure_table(reps.rows), finding=latent_text.structure(found))
+    found = reps.measure(["raw", "pca", "ae", "ae_random", "classifier"])
+    return Structure(reps, found=found, table=structure_table(reps.rows),
+                     finding=f"{latent_text.structure(found)} {rep_text.over_random(found, keys=('ae',))}")
 
 
 @dataclass(frozen=True)

@@ -108,22 +108,27 @@ def with_findings(metrics: dict) -> dict:
 
 
 def spreads(metrics: dict) -> dict:
-    """For every dict of `metrics` with a mean and a standard deviation (`mean`/`std`, or `<x>_mean`/`<x>_std`), the
-    key `pm` (or `<x>_pm`) as text rounded by `plus_minus`, and `pm_pct` in percent where the mean is a share."""
+    """For every dict of `metrics` with a mean and a standard deviation (`mean`/`std`, `<x>_mean`/`<x>_std`, or a
+    mean `<x>` beside `<x>_std`), the key `pm` (or `<x>_pm`) as text rounded by `plus_minus`, and `pm_pct` in
+    percent where the mean is a share."""
     found: dict = {}
     for key, value in metrics.items():
         if isinstance(value, dict):
             inner = spreads(value)
             if inner:
                 found[key] = inner
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
     for key in list(metrics):
-        if not key.endswith("mean") or not isinstance(metrics[key], (int, float)) or isinstance(metrics[key], bool):
+        if not number(metrics[key]):
             continue
-        std = metrics.get(key[:-4] + "std")
-        if isinstance(std, (int, float)) and not isinstance(std, bool):
-            found[key[:-4] + "pm"] = plus_minus(metrics[key], std)
+        if key.endswith("mean"):
+            stem, std = key[:-4], metrics.get(key[:-4] + "std")
+        else:  # a value measured several times: `<x>` (the mean) beside `<x>_std`
+            stem, std = key + "_", metrics.get(key + "_std")
+        if number(std):
+            found[stem + "pm"] = plus_minus(metrics[key], std)
             if 0 <= metrics[key] <= 1:
-                found[key[:-4] + "pm_pct"] = plus_minus(metrics[key], std, 100) + "%"
+                found[stem + "pm_pct"] = plus_minus(metrics[key], std, 100) + "%"
     return found
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from . import latent, quality, vae
 from .context import Context
 from .findings import generators as gen_text, representations as rep_text
-from .findings.words import percent, sig
+from .findings.words import percent, plus_minus, sig
 from .results import markdown_table
 
 FEW_COUNTS = (100, 1000)
@@ -19,7 +19,8 @@ ROWS = (("raw pixels", "raw", "raw"), ("PCA", "pca", f"pca{vae.FEW_LABEL_PCA}"),
         ("autoencoder code", "ae", "ae"),
         ("autoencoder feature map", "ae_features", "ae_features"), ("VAE mean", "vae", "vae"),
         ("VAE feature map", "vae_features", "vae_features"), ("SimCLR code", "simclr_code", None),
-        ("SimCLR feature map", "simclr", "simclr"))
+        ("SimCLR feature map", "simclr", "simclr"), ("random encoder, code", "ae_random", "ae_random"),
+        ("random encoder, feature map", "ae_features_random", "ae_features_random"))
 
 
 @dataclass(frozen=True)
@@ -36,31 +37,48 @@ class Representation:
 
 def rows(reps: list[Representation], structure: dict[str, dict], few_svm: dict[str, dict[int, dict]]) -> dict:
     """The `representations` entries of metrics.json: k-NN, silhouette and linear probe (section 4's protocol),
-    and the RBF-SVM few-label accuracy (mean over draws) at 100 and 1,000 labels."""
+    and the RBF-SVM few-label accuracy (mean over draws) at 100 and 1,000 labels. A random-encoder control
+    (`control`) also carries each value's standard deviation over its initializations (`<column>_std`; pooled
+    with the draws for few labels) and its number of `inits`; a trained row names its `random_control`."""
     found = {}
     for rep in reps:
         s = structure.get(rep.structure, {}) if rep.structure else {}
         f = few_svm.get(rep.few, {}) if rep.few else {}
-        found[rep.key] = {"label": rep.label, "supervised": rep.supervised,
-                          "knn_accuracy": s.get("knn_accuracy"), "silhouette": s.get("silhouette"),
-                          "linear_probe_accuracy": s.get("linear_probe_accuracy"),
-                          **{f"few_n{n}": f[n]["mean"] if n in f else None for n in FEW_COUNTS}}
+        row = {"label": rep.label, "supervised": rep.supervised, "control": "inits" in s,
+               "knn_accuracy": s.get("knn_accuracy"), "silhouette": s.get("silhouette"),
+               "linear_probe_accuracy": s.get("linear_probe_accuracy"),
+               **{f"few_n{n}": f[n]["mean"] if n in f else None for n in FEW_COUNTS}}
+        if row["control"]:
+            row.update({"inits": s["inits"], **{f"{c}_std": s[f"{c}_std"] for c in latent.MEASURES},
+                        **{f"few_n{n}_std": f[n]["std"] if n in f else None for n in FEW_COUNTS}})
+        elif s.get("random_control"):
+            row["random_control"] = s["random_control"]
+        found[rep.key] = row
     return found
 
 
 def table(found: dict) -> str:
-    """Markdown: one row per representation; the supervised one is marked as having seen every label."""
-    share = lambda v: "–" if v is None else percent(v, 2)  # noqa: E731
+    """Markdown: one row per representation; the supervised one is marked as having seen every label, a
+    random-encoder control shows each value's mean ± standard deviation over its initializations."""
+    def cell(r: dict, column: str, say=lambda v: percent(v, 2)) -> str:
+        v = r[column]
+        if v is None:
+            return "–"
+        if r.get("control"):
+            return plus_minus(v, r.get(f"{column}_std"), *((1,) if say is sig else (100, "%")))
+        return say(v)
     return markdown_table(
         ["representation", "k-NN accuracy", "silhouette", "linear probe", *[f"SVM, {n:,} labels" for n in FEW_COUNTS]],
-        [(r["label"] + (" (saw every label)" if r["supervised"] else ""), share(r["knn_accuracy"]),
-          "–" if r["silhouette"] is None else sig(r["silhouette"]), share(r["linear_probe_accuracy"]),
-          *[share(r[f"few_n{n}"]) for n in FEW_COUNTS]) for r in found.values()])
+        [(r["label"] + (" (saw every label)" if r["supervised"] else ""), cell(r, "knn_accuracy"),
+          cell(r, "silhouette", sig), cell(r, "linear_probe_accuracy"),
+          *[cell(r, f"few_n{n}") for n in FEW_COUNTS]) for r in found.values()])
 
 
 def _best(found: dict, column: str) -> str | None:
-    """The unsupervised representation with the highest value in `column` (None when none was measured)."""
-    candidates = {k: r for k, r in found.items() if not r["supervised"] and r[column] is not None}
+    """The unsupervised representation with the highest value in `column` (None when none was measured; the
+    random-encoder controls learned nothing and are not candidates)."""
+    candidates = {k: r for k, r in found.items()
+                  if not r["supervised"] and not r.get("control") and r[column] is not None}
     return max(candidates, key=lambda k: candidates[k][column]) if candidates else None
 
 
@@ -72,8 +90,9 @@ def summary_metrics(found: dict, closing_text: str) -> dict:
 
 
 def representations(reps: latent.Representations) -> list[Representation]:
-    """The rows of `ROWS` by the names `reps` and its few-label table give them, then the best classifier's
-    features (their label is their name in the structure table), marked supervised."""
+    """The rows of `ROWS` by the names `reps` and its few-label table give them (the random-encoder controls
+    among them), then the best classifier's features (their label is their name in the structure table),
+    marked supervised."""
     supervised = reps.name("classifier")
     return [*[Representation(label, key, reps.name(key), reps.few.name(few) if few else None)
               for label, key, few in ROWS],

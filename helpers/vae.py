@@ -447,11 +447,9 @@ def few_labels(ctx: Context, ae_final: Autoencoder, main: MainVAE, reps: latent.
     reps.add("ae_features", f"autoencoder feature map (PCA {n})", ae_map)
     reps.add("vae_features", f"VAE feature map (PCA {n})", vae_map)
     pca = latent.pca_features(splits, FEW_LABEL_PCA, seed=ctx.seed)
-    read = [(reps.name("raw"), "raw", reps["raw"]),
-            (f"PCA ({FEW_LABEL_PCA} components)", f"pca{FEW_LABEL_PCA}", pca),
-            *[(reps.name(k), k, reps[k]) for k in ("ae", "ae_features", "vae", "vae_features")]]
-    for name, key, features in read:
-        reps.few.add(name, key, features.train, features.test)
+    reps.add(f"pca{FEW_LABEL_PCA}", f"PCA ({FEW_LABEL_PCA} components)", pca)
+    reps.read_few(["raw", f"pca{FEW_LABEL_PCA}", "ae", "ae_features", "vae", "vae_features", "ae_random",
+                   "ae_features_random"])
     stats, found = reps.few.statistics(), reps.few.metrics()
     ctx.merge("few_labels", {**found, "ae_features_variance_kept": kept,
                              "vae_features_variance_kept": vae_kept})

@@ -321,3 +321,48 @@ def test_the_report_states_the_notebooks_sentences():
     assert prose["generators"] == gen_text.summary(metrics["generators"])
     assert prose["discussion"] == rep_text.discussion(metrics)
     assert prose["mixing"] == latent_text.mixing(metrics["latent"]["mixing"])
+
+
+# ----------------------------------------------------------------------------- the random-encoder control
+
+
+def _structure_with_control(code_knn: float, control_std: float = 0.01) -> dict:
+    control = {"name": "random encoder, code", "inits": 3, "knn_accuracy": 0.78, "knn_accuracy_std": control_std,
+               "linear_probe_accuracy": 0.80, "linear_probe_accuracy_std": control_std, "dims": 32}
+    return {"raw": {"knn_accuracy": 0.826, "linear_probe_accuracy": 0.829},
+            "ae": {"knn_accuracy": code_knn, "linear_probe_accuracy": 0.75, "random_control": "ae_random"},
+            "ae_random": control}
+
+
+def test_what_training_adds_over_the_random_encoder_follows_the_control_spread():
+    text = rep_text.over_random(_structure_with_control(0.85))
+    assert "3 initializations" in text and plus_minus(0.78, 0.01, 100, "%") in text
+    assert "+7.0 points" in text  # k-NN: the trained code above its control
+    assert "−5.0 points" in text  # linear probe: below it (0.75 against 0.80)
+    level = rep_text.over_random(_structure_with_control(0.785))
+    assert "within the control's spread" in level and "+0.5 points" not in level
+    assert rep_text.over_random(_structure_with_control(0.85), keys=("vae",)) == ""  # no trained row asked for
+
+
+def test_the_few_label_sentence_sets_each_trained_representation_against_its_control_not_as_a_winner():
+    few = _few({"raw": {100: 0.60, 3000: 0.84}, "ae": {100: 0.70, 3000: 0.846}})
+    few["ae"]["random_control"] = "ae_random"
+    few["ae_random"] = {"name": "random encoder, code", "inits": 3,
+                        "svm": {"n100": {"mean": 0.75, "std": 0.02}, "n3000": {"mean": 0.80, "std": 0.01}}}
+    text = vae_text.few_labels(few)
+    assert "100 labels: autoencoder code" in text  # the control is never the best representation
+    control = text[text.index("random weights"):]
+    assert "−5.0 points" in control and "+4.6 points" in control
+    few["ae_random"]["svm"]["n100"]["mean"] = 0.69
+    assert "within the spread" in vae_text.few_labels(few)[text.index("random weights"):]
+
+
+def test_the_discussion_credits_training_only_beyond_the_random_encoder():
+    reps = _reps(0.8566)
+    reps["ae"]["random_control"] = "ae_random"
+    reps["ae_random"] = {"label": "random encoder, code", "control": True, "supervised": False, "inits": 3,
+                         "knn_accuracy": 0.84, "knn_accuracy_std": 0.01, "few_n100": 0.70, "few_n100_std": 0.03,
+                         "linear_probe_accuracy": 0.99, "silhouette": 0.1, "few_n1000": None}
+    text = rep_text.discussion({"representations": reps})
+    assert "1.7 points above it by k-NN" in text and "level with it with 100 labels" in text
+    assert "random encoder" not in rep_text.representations(reps)  # a control never wins a read-out

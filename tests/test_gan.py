@@ -90,6 +90,22 @@ def test_the_representation_table_marks_the_supervised_row():
         "closing": "Measured: x", "best_few_n100": 0.7, "best_few_n1000": 0.82}
 
 
+
+def test_a_random_encoder_row_carries_its_spread_and_never_counts_as_the_best():
+    structure = {"code": {"knn_accuracy": 0.85, "silhouette": 0.07, "linear_probe_accuracy": 0.83,
+                          "random_control": "ae_random"},
+                 "random": {"knn_accuracy": 0.9, "knn_accuracy_std": 0.01, "silhouette": 0.1, "silhouette_std": 0.02,
+                            "linear_probe_accuracy": 0.9, "linear_probe_accuracy_std": 0.003, "inits": 3}}
+    few = {"code": {100: {"mean": 0.7, "std": 0.01}}, "random": {100: {"mean": 0.75, "std": 0.02}}}
+    reps = [sidebyside.Representation("code", "ae", "code", "code"),
+            sidebyside.Representation("random encoder", "ae_random", "random", "random")]
+    found = sidebyside.rows(reps, structure, few)
+    assert found["ae_random"]["control"] and found["ae_random"]["few_n100_std"] == 0.02
+    assert found["ae"]["random_control"] == "ae_random" and not found["ae"]["control"]
+    assert "90.0 ± 1.0%" in sidebyside.table(found)
+    assert sidebyside.summary_metrics(found, "x")["best_few_n100"] == 0.7  # the control is higher but learned nothing
+
+
 def test_the_gan_can_take_the_loops_channels_last_format():
     # on CUDA the loop moves every model to channels-last, which converts each 4-D and 5-D tensor of the model
     model = DCGAN(TINY, snapshots=3).to(memory_format=torch.channels_last)

@@ -311,3 +311,53 @@ def test_class_mixing_names_the_classes_a_space_keeps_apart_and_the_ones_it_mixe
     assert "apart" in apart and "Bag" in apart and "Shirt" not in apart, text
     assert "most mixed" in mixed and "Shirt" in mixed and "T-shirt/top" in mixed and "Bag" not in mixed
     assert "in raw pixels" in mixed
+
+
+# ----------------------------------------------------------------------------- the random-encoder control
+
+
+def _splits(n: int = 60) -> data.Splits:
+    return data.Splits(_images(n, 0), _images(20, 1), _images(30, 2), mean=0.4, std=0.3)
+
+
+def test_batch_norm_calibration_takes_the_data_statistics_and_changes_no_weight():
+    torch.manual_seed(0)
+    encoder = models.Encoder(AEConfig(channels=(8, 16), latent_dim=4, batch_norm=True))
+    weights = {k: v.clone() for k, v in encoder.state_dict().items() if "running" not in k and "batches" not in k}
+    images = _images(64)
+    latent.calibrate_batch_norm(encoder, images, mean=0.4, std=0.3, seed=0, images=64, batch_size=16)
+    assert not encoder.training
+    assert all(torch.equal(v, encoder.state_dict()[k]) for k, v in weights.items())
+    conv, norm = encoder.features[0], encoder.features[1]
+    with torch.no_grad():
+        pre = conv((images.images.float() / 255 - 0.4) / 0.3)  # what the first batch norm sees
+    assert torch.allclose(norm.running_mean, pre.mean((0, 2, 3)), atol=1e-4)
+    assert norm.momentum == 0.1  # left as a trained network's
+
+
+def test_random_encoders_are_seeded_distinct_and_leave_the_global_random_state_alone():
+    splits, build = _splits(), lambda: models.Encoder(AEConfig(channels=(8, 16), latent_dim=4))
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = latent.random_encoders(build, splits, seed=5, inits=3)
+    assert torch.equal(torch.rand(1), before)  # the caller's random stream is untouched
+    again = latent.random_encoders(build, splits, seed=5, inits=3)
+    w = lambda e: e.to_code.weight  # noqa: E731
+    assert len(first) == 3 and all(torch.equal(w(a), w(b)) for a, b in zip(first, again))
+    assert not torch.equal(w(first[0]), w(first[1])) and not torch.equal(w(first[1]), w(first[2]))
+
+
+def test_a_control_is_measured_per_initialization_and_pooled(tmp_path):
+    x, y = _blobs(30, 0.5, seed=0)
+    xt, yt = _blobs(10, 0.5, seed=1)
+    noisy = [np.random.default_rng(s).normal(size=x.shape).astype(np.float32) for s in range(3)]
+    inits = [latent.Features(x + 10 * n, x[:20], xt) for n in noisy]
+    rows = [latent.structure(f.train, y, f.test, yt, seed=0) for f in inits]
+    found = latent.pooled(rows)
+    values = [r["knn_accuracy"] for r in rows]
+    assert found["inits"] == 3 and found["knn_accuracy_inits"] == values
+    assert found["knn_accuracy"] == pytest.approx(np.mean(values))
+    assert found["knn_accuracy_std"] == pytest.approx(np.std(values, ddof=1))
+    table = latent.structure_table({"control": found})
+    assert "±" in table  # a control's cells carry their spread

@@ -145,6 +145,8 @@ def test_spreads_round_each_mean_to_its_standard_deviation():
     assert found == {"cv": {"hw1": {"pm": "0.813 ± 0.007", "pm_pct": "81.3 ± 0.7%"}},
                      "search_cv": {"tuned_pm": "0.00941 ± 0.00010", "tuned_pm_pct": "0.941 ± 0.010%"}}
     assert report.with_findings({"cv": {"hw1": {"mean": 0.8127, "std": 0.0065}}})["cv"]["hw1"]["mean"] == 0.8127
+    control = report.spreads({"ae_random": {"knn_accuracy": 0.7812, "knn_accuracy_std": 0.0042, "inits": 3}})
+    assert control == {"ae_random": {"knn_accuracy_pm": "0.781 ± 0.004", "knn_accuracy_pm_pct": "78.1 ± 0.4%"}}
 
 
 def test_the_architecture_table_counts_the_built_networks():

@@ -151,3 +151,20 @@ def test_few_label_folds_and_metrics_follow_the_protocol():
     found = fewlabels.metrics(stats, {"raw pixels": "raw"}, draws)
     assert found["raw"]["svm"]["n100"]["mean"] == pytest.approx(0.7) and found["raw"]["svm"]["n3000"]["std"] == 0
     assert found["protocol"]["draws"] == {"n100": 3, "n3000": 1} and found["protocol"]["folds"]["n3000"] == 3
+
+
+def test_a_random_encoder_control_is_read_per_initialization_on_the_same_draws_and_pooled(tmp_path):
+    x, y = _problem(0)
+    xt, yt = _problem(1, 200)
+    registry = fewlabels.Registry.of(tmp_path, y, yt, [40], 2, seed=0)
+    registry.control_of["code"] = "code_random"
+    registry.add("code", "code", x, xt)
+    inits = [(x + np.random.default_rng(s).normal(0, 1.0, x.shape).astype(np.float32), xt) for s in range(3)]
+    registry.add_control("random code", "code_random", inits)
+    one = [fewlabels.evaluate(a, y, b, yt, registry.draws, methods=("svm",)) for a, b in inits]
+    pooled = registry.found["random code"]["svm"][40]
+    assert pooled == [row for run in one for row in run["svm"][40]] and len(pooled) == 3 * 2
+    assert "logreg" not in registry.found["random code"]  # controls are read by the SVM alone
+    found = registry.metrics()
+    assert found["code_random"]["inits"] == 3 and found["code"]["random_control"] == "code_random"
+    assert "random code" in registry.statistics()["svm"] and "random code" not in registry.statistics()["logreg"]

@@ -3,12 +3,15 @@ representation side by side (section 7), built from `metrics.json` (`latent.stru
 `simclr`, `finetune`, `representations`). Each returns plain prose for the notebook and the report alike."""
 from __future__ import annotations
 
-from .words import TIE_ACCURACY, join, percent, points, verdict
+from typing import Sequence
+
+from .words import TIE_ACCURACY, join, percent, plus_minus, points, verdict
 
 REPRESENTATION_WORDS = {  # the representations learned without labels, in words
     "raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code", "vae": "the VAE's mean code",
     "ae_features": "the autoencoder's feature map", "vae_features": "the VAE's feature map",
-    "simclr": "SimCLR's feature map", "simclr_code": "SimCLR's code"}
+    "simclr": "SimCLR's feature map", "simclr_code": "SimCLR's code",
+    "ae_random": "the random encoder's code", "ae_features_random": "the random encoder's feature map"}
 READ_OUTS = (("knn_accuracy", "k-NN"), ("linear_probe_accuracy", "a linear probe"),
              ("few_n100", "an SVM from 100 labels"), ("few_n1000", "an SVM from 1,000 labels"))
 RELATION = {1: "above", 0: "level with", -1: "below"}
@@ -28,9 +31,71 @@ def _against(value: float, reference: float) -> str:
 
 
 def _unsupervised(reps: dict[str, dict], key: str, raw: str | None = None) -> dict[str, float]:
-    """The measured `key` of every representation learned without labels (but `raw`)."""
+    """The measured `key` of every representation learned without labels (but `raw` and the random-encoder
+    controls, which learned nothing)."""
     return {n: r[key] for n, r in reps.items()
-            if n != raw and not r.get("supervised") and r.get(key) is not None}
+            if n != raw and not r.get("supervised") and not r.get("control") and r.get(key) is not None}
+
+
+CONTROL_WORDS = {"ae_random": "code", "ae_features_random": "last feature map"}  # where a control is read
+STRUCTURE_READS = (("knn_accuracy", "k-NN"), ("linear_probe_accuracy", "linear probe"))
+
+
+def _gain(value: float, control: float, spread: float | None) -> str:
+    """A trained value against its control's mean: the signed difference in points, or 'within the
+    control's spread' where `verdict` calls it a tie."""
+    return "within the control's spread" if verdict(value - control, spread) == 0 else points(value - control)
+
+
+def over_random(rows: dict[str, dict], keys: Sequence[str] | None = None) -> str:
+    """What training adds over the random-encoder control (the `latent.structure` entries by key): for each
+    control (a row with `inits`), its k-NN and linear-probe accuracy (mean ± standard deviation over its
+    initializations), and for each trained representation among `keys` (default: all) that names it as its
+    `random_control`, the difference of its accuracy from the control's mean; one within the control's
+    standard deviation is a tie (`verdict`). Empty where no measured representation has a control."""
+    sentences = []
+    for control, c in ((k, r) for k, r in rows.items() if r.get("inits")):
+        trained = [k for k, r in rows.items() if r.get("random_control") == control and (keys is None or k in keys)]
+        if not trained:
+            continue
+        where = CONTROL_WORDS.get(control, c.get("name", control))
+        reads = " and ".join(f"{plus_minus(c[m], c.get(f'{m}_std'), 100, '%')} by {words}"
+                             for m, words in STRUCTURE_READS)
+        gains = join([f"{_name(k, rows[k])} " + ", ".join(
+            f"{percent(rows[k][m])} ({_gain(rows[k][m], c[m], c.get(f'{m}_std'))})"
+            for m, _ in STRUCTURE_READS) for k in trained])
+        sentences.append(f"The same encoder with random weights ({c['inits']} initializations, batch norms set "
+                         f"to the training images' statistics) reaches {reads} at its {where}; against it, "
+                         f"k-NN and linear probe read {gains}.")
+    return " ".join(sentences)
+
+
+def few_over_random(few: dict, *, method: str = "svm") -> str:
+    """What training adds over the random-encoder control in the few-label table (the `few_labels` entries by
+    key; a control has `inits`, a trained entry names its `random_control`): at the fewest and the most labels,
+    each trained representation's mean accuracy against its control's, pooled over initializations and draws.
+    A difference within the larger standard deviation of the two is a tie (`verdict`)."""
+    entries = {k: e for k, e in few.items() if isinstance(e, dict) and method in e}
+    pairs = [(k, e["random_control"]) for k, e in entries.items() if e.get("random_control") in entries]
+    if not pairs:
+        return ""
+    counts = sorted(int(n[1:]) for n in entries[pairs[0][1]][method])
+    parts = []
+    for n in dict.fromkeys((counts[0], counts[-1])):
+        said = []
+        for key, control in pairs:
+            a, b = entries[key][method].get(f"n{n}"), entries[control][method].get(f"n{n}")
+            if a is None or b is None:
+                continue
+            spread = max(a.get("std") or 0.0, b.get("std") or 0.0) or None
+            call = verdict(a["mean"] - b["mean"], spread)
+            said.append(f"{_name(key, entries[key])} {percent(a['mean'])} against "
+                        f"{plus_minus(b['mean'], b.get('std'), 100, '%')} "
+                        f"({'within the spread' if call == 0 else points(a['mean'] - b['mean'])})")
+        if said:
+            parts.append(f"with {n:,} labels, {join(said)}")
+    return ("Against the same encoder with random weights, read by the same SVM on the same draws: "
+            + "; ".join(parts) + ".") if parts else ""
 
 
 def representations(reps: dict[str, dict], raw: str = "raw") -> str:
@@ -96,6 +161,20 @@ def discussion(metrics: dict) -> str:
         text += "no better a space than raw pixels, neither for nearest neighbours nor with 100 labels"
     text += (f" (k-NN {percent(code.get('knn_accuracy'))} against {percent(raw.get('knn_accuracy'))}; "
              f"100 labels {percent(code.get('few_n100'))} against {percent(raw.get('few_n100'))}).")
+    control = reps.get(code.get("random_control") or "")
+    if control:
+        said = []
+        for column, words in (("knn_accuracy", "by k-NN"), ("few_n100", "with 100 labels")):
+            if code.get(column) is None or control.get(column) is None:
+                continue
+            difference, spread = code[column] - control[column], control.get(f"{column}_std")
+            call = verdict(difference, spread)
+            where = RELATION[0] if call == 0 else f"{abs(100 * difference):.1f} points {RELATION[call]}"
+            said.append(f"{where} it {words} ({percent(code[column])} against "
+                        f"{plus_minus(control[column], spread, 100, '%')})")
+        if said:
+            text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
+                     f"control for what training adds: the trained code is {join(said)}.")
     candidates = _unsupervised(reps, "linear_probe_accuracy")
     best = max(candidates, key=candidates.get)
     text += (f" Of the representations learned without labels, {_name(best, reps[best])} is read best by a "
@@ -140,6 +219,9 @@ def simclr(metrics: dict, *, raw: str = "raw",
             simclr_too = f"; SimCLR {percent(mean('simclr'))}" if best != "simclr" else ""
             text += (f" With {n:,} labels the best of these is {_name(best, rows[best])} "
                      f"({percent(mean(best))}{simclr_too}).")
+    control = over_random(rows, keys=("simclr", "simclr_code", *rivals))
+    if control:
+        text += f" {control}"
     tuned = _fine_tuned(metrics)
     if tuned:
         text += " Fine-tuned with Homework 1's recipe: " + join([f"{n} {percent(a)}" for n, a in tuned]) + "."
