@@ -19,10 +19,11 @@ from .context import Context, Shown
 from .data import (Augment, Batches, ImageSet, Splits, balanced_subset, comparison_train, fingerprint,
                    regularization_train)
 from .findings import autoencoder as ae_text
-from .findings.words import sig
+from .findings.words import plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import cached_json, markdown_table
-from .training import (History, Run, TrainSpec, WithHistories, denoising_metrics, evaluate_set, outputs,
+from .statistics import mean_std, paired_difference
+from .training import (History, Run, TrainSpec, denoising_metrics, evaluate_set, outputs,
                        reconstruction_loss, train_model)
 
 
@@ -118,10 +119,13 @@ def best_per_optimizer(rows: dict[str, dict]) -> dict[str, dict]:
 
 def optimizer_table(best: dict[str, dict]) -> str:
     """Markdown: per optimizer, the validation MSE at each learning rate tried, the chosen one and its scores."""
+    seeds = max(r.get("seeds", 1) for r in best.values())
+    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
     return markdown_table(
-        ["optimizer", "validation MSE at each learning rate", "chosen lr", "val MSE", "train MSE (eval)", "seconds"],
+        ["optimizer", "validation MSE at each learning rate (first seed)", "chosen lr", f"val MSE{over}",
+         "train MSE (eval)", "seconds"],
         [(name, ", ".join(f"{lr}: {sig(v, 4)}" for lr, v in r["val_mse_by_lr"].items()), f"{r['lr']:g}",
-          sig(r["val_mse"], 4), sig(r["train_mse"], 4), sig(r["seconds"]))
+          _spread(r, "val_mse"), _spread(r, "train_mse"), sig(r["seconds"]))
          for name, r in sorted(best.items(), key=lambda i: i[1]["val_mse"])])
 
 
@@ -208,37 +212,90 @@ def noisy_triplets(model: AutoEncoder, data: ImageSet, splits: Splits, noise: fl
     return batch.inputs * splits.std + splits.mean, denoised, batch.images
 
 
+def seeded_runs(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, train: ImageSet, seeds: int,
+                eval_batch_size: int = 2000, run_dir: Path | None = None) -> dict[str, list[Run]]:
+    """Every (config, spec) variant trained on the same data with `seeds` seeds: its spec's own seed first (the
+    variant's single run), then the next ones; a seed sets the initial weights and the batch order."""
+    return {name: [train_autoencoder(cfg, replace(spec, seed=spec.seed + s), splits, train=train,
+                                     eval_batch_size=eval_batch_size, run_dir=run_dir,
+                                     desc=name if s == 0 else f"{name}, seed {spec.seed + s}")
+                   for s in range(seeds)]
+            for name, (cfg, spec) in variants.items()}
+
+
+SEEDED = ("val_mse", "best_val_mse", "last_val_mse", "train_mse", "gap", "seconds", "epochs", "kept_epoch",
+          "best_val_epoch", "test_mse")  # the numbers of a run that are pooled over its seeds
+
+
+def over_seeds(rows: Sequence[dict]) -> dict:
+    """One row for a variant trained with several seeds (`rows`, one per seed, first seed first): for each number
+    of `SEEDED` it has, the mean, `<x>_std` (sample standard deviation; None for one seed) and `<x>_seeds`;
+    `stopped_early`, how many seeds early stopping stopped; `seeds`, how many; the rest from the first seed."""
+    found = {**rows[0], "seeds": len(rows), "stopped_early": sum(bool(r.get("stopped_early")) for r in rows)}
+    for key in (k for k in SEEDED if k in rows[0]):
+        values = [r[key] for r in rows]
+        spread = mean_std(values)
+        found.update({key: spread["mean"], f"{key}_std": spread["std"], f"{key}_seeds": values})
+    return found
+
+
+def seeded_summary(runs: dict[str, list[Run]], splits: Splits, train: ImageSet) -> dict[str, dict]:
+    """`summary` of every seed of every variant, pooled over the seeds (`over_seeds`)."""
+    return {name: over_seeds([summary({name: run}, splits, train)[name] for run in seeded])
+            for name, seeded in runs.items()}
+
+
+def paired_by_seed(rows: dict[str, dict], a: str, b: str, key: str = "val_mse") -> dict:
+    """`rows[a][key] - rows[b][key]` paired by seed (`statistics.paired_difference`): a variant's seed s against
+    the other's seed s, which shares its batch order."""
+    return paired_difference(rows[a][f"{key}_seeds"], rows[b][f"{key}_seeds"])
+
+
 def summary_table(rows: dict[str, dict]) -> str:
     """Markdown table of `summary` rows, best validation MSE first."""
     ordered = sorted(rows.items(), key=lambda item: item[1]["val_mse"])
+    seeds = max(r.get("seeds", 1) for r in rows.values())
+    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
     return markdown_table(
-        ["variant", "val MSE", "train MSE (eval)", "gap (val - train)", "epochs", "seconds"],
-        [(name, sig(r["val_mse"], 4), sig(r["train_mse"], 4), sig(r["gap"], 4), r["epochs"],
+        ["variant", f"val MSE{over}", "train MSE (eval)", "gap (val - train)", "epochs", "seconds"],
+        [(name, _spread(r, "val_mse"), _spread(r, "train_mse"), _spread(r, "gap"), sig(r["epochs"]),
           sig(r["seconds"])) for name, r in ordered])
+
+
+def _spread(row: dict, key: str) -> str:
+    """A pooled row's `key` as mean ± standard deviation over its seeds (`plus_minus`), or its value."""
+    return plus_minus(row[key], row.get(f"{key}_std")) if row.get(f"{key}_std") else sig(row[key], 4)
 
 
 # ----------------------------------------------------------------------------- the decoder's upsampling
 
 
-def decoder_rows(runs: dict[str, Run], splits: Splits, batch_size: int = 2000) -> dict[str, dict]:
-    """Per decoder (`AEConfig.decoder`): parameters, validation MSE of the kept weights, test MSE, seconds."""
-    return {name: {"parameters": count_parameters(run.model), "val_mse": run.history.kept["val_loss"],
-                   "test_mse": mse(run.model, splits.test, splits, batch_size), "seconds": run.history.rows[-1]["seconds"]}
-            for name, run in runs.items()}
+def decoder_rows(runs: dict[str, list[Run]], splits: Splits, batch_size: int = 2000) -> dict[str, dict]:
+    """Per decoder (`AEConfig.decoder`), pooled over its seeds (`over_seeds`): parameters, validation MSE of the
+    kept weights, test MSE, seconds."""
+    return {name: over_seeds([{"parameters": count_parameters(run.model), "val_mse": run.history.kept["val_loss"],
+                               "test_mse": mse(run.model, splits.test, splits, batch_size),
+                               "seconds": run.history.rows[-1]["seconds"]} for run in seeded])
+            for name, seeded in runs.items()}
 
 
 def choose_decoder(rows: dict[str, dict], score: str = "val_mse", new: str = "resize", old: str = "transposed") -> str:
     """`new` unless it raises the validation `score` (lower is better: the autoencoder's MSE, the VAE's negative ELBO)
     above `old`'s: the change that removes checkerboard patterns is kept where it does not cost reconstruction quality
-    (chosen on validation, never on test)."""
+    (chosen on validation, never on test). With several seeds (`<score>_seeds`), only a difference beyond the
+    paired interval over seeds counts (`paired_by_seed`); with one, any difference."""
+    if len(rows[new].get(f"{score}_seeds") or ()) > 1:
+        return old if paired_by_seed(rows, new, old, score)["low"] > 0 else new
     return new if rows[new][score] <= rows[old][score] else old
 
 
 def decoder_table(rows: dict[str, dict]) -> str:
     labels = {"transposed": "stride-2 transposed convolutions", "resize": "nearest upsampling + convolution"}
-    return markdown_table(["decoder", "parameters", "validation MSE", "test MSE", "seconds"],
-                          [(labels.get(n, n), f"{r['parameters']:,}", sig(r["val_mse"], 4),
-                            sig(r["test_mse"], 4), sig(r["seconds"])) for n, r in rows.items()])
+    seeds = max(r.get("seeds", 1) for r in rows.values())
+    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    return markdown_table(["decoder", "parameters", f"validation MSE{over}", "test MSE", "seconds"],
+                          [(labels.get(n, n), f"{r['parameters']:,}", _spread(r, "val_mse"), _spread(r, "test_mse"),
+                            sig(r["seconds"])) for n, r in rows.items()])
 
 
 # ----------------------------------------------------------------------------- the notebook's steps
@@ -259,29 +316,34 @@ class Autoencoder:
 
 @dataclass(frozen=True)
 class MainModel(Shown):
-    """Section 1's main autoencoder: the hand-set model with each decoder (`runs`, their `rows` and `table`),
-    the kept one (`model`), the `autoencoder` entries merged, the decoder sentence and a one-line summary."""
+    """Section 1's main autoencoder: the hand-set model with each decoder over the ablation seeds on the
+    comparison images (`runs`, their pooled `rows` and `table`), the kept decoder's model trained on the whole
+    training split (`model`), the `autoencoder` entries merged, the decoder sentence and a one-line summary."""
 
     model: Autoencoder
-    runs: dict[str, Run]
+    runs: dict[str, list[Run]]
     rows: dict[str, dict]
     summary: str
 
 
 def main_model(ctx: Context) -> MainModel:
-    """Train the hand-set model with each decoder on the whole training split, keep the resize decoder unless
-    it raises the validation MSE (`choose_decoder`), merge `autoencoder` into metrics.json."""
-    splits, spec = ctx.splits, hand_set_spec(ctx.profile)
-    configs = {d: replace(HAND_SET, decoder=d) for d in DECODERS}
-    runs = {d: train_autoencoder(c, spec, splits, eval_batch_size=ctx.eval_batch_size, run_dir=ctx.run_dir,
-                                 desc="autoencoder")
-            for d, c in configs.items()}  # section 2 reuses the kept run
+    """Train the hand-set model with each decoder over the profile's `ablation_seeds` on the comparison images
+    (`compare_epochs`), keep the resize decoder unless it raises the validation MSE beyond the seeds' paired
+    spread (`choose_decoder`), train the kept one on the whole training split; merge `autoencoder`."""
+    profile, splits, spec = ctx.profile, ctx.splits, hand_set_spec(ctx.profile)
+    train, short = comparison_train(splits, profile), replace(spec, epochs=profile.compare_epochs)
+    runs = seeded_runs({d: (replace(HAND_SET, decoder=d), short) for d in DECODERS}, splits, train,
+                       profile.ablation_seeds, ctx.eval_batch_size, ctx.run_dir)
     rows = decoder_rows(runs, splits)
     decoder = choose_decoder(rows)
-    run = runs[decoder]
-    model = Autoencoder(configs[decoder], spec, run, mse(run.model, splits.test, splits))
-    found = ctx.merge("autoencoder", {**main_metrics(run, model.test_mse), "decoders": rows,
-                                      "decoder": decoder, "spec": spec})
+    config = replace(HAND_SET, decoder=decoder)
+    run = train_autoencoder(config, spec, splits, eval_batch_size=ctx.eval_batch_size, run_dir=ctx.run_dir,
+                            desc="autoencoder")  # section 2 reuses this run
+    model = Autoencoder(config, spec, run, mse(run.model, splits.test, splits))
+    found = ctx.merge("autoencoder", {
+        **main_metrics(run, model.test_mse), "decoders": rows, "decoder": decoder, "spec": spec,
+        "decoder_comparison": {"images": len(train), "epochs": profile.compare_epochs, "seeds": profile.ablation_seeds,
+                               "resize_minus_transposed": paired_by_seed(rows, "resize", "transposed")}})
     return MainModel(model, runs, rows, ae_text.main_summary(found), found=found, table=decoder_table(rows),
                      finding=ae_text.decoder_finding(found))
 
@@ -305,53 +367,74 @@ def reconstructions(ctx: Context, ae_main: Autoencoder) -> Reconstructions:
 
 @dataclass(frozen=True)
 class Optimizers(Shown):
-    """Section 1's optimizer comparison: every run, each optimizer's best learning rate (`best`), the
-    validation curves of those (`curves`, by "<optimizer>, lr <rate>"), the `ae_optimizers` entries merged,
-    the table and the sentence."""
+    """Section 1's optimizer comparison: every (optimizer, learning rate) run, each optimizer's best learning rate
+    on the first seed with its runs over the ablation seeds pooled (`best`), the validation curves of those seeds
+    (`curves`, by "<optimizer>, lr <rate>"), the `ae_optimizers` entries merged, the table and the sentence."""
 
     runs: dict[str, Run]
     best: dict[str, dict]
-    curves: dict[str, History]
+    curves: dict[str, list[History]]  # one history per seed
 
 
 def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
     """Train `ae_main`'s configuration with every optimizer at three learning rates on the comparison images
-    (the profile's `compare_epochs`), keep each optimizer's best on validation, merge `ae_optimizers`."""
+    (the profile's `compare_epochs`), keep each optimizer's best on validation, train that one over the
+    profile's `ablation_seeds`, compare each with the lowest paired by seed; merge `ae_optimizers`."""
     profile, splits = ctx.profile, ctx.splits
     train = comparison_train(splits, profile)
     budget = dict(epochs=profile.compare_epochs, batch_size=profile.batch_size, seed=profile.seed)
-    runs = compare(optimizer_variants(ae_main.config, budget), splits, train, ctx.eval_batch_size,
-                   ctx.run_dir)
+    variants = optimizer_variants(ae_main.config, budget)
+    runs = compare(variants, splits, train, ctx.eval_batch_size, ctx.run_dir)
     rows = summary(runs, splits, train)
-    best = best_per_optimizer(rows)
+    chosen = best_per_optimizer(rows)  # each optimizer's learning rate, chosen on the first seed
+    seeded = seeded_runs({row["run"]: variants[row["run"]] for row in chosen.values()}, splits, train,
+                         profile.ablation_seeds, ctx.eval_batch_size, ctx.run_dir)
+    pooled = seeded_summary(seeded, splits, train)
+    best = {name: {**row, **pooled[row["run"]]} for name, row in chosen.items()}
     ranked = sorted(best, key=lambda name: best[name]["val_mse"])
+    against = {name: paired_difference(best[name]["val_mse_seeds"], best[ranked[0]]["val_mse_seeds"])
+               for name in ranked[1:]}
     found = ctx.merge("ae_optimizers", {"images": len(train), "epochs": profile.compare_epochs, "runs": rows,
-                                        "by_optimizer": best, "best": ranked[0], "worst": ranked[-1]})
-    curves = {f"{name}, lr {row['lr']:g}": runs[row["run"]].history for name, row in best.items()}
+                                        "by_optimizer": best, "best": ranked[0], "worst": ranked[-1],
+                                        "seeds": profile.ablation_seeds, "against_best": against})
+    curves = {f"{name}, lr {row['lr']:g}": [r.history for r in seeded[row["run"]]] for name, row in best.items()}
     return Optimizers(runs, best, curves, found=found, table=optimizer_table(best),
                       finding=ae_text.optimizer_finding(found))
 
 
 @dataclass(frozen=True)
-class Regularization(Shown, WithHistories):
-    """Section 1's regularization comparison: the runs, their `summary` rows, the training images they saw,
-    the `ae_regularization` entries merged, the table and the sentence."""
+class Regularization(Shown):
+    """Section 1's regularization comparison: the runs of every variant over the ablation seeds, their pooled
+    `summary` rows, the training images they saw, the `ae_regularization` entries merged, the table and the
+    sentence."""
 
-    runs: dict[str, Run]
+    runs: dict[str, list[Run]]
     rows: dict[str, dict]
     images: int
 
+    @property
+    def histories(self) -> dict[str, list[History]]:
+        """Each variant's histories, one per seed."""
+        return {name: [run.history for run in runs] for name, runs in self.runs.items()}
+
 
 def regularization(ctx: Context) -> Regularization:
-    """Train `OVERFIT` without and with each regularizer on the profile's few regularization images, merge
-    `ae_regularization` (each variant's row, the lowest validation MSE, the largest and smallest gap)."""
+    """Train `OVERFIT` without and with each regularizer on the profile's few regularization images over the
+    profile's `ablation_seeds`, compare each regularizer with no regularization paired by seed, merge
+    `ae_regularization` (each variant's pooled row, the differences, the lowest validation MSE, the largest and
+    smallest gap)."""
     profile, splits = ctx.profile, ctx.splits
     train = regularization_train(splits, profile)
-    runs = compare(regularization_variants(profile), splits, train, ctx.eval_batch_size, ctx.run_dir)
-    rows = summary(runs, splits, train)
+    runs = seeded_runs(regularization_variants(profile), splits, train, profile.ablation_seeds, ctx.eval_batch_size,
+                       ctx.run_dir)
+    rows = seeded_summary(runs, splits, train)
     gaps = {name: row["gap"] for name, row in rows.items()}
+    against = {name: {"val_mse": paired_by_seed(rows, name, ae_text.BASE),
+                      "gap": paired_by_seed(rows, name, ae_text.BASE, "gap")}
+               for name in rows if name != ae_text.BASE}
     found = ctx.merge("ae_regularization", {
         "images": len(train), "epochs": profile.reg_epochs, "config": OVERFIT, **rows,
+        "seeds": profile.ablation_seeds, "against_none": against,
         "best": min(rows, key=lambda name: rows[name]["val_mse"]), "largest_gap": max(gaps, key=gaps.get),
         "smallest_gap": min(gaps, key=gaps.get)})
     return Regularization(runs, rows, len(train), found=found, table=summary_table(rows),

@@ -47,6 +47,7 @@ class Profile:
     sampler_seeds: int = 3  # seeds of each seeded search (TPE, random search; section 2): grid search runs once
     reg_limit: int = 2000  # training images of the regularization comparison (section 1): few, so that it overfits
     reg_epochs: int = 40  # epochs of each run of the regularization comparison
+    ablation_seeds: int = 3  # seeds of every variant of section 1's decoder, optimizer and regularizer comparisons
     search_folds: int = 5  # k of section 2's paired cross-validations (tuned against hand-set / default)
     search_finalists: int = 2  # configurations of section 2's stage 1 trained at the final budget in stage 2
     search_cv_limit: int | None = None  # images of the autoencoders' paired cross-validation; None: the whole split
@@ -144,7 +145,7 @@ class Profile:
                f"an integer in [100, {self.train_size}] (the training split of this profile)")
         _check("fidelity_configs", self.fidelity_configs, isinstance(self.fidelity_configs, int)
                and 2 <= self.fidelity_configs <= 100, "an integer in [2, 100] (with the start: 3 or more points)")
-        for field in ("trials", "search_finalists", "seeds", "sampler_seeds", "clf_trials"):
+        for field in ("trials", "search_finalists", "seeds", "sampler_seeds", "clf_trials", "ablation_seeds"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and value >= 1, "an integer >= 1")
         _check("label_steps", self.label_steps, isinstance(self.label_steps, int) and 1 <= self.label_steps <= 100000,
@@ -197,6 +198,7 @@ PROFILES: dict[str, Profile] = {
         sampler_seeds=2,
         reg_limit=200,
         reg_epochs=3,
+        ablation_seeds=2,
         search_folds=2,
         search_finalists=1,
         search_cv_limit=200,
@@ -242,6 +244,7 @@ PROFILES: dict[str, Profile] = {
         sampler_seeds=3,
         reg_limit=1000,
         reg_epochs=30,
+        ablation_seeds=3,
         search_folds=5,
         search_finalists=1,  # each costs a final-budget run on the whole training split (about two minutes here)
         search_cv_limit=1500,  # the paired 5-fold comparison on a class-balanced 1,500 images
@@ -286,6 +289,7 @@ PROFILES: dict[str, Profile] = {
         sampler_seeds=3,
         reg_limit=2000,
         reg_epochs=40,
+        ablation_seeds=3,
         search_folds=5,
         search_finalists=2,
         search_cv_limit=12000,

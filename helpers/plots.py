@@ -209,10 +209,34 @@ def class_counts(splits: dict[str, ImageSet], classes: Sequence[str]) -> plt.Fig
     return fig
 
 
-def curves(histories: dict[str, History], columns: Sequence[str], title: str, ylabel: str,
+Seeded = History | Sequence[History]  # one run, or the same run over several seeds
+
+
+def seed_band(runs: Seeded, column: str, x: str = "epoch") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`column` against `x` over the seeds of a run: at each epoch reached by any seed, x (the seeds' mean), the
+    mean over those seeds, and their lowest and highest value (equal to the mean for one run)."""
+    histories = [runs] if isinstance(runs, History) else list(runs)
+    longest = max(len(h.rows) for h in histories)
+    xs, mean, low, high = [], [], [], []
+    for i in range(longest):
+        rows = [h.rows[i] for h in histories if i < len(h.rows)]
+        values = [r[column] for r in rows]
+        xs.append(float(np.mean([r[x] for r in rows])))
+        mean.append(float(np.mean(values)))
+        low.append(min(values))
+        high.append(max(values))
+    return tuple(np.asarray(v) for v in (xs, mean, low, high))
+
+
+def _seeds(runs: Seeded) -> int:
+    return 1 if isinstance(runs, History) else len(runs)
+
+
+def curves(histories: dict[str, Seeded], columns: Sequence[str], title: str, ylabel: str,
            x: str = "epoch", log: bool = True) -> plt.Figure:
     """One colour and one marker per run, one line style per column (solid, dashed, dotted: say which in the title);
-    with one column, each run also gets its own line style, so runs that overlap stay distinguishable. Half the
+    with one column, each run also gets its own line style, so runs that overlap stay distinguishable. A run given
+    over several seeds is drawn as the mean with a shaded band from the lowest to the highest seed. Half the
     print width; the legend inside with one run, below the axes with several."""
     single = len(histories) == 1
     fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.3 if single else 2.2 + 0.16 * len(histories)))
@@ -220,9 +244,13 @@ def curves(histories: dict[str, History], columns: Sequence[str], title: str, yl
         for j, column in enumerate(columns):
             label = column.replace("_", " ") if single else (name if j == 0 else None)
             style = ("-", "--", ":")[j % 3] if len(columns) > 1 else ("-", "--", "-.", ":")[i % 4]
-            ax.plot(history.column(x), history.column(column), color=f"C{(j if single else i) % 10}",
-                    linestyle="-" if single else style, marker=MARKERS[i % len(MARKERS)] if len(history.rows) < 15
-                    else None, markersize=4, markerfacecolor="none", label=label)
+            xs, mean, low, high = seed_band(history, column, x)
+            colour = f"C{(j if single else i) % 10}"
+            if _seeds(history) > 1:
+                ax.fill_between(xs, low, high, color=colour, alpha=0.18, linewidth=0)
+            ax.plot(xs, mean, color=colour, linestyle="-" if single else style,
+                    marker=MARKERS[i % len(MARKERS)] if len(xs) < 15 else None, markersize=4,
+                    markerfacecolor="none", label=label)
     ax.set_xlabel("epoch" if x == "epoch" else "wall-clock seconds")
     if x == "epoch":
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -241,19 +269,25 @@ def curves(histories: dict[str, History], columns: Sequence[str], title: str, yl
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
-def train_val_panels(histories: dict[str, History], title: str, ylabel: str = "MSE per pixel") -> plt.Figure:
+def train_val_panels(histories: dict[str, Seeded], title: str, ylabel: str = "MSE per pixel") -> plt.Figure:
     """One panel per run, sharing both axes: training loss (solid, the mean over each epoch) and validation loss
-    (dashed); a dotted vertical line marks the epoch whose weights were kept when that is not the last."""
+    (dashed); a dotted vertical line marks the epoch whose weights were kept when that is not the last. A run
+    given over several seeds is drawn as the mean over its seeds with a band from the lowest to the highest (the
+    kept epoch: the first seed's)."""
     n = len(histories)
     cols = min(3, n)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(PRINT_WIDTH, 1.05 * rows + 0.55), sharex=True, sharey=True,
                              squeeze=False)
     for ax, (name, history) in zip(axes.flat, histories.items()):
-        epochs = history.column("epoch")
-        ax.plot(epochs, history.column("train_loss"), color="C0", label="training")
-        ax.plot(epochs, history.column("val_loss"), color="C3", linestyle="--", label="validation")
-        kept = history.kept["epoch"]
+        for column, colour, style, label in (("train_loss", "C0", "-", "training"),
+                                             ("val_loss", "C3", "--", "validation")):
+            epochs, mean, low, high = seed_band(history, column)
+            if _seeds(history) > 1:
+                ax.fill_between(epochs, low, high, color=colour, alpha=0.2, linewidth=0)
+            ax.plot(epochs, mean, color=colour, linestyle=style, label=label)
+        first = history if isinstance(history, History) else history[0]
+        epochs, kept = first.column("epoch"), first.kept["epoch"]
         if kept != epochs[-1]:
             ax.axvline(kept, color="0.4", linestyle=":", linewidth=1, label="kept epoch")
         ax.set_title(name)

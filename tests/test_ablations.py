@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 
@@ -137,3 +138,45 @@ def test_train_val_panels_show_one_panel_per_run():
         h.rows.append({"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.0 / e + 0.1 * e, "seconds": float(e)})
     fig = plots.train_val_panels({"a": h, "b": h, "c": h, "d": h}, "title")
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 4
+
+
+
+def test_a_run_over_seeds_is_drawn_as_its_mean_inside_a_band_of_its_seeds():
+    def history(scale: float, epochs: int) -> training.History:
+        h = training.History()
+        h.rows = [{"epoch": e, "train_loss": scale / e, "val_loss": scale / e + 0.1, "seconds": float(e)}
+                  for e in range(1, epochs + 1)]
+        return h
+    seeds = [history(1.0, 5), history(2.0, 5), history(3.0, 4)]  # the last stopped early
+    xs, mean, low, high = plots.seed_band(seeds, "train_loss")
+    assert list(xs) == [1, 2, 3, 4, 5] and mean[0] == pytest.approx(2.0) and (low[0], high[0]) == (1.0, 3.0)
+    assert mean[4] == pytest.approx(1.5 / 5)  # epoch 5: the two seeds that reached it
+    fig = plots.train_val_panels({"none": seeds, "one seed": seeds[0]}, "title")
+    assert len(fig.axes[0].collections) == 2 and not fig.axes[1].collections  # a band per curve over seeds only
+
+
+def test_seeded_variants_start_from_their_own_run_and_pool_over_seeds():
+    train, val, test = _set(60, 0), _set(30, 1), _set(20, 2)
+    splits = data.Splits(train, val, test, 0.3, 0.3)
+    cfg = AEConfig(channels=(4,), latent_dim=8)
+    spec = training.TrainSpec(epochs=1, optimizer="adam", lr=1e-2, batch_size=20, seed=7)
+    runs = ae.seeded_runs({"a": (cfg, spec)}, splits, train, seeds=3)
+    single = ae.compare({"a": (cfg, spec)}, splits, train)["a"]
+    assert len(runs["a"]) == 3
+    assert runs["a"][0].history.kept["val_loss"] == pytest.approx(single.history.kept["val_loss"])  # seed 7 itself
+    values = [r.history.kept["val_loss"] for r in runs["a"]]
+    assert len(set(values)) == 3  # seeds 8 and 9 start elsewhere
+    pooled = ae.seeded_summary(runs, splits, train)["a"]
+    assert pooled["seeds"] == 3 and pooled["val_mse_seeds"] == pytest.approx(values)
+    assert pooled["val_mse"] == pytest.approx(np.mean(values))
+    assert pooled["val_mse_std"] == pytest.approx(np.std(values, ddof=1))
+
+
+def test_the_decoder_is_changed_only_for_a_loss_beyond_the_seeds_spread():
+    def rows(resize, transposed):
+        return {d: {"val_mse": float(np.mean(v)), "val_mse_seeds": v} for d, v in
+                (("resize", resize), ("transposed", transposed))}
+    base = [0.0100, 0.0104, 0.0096]
+    assert ae.choose_decoder(rows([0.0101, 0.0095, 0.0110], base)) == "resize"  # higher mean, within the spread
+    assert ae.choose_decoder(rows([v + 0.001 for v in base], base)) == "transposed"  # higher in every seed
+    assert ae.choose_decoder({"resize": {"val_mse": 0.011}, "transposed": {"val_mse": 0.010}}) == "transposed"

@@ -19,66 +19,100 @@ def _json(section: dict) -> dict:
 # ----------------------------------------------------------------------------- section 1
 
 
-def _decoder_row(val: float, test: float, seconds: float) -> dict:
-    return {"val_mse": val, "test_mse": test, "seconds": seconds, "parameters": 5}
+def _seeded(**values: list[float]) -> dict:
+    """A row pooled over seeds as `autoencoder.over_seeds` stores it: each value's mean, spread and seeds."""
+    from helpers.statistics import mean_std
+    row = {"seeds": len(next(iter(values.values())))}
+    for key, seeds in values.items():
+        spread = mean_std(seeds)
+        row.update({key: spread["mean"], f"{key}_std": spread["std"], f"{key}_seeds": seeds})
+    return row
 
 
-def _decoders(resize: float, transposed: float = 0.0100, kept: str = "resize") -> dict:
-    return {"decoders": {"resize": _decoder_row(resize, 0.0095, 20.0),
-                         "transposed": _decoder_row(transposed, 0.0104, 10.0)}, "decoder": kept}
+def _paired(a: list[float], b: list[float]) -> dict:
+    from helpers.statistics import paired_difference
+    return paired_difference(a, b)
 
 
-def test_the_decoder_finding_says_which_decoder_is_lower_and_carries_both_scores():
-    lower = fa.decoder_finding(_decoders(0.0090))
-    assert "lower" in lower and "higher" not in lower
-    assert all(sig(x) in lower for x in (0.0090, 0.0100, 0.0095, 0.0104)) and "2.0 times" in lower
-    higher = fa.decoder_finding(_decoders(0.0110, kept="transposed"))
+def _decoders(resize: list[float], transposed: list[float], kept: str = "resize") -> dict:
+    rows = {"resize": {**_seeded(val_mse=resize, test_mse=[0.0095, 0.0096, 0.0094], seconds=[20.0] * 3),
+                       "parameters": 5},
+            "transposed": {**_seeded(val_mse=transposed, test_mse=[0.0104, 0.0105, 0.0103], seconds=[10.0] * 3),
+                           "parameters": 5}}
+    return {"decoders": rows, "decoder": kept,
+            "decoder_comparison": {"images": 6000, "epochs": 4, "seeds": 3,
+                                   "resize_minus_transposed": _paired(resize, transposed)}}
+
+
+def test_the_decoder_finding_calls_a_difference_within_the_seeds_spread_a_tie():
+    base = [0.0100, 0.0104, 0.0096]
+    lower = fa.decoder_finding(_decoders([v - 0.0010 for v in base], base))
+    assert "lower" in lower and "higher" not in lower and "3 seeds" in lower and "2.0 times" in lower
+    assert plus_minus(0.0090, 0.0004) in lower
+    higher = fa.decoder_finding(_decoders([v + 0.0010 for v in base], base, kept="transposed"))
     assert "higher" in higher and "lower" not in higher and fa.DECODER_WORDS["transposed"] in higher
-    same = fa.decoder_finding(_decoders(0.0100))
-    assert "same validation MSE" in same and "lower" not in same and "higher" not in same
+    noisy = fa.decoder_finding(_decoders([0.0101, 0.0095, 0.0110], base))  # 1.6% apart, seeds disagree
+    assert "level with" in noisy and "within the seeds' spread" in noisy and "lower" not in noisy
+    assert fa.decoder_finding(_json(_decoders([0.0101, 0.0095, 0.0110], base))) == noisy
 
 
-def _optimizers(edge: bool) -> dict:
-    def row(val: float, lr: float) -> dict:
-        return {"val_mse": val, "lr": lr, "best_lr_at_edge": edge and lr == 1.0}
-    return {"images": 600, "epochs": 2,
-            "by_optimizer": {"SGD": row(0.020, 1.0), "Adam": row(0.010, 0.003),
-                             "RMSprop": row(0.015, 0.0015)}}
+def _optimizers(edge: bool, rms: list[float] = (0.0155, 0.0150, 0.0145)) -> dict:
+    def row(vals: list[float], lr: float) -> dict:
+        return {**_seeded(val_mse=list(vals)), "lr": lr, "best_lr_at_edge": edge and lr == 1.0}
+    adam, sgd = [0.010, 0.011, 0.009], [0.020, 0.021, 0.019]
+    return {"images": 600, "epochs": 2, "seeds": 3,
+            "by_optimizer": {"SGD": row(sgd, 1.0), "Adam": row(adam, 0.003), "RMSprop": row(rms, 0.0015)},
+            "against_best": {"SGD": _paired(sgd, adam), "RMSprop": _paired(list(rms), adam)}}
 
 
-def test_the_optimizer_finding_names_the_lowest_first_and_the_rates_at_the_edge():
+def test_the_optimizer_finding_names_the_lowest_first_the_ties_and_the_rates_at_the_edge():
     text = fa.optimizer_finding(_optimizers(edge=True))
-    assert text.index("Adam") < text.index("SGD") and "RMSprop" not in text
-    assert sig(0.010) in text and sig(0.020) in text and "100%" in text and "600 images" in text
+    assert text.index("Adam") < text.index("SGD") and "RMSprop" not in text  # RMSprop: clearly between
+    assert plus_minus(0.010, 0.001) in text and plus_minus(0.020, 0.001) in text and "100%" in text
+    assert "600 images" in text and "3 seeds" in text
     assert "edge" in text and "edge" not in fa.optimizer_finding(_optimizers(edge=False))
     assert fa.optimizer_finding(_json(_optimizers(True))) == text
+    tied = fa.optimizer_finding(_optimizers(False, rms=[0.0095, 0.0125, 0.0100]))
+    assert "RMSprop is within the seeds' spread of Adam" in tied
 
 
-def _reg_row(gap: float, val: float, **more) -> dict:
-    return {"gap": gap, "val_mse": val, "train_mse": val - gap, "epochs": 30, "best_val_epoch": 20,
-            "best_val_mse": val, "kept_epoch": 30, "stopped_early": False, **more}
+def _reg(gap: list[float], val: list[float], **more) -> dict:
+    train = [v - g for v, g in zip(val, gap)]
+    return {**_seeded(gap=gap, val_mse=val, train_mse=train, epochs=[30] * 3, best_val_epoch=[20] * 3,
+                      best_val_mse=val, kept_epoch=[30] * 3), "stopped_early": 0, **more}
 
 
 def _regularization() -> dict:
-    return {"images": 1000, "epochs": 30, "config": {"latent_dim": 256}, "best": "dropout 0.2",
-            "none": _reg_row(0.006, 0.012), "dropout 0.2": _reg_row(0.002, 0.011),
-            "weight decay": _reg_row(0.008, 0.013),
-            "early stopping (patience 3)": _reg_row(0.005, 0.0118, stopped_early=True, kept_epoch=17)}
+    none = ([0.006, 0.0061, 0.0057], [0.0120, 0.0122, 0.0118])
+    rows = {"none": _reg(*none),
+            "augmentation": _reg([0.001, 0.0012, 0.0011], [0.0100, 0.0103, 0.0099]),  # helps beyond the spread
+            "dropout 0.2": _reg([0.002, 0.0021, 0.0019], [0.0121, 0.0117, 0.0124]),  # level, narrower gap
+            "weight decay": _reg([0.003, 0.0031, 0.0029], [0.0130, 0.0133, 0.0129]),  # hurts, narrower gap
+            "early stopping (patience 3)": _reg([0.005, 0.0052, 0.0049], [0.0119, 0.0123, 0.0116], stopped_early=2,
+                                                kept_epoch=17)}
+    against = {n: {"val_mse": _paired(r["val_mse_seeds"], rows["none"]["val_mse_seeds"]),
+                   "gap": _paired(r["gap_seeds"], rows["none"]["gap_seeds"])} for n, r in rows.items() if n != "none"}
+    return {"images": 1000, "epochs": 30, "config": {"latent_dim": 256}, "seeds": 3, **rows,
+            "against_none": against}
 
 
-def test_the_regularization_finding_counts_the_narrower_gaps_and_names_the_best():
+def test_the_regularization_finding_credits_only_a_lower_validation_loss_beyond_the_spread():
     found = _regularization()
     text = fa.regularization_finding(found)
-    assert set(fa.regularization_rows(found)) == {"none", "dropout 0.2", "weight decay",
+    assert set(fa.regularization_rows(found)) == {"none", "augmentation", "dropout 0.2", "weight decay",
                                                   "early stopping (patience 3)"}
-    assert "2 of the 3 regularizers" in text  # dropout and early stopping narrow the 0.006 gap, not decay
-    assert "narrowest is that of dropout 0.2" in text
-    assert "lowest validation MSE is that of dropout 0.2" in text and percent(1 - 0.011 / 0.012, 0) in text
-    assert "kept epoch 17" in text and "1,000 training images" in text
+    helps = text[text.index("Measured"):text.index("only")]
+    assert "augmentation" in helps and "dropout" not in helps and "weight decay" not in helps
+    assert "Dropout 0.2 and early stopping (patience 3) are level with no regularization" in text
+    assert "Weight decay (" in text and "raises it" in text
+    trade = text[text.index("raises it"):]
+    assert "dropout 0.2" in trade.lower() and "weight decay" in trade.lower() and "fitted worse" in trade
+    assert "in 2 of 3 seeds" in text and "kept epoch 17" in text and "1,000 training images" in text
     assert fa.regularization_finding(_json(found)) == text
-    none_best = {**found, **{name: {**found[name], "val_mse": 0.0125}
-                             for name in ("dropout 0.2", "early stopping (patience 3)")}}
-    assert "No regularizer lowers the validation MSE" in fa.regularization_finding(none_best)
+    worse = {**found, "augmentation": _reg([0.001] * 3, [0.0125, 0.0127, 0.0126])}
+    worse["against_none"] = {**found["against_none"], "augmentation": {
+        "val_mse": _paired(worse["augmentation"]["val_mse_seeds"], found["none"]["val_mse_seeds"])}}
+    assert "no regularizer lowers the validation MSE" in fa.regularization_finding(worse)
 
 
 def _code(pairs: dict[int, tuple[float, float]]) -> dict:

@@ -4,42 +4,73 @@ the code-size sweep against PCA (`ae_code_size`) and the denoiser (`ae_denoising
 prose; the notebook adds its "Measured:" label."""
 from __future__ import annotations
 
-from .words import capital, join, percent, plural, sig, verdict
+from .words import capital, join, percent, plural, plus_minus, sig, verdict
 
 DECODER_WORDS = {"resize": "the resize decoder", "transposed": "the transposed-convolution decoder"}
 BASE = "none"  # the unregularized run of the regularization comparison
 
 
+def _pm(row: dict, key: str = "val_mse") -> str:
+    """A pooled row's `key` as mean ± standard deviation over its seeds, or its value with one seed."""
+    return plus_minus(row[key], row.get(f"{key}_std"))
+
+
+def _call(difference: dict | None) -> int:
+    """A paired difference over seeds (`statistics.paired_difference`) as 1 (higher), 0 (its interval holds 0:
+    a tie) or -1 (lower); without a spread (one seed), the sign of the difference."""
+    if difference is None:
+        return 0
+    return verdict(difference["mean"], None) if difference.get("within_spread") is None else (
+        0 if difference["within_spread"] else verdict(difference["mean"], None))
+
+
+def _seeds(count: int) -> str:
+    return plural(count, "seed")
+
+
 def decoder_finding(autoencoder: dict) -> str:
-    """The two decoders of `autoencoder` (its `decoders` rows and the kept `decoder`): validation and
-    test MSE, training time, and which one the study keeps."""
+    """The two decoders of `autoencoder` (its `decoders` rows pooled over seeds, the paired difference
+    `decoder_comparison.resize_minus_transposed` and the kept `decoder`): validation and test MSE, training
+    time, whether the difference is beyond the seeds' spread, and which one the study keeps."""
     rows, kept = autoencoder["decoders"], autoencoder["decoder"]
     new, old = rows["resize"], rows["transposed"]
+    budget = autoencoder.get("decoder_comparison", {})
+    side = _call(budget.get("resize_minus_transposed"))
     change = new["val_mse"] / old["val_mse"] - 1
-    side = verdict(change, None)
-    relation = ("the same validation MSE as" if side == 0 else
+    relation = ("a validation MSE level with that of" if side == 0 else
                 f"a validation MSE {percent(abs(change))} {'lower' if side < 0 else 'higher'} than")
+    over = (f" over {_seeds(budget['seeds'])} ({plural(budget['epochs'], 'epoch')} on {budget['images']:,} images)"
+            if budget else "")
+    spread = " (the difference is within the seeds' spread)" if side == 0 and budget.get("seeds", 1) > 1 else ""
     ratio = new["seconds"] / old["seconds"]
-    return (f"With the same parameters and recipe, upsampling then convolving gives {relation} "
-            f"transposed convolutions ({sig(new['val_mse'])} against {sig(old['val_mse'])}; test "
-            f"{sig(new['test_mse'])} against {sig(old['test_mse'])}) in {sig(ratio, 2)} times the "
+    return (f"With the same parameters and recipe{over}, upsampling then convolving gives {relation} "
+            f"transposed convolutions ({_pm(new)} against {_pm(old)}{spread}; test "
+            f"{_pm(new, 'test_mse')} against {_pm(old, 'test_mse')}) in {sig(ratio, 2)} times the "
             f"training time{' (it convolves at the larger size)' if ratio > 1 else ''}, so the study "
             f"keeps {DECODER_WORDS.get(kept, kept)} from here on.")
 
 
 def optimizer_finding(optimizers: dict) -> str:
-    """The optimizers of `ae_optimizers` (`by_optimizer`, `images`, `epochs`), each at its best learning
-    rate on the validation split: the lowest and the highest, and those whose best rate lies at the
-    edge of the grid."""
+    """The optimizers of `ae_optimizers` (`by_optimizer`, `images`, `epochs`, `seeds`, `against_best`), each at
+    its best learning rate on the validation split: the lowest, those within the seeds' spread of it (a tie),
+    the highest, and those whose best rate lies at the edge of the grid."""
     best = optimizers["by_optimizer"]
     ranked = sorted(best, key=lambda name: best[name]["val_mse"])
     first, last = best[ranked[0]], best[ranked[-1]]
+    seeds = optimizers.get("seeds", 1)
+    against = optimizers.get("against_best", {})
+    level = [name for name in ranked[1:] if name in against and _call(against[name]) == 0]
     edge = [name for name in ranked if best[name]["best_lr_at_edge"]]
     above = percent(last["val_mse"] / first["val_mse"] - 1, 0)
-    text = (f"Each optimizer at the best of three learning rates on the validation split "
-            f"({plural(optimizers['epochs'], 'epoch')} on {optimizers['images']:,} images): {ranked[0]} "
-            f"is lowest (validation MSE {sig(first['val_mse'])} at learning rate {first['lr']:g}), "
-            f"{ranked[-1]} highest ({sig(last['val_mse'])} at rate {last['lr']:g}, {above} above).")
+    chosen = "on the first seed, then trained with " + _seeds(seeds) if seeds > 1 else "on the validation split"
+    text = (f"Each optimizer at the best of three learning rates ({chosen}; "
+            f"{plural(optimizers['epochs'], 'epoch')} on {optimizers['images']:,} images): {ranked[0]} "
+            f"is lowest (validation MSE {_pm(first)} at learning rate {first['lr']:g}), "
+            f"{ranked[-1]} highest ({_pm(last)} at rate {last['lr']:g}, {above} above).")
+    if level:
+        text += (f" {capital(join(level))} {'is' if len(level) == 1 else 'are'} within the seeds' spread of "
+                 f"{ranked[0]} (paired by seed, the 95% interval of the difference holds zero): a tie, not a "
+                 f"ranking.")
     if edge:
         text += (f" For {join(edge)} the best rate is at the edge of the three tried, so a rate beyond "
                  f"them might do better still.")
@@ -52,37 +83,53 @@ def regularization_rows(regularization: dict) -> dict[str, dict]:
 
 
 def regularization_finding(regularization: dict) -> str:
-    """The regularization comparison of `ae_regularization`: how far the unregularized network
-    overfits, which regularizers narrow its gap (validation minus training MSE), the lowest validation
-    MSE and early stopping's epochs. One seed per variant."""
+    """The regularization comparison of `ae_regularization` (rows pooled over `seeds`, and `against_none`: each
+    regularizer's validation MSE and gap minus the unregularized run's, paired by seed): how far the
+    unregularized network overfits; which regularizers lower the validation MSE beyond the seeds' spread (only
+    those help), which are level with none and which raise it; and which narrow the train/validation gap while
+    raising the validation MSE, a narrower gap that comes from fitting the training images worse."""
     rows = regularization_rows(regularization)
     none = rows[BASE]
+    seeds = regularization.get("seeds", 1)
     text = (f"Without regularization the network fits its {regularization['images']:,} training images "
             f"ever more closely: after {plural(none['epochs'], 'epoch')} its training MSE is "
-            f"{sig(none['train_mse'])} and its validation MSE {sig(none['val_mse'])}, "
+            f"{_pm(none, 'train_mse')} and its validation MSE {_pm(none)}, "
             f"{sig(none['val_mse'] / none['train_mse'], 2)} times as high; the validation MSE was lowest "
-            f"at epoch {none['best_val_epoch']} ({sig(none['best_val_mse'])}). ")
+            f"at epoch {sig(none['best_val_epoch'], 2)} ({sig(none['best_val_mse'])}). ")
     others = [name for name in rows if name != BASE]
-    by_gap = sorted(others, key=lambda name: rows[name]["gap"])
-    narrower = [name for name in by_gap if verdict(rows[name]["gap"] - none["gap"], None) < 0]
-    count = (f"All {len(others)}" if len(narrower) == len(others) else
-             "None of the" if not narrower else f"{len(narrower)} of the {len(others)}")
-    text += (f"{count} regularizers narrow the gap (validation minus training MSE, {sig(none['gap'])} "
-             f"without); the narrowest is that of {by_gap[0]} ({sig(rows[by_gap[0]]['gap'])}). ")
-    best = min(rows, key=lambda name: rows[name]["val_mse"])
-    if best == BASE:
-        text += "No regularizer lowers the validation MSE below that of the unregularized run. "
+    against = regularization.get("against_none", {})
+    call = {name: _call(against.get(name, {}).get("val_mse") or
+                        {"mean": rows[name]["val_mse"] - none["val_mse"], "within_spread": None})
+            for name in others}
+    helps = sorted((n for n in others if call[n] < 0), key=lambda n: rows[n]["val_mse"])
+    level = [n for n in others if call[n] == 0]
+    hurts = [n for n in others if call[n] > 0]
+    over = f"over {_seeds(seeds)}, paired by seed" if seeds > 1 else "in one seed"
+    if helps:
+        text += (f"Measured {over}, {join([f'{n} ({_pm(rows[n])})' for n in helps])} "
+                 f"{'lowers' if len(helps) == 1 else 'lower'} the validation MSE below the unregularized "
+                 f"{_pm(none)} beyond the seeds' spread: only {'it helps' if len(helps) == 1 else 'these help'}. ")
     else:
-        change = rows[best]["val_mse"] / none["val_mse"] - 1
-        text += (f"The lowest validation MSE is that of {best} ({sig(rows[best]['val_mse'])}, "
-                 f"{percent(abs(change), 0)} {'below' if change < 0 else 'above'} the unregularized run). ")
+        text += f"Measured {over}, no regularizer lowers the validation MSE beyond the seeds' spread. "
+    if level:
+        text += f"{capital(join(level))} {'is' if len(level) == 1 else 'are'} level with no regularization. "
+    if hurts:
+        text += (f"{capital(join([f'{n} ({_pm(rows[n])})' for n in hurts]))} "
+                 f"{'raises' if len(hurts) == 1 else 'raise'} it. ")
+    trade = [n for n in hurts + level if verdict(rows[n]["gap"] - none["gap"], None) < 0]
+    if trade:
+        text += (f"{capital(join(trade))} {'narrows' if len(trade) == 1 else 'narrow'} the gap between "
+                 f"validation and training MSE ({sig(none['gap'])} without) without lowering the validation MSE: "
+                 f"the gap closes because the training images are fitted worse, not because the model "
+                 f"generalizes better. ")
     for name in (n for n in others if n.startswith("early stopping")):
         row = rows[name]
-        text += (f"Early stopping stopped after epoch {row['epochs']} and kept epoch {row['kept_epoch']} "
-                 f"(validation {sig(row['val_mse'])}). " if row["stopped_early"] else
+        stopped, average = row["stopped_early"], " on average" if seeds > 1 else ""
+        where = f"in {stopped} of {_seeds(seeds)}, " if seeds > 1 else ""
+        text += (f"Early stopping stopped {where}after {sig(row['epochs'], 2)} epochs{average} and kept epoch "
+                 f"{sig(row['kept_epoch'], 2)}{average}. " if stopped else
                  f"Early stopping did not trigger within {plural(row['epochs'], 'epoch')}. ")
-    return text + ("One seed per variant: differences of a few per cent are within what a second seed could "
-                   "move.")
+    return text.rstrip()
 
 
 def code_sizes(code: dict) -> list[int]:
