@@ -20,6 +20,7 @@ from .context import Context
 from .data import Batch, ImageSet, Splits, Views, two_views
 from .findings import representations as rep_text
 from .models import DECODERS, AEConfig, SimCLRNet
+from .statistics import paired_difference
 from .training import LossFn, Run, TrainSpec, outputs, train_model
 
 if TYPE_CHECKING:
@@ -197,8 +198,25 @@ def fine_tuned(ctx: Context, pretrained: Pretrained, clfs: Classifiers) -> FineT
     strategy = replace(kept, tag="simclr_finetuned")
     run = finetune.train_strategy(name, strategy, ctx.splits, run_dir=ctx.run_dir,
                                   eval_batch_size=ctx.eval_batch_size)
+    seconds = {name: pretrained.run.history.rows[-1]["seconds"]}
     rows = {**{n: clfs.rows[n] for n in (finetune.HW1_SCRATCH, clfs.fine_kept)},
-            **finetune.summary({name: run}, ctx.splits, ctx.eval_batch_size,
-                               {name: pretrained.run.history.rows[-1]["seconds"]})}
-    ctx.merge("simclr", {"finetuned": rows[name]})
+            **finetune.summary({name: run}, ctx.splits, ctx.eval_batch_size, seconds)}
+    ctx.merge("simclr", {"finetuned": rows[name], "finetuned_seeds": over_seeds(ctx, name, strategy, seconds)})
     return FineTuned(run, rows, finetune.summary_table(rows), rep_text.simclr(ctx.metrics()))
+
+
+def over_seeds(ctx: Context, name: str, strategy: finetune.Strategy, seconds: dict[str, float]) -> dict:
+    """SimCLR's fine-tuning repeated over the profile's `seeds` at `seed_epochs`, as section 3 repeats its networks
+    (`finetune.seed_runs`), and its test accuracy against section 3's runs of the same seeds (`finetune_seeds.runs`:
+    Homework 1's network from scratch and the best strategy on the autoencoder's encoder), paired by seed: the
+    `simclr.finetuned_seeds` entries."""
+    profile = ctx.profile
+    per_seed = finetune.seed_runs({name: strategy}, ctx.splits, seeds=profile.seeds, epochs=profile.seed_epochs,
+                                  pretrain_seconds=seconds, run_dir=ctx.run_dir, eval_batch_size=ctx.eval_batch_size)
+    mine = [r["test_accuracy"] for r in per_seed[name]]
+    section3 = ctx.metrics().get("finetune_seeds", {}).get("runs", {})
+    against = {role: paired_difference(mine, [r["test_accuracy"] for r in section3[role]])
+               for role in ("scratch", "encoder")
+               if [r["seed"] for r in section3.get(role, [])] == [r["seed"] for r in per_seed[name]]}
+    return {"epochs": profile.seed_epochs, "seeds": len(mine), "stats": finetune.seed_stats(per_seed)[name],
+            "against": against}

@@ -366,3 +366,17 @@ def test_the_discussion_credits_training_only_beyond_the_random_encoder():
     text = rep_text.discussion({"representations": reps})
     assert "1.7 points above it by k-NN" in text and "level with it with 100 labels" in text
     assert "random encoder" not in rep_text.representations(reps)  # a control never wins a read-out
+
+
+def test_the_simclr_sentence_calls_its_fine_tuning_over_seeds_by_the_paired_interval():
+    from helpers.statistics import paired_difference
+    metrics = _simclr_metrics(0.80)
+    simclr, scratch, encoder = [0.894, 0.890, 0.897], [0.871, 0.868, 0.875], [0.893, 0.899, 0.889]
+    metrics["simclr"]["finetuned_seeds"] = {
+        "seeds": 3, "epochs": 8, "stats": {"test_accuracy": {"mean": 0.8937, "std": 0.0035}},
+        "against": {"scratch": paired_difference(simclr, scratch), "encoder": paired_difference(simclr, encoder)}}
+    text = rep_text.simclr(metrics)
+    seeds = text[text.index("Over 3 seeds"):]
+    assert plus_minus(0.8937, 0.0035, 100, "%") in seeds
+    assert "+2.2 points against Homework 1's network from scratch" in seeds and "ahead" in seeds
+    assert "the autoencoder's encoder" in seeds and "a tie" in seeds

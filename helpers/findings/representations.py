@@ -225,6 +225,20 @@ def simclr(metrics: dict, *, raw: str = "raw",
     tuned = _fine_tuned(metrics)
     if tuned:
         text += " Fine-tuned with Homework 1's recipe: " + join([f"{n} {percent(a)}" for n, a in tuned]) + "."
+    seeds = metrics.get("simclr", {}).get("finetuned_seeds")
+    if seeds and seeds.get("seeds", 0) > 1:
+        accuracy = seeds["stats"]["test_accuracy"]
+        text += (f" Over {seeds['seeds']} seeds of {seeds['epochs']} epochs SimCLR's fine-tuned encoder scores "
+                 f"{plus_minus(accuracy['mean'], accuracy['std'], 100, '%')}")
+        said = []
+        for role, words in (("scratch", "Homework 1's network from scratch"),
+                            ("encoder", "the autoencoder's encoder")):
+            d = seeds.get("against", {}).get(role)
+            if d and d.get("low") is not None:
+                call = 0 if d["within_spread"] else verdict(d["mean"], None)
+                said.append(f"{points(d['mean'])} against {words} (95% interval {points(d['low'])} to "
+                            f"{points(d['high'])}: {'a tie' if call == 0 else 'ahead' if call > 0 else 'behind'})")
+        text += (", " + join(said) + ", paired by seed." if said else ".")
     return text
 
 
