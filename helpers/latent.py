@@ -665,10 +665,11 @@ class Representations:
         ctx = self.ctx
         names = [self.name(k) for k in keys]
         run = lambda found: measure(found, ctx.splits, seed=ctx.seed, run_dir=ctx.run_dir)  # noqa: E731
-        self.rows.update(run({n: self.features[n] for n in names if n not in self.controls}))
+        found = run({n: self.features[n] for n in names if n not in self.controls})
         for name in (n for n in names if n in self.controls):
             inits = run({f"{name}, initialization {i + 1}": f for i, f in enumerate(self.controls[name])})
-            self.rows[name] = pooled(list(inits.values()))
+            found[name] = pooled(list(inits.values()))
+        self.rows.update({n: found[n] for n in names})  # in the order of `keys`
         for name, row in self.rows.items():
             if self.keys[name] in self.control_of:
                 row["random_control"] = self.control_of[self.keys[name]]

@@ -13,7 +13,7 @@ from helpers import autoencoder as ae, config, data, finetune, published, result
 from helpers.context import Context
 
 from .tiny import CLASSES, banded_set
-from helpers.findings.words import sig
+from helpers.findings.words import plus_minus, sig
 
 
 
@@ -59,17 +59,20 @@ def run(tmp_path_factory):
     return found
 
 
-def test_the_main_model_is_the_kept_decoder_s_run_and_its_entries_are_merged(run):
+def test_the_main_model_is_the_kept_decoder_trained_on_every_image_after_the_seeded_comparison(run):
     decoders, model, found = run.decoders, run.ae_main, run.metrics["autoencoder"]
     assert sorted(decoders.runs) == sorted(found["decoders"]) == sorted(decoders.rows)
+    assert all(len(seeded) == TINY.ablation_seeds for seeded in decoders.runs.values())
+    assert all(len(r["val_mse_seeds"]) == TINY.ablation_seeds for r in found["decoders"].values())
+    assert found["decoder_comparison"]["seeds"] == TINY.ablation_seeds
     assert found["decoder"] == ae.choose_decoder(decoders.rows) == model.config.decoder
-    assert model.run is decoders.runs[found["decoder"]]
     assert model.config == replace(ae.HAND_SET, decoder=found["decoder"])
     assert model.spec == ae.hand_set_spec(TINY) and found["spec"] == results.plain(model.spec)
-    assert found["test_mse"] == model.test_mse == found["decoders"][found["decoder"]]["test_mse"]
-    assert found["epochs"] == TINY.ae_epochs and decoders.found == found
+    assert len(model.run.history.rows) == TINY.ae_epochs  # the kept decoder, trained on the whole split
+    assert found["test_mse"] == model.test_mse and found["epochs"] == TINY.ae_epochs and decoders.found == found
     assert decoders.table.count("\n") == 1 + 2
-    assert sig(found["decoders"]["resize"]["val_mse"]) in decoders.finding
+    resize = found["decoders"]["resize"]
+    assert plus_minus(resize["val_mse"], resize["val_mse_std"]) in decoders.finding
     assert f"{found['parameters']:,} parameters" in decoders.summary
 
 
@@ -90,7 +93,10 @@ def test_the_optimizer_step_keeps_each_optimizer_s_best_rate_and_names_the_lowes
     assert (found["best"], found["worst"]) == (lowest, highest)
     assert found["images"] == len(run.ctx.splits.train) and found["epochs"] == TINY.compare_epochs
     assert list(step.curves) == [f"{n}, lr {r['lr']:g}" for n, r in step.best.items()]
-    assert all(sig(found["by_optimizer"][n]["val_mse"]) in step.finding for n in (lowest, highest))
+    assert all(len(seeded) == TINY.ablation_seeds for seeded in step.curves.values())
+    rows = found["by_optimizer"]
+    assert all(plus_minus(rows[n]["val_mse"], rows[n]["val_mse_std"]) in step.finding for n in (lowest, highest))
+    assert sorted(found["against_best"]) == sorted(set(rows) - {lowest}) and found["seeds"] == TINY.ablation_seeds
 
 
 def test_the_regularization_step_names_the_lowest_validation_mse_and_the_extreme_gaps(run):
@@ -102,6 +108,8 @@ def test_the_regularization_step_names_the_lowest_validation_mse_and_the_extreme
     assert found["images"] == step.images == TINY.reg_limit and found["epochs"] == TINY.reg_epochs
     assert found["config"] == results.plain(ae.OVERFIT)
     assert all(found[n] == results.plain(r) for n, r in step.rows.items())
+    assert all(len(h) == TINY.ablation_seeds for h in step.histories.values())
+    assert sorted(found["against_none"]) == sorted(set(step.rows) - {"none"})
 
 
 def test_the_code_size_step_scores_every_size_beside_pca_on_the_same_images(run):

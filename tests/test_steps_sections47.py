@@ -90,14 +90,20 @@ def _steps(run_dir):
 
 def test_section_four_measures_four_representations_and_later_sections_add_theirs(run):
     first = run.structure.found
-    assert list(first) == ["raw", "pca", "ae", "classifier"]
+    assert list(first) == ["raw", "pca", "ae", "ae_random", "classifier"]
     assert first["classifier"]["name"] == f"classifier features ({run.clfs.best_name})"
     assert first["pca"]["dims"] == first["ae"]["dims"] == CFG.latent_dim and first["raw"]["dims"] == 784
-    assert run.structure.table.count("\n") == 1 + 4  # header, rule and one row each
+    assert run.structure.table.count("\n") == 1 + 5  # header, rule and one row each
     assert f"{run.structure.found['ae']['knn_accuracy']:.1%}" in run.structure.finding
+    control = first["ae_random"]
+    assert control["inits"] == latent.RANDOM_INITS == len(control["knn_accuracy_inits"])
+    assert control["dims"] == CFG.latent_dim and first["ae"]["random_control"] == "ae_random"
+    assert "random weights" in run.structure.finding
     structure = run.metrics["latent"]["structure"]
-    assert sorted(structure) == sorted(["raw", "pca", "ae", "classifier", "vae", "ae_features",
-                                        "vae_features", "simclr", "simclr_code"])
+    assert sorted(structure) == sorted(["raw", "pca", "ae", "ae_random", "classifier", "vae", "ae_features",
+                                        "vae_features", "ae_features_random", "simclr", "simclr_code"])
+    features = structure["vae_features"]["random_control"]
+    assert structure["simclr"]["random_control"] == features == "ae_features_random"
     assert structure["ae_features"]["name"] == "autoencoder feature map (PCA 8)"
     assert structure["simclr"]["dims"] == TINY.map_components
     assert {run.reps.keys[n]: {"name": n, **row} for n, row in run.reps.rows.items()} == structure
@@ -160,10 +166,13 @@ def test_the_vae_steps_merge_the_decoders_likelihood_two_d_and_variants(run):
 
 def test_the_few_label_table_grows_by_section_and_keeps_its_keys(run):
     few = run.metrics["few_labels"]
-    keys = ["raw", f"pca{vae.FEW_LABEL_PCA}", "ae", "ae_features", "vae", "vae_features"]
+    keys = ["raw", f"pca{vae.FEW_LABEL_PCA}", "ae", "ae_features", "vae", "vae_features", "ae_random",
+            "ae_features_random"]
     assert [run.few.found[k]["name"] for k in keys] == list(run.few.stats["svm"])
     assert set(few) == {*keys, "simclr", "protocol", "ae_features_variance_kept",
                         "vae_features_variance_kept"}
+    assert few["ae_random"]["inits"] == latent.RANDOM_INITS and "logreg" not in few["ae_random"]
+    assert few["ae"]["random_control"] == "ae_random" and few["simclr"]["random_control"] == "ae_features_random"
     assert few["ae_features_variance_kept"] == run.few.kept["ae"] and 0 < run.few.kept["vae"] <= 1
     assert list(run.simclr_few.stats["svm"]) == [*run.few.stats["svm"], run.reps.name("simclr")]
     simclr = run.simclr_few.stats["svm"][run.reps.name("simclr")]
