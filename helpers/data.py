@@ -312,31 +312,33 @@ def study_splits(profile: Profile, device: torch.device | str, name: str = "Fash
     return Splits(train.to(device), val.to(device), test.to(device), mean, std)
 
 
-def comparison_train(splits: Splits, profile: Profile) -> ImageSet:
-    """The training images for comparison, sweep and search runs: a class-balanced `compare_limit`."""
-    if profile.compare_limit is None:
-        return splits.train
-    return splits.train.subset(balanced_subset(splits.train.labels, profile.compare_limit, profile.seed))
-
-
-def regularization_train(splits: Splits, profile: Profile) -> ImageSet:
-    """The few training images of the regularization comparison: a class-balanced `reg_limit`."""
-    return splits.train.subset(balanced_subset(splits.train.labels, profile.reg_limit, profile.seed))
-
-
-def search_train(splits: Splits, profile: Profile) -> ImageSet:
-    """The training images of each trial of the search's first stage: a class-balanced `search_limit`, or the
-    comparison images when the profile sets none."""
-    if profile.search_limit is None:
-        return comparison_train(splits, profile)
-    return splits.train.subset(balanced_subset(splits.train.labels, profile.search_limit, profile.seed))
-
-
 def balanced_train(splits: Splits, limit: int | None, seed: int) -> ImageSet:
     """A class-balanced `limit` of the training split (seeded), or the whole split when `limit` is None."""
     if limit is None:
         return splits.train
     return splits.train.subset(balanced_subset(splits.train.labels, limit, seed))
+
+
+def comparison_train(splits: Splits, profile: Profile) -> ImageSet:
+    """The training images for comparison, sweep and search runs: a class-balanced `compare_limit`."""
+    return balanced_train(splits, profile.compare_limit, profile.seed)
+
+
+def regularization_train(splits: Splits, profile: Profile) -> ImageSet:
+    """The few training images of the regularization comparison: a class-balanced `reg_limit`."""
+    return balanced_train(splits, profile.reg_limit, profile.seed)
+
+
+def limited_train(splits: Splits, profile: Profile, limit: int | None) -> ImageSet:
+    """A class-balanced `limit` of the training split (drawn with the profile's seed), or the comparison images
+    (`comparison_train`) when `limit` is None: what a profile field such as `search_limit` selects."""
+    return comparison_train(splits, profile) if limit is None else balanced_train(splits, limit, profile.seed)
+
+
+def search_train(splits: Splits, profile: Profile) -> ImageSet:
+    """The training images of each trial of the search's first stage: a class-balanced `search_limit`, or the
+    comparison images when the profile sets none."""
+    return limited_train(splits, profile, profile.search_limit)
 
 
 def split_table(parts: dict[str, ImageSet]) -> str:

@@ -36,9 +36,8 @@ from tqdm.auto import tqdm
 
 from . import autoencoder as ae, fewlabels
 from .autoencoder import Autoencoder, Reconstructions
-from .config import Profile
 from .context import Context, Shown
-from .data import Augment, ImageSet, Splits, balanced_train, comparison_train, fingerprint
+from .data import Augment, ImageSet, Splits, comparison_train, fingerprint, limited_train
 from .findings import finetune as ft_text
 from .findings.words import plus_minus, sig
 from .fewlabels import draws_for, label_draws, sweep_stats, sweep_table  # noqa: F401 (shared with section 5)
@@ -46,8 +45,9 @@ from .models import AEConfig, Encoder, EncoderClassifier, HW1Autoencoder, HW1Net
 from .published import HW1_TEST_ACCURACY
 from .results import atomic_path, config_hash, forced, markdown_table, slug
 from .statistics import mean_std, paired_difference
-from .studies import FINISHED, STORAGE_ENV, finished_trials, importances, open_study, run_to_budget, study_storage
-from .training import (Arm, LossFn, NonFiniteLossError, Run, TrainSpec, WithHistories, classification_loss,
+from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, reported_trial, run_to_budget,
+                      study_storage)
+from .training import (Arm, LossFn, Run, TrainSpec, WithHistories, classification_loss,
                        cross_validate, evaluate_set, outputs, paired_cross_validate, reconstruction_loss,
                        smoothed_classification_loss, train_model, training_speed)
 
@@ -489,12 +489,6 @@ class ClfSearch:
         return f"clf-fine-tuning-{self.key}"
 
 
-def limited_train(splits: Splits, profile: Profile, limit: int | None) -> ImageSet:
-    """A class-balanced `limit` of the training split (drawn with the profile's seed); for None, the
-    comparison images (`comparison_train`: the profile's `compare_limit`)."""
-    return balanced_train(splits, profile.compare_limit if limit is None else limit, profile.seed)
-
-
 def clf_objective(search: ClfSearch) -> Callable[[optuna.Trial], float]:
     """The kept (best) validation accuracy of a trial's strategy trained on the trial images for the trial
     epochs, reported every epoch so that the pruner can stop it before its last one. Each trial records the
@@ -504,23 +498,11 @@ def clf_objective(search: ClfSearch) -> Callable[[optuna.Trial], float]:
 
     def run(trial: optuna.Trial) -> float:
         strategy = suggest_fine_tuning(trial, search.default, search.epochs)
-
-        def report(row: dict) -> None:
-            trial.set_user_attr("epochs", row["epoch"])
-            trial.set_user_attr("seconds", row["seconds"])
-            trial.report(row["val_accuracy"], row["epoch"])
-            if row["epoch"] < search.epochs and trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
-
-        try:
-            _, history = train_model(strategy.build, strategy.loss, search.train, splits.val, strategy.spec,
-                                     model_key=("clf search trial", strategy.key), run_dir=search.run_dir,
-                                     desc="fine-tuning trial", mean=splits.mean, std=splits.std,
-                                     eval_batch_size=search.eval_batch_size, progress=False, announce=False,
-                                     on_epoch=report)
-        except NonFiniteLossError as err:
-            trial.set_user_attr("non_finite", str(err))
-            raise optuna.TrialPruned() from err
+        _, history = reported_trial(trial, search.epochs, "val_accuracy", lambda report: train_model(
+            strategy.build, strategy.loss, search.train, splits.val, strategy.spec,
+            model_key=("clf search trial", strategy.key), run_dir=search.run_dir, desc="fine-tuning trial",
+            mean=splits.mean, std=splits.std, eval_batch_size=search.eval_batch_size, progress=False,
+            announce=False, on_epoch=report))
         return history.kept["val_accuracy"]
     return run
 

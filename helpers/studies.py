@@ -14,7 +14,7 @@ import os
 import socket
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import optuna
 import psutil
@@ -26,6 +26,8 @@ from optuna.trial import TrialState
 from .config import ConfigError
 from .results import DamagedFileError
 from .training import NonFiniteLossError
+
+T = TypeVar("T")
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -220,3 +222,30 @@ def importances(study: optuna.Study, seed: int = 0) -> dict[str, float] | None:
     except (RuntimeError, ValueError, ZeroDivisionError):  # e.g. every completed trial scored the same
         return None
     return {name: float(value) for name, value in found.items()}
+
+
+def reported_trial(trial: optuna.Trial, horizon: int, value: str, train: Callable[[Callable[[dict], None]], T]) -> T:
+    """`train(on_epoch)` run for an Optuna trial: after every epoch the trial records the epochs trained and their
+    seconds (user attributes `epochs`, `seconds`; a run reused from the run cache is charged what it cost when it
+    was trained) and reports the epoch row's `value`, so the pruner can stop it before its `horizon`-th epoch (a
+    trial that has trained all its epochs is complete, not pruned). A non-finite loss is recorded (`non_finite`)
+    and prunes the trial (its last finite report stands)."""
+    def report(row: dict) -> None:
+        trial.set_user_attr("epochs", row["epoch"])
+        trial.set_user_attr("seconds", row["seconds"])
+        trial.report(row[value], row["epoch"])
+        if row["epoch"] < horizon and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
+
+    try:
+        return train(report)
+    except NonFiniteLossError as err:
+        trial.set_user_attr("non_finite", str(err))
+        raise optuna.TrialPruned() from err
+
+
+def trial_value(trial: optuna.trial.FrozenTrial) -> float | None:
+    """A finished trial's value: a complete trial's own, a pruned trial's last report (None: it reported nothing)."""
+    if trial.state == TrialState.PRUNED:
+        return trial.intermediate_values[max(trial.intermediate_values)] if trial.intermediate_values else None
+    return trial.value

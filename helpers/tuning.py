@@ -58,8 +58,8 @@ from .findings.words import plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import ResultsError, config_hash, forced, load_metrics, markdown_table, slug
 from .runtime import select_device
-from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, run_to_budget, run_trials,
-                      study_storage)
+from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, reported_trial,
+                      run_to_budget, run_trials, study_storage, trial_value)
 from .statistics import paired_difference, rank_correlation
 from .training import (Arm, LossFn, NonFiniteLossError, Run, TrainSpec, paired_cross_validate, reconstruction_loss,
                        train_model, training_speed)
@@ -343,19 +343,8 @@ def objective(search: Search, loss_fn: LossFn = reconstruction_loss) -> Callable
 
     def run(trial: optuna.Trial) -> float:
         cfg, spec = suggest(trial, search.start, horizon)
-
-        def report(row: dict) -> None:
-            trial.set_user_attr("epochs", row["epoch"])
-            trial.set_user_attr("seconds", row["seconds"])
-            trial.report(row["val_loss"], row["epoch"])
-            if row["epoch"] < horizon and trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
-
-        try:
-            _, history = trial_run(search, cfg, spec, loss_fn, on_epoch=report)
-        except NonFiniteLossError as err:
-            trial.set_user_attr("non_finite", str(err))
-            raise optuna.TrialPruned() from err
+        _, history = reported_trial(trial, horizon, "val_loss",
+                                    lambda report: trial_run(search, cfg, spec, loss_fn, on_epoch=report))
         return history.rows[-1]["val_loss"]
     return run
 
@@ -534,8 +523,7 @@ def progress(study: optuna.Study) -> dict[str, list]:
         pruned = t.state == TrialState.PRUNED
         if not pruned:
             low = min(low, t.value)
-        last = t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None
-        for key, item in zip(curve, (low, elapsed, trained, last if pruned else t.value, pruned)):
+        for key, item in zip(curve, (low, elapsed, trained, trial_value(t), pruned)):
             curve[key].append(item)
     return curve
 
@@ -546,11 +534,9 @@ def trial_values(studies: Iterable[optuna.Study]) -> dict[str, list]:
     found = {"value": [], "pruned": [], "epochs": []}
     for study in studies:
         for t in _finished(study):
-            pruned = t.state == TrialState.PRUNED
-            value = t.intermediate_values[max(t.intermediate_values)] if pruned and t.intermediate_values else (
-                None if pruned else t.value)
+            value = trial_value(t)
             if value is not None and math.isfinite(value):
-                for key, item in zip(found, (float(value), pruned, trial_epochs(t))):
+                for key, item in zip(found, (float(value), t.state == TrialState.PRUNED, trial_epochs(t))):
                     found[key].append(item)
     return found
 

@@ -378,6 +378,6 @@ def test_the_strategies_sentence_says_validates_best_only_when_the_kept_variant_
 def test_the_trial_and_fold_images_are_class_balanced_subsets_or_the_comparison_images():
     splits = _splits()
     profile = replace(TINY, compare_limit=150)
-    assert finetune.limited_train(splits, profile, None).digest == data.comparison_train(splits, profile).digest
-    subset = finetune.limited_train(splits, profile, 100)
+    assert data.limited_train(splits, profile, None).digest == data.comparison_train(splits, profile).digest
+    subset = data.limited_train(splits, profile, 100)
     assert len(subset) == 100 and torch.bincount(subset.labels).tolist() == [10] * 10
