@@ -3,8 +3,8 @@ VAE's prior samples; 7: every generator): the scores read in a classifier's penu
 probabilities, and the check that decides which scores may rank generators at all.
 
 The classifier is the judge, `finetune.Classifiers.judge`: Homework 1's network trained from scratch on every
-label, which never saw an autoencoder (the best section-3 classifier starts from the autoencoder's encoder, so
-its features would favour that autoencoder's decoder).
+label, which never saw an autoencoder (the best section-3 classifier may start from the autoencoder's encoder,
+and its features would then favour that autoencoder's decoder).
 
 Scores: density and coverage (Naeem, Oh, Uh, Choi and Yoo 2020; `density_coverage`), density per image
 (`image_density`: the same count for each image alone), and from the probabilities the mean top probability
@@ -123,16 +123,15 @@ def _better(higher: bool, a: float, b: float) -> bool:
 
 
 def check(scores: Mapping[str, Mapping[str, float]], generators: Sequence[str], higher: Mapping[str, bool], *,
-          real: Sequence[str], noise: str | None) -> dict[str, dict]:
+          real: Sequence[str], noise: str) -> dict[str, dict]:
     """For every score of `higher` (score -> whether higher is better) that every set of `scores` carries:
-    whether it passes the check, and why not. It passes when each set of `real` (those scored) is strictly
-    better than every generator and uniform noise (`noise`, when scored) strictly worse than every other set.
+    whether it passes the check, and why not. It passes when each set of `real` (those scored; at least one)
+    is strictly better than every generator and uniform noise (`noise`) strictly worse than every other set.
 
     Per score: `passed`; `noise_not_last`: the sets noise scores at least as well as; `real_not_above`: per
     real set, the generators that score at least as well as it."""
     real = [r for r in real if r in scores]
-    noise = noise if noise in scores else None
-    if not real or noise is None:
+    if not real or noise not in scores:
         raise ValueError(f"check needs a real set and the noise set among the scores (scored: "
                          f"{sorted(scores)}).")
     found = {}
