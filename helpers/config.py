@@ -75,6 +75,8 @@ class Profile:
     gan_batch: int = 128  # images per DCGAN batch
     quality_samples: int = 5000  # images per generator and per reference set scored in section 7 (<= validation images)
     interpolation_steps: int = 10  # images along each interpolation path, both ends included (sections 4, 5)
+    interpolation_pairs: int = 100  # random pairs of test images whose paths are judged (section 4), half of
+    # them within a class
     grid_samples: int = 40  # images in each grid of samples drawn without a class (sections 4 and 5)
     variant_samples: int = 500  # prior samples of each beta variant that the classifier labels (section 5)
     map_components: int = 256  # principal directions the 64x7x7 feature maps are projected on (sections 5-7)
@@ -123,8 +125,13 @@ class Profile:
                and 50 <= self.quality_samples <= val_size,
                f"an integer in [50, {val_size}] (the validation images of this profile: the real reference set)")
         steps = self.interpolation_steps
-        _check("interpolation_steps", steps, isinstance(steps, int) and 2 <= steps <= 100,
-               "an integer in [2, 100] (both ends of a path included)")
+        _check("interpolation_steps", steps, isinstance(steps, int) and 3 <= steps <= 100,
+               "an integer in [3, 100] (both ends of a path included, and at least one image between them)")
+        pairs = self.interpolation_pairs
+        most = min(10000, test_size)
+        _check("interpolation_pairs", pairs, isinstance(pairs, int) and 2 <= pairs <= most and pairs % 2 == 0,
+               f"an even integer in [2, {most}] (half of the pairs within a class, half across classes; at "
+               f"most the test images of this profile)")
         for field in ("grid_samples", "variant_samples"):
             value = getattr(self, field)
             _check(field, value, isinstance(value, int) and 1 <= value <= 10000, "an integer in [1, 10000]")
@@ -224,6 +231,7 @@ PROFILES: dict[str, Profile] = {
         gan_epochs=1,
         gan_batch=64,
         quality_samples=400,
+        interpolation_pairs=20,
     ),
     "quick": Profile(
         name="quick",
@@ -270,6 +278,7 @@ PROFILES: dict[str, Profile] = {
         gan_epochs=12,  # about 11.5 s an epoch on 2 cores (138 s for the 12 in the committed run)
         gan_batch=64,
         quality_samples=2000,  # all the validation images
+        interpolation_pairs=100,
     ),
     "full": Profile(
         name="full",
@@ -313,6 +322,7 @@ PROFILES: dict[str, Profile] = {
         gan_epochs=20,
         gan_batch=128,
         quality_samples=5000,
+        interpolation_pairs=200,
     ),
 }
 

@@ -821,8 +821,9 @@ class Classifiers(Shown, WithHistories):
     their key in metrics.json; `fine_kept`: the fine-tuning variant kept (best on validation, here or in
     section 2's fine-tuning search); `encoder_best`: the best on validation of the strategies that start
     from the encoder; `saved`: every classifier of 3a and 3b (strategy, run, row) by the name it is saved
-    under; `best_name` and `best_model`: the best of those on validation (sections 4 to 7 use it);
-    `colours`: one matplotlib colour per strategy."""
+    under; `best_name` and `best_model`: the best of those on validation (sections 4 to 7 read its features
+    as a representation); `judge` and `judge_name`: the classifier that judges generated images in sections
+    4, 5 and 7 (see `helpers.judging`); `colours`: one matplotlib colour per strategy."""
 
     spec: TrainSpec
     strategies: dict[str, Strategy]
@@ -841,6 +842,18 @@ class Classifiers(Shown, WithHistories):
     def compared(self) -> dict[str, Strategy]:
         """The five strategies of `roles`, in their order."""
         return {name: self.strategies[name] for name in self.roles}
+
+    @property
+    def judge_name(self) -> str:
+        """The judge of generated images: Homework 1's network trained from scratch on every label at this
+        section's budget. It never saw an autoencoder, unlike the best classifier (which may start from the
+        autoencoder's encoder, and would then favour that autoencoder's decoder)."""
+        return HW1_SCRATCH
+
+    @property
+    def judge(self) -> nn.Module:
+        """The judge's trained network (`judge_name`)."""
+        return self.runs[self.judge_name].model
 
 
 def classifiers(ctx: Context, ae_final: Autoencoder, hw1: HW1Network,

@@ -31,14 +31,14 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from . import autoencoder as ae, fewlabels, finetune
+from . import autoencoder as ae, fewlabels, finetune, judging
 from .context import Context, Shown
 from .data import Batches, ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
 from .findings import latent as latent_text, representations as rep_text
-from .findings.words import plus_minus
+from .findings.words import percent, plus_minus, sig
 from .models import AEConfig, Encoder
 from .results import array_digest, cached_json, markdown_table, slug
-from .statistics import mean_std
+from .statistics import mean_std, paired_bootstrap
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -512,18 +512,48 @@ def interpolation_pairs(labels: torch.Tensor, class_pairs: Sequence[tuple[int, i
     return [(int(rng.choice(np.flatnonzero(y == a))), int(rng.choice(np.flatnonzero(y == b)))) for a, b in class_pairs]
 
 
+PAIR_KINDS = ("within", "across")  # pairs of two images of one class, of two different classes
+
+
+def random_pairs(labels: torch.Tensor, n: int, *, seed: int) -> dict[str, list[tuple[int, int]]]:
+    """`n` seeded random pairs of two different images: `n // 2` of one class (`"within"`) and the others of
+    two classes (`"across"`). The first image of a pair is drawn uniformly (for a within pair, among the
+    classes with at least two images), the second uniformly among the images that fit its kind."""
+    y, rng = labels.cpu().numpy(), np.random.default_rng(seed)
+    counts = np.bincount(y)
+    paired = np.flatnonzero(counts[y] >= 2)  # images whose class has another image
+    if n and (len(paired) == 0 or len(counts[counts > 0]) < 2):
+        raise ValueError("random_pairs needs two images of one class and images of two classes.")
+    found: dict[str, list[tuple[int, int]]] = {kind: [] for kind in PAIR_KINDS}
+    for kind, count in zip(PAIR_KINDS, (n // 2, n - n // 2)):
+        for _ in range(count):
+            i = int(rng.choice(paired) if kind == "within" else rng.integers(len(y)))
+            same = y == y[i]
+            same[i] = False
+            pool = np.flatnonzero(same if kind == "within" else y != y[i])
+            found[kind].append((i, int(rng.choice(pool))))
+    return found
+
+
+def path_batch(encoder: nn.Module, decoder: nn.Module, data: ImageSet, pairs: Sequence[tuple[int, int]],
+               steps: int, *, mean: float, std: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every pair of images at once: `steps` images along the straight line between their codes (decoded)
+    and along the straight line between their pixels (a cross-fade), both on [0, 1], each [pairs, steps, 1,
+    28, 28]."""
+    first, second = (data.subset([pair[end] for pair in pairs]) for end in (0, 1))
+    codes = [encode(encoder, part, mean=mean, std=std) for part in (first, second)]
+    line = interpolate(codes[0], codes[1], steps).transpose(0, 1)  # [pairs, steps, dim]
+    code_paths = decode(decoder, line.flatten(0, 1), device=data.device).view(len(pairs), steps, 1, 28, 28)
+    pixels = [part.images.float() / 255 for part in (first, second)]
+    return code_paths, interpolate(pixels[0], pixels[1], steps).transpose(0, 1)
+
+
 def paths(encoder: nn.Module, decoder: nn.Module, data: ImageSet, pairs: Sequence[tuple[int, int]], steps: int, *,
           mean: float, std: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """For each pair of images, `steps` images along the straight line between their codes (decoded) and along
     the straight line between their pixels (a cross-fade), both on [0, 1] ([steps, 1, 28, 28] each)."""
-    found = []
-    for i, j in pairs:
-        two = data.subset([i, j])
-        codes = encode(encoder, two, mean=mean, std=std)
-        code_path = decode(decoder, interpolate(codes[0], codes[1], steps), device=data.device)
-        pixels = two.images.float() / 255
-        found.append((code_path, interpolate(pixels[0], pixels[1], steps)))
-    return found
+    code_paths, pixel_paths = path_batch(encoder, decoder, data, pairs, steps, mean=mean, std=std)
+    return list(zip(code_paths, pixel_paths))
 
 
 def as_set(images: torch.Tensor, classes: Sequence[str]) -> ImageSet:
@@ -532,17 +562,46 @@ def as_set(images: torch.Tensor, classes: Sequence[str]) -> ImageSet:
     return ImageSet(images, torch.full((len(images),), -1, device=images.device), tuple(classes))
 
 
-def path_set(found: list[tuple[torch.Tensor, torch.Tensor]], which: int, classes: Sequence[str]) -> ImageSet:
-    """The images of every path of one kind (`which`: 0 through the code, 1 through the pixels) as one
-    unlabelled set (labels -1), in order, ready for a classifier."""
-    return as_set(torch.cat([pair[which] for pair in found]), classes)
+def inner(paths: torch.Tensor) -> torch.Tensor:
+    """The images of paths [pairs, steps, ...] between their two ends, [pairs * (steps - 2), ...] in order."""
+    return paths[:, 1:-1].flatten(0, 1)
 
 
-def path_confidence(probs: torch.Tensor, steps: int) -> float:
-    """Mean top class probability over the inner points of paths (rows of `steps` images, ends left out): how
-    much the images along a path look like some garment to the classifier."""
-    inner = probs.float().max(1).values.view(-1, steps)[:, 1:-1]
-    return float(inner.mean())
+def per_pair(values: np.ndarray, pairs: int) -> np.ndarray:
+    """The mean of each pair's values, for values of `inner` images (pairs in order, as many each)."""
+    return np.asarray(values, dtype=float).reshape(pairs, -1).mean(1)
+
+
+def path_statistics(code: np.ndarray, pixels: np.ndarray, kinds: Sequence[str], *, seed: int) -> dict:
+    """Per kind of pair (`kinds`: each pair's kind, aligned with `code` and `pixels`, the per-pair scores of
+    the two paths; higher is better) and over all pairs: the number of pairs, the mean over pairs of each
+    path, the paired difference code - pixels with its bootstrap interval (`statistics.paired_bootstrap`)
+    and the share of pairs where the code path scores higher (`code_wins`)."""
+    code, pixels, kinds = np.asarray(code, dtype=float), np.asarray(pixels, dtype=float), np.asarray(kinds)
+    if not (code.shape == pixels.shape == kinds.shape) or code.ndim != 1:
+        raise ValueError(f"path_statistics needs aligned per-pair scores and kinds, got {code.shape}, "
+                         f"{pixels.shape} and {kinds.shape}.")
+    found = {}
+    for kind in [*dict.fromkeys(kinds.tolist()), "all"]:
+        mine = np.ones(len(kinds), bool) if kind == "all" else kinds == kind
+        difference = paired_bootstrap(code[mine], pixels[mine], seed=seed)
+        found[kind] = {"pairs": int(mine.sum()), "code": float(code[mine].mean()),
+                       "pixels": float(pixels[mine].mean()), "difference": difference,
+                       "code_wins": difference["a_wins"]}
+    return found
+
+
+def path_table(found: dict) -> str:
+    """One Markdown row per kind of pair: pairs, mean score through the code and through the pixels, the
+    paired difference with its interval and the share of pairs the code path wins."""
+    rows = []
+    for kind, row in found.items():
+        d = row["difference"]
+        rows.append((latent_text.PAIR_WORDS.get(kind, kind), row["pairs"], sig(row["code"]),
+                     sig(row["pixels"]), f"{sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]",
+                     percent(row["code_wins"], 0)))
+    return markdown_table(["pairs", "count", "code path", "pixel cross-fade",
+                           "code − pixels (95% bootstrap interval)", "pairs the code path wins"], rows)
 
 
 def principal_axes(codes: np.ndarray, k: int, *, seed: int) -> dict:
@@ -790,7 +849,7 @@ def captions(probs: torch.Tensor, classes: Sequence[str]) -> list[str]:
 @dataclass(frozen=True)
 class NewImages:
     """Section 4's images decoded from sampled codes and their checks (`latent.generation`): the samples, the
-    classifier's label of each single-Gaussian sample, the recognition table, one class-conditional sample per
+    judge's label of each single-Gaussian sample, the recognition table, one class-conditional sample per
     class with its nearest training image, and the sentence."""
 
     made: Generated
@@ -806,14 +865,14 @@ class NewImages:
 
 def new_images(ctx: Context, ae_final: Autoencoder, clfs: Classifiers, reps: Representations) -> NewImages:
     """Codes drawn from a Gaussian mixture per class (the profile's `samples_per_class` each) and from one
-    Gaussian over all training codes (`grid_samples`), decoded; the best classifier's recognition of them and
-    the copy check against the training images, merged as `latent.generation`."""
+    Gaussian over all training codes (`grid_samples`), decoded; the judge's (`clfs.judge`) recognition of them
+    and the copy check against the training images, merged as `latent.generation`."""
     splits, classes, model = ctx.splits, ctx.classes, ae_final.run.model
     made = generate(model.decoder, reps["ae"].train, splits.train.labels.cpu().numpy(), classes,
                     per_class=ctx.profile.samples_per_class, gaussian=ctx.profile.grid_samples, seed=ctx.seed,
                     device=ctx.device)
-    gaussian_probs = finetune.probabilities(clfs.best_model, made.gaussian, splits)
-    probs = finetune.probabilities(clfs.best_model, made.per_class, splits)
+    gaussian_probs = finetune.probabilities(clfs.judge, made.gaussian, splits)
+    probs = finetune.probabilities(clfs.judge, made.per_class, splits)
     generation, nearest_found = sample_checks(made, probs, gaussian_probs, splits, seed=ctx.seed,
                                               reconstructed_test=ae.reconstruct(model, splits.test, splits))
     generation = ctx.merge("latent", {"generation": generation})["generation"]
@@ -828,14 +887,17 @@ def new_images(ctx: Context, ae_final: Autoencoder, clfs: Classifiers, reps: Rep
 
 @dataclass(frozen=True)
 class Interpolation:
-    """Section 4's paths between two test images of different classes, through the code and through the
-    pixels, with the classifier's confidence along each (`latent.interpolation`) and its sentence."""
+    """Section 4's paths between two test images, through the code and through the pixels: the example paths
+    the figure shows (one seeded pair of test images for each of `INTERPOLATION_PAIRS`), and the judged paths
+    between the profile's `interpolation_pairs` random pairs (`latent.interpolation`), with their table and
+    sentence."""
 
     class_pairs: tuple[tuple[str, str], ...]
     pairs: list[tuple[int, int]]  # the two test images of each class pair
     steps: int
     paths: list[tuple[torch.Tensor, torch.Tensor]]  # per pair: through the code, through the pixels
     found: dict
+    table: str
     finding: str
 
     @property
@@ -851,22 +913,60 @@ class Interpolation:
         return [f"t = {t:.2f}" for t in np.linspace(0, 1, self.steps)]
 
 
+def judge_features(judge: nn.Module, images: torch.Tensor | ImageSet, splits: Splits) -> np.ndarray:
+    """The judge's penultimate features of images on [0, 1] (rounded to uint8, like real images) or of an
+    image set, normalized as the judge was trained."""
+    data = images if isinstance(images, ImageSet) else as_set(images, splits.test.classes)
+    return encode(Penultimate(judge), data, mean=splits.mean, std=splits.std).cpu().numpy()
+
+
+REAL_KEY, NOISE_KEY = "real_held_out_images", "uniform_noise"  # the interpolation check's reference sets
+
+
 def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Interpolation:
-    """For each of `INTERPOLATION_PAIRS`, a seeded test image of either class and the profile's
-    `interpolation_steps` images between them through the autoencoder's code and through the pixels; the best
-    classifier's mean top probability along each kind of path, merged as `latent.interpolation`."""
-    splits, classes, steps = ctx.splits, ctx.classes, ctx.profile.interpolation_steps
+    """The example paths: for each of `INTERPOLATION_PAIRS`, a seeded test image of either class and the
+    profile's `interpolation_steps` images between them through the autoencoder's code and through the pixels.
+
+    The judged paths: the profile's `interpolation_pairs` seeded random pairs of test images (`random_pairs`:
+    half within a class, half across classes), each path through the code against the cross-fade of the same
+    steps. Every image between the ends is scored by its density in the judge's features (`clfs.judge`;
+    `judging.image_density`, k = `judging.DENSITY_K`, against the test images that end no path: an image
+    next to an end would otherwise sit inside that end's own ball), averaged per pair; per kind of pair and
+    over all, `path_statistics`. The score is checked first (`judging.check`): real held-out images
+    (the validation split) must score above both kinds of path and uniform noise (as many images) below every
+    other set. Merged as `latent.interpolation`."""
+    splits, classes, steps, seed = ctx.splits, ctx.classes, ctx.profile.interpolation_steps, ctx.seed
     model = ae_final.run.model
     pairs = interpolation_pairs(splits.test.labels, [(classes.index(a), classes.index(b))
-                                                     for a, b in INTERPOLATION_PAIRS], seed=ctx.seed)
-    found_paths = paths(model.encoder, model.decoder, splits.test, pairs, steps, mean=splits.mean,
-                        std=splits.std)
-    kinds = ("code", "pixels")
-    probs = {kind: finetune.probabilities(clfs.best_model, path_set(found_paths, i, classes), splits)
-             for i, kind in enumerate(kinds)}
-    confidence = {kind: path_confidence(probs[kind], steps) for kind in kinds}
-    found = ctx.merge("latent", {"interpolation": {"steps": steps, **confidence}})["interpolation"]
-    return Interpolation(INTERPOLATION_PAIRS, pairs, steps, found_paths, found, latent_text.paths(found))
+                                                     for a, b in INTERPOLATION_PAIRS], seed=seed)
+    shown = paths(model.encoder, model.decoder, splits.test, pairs, steps, mean=splits.mean, std=splits.std)
+    drawn = random_pairs(splits.test.labels, ctx.profile.interpolation_pairs, seed=seed)
+    every = [pair for kind in PAIR_KINDS for pair in drawn[kind]]
+    kinds = [kind for kind in PAIR_KINDS for _ in drawn[kind]]
+    code_paths, pixel_paths = path_batch(model.encoder, model.decoder, splits.test, every, steps,
+                                         mean=splits.mean, std=splits.std)
+    ends = sorted({i for pair in every for i in pair})  # the paths' own ends are no reference for them
+    others = np.setdiff1d(np.arange(len(splits.test)), ends)
+    real = judging.features(judge_features(clfs.judge, splits.test.subset(others.tolist()), splits))
+    radii = judging.kth_distance(real, judging.DENSITY_K)
+
+    def density(images: torch.Tensor) -> np.ndarray:
+        return judging.image_density(real, judge_features(clfs.judge, images, splits), radii=radii)
+
+    per_kind = {"code": per_pair(density(inner(code_paths)), len(every)),
+                "pixels": per_pair(density(inner(pixel_paths)), len(every))}
+    noise = judging.uniform_noise(len(splits.val), seed=seed, device=splits.val.device)
+    means = {REAL_KEY: float(density(splits.val.images.float() / 255).mean()),
+             NOISE_KEY: float(density(noise).mean()), **{k: float(v.mean()) for k, v in per_kind.items()}}
+    check = judging.check({k: {"density": v} for k, v in means.items()}, list(per_kind), {"density": True},
+                          real=[REAL_KEY], noise=NOISE_KEY)["density"]
+    by_kind = path_statistics(per_kind["code"], per_kind["pixels"], kinds, seed=seed)
+    found = ctx.merge("latent", {"interpolation": {
+        "steps": steps, "pairs": len(every), "score": "density", "k": judging.DENSITY_K,
+        "judge": clfs.judge_name, "reference_images": len(real), "check": {**check, "mean_density": means},
+        **by_kind}})["interpolation"]
+    return Interpolation(INTERPOLATION_PAIRS, pairs, steps, shown, found, path_table(by_kind),
+                         latent_text.paths(found))
 
 
 @dataclass(frozen=True)

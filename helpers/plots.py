@@ -722,7 +722,7 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
                for i, n in enumerate(names, 1)]
     rows = len(names)
     fig.legend(handles=handles, loc="lower center", ncol=1, bbox_to_anchor=(0.5, 0.0))
-    fig.suptitle("Sample quality in the classifier's features: every generator against real images and noise")
+    fig.suptitle("Sample quality in the judge's features: every generator against real images and noise")
     fig.tight_layout(rect=(0, (0.1 + 0.15 * rows) / fig.get_figheight(), 1, 1))
     return fig
 

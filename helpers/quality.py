@@ -1,20 +1,25 @@
-"""Sample quality in a classifier's feature space, for every generator of the study (section 7; its notebook
-step is `generators`).
+"""Sample quality in the judge's feature space, for every generator of the study (section 7; its notebook step
+is `generators`).
 
-The features are the penultimate features of the best Fashion-MNIST classifier of section 3 (see
-`latent.Penultimate`). The Frechet distance computed in them is therefore NOT the Inception FID (which needs
-ImageNet weights and means little on 28x28 grey images); call it the classifier-feature Frechet distance.
-Precision and recall (k-nearest-neighbour manifolds, Kynkaanniemi et al. 2019) separate the two things the
-Frechet distance mixes: how many generated images look real (precision) and how much of the real data the
-generator covers (recall). Precision is fooled by a tight cluster of features inside the wide balls of the real
-set's outliers (uniform noise scores high on it), so fidelity and diversity are ranked by density and coverage
-(Naeem et al. 2020), which draw balls around the real features only. `Scorer` puts every score of one image set
-in one row, and `references` gives the rows every generator is read against: real held-out images (the floor),
-training images (what a copying generator would score) and uniform noise (the ceiling).
+The features are the penultimate features of the judge (`finetune.Classifiers.judge`: Homework 1's network
+trained from scratch on every label, which never saw an autoencoder; see `judging` and `latent.Penultimate`).
+The Frechet distance computed in them is therefore NOT the Inception FID (which needs ImageNet weights and
+means little on 28x28 grey images); call it the classifier-feature Frechet distance. Precision and recall
+(k-nearest-neighbour manifolds, Kynkaanniemi et al. 2019) separate the two things the Frechet distance mixes:
+how many generated images look real (precision) and how much of the real data the generator covers (recall).
+Density and coverage (Naeem et al. 2020) draw balls around the real features only. `Scorer` puts every score
+of one image set in one row, and `references` gives the rows every generator is read against: real held-out
+images (the floor), training images (what a copying generator would score) and uniform noise (the ceiling).
+
+Every score is checked against those references first (`judging.check`): a score on which a real set does not
+come above every generator, or uniform noise does not come last, is dropped, and generators are ranked only by
+the scores of `RANKED_BY` that pass (overall: Frechet distance, fidelity: density, diversity: coverage). The
+same sets are also scored in the best section-3 classifier's features (initialised from the autoencoder): a
+second opinion, kept as a ranking only where it agrees with the judge (`judging.agreement`).
 
 Generators are compared in explicit groups (`groups`: group name -> generator names, e.g. `UNCONDITIONAL` and
 `CONDITIONAL`): a generator that draws each sample for a given class used the labels, so it is ranked only
-against the other class-conditional generators. `metrics` stores the scores, groups and rankings that
+against the other class-conditional generators. `metrics` stores the scores, checks, groups and rankings that
 `findings.generators` puts in words.
 """
 from __future__ import annotations
@@ -28,11 +33,13 @@ import torch
 from scipy import linalg
 from torch import nn
 
-from . import gan, latent, vae
+from . import gan, judging, latent, vae
 from .context import Context
 from .data import ImageSet, nearest, to_uint8
 from .findings import generators as gen_text
 from .findings.words import percent, sig
+from .judging import (DENSITY_K, confident_share, density_coverage,  # noqa: F401 (density_coverage: shared)
+                      features, kth_distance)
 from .results import markdown_table, slug
 from .training import outputs
 
@@ -72,15 +79,6 @@ def frechet_distance(real: np.ndarray | torch.Tensor, generated: np.ndarray | to
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(root))
 
 
-def _kth_distance(x: torch.Tensor, k: int, batch_size: int) -> torch.Tensor:
-    """Distance from every row of `x` to its k-th nearest other row of `x` (the radius of its k-NN ball)."""
-    out = []
-    for chunk in x.split(batch_size):
-        d = torch.cdist(chunk, x)
-        out.append(d.topk(k + 1, dim=1, largest=False).values[:, k])  # column 0 is the row itself
-    return torch.cat(out)
-
-
 def _covered(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Whether each query lies inside at least one ball (centre, radius)."""
     out = []
@@ -94,58 +92,12 @@ def precision_recall(real: np.ndarray | torch.Tensor, generated: np.ndarray | to
     """Improved precision and recall: the real manifold is the union of balls around every real feature
     reaching its k-th nearest real neighbour, and likewise for the generated one. Precision: the share of
     generated images inside the real manifold; recall: the share of real images inside the generated one."""
-    a, b = (torch.as_tensor(np.asarray(x.cpu() if isinstance(x, torch.Tensor) else x), dtype=torch.float32)
-            for x in (real, generated))
+    a, b = features(real), features(generated)
     if min(len(a), len(b)) <= k:
         raise ValueError(f"precision_recall needs more than k = {k} rows in each set.")
-    precision = _covered(b, a, _kth_distance(a, k, batch_size), batch_size).float().mean()
-    recall = _covered(a, b, _kth_distance(b, k, batch_size), batch_size).float().mean()
+    precision = _covered(b, a, kth_distance(a, k, batch_size), batch_size).float().mean()
+    recall = _covered(a, b, kth_distance(b, k, batch_size), batch_size).float().mean()
     return {"precision": float(precision), "recall": float(recall), "k": k}
-
-
-# Naeem et al. (2020) recommend k = 5 for density and coverage (with as many generated as real samples), where
-# coverage of two samples of one distribution is 1 - (1/2)^k ~ 0.97; the k = 3 of precision and recall
-# (Kynkaanniemi et al.) would put that at 0.875.
-DENSITY_K = 5
-
-
-def _features(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x.cpu() if isinstance(x, torch.Tensor) else x), dtype=torch.float32)
-
-
-def density_coverage(real: np.ndarray | torch.Tensor, generated: np.ndarray | torch.Tensor, *, k: int = DENSITY_K,
-                     batch_size: int = 1024, radii: torch.Tensor | None = None) -> dict[str, float]:
-    """Density and coverage (Naeem, Oh, Uh, Choi and Yoo, "Reliable Fidelity and Diversity Metrics for Generative
-    Models", ICML 2020). Balls are drawn around the REAL features X_1..X_N only, each reaching its k-th nearest
-    real neighbour (radius NND_k(X_i)), so a generated set is never judged by its own outliers:
-
-        density  = 1/(kM) sum_j sum_i 1[Y_j in B(X_i, NND_k(X_i))]   (M generated features Y_j)
-        coverage = 1/N sum_i 1[some Y_j in B(X_i, NND_k(X_i))]
-
-    Density (fidelity) counts how many real neighbourhoods hold each sample: about 1 for samples of the real
-    distribution, above 1 where samples crowd the dense regions, near 0 off the real data. Coverage (diversity)
-    is the share of real neighbourhoods holding at least one sample. The balls are open (distance strictly
-    below the radius), as in the authors' implementation, so a set scored against itself gets density 1 (up to
-    float rounding at the k-th neighbour) and coverage 1; two samples of one distribution get density about 1
-    and coverage about 1 - 2^-k.
-    `radii` (NND_k of every real row) may be passed when one real set scores many generated sets."""
-    a, b = _features(real), _features(generated)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"density_coverage needs two [N, D] feature sets of the same D, got {tuple(a.shape)} "
-                         f"and {tuple(b.shape)}.")
-    if len(a) <= k or len(b) == 0:
-        raise ValueError(f"density_coverage needs more than k = {k} real rows and at least one generated row, "
-                         f"got {len(a)} and {len(b)}.")
-    radii = _kth_distance(a, k, batch_size) if radii is None else torch.as_tensor(radii, dtype=torch.float32)
-    if radii.shape != (len(a),):
-        raise ValueError(f"density_coverage: {len(radii)} radii for {len(a)} real rows.")
-    inside, closest = 0, torch.full((len(a),), float("inf"))
-    for chunk in b.split(batch_size):
-        d = torch.cdist(chunk, a)  # [chunk, N]
-        inside += int((d < radii.view(1, -1)).sum())
-        closest = torch.minimum(closest, d.min(0).values)
-    return {"density": inside / (k * len(b)), "coverage": float((closest < radii).float().mean()),
-            "density_coverage_k": k}
 
 
 def entropy(probs: torch.Tensor) -> float:
@@ -189,23 +141,27 @@ class Scorer:
         self.reference, _ = embed(reference)
         pick = np.random.default_rng(seed).choice(len(self.reference), min(n, len(self.reference)), replace=False)
         self.pr_reference = self.reference[np.sort(pick)]
-        self.density_radii = _kth_distance(_features(self.pr_reference), density_k, 1024)  # shared by every set
+        self.density_radii = kth_distance(features(self.pr_reference), density_k)  # shared by every set
 
-    def score(self, images: torch.Tensor, intended: torch.Tensor | None = None) -> dict:
-        """Frechet distance, precision, recall, density, coverage, the classifier's mean top probability and mean
-        entropy, the share of each predicted class, the share recognised as `intended` (class-conditional sets),
-        and the median pixel MSE to the nearest training image with the count of exact copies."""
+    def score(self, images: torch.Tensor, intended: torch.Tensor | None = None, *,
+              pixels: bool = True) -> dict:
+        """Frechet distance, precision, recall, density, coverage, the classifier's mean top probability, its
+        confident share (`judging.confident_share`) and mean entropy, the share of the smallest predicted
+        class, the share recognised as `intended` (class-conditional sets), and with `pixels` the median pixel
+        MSE to the nearest training image with the count of exact copies (the same in every feature space)."""
         feats, probs = self.embed(images)
-        images = to_uint8(images)
-        index, distance = nearest(images, self.train)
-        copies = (images.flatten(1).to(self.train.device) == self.train[index].flatten(1)).all(1)
         counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).float()
         row = {"n": len(images), "frechet": frechet_distance(self.reference, feats),
                **precision_recall(self.pr_reference, feats, k=self.k),
                **density_coverage(self.pr_reference, feats, k=self.density_k, radii=self.density_radii),
-               "mean_top_probability": float(probs.max(1).values.mean()), "entropy": entropy(probs),
-               "smallest_class_share": float(counts.min() / counts.sum()),
-               "nearest_train_mse": float(distance.median()), "copies": int(copies.sum())}
+               "mean_top_probability": float(probs.max(1).values.mean()),
+               "confident_share": confident_share(probs), "entropy": entropy(probs),
+               "smallest_class_share": float(counts.min() / counts.sum())}
+        if pixels:
+            images = to_uint8(images)
+            index, distance = nearest(images, self.train)
+            copies = (images.flatten(1).to(self.train.device) == self.train[index].flatten(1)).all(1)
+            row.update(nearest_train_mse=float(distance.median()), copies=int(copies.sum()))
         if intended is not None:
             row["recognised"] = float((probs.argmax(1) == intended.cpu()).float().mean())
         return row
@@ -218,7 +174,7 @@ def references(data_val: torch.Tensor, data_train: torch.Tensor, n: int, *, seed
     rng = np.random.default_rng(seed)
     pick = lambda x: x[torch.as_tensor(np.sort(rng.choice(len(x), min(n, len(x)), replace=False)),  # noqa: E731
                                        device=x.device)]
-    noise = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed)).to(data_val.device)
+    noise = judging.uniform_noise(n, seed=seed, device=data_val.device)
     return {REAL: pick(data_val), TRAIN: pick(data_train), NOISE: noise}
 
 
@@ -229,11 +185,13 @@ UNCONDITIONAL, CONDITIONAL = "unconditional", "class-conditional"
 
 Groups = Mapping[str, Sequence[str]]
 
-# Every score a generator is ranked or checked by, and whether higher is better.
+# Every score a generator is checked by, and whether higher is better.
 MEASURES = {"frechet": False, "density": True, "coverage": True, "precision": True, "recall": True,
-            "mean_top_probability": True}
-RANKED_BY = ("frechet", "density", "coverage")  # overall, fidelity, diversity: the only scores generators are ranked by
-NOISE_CHECKED = ("precision", "mean_top_probability", "density", "coverage")  # where noise may outscore generators
+            "mean_top_probability": True, "confident_share": True}
+# overall, fidelity, diversity: generators are ranked by those that pass the check (`judging.check`), never by
+# the others
+RANKED_BY = ("frechet", "density", "coverage")
+REAL_SETS = (REAL, TRAIN)  # the references every generator must score below on a score that passes the check
 
 
 def as_groups(scores: dict[str, dict], groups: Groups | Sequence[str]) -> dict[str, list[str]]:
@@ -300,42 +258,75 @@ def ranked(scores: dict[str, dict], names: Sequence[str] | None = None, by: str 
     return sorted(scores if names is None else names, key=lambda n: -scores[n][by] if higher else scores[n][by])
 
 
-def rankings(scores: dict[str, dict], groups: Groups | Sequence[str]) -> dict[str, dict[str, list[str]]]:
-    """Within each group only, the generators from best to worst overall (Frechet distance), in fidelity
-    (density) and in diversity (coverage)."""
-    return {group: {by: ranked(scores, names, by) for by in RANKED_BY}
+def checks(scores: dict[str, dict], groups: Groups | Sequence[str]) -> dict[str, dict]:
+    """Every score of `MEASURES` the sets carry, checked against the reference sets (`judging.check`): real
+    held-out and training images above every generator, uniform noise below every other set."""
+    return judging.check(scores, generators_of(as_groups(scores, groups)), MEASURES, real=REAL_SETS,
+                         noise=NOISE)
+
+
+def ranked_by(found_checks: dict[str, dict]) -> list[str]:
+    """The scores of `RANKED_BY` that passed the check: the only ones generators are ranked by."""
+    return judging.passed(found_checks, RANKED_BY)
+
+
+def rankings(scores: dict[str, dict], groups: Groups | Sequence[str],
+             by: Sequence[str] = RANKED_BY) -> dict[str, dict[str, list[str]]]:
+    """Within each group only, the generators from best to worst on each score of `by` (by default overall
+    (Frechet distance), in fidelity (density) and in diversity (coverage); pass `ranked_by(checks(...))` to
+    rank by the scores that passed the check only)."""
+    return {group: {score: ranked(scores, names, score) for score in by}
             for group, names in as_groups(scores, groups).items()}
 
 
 def beaten_by_noise(scores: dict[str, dict], generators: Sequence[str], by: str, noise: str = NOISE) -> list[str]:
-    """The generators that uniform noise outscores on `by`: where there are any, `by` cannot rank them (precision
-    and the classifier's confidence often reward noise; density less often; coverage, near 0 for noise, hardly)."""
+    """The generators that uniform noise outscores on `by`: where there are any, `by` cannot rank them."""
     if noise not in scores:
         return []
     better = (lambda a, b: a > b) if MEASURES[by] else (lambda a, b: a < b)  # noqa: E731
     return [g for g in generators if better(scores[noise][by], scores[g][by])]
 
 
-def table(scores: dict[str, dict], groups: Groups | Sequence[str] | None = None) -> str:
+COLUMNS = {"frechet": "Fréchet distance", "precision": "precision", "recall": "recall", "density": "density",
+           "coverage": "coverage", "mean_top_probability": "mean top probability",
+           "confident_share": f"confident share (p ≥ {judging.CONFIDENT:g})"}
+FAILS = "✗ fails the check"  # beside a column whose score failed the check (`judging.check`)
+
+
+def table(scores: dict[str, dict], groups: Groups | Sequence[str] | None = None, *,
+          pixels: bool = True) -> str:
     """One row per image set, in blocks: the references (floor, memorization, ceiling), then each group of
-    generators best first by the Frechet distance, with its rank inside its group."""
+    generators best first by the first score that passed the check, with its rank inside its group (no rank
+    where no score of `RANKED_BY` passed). A column whose score failed the check says so in its header.
+    `pixels`: with the nearest-training-image columns (the same in every feature space)."""
     if groups is None:
         groups = [n for n in scores if n not in ROLES]
     groups = as_groups(scores, groups)
+    found_checks = checks(scores, groups)
+    order = ranked_by(found_checks)
     cell = lambda r, by, say=sig: "–" if by not in r else say(r[by])  # noqa: E731
     rows = []
     blocks = [(n, f"{REFERENCE} ({ROLES[n]})" if n in ROLES else REFERENCE) for n in references_of(scores, groups)]
     for group, names in groups.items():
-        blocks += [(n, f"{group} ({i} of {len(names)})") for i, n in enumerate(ranked(scores, names), 1)]
+        if order:
+            blocks += [(n, f"{group} ({i} of {len(names)})")
+                       for i, n in enumerate(ranked(scores, names, order[0]), 1)]
+        else:
+            blocks += [(n, group) for n in names]
+    shown = [by for by in COLUMNS if any(by in r for r in scores.values())]
     for name, label in blocks:
         r = scores[name]
-        shown = [cell(r, by) for by in ("frechet", "precision", "recall", "density", "coverage",
-                                        "mean_top_probability")]
-        rows.append((name, label, *shown,
-                     cell(r, "recognised", percent), cell(r, "nearest_train_mse"), r.get("copies", "–")))
-    return markdown_table(["image set", "group (rank by Fréchet distance)", "Fréchet distance (classifier features)",
-                           "precision", "recall", "density", "coverage", "mean top probability",
-                           "recognised as intended", "nearest training image (median MSE)", "exact copies"], rows)
+        row = [name, label, *[cell(r, by, percent if by == "confident_share" else sig) for by in shown],
+               cell(r, "recognised", percent)]
+        if pixels:
+            row += [cell(r, "nearest_train_mse"), r.get("copies", "–")]
+        rows.append(row)
+    rank = (f"group (rank by {COLUMNS[order[0]]})" if order else
+            "group (no score passed the check: not ranked)")
+    headers = [COLUMNS[by] + ("" if found_checks.get(by, {}).get("passed", True) else f" ({FAILS})")
+               for by in shown]
+    copies = ["nearest training image (median MSE)", "exact copies"] if pixels else []
+    return markdown_table(["image set", rank, *headers, "recognised as intended", *copies], rows)
 
 
 def placement(scores: dict[str, dict], generators: Groups | Sequence[str]) -> dict:
@@ -355,29 +346,78 @@ def key(name: str) -> str:
     return slug(name).replace("-", "_")
 
 
-def metrics(scores: dict[str, dict], groups: Groups | Sequence[str]) -> dict:
-    """The `generators` section of metrics.json: every set's scores under its key with its group (references:
-    "reference"), the groups, the rankings within each group by the Frechet distance, density and coverage (and
-    each group's best on each), the generators uniform noise outscores on each checked score, and where each
-    generator lands between the floor and the ceiling."""
+def _keyed(found_checks: dict[str, dict]) -> dict[str, dict]:
+    """`checks` with every set under its metrics.json key."""
+    return {by: {"passed": c["passed"], "noise_not_last": [key(n) for n in c["noise_not_last"]],
+                 "real_not_above": {key(r): [key(g) for g in names]
+                                    for r, names in c["real_not_above"].items()}}
+            for by, c in found_checks.items()}
+
+
+def space(model: str | None) -> str:
+    """A feature space in words, for metrics.json and tables: the penultimate features of `model` (None: of
+    the judge)."""
+    return f"penultimate features of {model or 'the judge'} (not the Inception FID)"
+
+
+def second_opinion(scores: dict[str, dict], second: dict[str, dict], groups: Groups | Sequence[str],
+                   by: Sequence[str], *, name: str, seed: int) -> dict:
+    """The `generators.second_opinion` entry: the same sets scored in a second feature space (`second`, the
+    features of `name`), checked like the judge's scores, and whether that space ranks the generators as the
+    judge does on the scores `by` (`judging.agreement`); its rankings are kept only where it agrees."""
+    groups = as_groups(scores, groups)
+    second_checks = checks(second, groups)
+    agree = judging.agreement(scores, second, groups, by, MEASURES, second_checks, seed=seed)
+    agreement = {score: {**row, "best": {key(g): key(n) for g, n in row["best"].items()}}
+                 for score, row in agree["scores"].items()}
+    return {"model": name, "feature_space": space(name),
+            "sets": {key(n): {"name": n, **row} for n, row in second.items()},
+            "checks": _keyed(second_checks), "kept": judging.passed(second_checks),
+            "agreement": agreement, "agrees": agree["agrees"], "threshold": agree["threshold"],
+            "rankings": ({key(g): {score: [key(n) for n in ranked(second, names, score)] for score in by}
+                          for g, names in groups.items()} if agree["agrees"] else {})}
+
+
+def metrics(scores: dict[str, dict], groups: Groups | Sequence[str], *, judge: str | None = None,
+            second: dict[str, dict] | None = None, second_name: str = "a second classifier",
+            seed: int = 0) -> dict:
+    """The `generators` section of metrics.json: the judge (`judge`: its name) and its feature space, every
+    set's scores under its key with its group (references: "reference"), the groups, every score's check
+    (`checks`) with the scores kept and dropped, the scores generators are ranked by (`ranked_by`: those of
+    `RANKED_BY` that passed) with the rankings within each group (and each group's best on each), the
+    generators uniform noise outscores on each score, where each generator lands between the floor and the
+    ceiling on the Frechet distance, each generator's coverage as a share of the real held-out set's own, and
+    with `second` (the same sets scored in the features of `second_name`) the `second_opinion`."""
     groups = as_groups(scores, groups)
     generators = generators_of(groups)
     group_of = {n: g for g, names in groups.items() for n in names}
-    where, within = placement(scores, groups), rankings(scores, groups)
+    found_checks = checks(scores, groups)
+    order = ranked_by(found_checks)
+    where, within = placement(scores, groups), rankings(scores, groups, order)
     beaten = {by: [key(g) for g in beaten_by_noise(scores, generators, by)]
-              for by in NOISE_CHECKED if NOISE in scores and by in scores[NOISE]}
-    return {"feature_space": "penultimate features of the best section-3 classifier (not the Inception FID)",
-            "sets": {key(n): {"name": n, "reference": n not in group_of, "group": group_of.get(n, REFERENCE), **row}
-                     for n, row in scores.items()},
-            "groups": {key(g): [key(n) for n in names] for g, names in groups.items()},
-            "group_names": {key(g): g for g in groups},
-            "ranking": [key(n) for n in ranked(scores)],
-            "rankings": {key(g): {by: [key(n) for n in order] for by, order in found.items()}
-                         for g, found in within.items()},
-            "best": {key(g): {by: order[0] for by, order in found.items()} for g, found in within.items()},
-            "noise_beats": beaten, "noise_beats_count": {by: len(v) for by, v in beaten.items()},
-            "floor_best": where["floor_best"], "ceiling_worst": where["ceiling_worst"],
-            "all_between": where["all_between"], "share_of_gap": {key(g): v for g, v in where["between"].items()}}
+              for by in MEASURES if NOISE in scores and by in scores[NOISE]}
+    real_coverage = scores[REAL]["coverage"]
+    found = {"judge": judge, "feature_space": space(judge),
+             "sets": {key(n): {"name": n, "reference": n not in group_of, "group": group_of.get(n, REFERENCE),
+                               **row} for n, row in scores.items()},
+             "groups": {key(g): [key(n) for n in names] for g, names in groups.items()},
+             "group_names": {key(g): g for g in groups},
+             "checks": _keyed(found_checks), "kept": judging.passed(found_checks),
+             "dropped": [by for by in found_checks if not found_checks[by]["passed"]],
+             "ranked_by": order, "default_ranked_by": list(RANKED_BY),
+             "ranking": [key(n) for n in ranked(scores)],
+             "rankings": {key(g): {by: [key(n) for n in names] for by, names in per.items()}
+                          for g, per in within.items()},
+             "best": {key(g): {by: names[0] for by, names in per.items()} for g, per in within.items()},
+             "noise_beats": beaten, "noise_beats_count": {by: len(v) for by, v in beaten.items()},
+             "floor_best": where["floor_best"], "ceiling_worst": where["ceiling_worst"],
+             "all_between": where["all_between"],
+             "share_of_gap": {key(g): v for g, v in where["between"].items()},
+             "coverage_of_real": {key(g): scores[g]["coverage"] / real_coverage if real_coverage else None
+                                  for g in generators}}
+    if second is not None:
+        found["second_opinion"] = second_opinion(scores, second, groups, order, name=second_name, seed=seed)
+    return found
 
 
 # ----------------------------------------------------------------------------- section 7's step
@@ -409,15 +449,19 @@ def generator_sets(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, train
 @dataclass(frozen=True)
 class Generators:
     """Section 7's sample quality: every scored set (references first, then the generators by group), the
-    groups, the reference sets' names, every set's scores, the `generators` section, the table and the
-    sentences (the ranking within groups, and the DCGAN's reading)."""
+    groups, the reference sets' names, every set's scores in the judge's features and in the best
+    classifier's (`second`), the `generators` section, the table, the second opinion's table (empty where it
+    does not agree with the judge: it is then no ranking to show) and the sentences (the check and the
+    rankings within groups, the second opinion, and the DCGAN's reading)."""
 
     sets: dict[str, ImageSetEntry]
     groups: dict[str, list[str]]
     references: list[str]
     scores: dict[str, dict]
+    second: dict[str, dict]
     found: dict
     table: str
+    second_table: str
     finding: str
     dcgan: str
 
@@ -430,15 +474,21 @@ class Generators:
 def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
                clfs: Classifiers, reps: latent.Representations) -> Generators:
     """Every generator's images (`generator_sets`) and the reference sets (`references`: held-out and
-    training images, uniform noise), scored against the test images in the penultimate features of the best
-    section-3 classifier; merged as `generators`."""
+    training images, uniform noise), scored against the test images in the penultimate features of the judge
+    (`clfs.judge`) and, as a second opinion, of the best section-3 classifier; merged as `generators`."""
     splits, n = ctx.splits, ctx.profile.quality_samples
     by_group = generator_sets(ctx, ae_final, main, trained, reps)
     refs = references(splits.val.images, splits.train.images, n, seed=ctx.seed)
     sets, groups = image_sets(refs, by_group)
-    embed = classifier_embedding(latent.Penultimate(clfs.best_model), mean=splits.mean, std=splits.std)
-    scorer = Scorer(embed, splits.test.images, splits.train.images, n=n, seed=ctx.seed)
-    scores = {name: scorer.score(images, intended) for name, (images, intended) in sets.items()}
-    found = ctx.merge("generators", metrics(scores, groups))
-    return Generators(sets, groups, list(refs), scores, found, table(scores, groups),
+    scorers = [Scorer(classifier_embedding(latent.Penultimate(model), mean=splits.mean, std=splits.std),
+                      splits.test.images, splits.train.images, n=n, seed=ctx.seed)
+               for model in (clfs.judge, clfs.best_model)]
+    scores = {name: scorers[0].score(images, intended) for name, (images, intended) in sets.items()}
+    second = {name: scorers[1].score(images, intended, pixels=False)
+              for name, (images, intended) in sets.items()}
+    found = ctx.merge("generators", metrics(scores, groups, judge=clfs.judge_name, second=second,
+                                            second_name=clfs.best_name, seed=ctx.seed))
+    agrees = found["second_opinion"]["agrees"]
+    return Generators(sets, groups, list(refs), scores, second, found, table(scores, groups),
+                      table(second, groups, pixels=False) if agrees else "",
                       f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found))

@@ -98,6 +98,8 @@ def findings(metrics: dict) -> dict:
         found["discussion"] = fr.discussion(metrics)
     if "mixing" in metrics.get("latent", {}):
         found["mixing"] = fl.mixing(metrics["latent"]["mixing"])
+    if "check" in metrics.get("latent", {}).get("interpolation", {}):
+        found["interpolation"] = fl.paths(metrics["latent"]["interpolation"])
     return found
 
 

@@ -1,5 +1,6 @@
 """Statistics the sections share: a mean with its spread, a difference paired by seed or fold with its
-Student-t interval, and a rank correlation with its bootstrap interval. Plain numbers in, plain numbers out."""
+Student-t interval, a difference paired over many items with its bootstrap interval, and a rank correlation
+with its bootstrap interval. Plain numbers in, plain numbers out."""
 from __future__ import annotations
 
 import math
@@ -32,6 +33,25 @@ def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float 
         out.update(std=sd, low=out["mean"] - half, high=out["mean"] + half,
                    within_spread=bool(out["mean"] - half <= 0.0 <= out["mean"] + half))
     return out
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int = 2000, seed: int = 0,
+                     confidence: float = 0.95) -> dict:
+    """`a - b` paired by item (many items, e.g. pairs of images): the mean difference with a percentile
+    bootstrap interval at `confidence` (the items resampled with replacement `resamples` times, seeded), and
+    the share of items where `a` is strictly larger (`a_wins`) and where the two are equal (`ties`).
+    `within_spread` is True when the interval contains 0."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or not len(x):
+        raise ValueError(f"paired_bootstrap needs two equally long, non-empty lists (got {x.shape} and "
+                         f"{y.shape}).")
+    d = x - y
+    means = d[np.random.default_rng(seed).integers(0, len(d), (resamples, len(d)))].mean(1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail]).tolist()
+    return {"mean": float(d.mean()), "low": float(low), "high": float(high), "n": len(d),
+            "resamples": resamples, "confidence": confidence, "within_spread": bool(low <= 0.0 <= high),
+            "a_wins": float((d > 0).mean()), "ties": float((d == 0).mean())}
 
 
 def rank_correlation(x: Sequence[float], y: Sequence[float], *, resamples: int = 2000, seed: int = 0,

@@ -23,6 +23,7 @@ from .config import Profile
 from .context import Context
 from .data import Batch, ImageSet, Splits, balanced_subset, comparison_train
 from .findings import vae as vae_text
+from .judging import CONFIDENT, confident_share
 from .models import DECODERS, AEConfig, VAE
 from .results import markdown_table
 from .training import Run, TrainSpec, evaluate_set, outputs, train_model
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from .finetune import Classifiers
 
 LOG_2PI = math.log(2 * math.pi)
-CONFIDENT = 0.9  # a prior sample counts as recognised when the classifier gives some class at least this
 
 
 # ----------------------------------------------------------------------------- the model's mathematics
@@ -212,14 +212,10 @@ def variants_metrics(rows: dict[str, dict]) -> dict:
     return {key(r): r for r in rows.values()}
 
 
-def confident_share(probs: torch.Tensor, threshold: float = CONFIDENT) -> float:
-    """Share of images a classifier gives some class with probability at least `threshold`."""
-    return float((probs.float().max(1).values >= threshold).float().mean())
-
-
 def variants_table(rows: dict[str, dict]) -> str:
-    return markdown_table(["variant", "test reconstruction term (nats)", "test KL (nats)", "test negative ELBO (nats)",
-                           f"prior samples recognised with p ≥ {CONFIDENT:g}", "active latent dims"],
+    return markdown_table(["variant", "test reconstruction term (nats)", "test KL (nats)",
+                           "test negative ELBO (nats)", f"prior samples the judge gives some class p ≥ "
+                           f"{CONFIDENT:g}", "active latent dims"],
                           [(n, r["recon"], r["kl"], r["nelbo"], r["confident_share"], r["active_dims"])
                            for n, r in rows.items()])
 
@@ -312,13 +308,13 @@ def gallery(ctx: Context, main: MainVAE, ae_final: Autoencoder, recon: Reconstru
             interpolation: latent.Interpolation) -> Gallery:
     """The images section 5's figures show (no metrics): reconstructions of `recon.examples` by the VAE
     (from the mean code) and by the kept autoencoder, the profile's `grid_samples` prior samples labelled by
-    the best classifier, `DECODER_SAMPLES` prior codes through each decoder, and the VAE's paths between
+    the judge (`clfs.judge`), `DECODER_SAMPLES` prior codes through each decoder, and the VAE's paths between
     section 4's interpolation pairs."""
     splits, classes, model, examples = ctx.splits, ctx.classes, main.run.model, recon.examples
     rows = [examples.images[0::2], reconstruct(model, examples)[0::2],
             ae.reconstruct(ae_final.run.model, examples, splits)[0::2]]
     prior = prior_samples(model, ctx.profile.grid_samples, seed=ctx.seed, device=ctx.device)
-    prior_probs = finetune.probabilities(clfs.best_model, latent.as_set(prior, classes), splits)
+    prior_probs = finetune.probabilities(clfs.judge, latent.as_set(prior, classes), splits)
     decoders = {d: prior_samples(r.model, DECODER_SAMPLES, seed=ctx.seed, device=ctx.device)
                 for d, r in main.decoder_runs.items()}
     vae_paths = latent.paths(model.mean_encoder(), model.image_decoder(), splits.test, interpolation.pairs,
@@ -388,8 +384,8 @@ class VariantComparison:
 
 def variants(ctx: Context, main: MainVAE, clfs: Classifiers) -> VariantComparison:
     """Each of `VARIANTS` trained at the comparison budget (the comparison images, `compare_epochs`), its
-    test terms, active dimensions and the share of the profile's `variant_samples` prior samples the best
-    classifier labels confidently; merged into `vae.variants` and `vae.variants_budget`."""
+    test terms, active dimensions and the share of the profile's `variant_samples` prior samples the judge
+    (`clfs.judge`) gives some class confidently; merged into `vae.variants` and `vae.variants_budget`."""
     profile, splits, classes = ctx.profile, ctx.splits, ctx.classes
     train = comparison_train(splits, profile)
     runs = train_variants(VARIANTS, main.config, spec(profile, profile.compare_epochs), splits, train,
@@ -397,7 +393,7 @@ def variants(ctx: Context, main: MainVAE, clfs: Classifiers) -> VariantCompariso
                           eval_batch_size=ctx.eval_batch_size)
     rows = compare_variants(
         VARIANTS, runs, splits,
-        lambda images: finetune.probabilities(clfs.best_model, latent.as_set(images, classes), splits),
+        lambda images: finetune.probabilities(clfs.judge, latent.as_set(images, classes), splits),
         samples=profile.variant_samples, seed=ctx.seed)
     found = variants_metrics(rows)
     budget = {"images": len(train), "epochs": profile.compare_epochs}

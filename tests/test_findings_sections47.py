@@ -109,7 +109,7 @@ def _generation(median: float) -> dict:
                             "per_class": {"t_shirt_top": 0.9, "bag": 0.68}},
             "novelty": {"identical": 0, "median_mse": median, "test_median_mse": 0.018,
                         "reconstruction_median_mse": 0.015},
-            "gaussian": {"mean_top_probability": 0.6}}
+            "gaussian": {"mean_top_probability": 0.6, "shares": {"t_shirt_top": 0.7, "bag": 0.3}}}
 
 
 def test_the_generation_sentence_names_the_best_and_worst_class_and_the_copy_check():
@@ -118,12 +118,41 @@ def test_the_generation_sentence_names_the_best_and_worst_class_and_the_copy_che
     assert "no closer to" in text and sig(0.02) in text and sig(0.015) in text
     assert "no closer to" not in latent_text.generation(_generation(0.01), ("T-shirt/top", "Bag"))
     assert "target" not in text and "aim" not in text
+    assert "30% (Bag) to 70% (T-shirt/top)" in text  # how the judge spreads the single Gaussian's samples
+    assert "top probability" not in text
 
 
-def test_the_path_sentence_follows_which_path_looks_more_like_a_garment():
-    code_wins = latent_text.paths({"steps": 10, "code": 0.9, "pixels": 0.8})
-    assert "8 steps" in code_wins and "0.90" in code_wins and "code path stays" in code_wins
-    assert "code path stays" not in latent_text.paths({"steps": 6, "code": 0.7, "pixels": 0.8})
+def _interpolation(within: float, across: float, *, passed: bool = True) -> dict:
+    """A `latent.interpolation` entry: the code path's mean density per kind of pair (the cross-fade at 0.5),
+    with bootstrap intervals of half-width 0.05 around each difference."""
+    def row(code: float, pairs: int) -> dict:
+        d = code - 0.5
+        return {"pairs": pairs, "code": code, "pixels": 0.5, "code_wins": 0.9 if d > 0 else 0.1,
+                "difference": {"mean": d, "low": d - 0.05, "high": d + 0.05, "n": pairs}}
+    check = {"passed": passed, "noise_not_last": [] if passed else ["pixels"],
+             "real_not_above": {"real_held_out_images": []},
+             "mean_density": {"real_held_out_images": 1.0, "uniform_noise": 0.4 if passed else 0.6,
+                              "code": (within + across) / 2, "pixels": 0.5}}
+    return {"steps": 10, "pairs": 100, "score": "density", "k": 5, "judge": "HW1 network from scratch",
+            "check": check, "within": row(within, 50), "across": row(across, 50),
+            "all": row((within + across) / 2, 100)}
+
+
+def test_the_path_sentence_calls_each_kind_of_pair_by_its_interval_and_only_after_the_check():
+    text = latent_text.paths(_interpolation(0.8, 0.52))
+    ends = ("; ",)
+    assert "100 random pairs" in text and "8 images per path" in text
+    assert latent_text.AHEAD[1] in _segment(text, latent_text.PAIR_WORDS["within"] + " (50)", ends)
+    across = _segment(text, latent_text.PAIR_WORDS["across"] + " (50)", ends)
+    assert latent_text.AHEAD[0] in across  # 0.02 ± 0.05
+    assert latent_text.AHEAD[1] in _segment(text, latent_text.PAIR_WORDS["all"] + " (100)", ends)
+    assert "90%" in text  # the share of pairs the code path wins
+    behind = latent_text.paths(_interpolation(0.3, 0.35))
+    assert latent_text.AHEAD[-1] in behind and latent_text.AHEAD[1] not in behind
+    failed = latent_text.paths(_interpolation(0.8, 0.52, passed=False))
+    assert all(latent_text.AHEAD[call] not in failed for call in (1, 0, -1))  # no verdict without the check
+    assert "uniform noise" in _segment(failed, "fails its check", (")",))
+    assert "top probability" not in text + behind + failed
 
 
 # ----------------------------------------------------------------------------- section 5
@@ -271,39 +300,89 @@ def test_the_simclr_sentence_sets_it_against_raw_pixels_the_other_encoders_and_i
 
 
 
-def test_the_generator_summary_ranks_within_groups_and_counts_what_noise_wins():
-    found = _json(quality.metrics(SCORES, GROUPS))
+def _calm_scores(**changed) -> dict[str, dict]:
+    """SCORES with every score of the ranking passing the check (densities below the real sets')."""
+    scores = {**SCORES, "vae, beta 4": quality_row(355.37, 0.92, 0.0, 0.80, 0.22, 0.60),
+              "mixture": quality_row(31.67, 0.84, 0.56, 0.93, 0.86, 0.87),
+              "per-class": quality_row(23.3, 0.90, 0.56, 0.95, 0.92, 0.90, recognised=0.859)}
+    return {**scores, **changed}
+
+
+def _dropped(text: str) -> str:
+    return _segment(text, "Dropped: ", (". ",))
+
+
+def test_the_generator_summary_names_the_scores_kept_the_ones_dropped_and_ranks_within_groups():
+    found = _json(quality.metrics(SCORES, GROUPS, judge="HW1 network from scratch"))
     text = gen_text.summary(found)
-    assert "real held-out images score best (3.85) and uniform noise worst (726)" in text
-    assert "all 4 generators lie between the two" in text
+    assert "HW1 network from scratch" in text
+    dropped = _dropped(text)
+    for by in found["dropped"]:
+        assert gen_text.MEASURE_WORDS[by] in dropped
+    assert "coverage" not in dropped and "Fréchet distance" not in dropped  # both pass in SCORES
+    noise_last = _segment(dropped, "uniform noise is not last on ", (";",))
+    assert "precision" in noise_last and "mean top probability" in noise_last and "density" not in noise_last
+    assert "density" in _segment(dropped, "reaches real images on ", (")",))  # three generators reach them
+    why = gen_text.dropped(found)  # every reason, for the notebook's details
+    assert "all but gan" in _segment(why, "density, ", (";",))
+    assert "2 of the 4 generators (gan and vae, beta 4" in _segment(why, "mean top probability, ", ("))",))
+    assert why in gen_text.details(found)
     unconditional = _segment(text, "Among the 3 unconditional generators", ("The only",))
-    assert "mixture comes closest to real images by the Fréchet distance (31.7)" in unconditional
-    assert "vae, beta 4 has the highest density" in unconditional and "1.46" in unconditional
+    assert "mixture" in unconditional and sig(31.67) in unconditional and sig(0.86) in unconditional
     assert "per-class" not in unconditional  # the class-conditional generator is not ranked with them
+    assert "density" not in unconditional  # density failed the check: nothing is ranked by it
     assert "The only class-conditional generator, per-class, is ranked on its own" in text
     assert "(it used the labels)" in text
-    assert "precision (0.910) than 3 of the 4 generators" in text
-    assert "mean top probability (0.760) than 2 of the 4 generators" in text
-    assert gen_text.summary(quality.metrics(SCORES, GROUPS)) == text  # in memory or from metrics.json alike
-    calm = _json(quality.metrics({**SCORES, quality.NOISE: quality_row(725.66, 0.1, 0.0, 0.01, 0.0, 0.3)}, GROUPS))
-    assert "not read as fidelity" not in gen_text.summary(calm)
-    assert "than every generator" in gen_text.summary(calm)
-    far = _json(quality.metrics({**SCORES, "gan": quality_row(900.0, 0.61, 0.32, 0.69, 0.35, 0.70)}, GROUPS))
-    assert "3 of the 4 generators lie between them (gan does not)" in gen_text.summary(far)
+    assert gen_text.summary(quality.metrics(SCORES, GROUPS, judge="HW1 network from scratch")) == text
+    calm = gen_text.summary(_json(quality.metrics(_calm_scores(), GROUPS)))
+    unconditional = _segment(calm, "Among the 3 unconditional generators", ("The only",))
+    assert "mixture" in unconditional and sig(0.93) in unconditional  # density ranks once it passes
+    assert "only." not in calm  # no fallback: every score of the ranking passed
+
+
+def test_the_summary_says_what_the_generators_are_ranked_by_when_the_frechet_distance_fails():
+    scores = _calm_scores(mixture=quality_row(4.5, 0.84, 0.56, 0.93, 0.86, 0.87))  # below the training images
+    found = _json(quality.metrics(scores, GROUPS))
+    text = gen_text.summary(found)
+    assert "Fréchet distance" in _dropped(text)
+    assert "mixture" in _segment(gen_text.dropped(found), "Fréchet distance, ", (";", "."))
+    fallback = _segment(text, "As Fréchet distance", (".",))
+    assert "density and coverage only" in fallback
+    assert "4.50" not in _segment(text, "Among the 3 unconditional generators", ("The only",))
+    none = _calm_scores(mixture=quality_row(4.5, 0.84, 0.56, 1.5, 0.99, 0.87))
+    text = gen_text.summary(_json(quality.metrics(none, GROUPS)))
+    assert "not ranked" in text and "Among the" not in text
+
+
+def test_the_second_opinion_sentence_follows_the_agreement_rule():
+    judge = _calm_scores()
+    agree = _json(quality.metrics(judge, GROUPS, second=judge, second_name="fine-tuned (one lr)"))
+    said = gen_text.second_opinion(agree)
+    assert "fine-tuned (one lr)" in said and "agrees with the judge's" in said and "not shown" not in said
+    swapped = {**judge, "gan": {**judge["gan"], "coverage": 0.9}}
+    differ = _json(quality.metrics(judge, GROUPS, second=swapped, second_name="fine-tuned (one lr)"))
+    said = gen_text.second_opinion(differ)
+    assert "does not agree" in said and "not shown" in said
+    assert "another best generator" in _segment(said, "coverage:", (";", ")"))
+    assert "Fréchet distance:" not in said  # it agrees there: no reason to give
+    assert gen_text.second_opinion(_json(quality.metrics(judge, GROUPS))) == ""  # none scored
 
 
 def test_the_generator_details_and_the_dcgan_sentence_read_the_stored_scores():
     found = _json(quality.metrics(SCORES, GROUPS))
     details = gen_text.details(found)
     assert "85.9% of the samples of per-class" in details
-    assert "all but vae, beta 4" in details  # noise outscores the other three on precision
-    fooled = _json(quality.metrics({**SCORES, "gan": quality_row(124.41, 0.61, 0.32, 0.40, 0.35, 0.70)}, GROUPS))
-    assert "coverage still separates it from noise (0.350 against 0.0200)" in gen_text.details(fooled)
+    assert f"{percent(0.35 / 0.97, 0)} (gan)" in details  # coverage as a share of the real images' own
+    assert "Last among the unconditional generators: vae, beta 4 on Fréchet distance" in details
     dcgan = gen_text.dcgan(found, "gan")
-    assert "Fréchet distance of 124 (real held-out images 3.85, uniform noise 726), rank 2 of 3" in dcgan
-    assert "density, the fidelity score, is 0.690, rank 3 of 3" in dcgan
-    assert "higher precision (0.910) and a higher mean top probability (0.760) than the gan" in dcgan
-    assert "target" not in dcgan
+    assert "Fréchet distance of 124" in dcgan and "rank 2 of 3" in _segment(dcgan, "Fréchet", ("density",))
+    assert "fails the check" in _segment(dcgan, "density", ("coverage",))  # density failed in SCORES
+    assert " of 3" not in _segment(dcgan, "density", ("coverage",))
+    assert "rank 2 of 3" in _segment(dcgan, "coverage, the diversity score", (")",))
+    assert f"{percent(0.35 / 0.97, 0)} of the real held-out images' own" in dcgan
+    assert "top probability" not in dcgan and "target" not in dcgan
+    calm = gen_text.dcgan(_json(quality.metrics(_calm_scores(), GROUPS)), "gan")
+    assert "rank 3 of 3" in _segment(calm, "density", ("coverage",))
     with pytest.raises(ValueError, match="no scored set"):
         gen_text.dcgan(found, "DCGAN")
 
@@ -315,7 +394,9 @@ def test_the_report_states_the_notebooks_sentences():
     metrics = {**_simclr_metrics(0.80), "representations": _reps(0.8566),
                "generators": _json(quality.metrics(SCORES, GROUPS))}
     metrics["latent"]["mixing"] = _mixing({"raw": 0.5, "ae": 0.6, "classifier": 0.7})
+    metrics["latent"]["interpolation"] = _interpolation(0.8, 0.52)
     prose = report.findings(_json(metrics))
+    assert prose["interpolation"] == latent_text.paths(metrics["latent"]["interpolation"])
     assert prose["simclr"] == rep_text.simclr(metrics)
     assert prose["representations"] == rep_text.representations(metrics["representations"])
     assert prose["generators"] == gen_text.summary(metrics["generators"])

@@ -226,6 +226,53 @@ def test_paths_start_and_end_at_the_two_images():
     assert torch.allclose(pixel_path[-1], images.images[j].float() / 255)
 
 
+def test_random_pairs_are_seeded_half_within_a_class_and_half_across():
+    labels = torch.arange(60) % 10
+    drawn = latent.random_pairs(labels, 100, seed=3)
+    assert len(drawn["within"]) == len(drawn["across"]) == 50
+    assert all(labels[i] == labels[j] and i != j for i, j in drawn["within"])
+    assert all(labels[i] != labels[j] for i, j in drawn["across"])
+    assert drawn == latent.random_pairs(labels, 100, seed=3) != latent.random_pairs(labels, 100, seed=4)
+    assert [len(v) for v in latent.random_pairs(labels, 7, seed=0).values()] == [3, 4]
+    with pytest.raises(ValueError, match="two images of one class"):
+        latent.random_pairs(torch.arange(5), 4, seed=0)  # no class has a second image
+
+
+def test_batched_paths_equal_the_paths_of_each_pair_and_inner_images_drop_the_ends():
+    torch.manual_seed(0)
+    model = AutoEncoder(AEConfig(channels=(8, 16), latent_dim=6)).eval()
+    images = _images(40)
+    pairs = [(0, 1), (5, 17), (3, 3)]
+    code_paths, pixel_paths = latent.path_batch(model.encoder, model.decoder, images, pairs, 5, mean=0.3,
+                                                std=0.3)
+    assert code_paths.shape == pixel_paths.shape == (3, 5, 1, 28, 28)
+    one = latent.paths(model.encoder, model.decoder, images, [pairs[1]], 5, mean=0.3, std=0.3)[0]
+    assert torch.allclose(code_paths[1], one[0], atol=1e-5) and torch.equal(pixel_paths[1], one[1])
+    inside = latent.inner(pixel_paths)
+    assert inside.shape == (3 * 3, 1, 28, 28) and torch.equal(inside[3], pixel_paths[1, 1])
+    assert latent.per_pair(np.arange(9.0), 3).tolist() == [1.0, 4.0, 7.0]
+
+
+def test_path_statistics_give_each_kind_of_pair_its_paired_difference_and_wins():
+    rng = np.random.default_rng(0)
+    kinds = ["within"] * 60 + ["across"] * 60
+    pixels = rng.uniform(0.2, 0.8, 120)
+    code = pixels + np.r_[rng.normal(0.3, 0.05, 60), rng.normal(0.0, 0.05, 60)]  # ahead within, level across
+    found = latent.path_statistics(code, pixels, kinds, seed=0)
+    assert list(found) == ["within", "across", "all"]
+    assert [found[k]["pairs"] for k in found] == [60, 60, 120]
+    within, across = found["within"]["difference"], found["across"]["difference"]
+    assert within["mean"] == pytest.approx(found["within"]["code"] - found["within"]["pixels"])
+    assert 0 < within["low"] <= within["mean"] <= within["high"] and not within["within_spread"]
+    assert across["within_spread"] and found["within"]["code_wins"] == 1.0
+    assert latent_text.difference_call(within) == 1 and latent_text.difference_call(across) == 0
+    behind = latent.path_statistics(pixels, code, kinds, seed=0)["within"]["difference"]
+    assert behind["high"] < 0 and latent_text.difference_call(behind) == -1
+    assert "code − pixels" in latent.path_table(found) and "within a class" in latent.path_table(found)
+    with pytest.raises(ValueError, match="aligned"):
+        latent.path_statistics(code, pixels[:-1], kinds, seed=0)
+
+
 def test_principal_sweep_is_centred_and_scaled_to_the_codes_spread():
     rng = np.random.default_rng(0)
     codes = rng.normal(size=(3000, 5)) * np.array([3.0, 1.0, 0.5, 0.2, 0.1]) + 7.0

@@ -1,6 +1,8 @@
 """Section 7's library layer: the classifier-feature Frechet distance, k-NN precision / recall and density /
-coverage on made-up features where the answer is known; generators ranked only within their group, and the
-table and metrics the sentences of `findings.generators` are read from."""
+coverage on made-up features where the answer is known; the check that drops a score on which noise is not
+last or a generator reaches real images; generators ranked only within their group by the scores that pass;
+the second opinion's agreement rule; and the table and metrics the sentences of `findings.generators` are
+read from."""
 from __future__ import annotations
 
 import math
@@ -10,11 +12,11 @@ import pytest
 import torch
 from scipy import linalg
 
-from helpers import latent, plots, quality
+from helpers import judging, latent, plots, quality
 from helpers.findings import generators as gen_text
 from helpers.findings.words import sig
 
-from .tiny import GROUPS, SCORES
+from .tiny import GROUPS, SCORES, quality_row
 
 
 def test_frechet_distance_matches_the_closed_form_for_two_gaussians():
@@ -74,31 +76,41 @@ def _toy_embedding(images: torch.Tensor):
 def test_the_scorer_ranks_real_images_above_noise_and_counts_copies():
     g = torch.Generator().manual_seed(0)
     base = torch.nn.functional.avg_pool2d(torch.rand(1, 1, 28, 28, generator=g), 3, 1, 1)
-    def real_like(n):  # noisy variations of one smooth image
-        return (base + 0.1 * torch.randn(n, 1, 28, 28, generator=g)).clamp(0, 1)
+    def real_like(n, spread=0.1):  # noisy variations of one smooth image
+        return (base + spread * torch.randn(n, 1, 28, 28, generator=g)).clamp(0, 1)
     test, train, val = real_like(600), quality.to_uint8(real_like(600)), real_like(300)
     scorer = quality.Scorer(_toy_embedding, test, train, n=300, seed=0)
     sets = quality.references(quality.to_uint8(val), train, 300, seed=0)
-    sets["blank generator"] = torch.zeros(300, 1, 28, 28)
+    sets["rough generator"] = real_like(300, spread=0.2)  # real-like, but farther from the real images
     scores = {name: scorer.score(images) for name, images in sets.items()}
-    assert quality.ranked(scores)[0] in (quality.REAL, quality.TRAIN) and quality.ranked(scores)[-1] in (
-        quality.NOISE, "blank generator")
+    order = quality.ranked(scores)
+    assert order[0] in (quality.REAL, quality.TRAIN) and order[-1] == quality.NOISE
     assert scores[quality.TRAIN]["copies"] == 300 and scores[quality.REAL]["copies"] == 0
     assert scores[quality.TRAIN]["nearest_train_mse"] == pytest.approx(0.0, abs=1e-6)
     labelled = scorer.score(sets[quality.REAL], intended=torch.full((300,), 3))
     assert 0.0 <= labelled["recognised"] <= 1.0
     for row in scores.values():  # density and coverage come with every row, against the same real subsample
-        assert {"density", "coverage"} <= row.keys() and row["density_coverage_k"] == quality.DENSITY_K
+        assert {"density", "coverage", "confident_share"} <= row.keys()
+        assert row["density_coverage_k"] == quality.DENSITY_K
     assert scores[quality.REAL]["coverage"] > 0.8 and scores[quality.NOISE]["coverage"] < 0.1
     assert scores[quality.NOISE]["density"] < 0.5 * scores[quality.REAL]["density"]
-    groups = {quality.UNCONDITIONAL: ["blank generator"]}
+    no_pixels = scorer.score(sets[quality.REAL], pixels=False)
+    assert "copies" not in no_pixels and no_pixels["frechet"] == scores[quality.REAL]["frechet"]
+    groups = {quality.UNCONDITIONAL: ["rough generator"]}
     found = quality.metrics(scores, groups)
-    assert found["sets"]["real_held_out_images"]["reference"] and not found["sets"]["blank_generator"]["reference"]
-    assert found["sets"]["blank_generator"]["group"] == quality.UNCONDITIONAL
+    assert found["sets"]["real_held_out_images"]["reference"]
+    assert not found["sets"]["rough_generator"]["reference"]
+    assert found["sets"]["rough_generator"]["group"] == quality.UNCONDITIONAL
     assert found["sets"]["uniform_noise"]["group"] == quality.REFERENCE
-    assert found["floor_best"]
-    assert "The only unconditional generator, blank generator" in gen_text.summary(found)
+    assert found["floor_best"] and found["checks"]["frechet"]["passed"] and "frechet" in found["ranked_by"]
     assert "reference (floor)" in quality.table(scores, groups)
+    assert "The only unconditional generator, rough generator" in gen_text.summary(found)
+    # a generator worse than noise (blank images score nothing, like noise) leaves noise not last: dropped
+    scores["blank generator"] = scorer.score(torch.zeros(300, 1, 28, 28))
+    blank = quality.metrics(scores, {quality.UNCONDITIONAL: ["rough generator", "blank generator"]})
+    assert not blank["checks"]["density"]["passed"]
+    assert blank["checks"]["density"]["noise_not_last"] == ["blank_generator"]
+    assert "density" not in blank["ranked_by"] and "density" in blank["dropped"]
 
 
 # ----------------------------------------------------------------------------- density and coverage (Naeem et al.)
@@ -142,7 +154,7 @@ def test_uniform_noise_over_a_box_much_larger_than_the_data_gets_neither_density
 
 def test_density_coverage_accepts_shared_radii_and_refuses_bad_input():
     real, fake = _modes(300, 0), _modes(300, 1)
-    radii = quality._kth_distance(real, 5, 128)
+    radii = judging.kth_distance(real, 5, 128)
     assert quality.density_coverage(real, fake, radii=radii) == quality.density_coverage(real, fake)
     with pytest.raises(ValueError, match="same D"):
         quality.density_coverage(real, fake[:, :3])
@@ -181,23 +193,110 @@ def test_frechet_distances_are_printed_with_three_significant_digits():
 def test_the_table_lists_references_then_each_group_with_ranks_inside_it():
     lines = quality.table(SCORES, GROUPS).splitlines()
     header = lines[0]
-    for column in ("group", "Fréchet distance", "precision", "recall", "density", "coverage", "mean top probability",
-                   "recognised as intended"):
+    for column in ("group (rank by Fréchet distance)", "Fréchet distance", "precision", "recall", "density",
+                   "coverage", "mean top probability", "recognised as intended"):
         assert column in header
+    cells = header.split(" | ")
+    assert f"density ({quality.FAILS})" in cells and "coverage" in cells  # density fails the check in SCORES
     names = [line.split(" | ")[0].lstrip("| ") for line in lines[2:]]
     assert names == [quality.REAL, quality.TRAIN, quality.NOISE, "mixture", "gan", "vae, beta 4", "per-class"]
     assert "| unconditional (1 of 3) |" in lines[5] and "| class-conditional (1 of 1) |" in lines[8]
     assert "| 726 |" in lines[4] and "85.9%" in lines[8]
+    assert "nearest training image" not in quality.table(SCORES, GROUPS, pixels=False)
 
 
-def test_metrics_store_groups_rankings_and_what_noise_beats():
-    found = quality.metrics(SCORES, GROUPS)
+def test_metrics_store_groups_checks_rankings_and_what_noise_beats():
+    found = quality.metrics(SCORES, GROUPS, judge="HW1 network from scratch")
+    assert found["judge"] == "HW1 network from scratch"
+    assert "HW1 network from scratch" in found["feature_space"]
     assert found["groups"] == {"unconditional": ["gan", "vae_beta_4", "mixture"], "class_conditional": ["per_class"]}
-    assert found["rankings"]["unconditional"]["frechet"] == ["mixture", "gan", "vae_beta_4"]
-    assert found["best"]["unconditional"] == {"frechet": "mixture", "density": "vae, beta 4", "coverage": "mixture"}
-    assert found["noise_beats_count"] == {"precision": 3, "mean_top_probability": 2, "density": 0, "coverage": 0}
+    # density: vae, beta 4 (1.46), mixture (1.03) and per-class (1.19) reach the real sets (1.0 and 0.97)
+    assert not found["checks"]["density"]["passed"]
+    assert found["checks"]["density"]["real_not_above"]["real_held_out_images"] == ["vae_beta_4", "mixture",
+                                                                                    "per_class"]
+    assert found["checks"]["frechet"]["passed"] and found["checks"]["coverage"]["passed"]
+    assert found["ranked_by"] == ["frechet", "coverage"] and found["kept"] == ["frechet", "coverage"]
+    assert set(found["dropped"]) == {"density", "precision", "recall", "mean_top_probability"}
+    assert found["rankings"]["unconditional"] == {"frechet": ["mixture", "gan", "vae_beta_4"],
+                                                  "coverage": ["mixture", "gan", "vae_beta_4"]}
+    assert found["best"]["unconditional"] == {"frechet": "mixture", "coverage": "mixture"}
+    assert found["noise_beats_count"] == {"frechet": 0, "precision": 3, "recall": 0, "density": 0,
+                                          "coverage": 0, "mean_top_probability": 2}
+    assert found["coverage_of_real"]["gan"] == pytest.approx(0.35 / 0.97)
     assert found["sets"]["per_class"]["density"] == 1.19 and found["sets"]["per_class"]["group"] == "class-conditional"
     assert found["floor_best"] and found["ceiling_worst"] and found["all_between"]
+
+
+def _calm(**changed) -> dict[str, dict]:
+    """SCORES where every score of the ranking passes the check (densities below the real sets'), with
+    `changed` sets replaced."""
+    scores = {**SCORES, "vae, beta 4": quality_row(355.37, 0.92, 0.0, 0.80, 0.22, 0.60),
+              "mixture": quality_row(31.67, 0.84, 0.56, 0.93, 0.86, 0.87),
+              "per-class": quality_row(23.3, 0.90, 0.56, 0.95, 0.92, 0.90, recognised=0.859)}
+    return {**scores, **changed}
+
+
+def test_the_check_drops_a_score_on_which_noise_is_not_last_or_a_generator_reaches_real_images():
+    calm = quality.checks(_calm(), GROUPS)
+    assert all(calm[by]["passed"] for by in quality.RANKED_BY)
+    assert not calm["precision"]["passed"]  # noise (0.91) outscores three generators on precision
+    assert calm["precision"]["noise_not_last"] == [quality.REAL, quality.TRAIN, "gan", "mixture", "per-class"]
+    noisy = quality.checks(_calm(gan=quality_row(124.41, 0.61, 0.32, 0.50, 0.35, 0.70)), GROUPS)
+    assert not noisy["density"]["passed"] and noisy["density"]["noise_not_last"] == ["gan"]  # noise 0.54
+    assert noisy["density"]["real_not_above"] == {quality.REAL: [], quality.TRAIN: []}
+    tie = quality.checks(_calm(gan=quality_row(124.41, 0.61, 0.32, 0.54, 0.35, 0.70)), GROUPS)
+    assert not tie["density"]["passed"]  # a tie with noise is not a win over it
+    copied = quality.checks(_calm(mixture=quality_row(4.5, 0.84, 0.56, 0.93, 0.86, 0.87)), GROUPS)
+    assert not copied["frechet"]["passed"]  # 4.5 is below the training images' 4.76: a real set not above it
+    assert copied["frechet"]["real_not_above"] == {quality.REAL: [], quality.TRAIN: ["mixture"]}
+    assert copied["density"]["passed"] and copied["coverage"]["passed"]
+
+
+def test_rankings_use_only_the_scores_that_pass_and_fall_back_when_the_frechet_distance_fails():
+    assert quality.metrics(_calm(), GROUPS)["ranked_by"] == list(quality.RANKED_BY)
+    scores = _calm(mixture=quality_row(4.5, 0.84, 0.56, 0.93, 0.86, 0.87))
+    found = quality.metrics(scores, GROUPS)
+    assert found["ranked_by"] == ["density", "coverage"] and "frechet" in found["dropped"]
+    assert set(found["rankings"]["unconditional"]) == {"density", "coverage"}
+    assert found["rankings"]["unconditional"]["density"] == ["mixture", "vae_beta_4", "gan"]
+    assert "group (rank by density)" in quality.table(scores, GROUPS)
+    nothing = quality.metrics(_calm(mixture=quality_row(4.5, 0.84, 0.56, 1.5, 0.99, 0.87)), GROUPS)
+    assert nothing["ranked_by"] == [] and nothing["rankings"]["unconditional"] == {}
+    assert "not ranked" in quality.table(_calm(mixture=quality_row(4.5, 0.84, 0.56, 1.5, 0.99, 0.87)), GROUPS)
+
+
+def test_the_second_opinion_is_kept_only_where_it_agrees_with_the_judge():
+    judge = _calm()
+    same = quality.metrics(judge, GROUPS, second=judge, second_name="fine-tuned")["second_opinion"]
+    assert same["agrees"] and same["model"] == "fine-tuned"
+    assert all(row["same_best"] and row["rho"] == pytest.approx(1.0) for row in same["agreement"].values())
+    assert same["rankings"]["unconditional"]["frechet"] == ["mixture", "gan", "vae_beta_4"]
+    # another best generator by coverage in the second space: no agreement, no ranking kept
+    swapped = {**judge, "gan": {**judge["gan"], "coverage": 0.9}}
+    other = quality.metrics(judge, GROUPS, second=swapped)["second_opinion"]
+    assert not other["agrees"] and other["rankings"] == {}
+    assert not other["agreement"]["coverage"]["same_best"] and other["agreement"]["frechet"]["agrees"]
+    assert other["agreement"]["coverage"]["best"]["unconditional"] == "gan"
+    # the same best generators, but the order below them reversed: Spearman's rho below the threshold
+    reorder = {**judge, "gan": {**judge["gan"], "frechet": 400.0},
+               "per-class": {**judge["per-class"], "frechet": 300.0}}
+    rho = quality.metrics(judge, GROUPS, second=reorder)["second_opinion"]["agreement"]["frechet"]
+    assert rho["same_best"] and rho["rho"] < judging.AGREEMENT_RHO and not rho["agrees"]
+    # a score that fails the check in the second space cannot agree
+    noisy = {**judge, quality.NOISE: {**judge[quality.NOISE], "coverage": 0.5}}
+    failed = quality.metrics(judge, GROUPS, second=noisy)["second_opinion"]["agreement"]["coverage"]
+    assert failed["same_best"] and not failed["passed_check"] and not failed["agrees"]
+
+
+def test_density_per_image_averages_to_the_set_density_and_the_confident_share_counts_a_threshold():
+    real, fake = _modes(500, 0), _modes(200, 1) + 0.5
+    per_image = judging.image_density(real, fake)
+    assert per_image.shape == (200,) and (per_image >= 0).all()
+    assert per_image.mean() == pytest.approx(judging.density_coverage(real, fake)["density"])
+    assert judging.image_density(real, torch.full((3, 6), 100.0)).tolist() == [0.0, 0.0, 0.0]
+    probs = torch.tensor([[0.95, 0.05], [0.6, 0.4], [0.1, 0.9]])
+    assert judging.confident_share(probs) == pytest.approx(2 / 3)
+    assert judging.confident_share(probs, 0.5) == 1.0
 
 
 def test_the_quality_map_shows_density_and_coverage_by_group_with_legible_text():

@@ -71,13 +71,20 @@ def test_profile_command_prints_the_name_or_fails_clearly():
                                           ("tsne_points", 10), ("tsne_points", 1500),  # smoke's test split has 1,000
                                           ("samples_per_class", 0), ("nll_images", 5000), ("nll_samples", 0),
                                           ("hw1_epochs", 0), ("seed_epochs", 0), ("seeds", 0),
-                                          ("interpolation_steps", 1), ("grid_samples", 0), ("variant_samples", 0),
+                                          ("interpolation_steps", 2), ("interpolation_pairs", 21),
+                                          ("interpolation_pairs", 0), ("interpolation_pairs", 2000),
+                                          ("grid_samples", 0), ("variant_samples", 0),
                                           ("map_components", 1), ("map_components", 2000),  # smoke: 1,600
                                           ("denoising_noise", 0.0), ("denoising_noise", 1), ("confident_errors", 0)])
 def test_profile_rejects_bad_values_naming_the_field(field, value):
     fields = {**config.PROFILES["smoke"].as_dict(), field: value}
     with pytest.raises(config.ConfigError, match=f"Profile field '{field}'"):
         config.Profile(**fields)
+
+
+def test_the_real_profiles_judge_interpolation_over_at_least_a_hundred_pairs():
+    assert all(config.PROFILES[name].interpolation_pairs >= 100 for name in ("quick", "full"))
+    assert all(p.interpolation_pairs % 2 == 0 for p in config.PROFILES.values())  # half within a class
 
 
 def test_label_count_error_names_the_split_size():

@@ -202,6 +202,9 @@ def test_the_classifiers_step_chooses_on_validation_and_merges_the_strategies(ru
                   or n not in clfs.strategies}
     assert clfs.best_name == max(candidates, key=candidates.get) == found["best_name"]
     assert clfs.best_model is clfs.saved[clfs.best_name][1].model
+    # the judge of generated images (sections 4, 5, 7): Homework 1's network from scratch, no autoencoder
+    assert clfs.judge_name == finetune.HW1_SCRATCH and clfs.judge is clfs.runs[finetune.HW1_SCRATCH].model
+    assert clfs.strategies[clfs.judge_name].pretrained is None
     assert found["best"] == clfs.saved[clfs.best_name][0].tag
     assert found["best_test_accuracy"] == clfs.saved[clfs.best_name][2]["test_accuracy"]
     assert all(found[s.tag]["name"] == n for n, s in clfs.strategies.items())

@@ -62,7 +62,8 @@ def _steps(run_dir):
     runs = {n: finetune.train_strategy(n, strategies[n], splits, eval_batch_size=1000)
             for n in (finetune.HW1_SCRATCH, kept)}
     clfs = SimpleNamespace(spec=clf_spec, strategies=strategies, rows=finetune.summary(runs, splits, 1000),
-                           fine_kept=kept, best_name=kept, best_model=runs[kept].model, colours={})
+                           fine_kept=kept, best_name=kept, best_model=runs[kept].model, colours={},
+                           judge_name=finetune.HW1_SCRATCH, judge=runs[finetune.HW1_SCRATCH].model)
     found = SimpleNamespace(ctx=ctx, ae_final=ae_final, clfs=clfs)
     found.structure = latent.representations(ctx, ae_final, clfs)
     reps = found.reps = found.structure.reps
@@ -134,7 +135,17 @@ def test_new_images_are_checked_and_one_of_each_class_is_shown_with_its_neighbou
 
 def test_interpolation_and_the_sweep_merge_their_entries_and_their_figure_rows(run):
     paths, found = run.interpolation, run.metrics["latent"]["interpolation"]
-    assert found["steps"] == TINY.interpolation_steps and set(found) == {"steps", "code", "pixels"}
+    assert found == paths.found and found["steps"] == TINY.interpolation_steps
+    assert found["judge"] == finetune.HW1_SCRATCH and found["score"] == "density"
+    assert found["pairs"] == TINY.interpolation_pairs == found["all"]["pairs"]
+    assert found["within"]["pairs"] == found["across"]["pairs"] == TINY.interpolation_pairs // 2
+    assert {"passed", "noise_not_last", "real_not_above", "mean_density"} <= set(found["check"])
+    for kind in ("within", "across", "all"):
+        row = found[kind]
+        assert row["difference"]["mean"] == pytest.approx(row["code"] - row["pixels"])
+        assert row["difference"]["low"] <= row["difference"]["mean"] <= row["difference"]["high"]
+        assert 0 <= row["code_wins"] <= 1
+    assert paths.table.count("\n") == 1 + 3 and paths.finding
     assert len(paths.rows) == len(paths.row_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
     assert all(r.shape[0] == TINY.interpolation_steps for r in paths.rows)
     assert len(paths.col_labels) == TINY.interpolation_steps
@@ -198,6 +209,16 @@ def test_the_generators_are_scored_in_groups_and_the_closing_table_has_every_rep
     assert run.metrics["gan"]["history"] == results.plain(run.dcgan.run.history.rows)
     generators = run.metrics["generators"]
     assert generators == run.generators.found
+    assert generators["judge"] == finetune.HW1_SCRATCH and finetune.HW1_SCRATCH in generators["feature_space"]
+    assert set(generators["checks"]) == set(quality.MEASURES)
+    assert generators["ranked_by"] == [by for by in quality.RANKED_BY if generators["checks"][by]["passed"]]
+    second = generators["second_opinion"]
+    assert second["model"] == run.clfs.best_name and set(second["sets"]) == set(generators["sets"])
+    assert set(second["agreement"]) == set(generators["ranked_by"])
+    assert bool(run.generators.second_table) == second["agrees"] == bool(second["rankings"])
+    assert "copies" not in second["sets"]["dcgan"]  # pixel scores are the judge's table's only
+    assert generators["coverage_of_real"]["dcgan"] == pytest.approx(
+        generators["sets"]["dcgan"]["coverage"] / generators["sets"]["real_held_out_images"]["coverage"])
     assert list(run.generators.sets)[:3] == run.generators.references == list(quality.ROLES)
     assert sorted(run.generators.groups) == [quality.CONDITIONAL, quality.UNCONDITIONAL]
     assert all(s["n"] == TINY.quality_samples for s in generators["sets"].values())

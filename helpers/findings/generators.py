@@ -1,8 +1,9 @@
-"""Sentences about the generators (section 7), built from the `generators` section of `metrics.json`: how
-the classifier-feature Fréchet distance places the reference sets and the generators, each group's best
-generator (ranked only within its group: overall by the Fréchet distance, fidelity by density, diversity by
-coverage), the scores uniform noise outscores generators on, and the DCGAN's own reading. Every sentence
-names the score it rests on."""
+"""Sentences about the generators (section 7), built from the `generators` section of `metrics.json`: which
+scores pass the check in the judge's features (real held-out and training images above every generator,
+uniform noise last) and why the others are dropped, each group's best generator on the scores that passed
+(ranked only within its group: overall by the Fréchet distance, fidelity by density, diversity by coverage),
+whether the best classifier's features agree with the judge, and the DCGAN's own reading. Every sentence
+names the score it rests on; a score that failed the check is never read as fidelity."""
 from __future__ import annotations
 
 from .words import capital, join, percent, sig
@@ -10,13 +11,11 @@ from .words import capital, join, percent, sig
 FLOOR, MEMORY, CEILING = "real_held_out_images", "real_training_images", "uniform_noise"  # reference keys
 UNCONDITIONAL = "unconditional"  # the key of the group of generators that used no labels
 MEASURE_WORDS = {"frechet": "Fréchet distance", "density": "density", "coverage": "coverage",
-                 "precision": "precision", "recall": "recall", "mean_top_probability": "mean top probability"}
-ASPECTS = {"density": "fidelity", "coverage": "diversity"}
+                 "precision": "precision", "recall": "recall", "mean_top_probability": "mean top probability",
+                 "confident_share": "confident share"}
+ASPECTS = {"frechet": "overall", "density": "fidelity", "coverage": "diversity"}  # what each ranked one reads
 USED_LABELS = {"class-conditional": "it used the labels"}  # group label -> why it is ranked apart
-NOISE_READ = ("precision", "mean_top_probability")  # scores noise may win outright: never read as fidelity
-NOISE_WHY = {"precision": "noise features gather in one small region inside the wide neighbourhood balls of "
-                          "real outliers",
-             "mean_top_probability": "the classifier is confident on inputs unlike any it was trained on"}
+REFERENCE_WORDS = {FLOOR: "real held-out images", MEMORY: "real training images", CEILING: "uniform noise"}
 
 
 def generators_noun(group: str) -> str:
@@ -47,112 +46,174 @@ def _key(found: dict, name: str) -> str:
     return keys[0]
 
 
-def ordering(found: dict) -> str:
-    """How the Fréchet distance orders the reference sets and the generators: which set scores best and
-    worst, and whether every generator lies between real held-out images and uniform noise."""
-    sets, order = found["sets"], found["ranking"]
-    fd = lambda key: sig(sets[key]["frechet"])  # noqa: E731
-    if found["floor_best"]:
-        lowest = f"real {'held-out' if order[0] == FLOOR else 'training'} images score best ({fd(order[0])})"
-    else:
-        lowest = (f"{_name(found, order[0])} scores lower ({fd(order[0])}) than real held-out images "
-                  f"({fd(FLOOR)})")
-    if found["ceiling_worst"]:
-        highest = f"uniform noise worst ({fd(CEILING)})"
-    else:
-        highest = (f"{_name(found, order[-1])} scores higher ({fd(order[-1])}) than uniform noise "
-                   f"({fd(CEILING)})")
-    generators = _generators(found)
-    floor, ceiling = sets[FLOOR]["frechet"], sets[CEILING]["frechet"]
-    outside = [k for k in generators if not floor <= sets[k]["frechet"] <= ceiling]
-    if outside:
-        verb = "does" if len(outside) == 1 else "do"
-        between = (f"{len(generators) - len(outside)} of the {len(generators)} generators lie between them "
-                   f"({join([_name(found, k) for k in outside])} {verb} not)")
-    else:
-        between = f"all {len(generators)} generators lie between the two"
-    return (f"By the Fréchet distance in the classifier's features (the overall score), {lowest} and "
-            f"{highest}, and {between}.")
+def _counted(keys: list[str], among: list[str], found: dict, noun: str = "generators") -> str:
+    """'every generator', '2 of the 6 generators (a and b)', '5 of the 6 generators (all but c)'."""
+    if len(keys) == len(among):
+        return f"every {noun[:-1]}"
+    counted = f"{len(keys)} of the {len(among)} {noun}"
+    if 2 * len(keys) > len(among):
+        return f"{counted} (all but {join([_name(found, k) for k in among if k not in keys])})"
+    return f"{counted} ({join([_name(found, k) for k in keys])})"
+
+
+def _why_dropped(found: dict, check: dict) -> str:
+    """Why one score failed the check: what uniform noise scores at least as well as, and which generators
+    reach each real set (real sets reached by the same generators are named together)."""
+    generators, said = _generators(found), []
+    noise_ties = check["noise_not_last"]
+    if noise_ties:
+        beaten = [k for k in noise_ties if k in generators]
+        real = [REFERENCE_WORDS.get(k, _name(found, k)) for k in noise_ties if k not in generators]
+        what = ([_counted(beaten, generators, found)] if beaten else []) + real
+        said.append(f"uniform noise is not last: it scores at least as well as {join(what)}")
+    reached: dict[tuple[str, ...], list[str]] = {}
+    for real, keys in check["real_not_above"].items():
+        if keys:
+            reached.setdefault(tuple(keys), []).append(REFERENCE_WORDS.get(real, real))
+    for keys, reals in reached.items():
+        one = len(keys) == 1 or len(keys) == len(generators)  # 'every generator scores'
+        said.append(f"{_counted(list(keys), generators, found)} {'scores' if one else 'score'} at "
+                    f"least as well as {join(reals)}")
+    return "; ".join(said)
+
+
+def _checked(found: dict) -> tuple[list[str], list[str]]:
+    """The scores that passed the check and the ones dropped, in `MEASURE_WORDS` order (one order, in memory
+    or read back from metrics.json)."""
+    found_checks = found["checks"]
+    checked = [by for by in MEASURE_WORDS if by in found_checks]
+    return ([by for by in checked if found_checks[by]["passed"]],
+            [by for by in checked if not found_checks[by]["passed"]])
+
+
+def _scores(scores: list[str]) -> str:
+    return join([MEASURE_WORDS[by] for by in scores])
+
+
+def checks(found: dict) -> str:
+    """The check in brief: the judge, the scores that passed (real held-out and training images above every
+    generator, uniform noise last), the dropped ones by the part of the check they failed, and where a
+    score of the default ranking failed, what the generators are ranked by instead (`dropped` gives every
+    reason)."""
+    found_checks, (kept, dropped) = found["checks"], _checked(found)
+    judge = "the judge"
+    if found.get("judge"):
+        judge += f" ({found['judge']}, which never saw an autoencoder)"
+    text = (f"In the features of {judge}, a score ranks generators only if real held-out and training images "
+            f"score better than every generator and uniform noise worse than every other set.")
+    if kept:
+        text += f" {capital(_scores(kept))} {'passes' if len(kept) == 1 else 'pass'}."
+    if dropped:
+        noisy = [by for by in dropped if found_checks[by]["noise_not_last"]]
+        reached = [by for by in dropped if any(found_checks[by]["real_not_above"].values())]
+        reasons = ([f"uniform noise is not last on {_scores(noisy)}"] if noisy else []) + (
+            [f"a generator reaches real images on {_scores(reached)}"] if reached else [])
+        text += f" Dropped: {_scores(dropped)} ({'; '.join(reasons)})."
+    ranked_by, default = found["ranked_by"], found.get("default_ranked_by", list(ASPECTS))
+    failed = [by for by in default if by not in ranked_by]
+    if not ranked_by:
+        text += " No score of the ranking passes, so the generators are not ranked."
+    elif failed:
+        verb = "fails" if len(failed) == 1 else "fail"
+        text += f" As {_scores(failed)} {verb}, the generators are ranked by {_scores(ranked_by)} only."
+    return text
+
+
+def dropped(found: dict) -> str:
+    """Every dropped score with why it failed the check: what uniform noise scores at least as well as, and
+    which generators reach which real set. Empty where every score passed."""
+    _, failed = _checked(found)
+    if not failed:
+        return ""
+    return ("Why each dropped score failed: " + "; ".join(
+        f"{MEASURE_WORDS[by]}, {_why_dropped(found, found['checks'][by])}" for by in failed) + ".")
+
+
+def _reading(by: str, row: dict) -> str:
+    """'Fréchet distance 31.7', 'density (fidelity) 1.03'."""
+    aspect = f" ({ASPECTS[by]})" if by != "frechet" else ""
+    return f"{MEASURE_WORDS[by]}{aspect} {sig(row[by])}"
 
 
 def group_bests(found: dict) -> str:
-    """Each group's best generator by the Fréchet distance, density (fidelity) and coverage (diversity),
-    ranked only within the group; a one-member group is described, not ranked."""
-    sets, said = found["sets"], []
-    real_density = sets.get(FLOOR, {}).get("density")
+    """Each group's best generator on every score it is ranked by (`ranked_by`: the scores of the default
+    ranking that passed the check), ranked only within the group; a one-member group is described, not
+    ranked. Empty where nothing is ranked."""
+    sets, ranked_by, said = found["sets"], found["ranked_by"], []
+    if not ranked_by:
+        return ""
     for group in _group_keys(found):
         label, members = found["group_names"][group], found["groups"][group]
         why = f" ({USED_LABELS[label]})" if label in USED_LABELS else ""
         if len(members) == 1:
             row = sets[members[0]]
-            scores = [f"Fréchet distance {sig(row['frechet'])}", *[f"{by} {sig(row[by])}" for by in ASPECTS
-                                                                   if by in row]]
             said.append(f"The only {generators_noun(label)[:-1]}, {row['name']}, is ranked on its own{why}: "
-                        f"{join(scores)}.")
+                        f"{join([_reading(by, row) for by in ranked_by])}.")
             continue
         best = {by: _key(found, name) for by, name in found["best"][group].items()}
-        rows = {by: sets[key] for by, key in best.items()}
-        densest = rows.get("density", {}).get("density", 0)
-        above = (f", above the {sig(real_density)} of real held-out images"
-                 if real_density is not None and densest > real_density else "")
         opening = f"Among the {len(members)} {generators_noun(label)}, ranked only among themselves{why},"
         if len(set(best.values())) == 1:
-            row = rows["frechet"]
-            aspects = "".join(f", {by} ({ASPECTS[by]}) {sig(row[by])}" for by in ASPECTS if by in row)
-            said.append(f"{opening} {row['name']} leads on every score: Fréchet distance "
-                        f"{sig(row['frechet'])}{aspects}{above}.")
+            row = sets[best[ranked_by[0]]]
+            every = "every ranked score" if len(ranked_by) > 1 else f"the {MEASURE_WORDS[ranked_by[0]]}"
+            said.append(f"{opening} {row['name']} leads on {every}: "
+                        f"{join([_reading(by, row) for by in ranked_by])}.")
             continue
-        parts = [f"{rows['frechet']['name']} comes closest to real images by the Fréchet distance "
-                 f"({sig(rows['frechet']['frechet'])})"]
-        parts += [f"{rows[by]['name']} has the highest {by}, the {ASPECTS[by]} score ({sig(rows[by][by])}"
-                  f"{above if by == 'density' else ''})" for by in ASPECTS if by in rows]
+        parts = []
+        for by in ranked_by:
+            row = sets[best[by]]
+            parts.append(f"{row['name']} comes closest to real images by the Fréchet distance "
+                         f"({sig(row[by])})"
+                         if by == "frechet" else
+                         f"{row['name']} has the highest {by}, the {ASPECTS[by]} score ({sig(row[by])})")
         said.append(f"{opening} {join(parts)}.")
     return " ".join(said)
 
 
-def _counted(losers: list[str], generators: list[str], found: dict, named: bool = True) -> str:
-    """'every generator', '7 of the 9 generators (all but a and b)', '2 of the 9 generators (a and b)';
-    without the names unless `named`."""
-    if len(losers) == len(generators):
-        return "every generator"
-    counted = f"{len(losers)} of the {len(generators)} generators"
-    if not named:
-        return counted
-    if 2 * len(losers) > len(generators):
-        return f"{counted} (all but {join([_name(found, g) for g in generators if g not in losers])})"
-    return f"{counted} ({join([_name(found, g) for g in losers])})"
-
-
-def noise(found: dict) -> str:
-    """The scores that cannot read fidelity here: uniform noise outscoring generators on precision or the
-    classifier's mean top probability (computed, never assumed). Empty when noise was not scored."""
-    noise_row, generators = found["sets"].get(CEILING), _generators(found)
-    beaten = found.get("noise_beats", {})
-    checked = [by for by in NOISE_READ if noise_row is not None and by in noise_row and by in beaten]
-    if not checked:
+def second_opinion(found: dict) -> str:
+    """Whether the best classifier's features (the `second_opinion` entry) rank the generators as the judge
+    does on every ranked score: the score passes the check there too, the same best generator in every group
+    and Spearman's ρ over the generators at least the threshold. Empty without a second opinion."""
+    second = found.get("second_opinion")
+    if not second:
         return ""
-    fooled = [by for by in checked if beaten[by]]
-    said = [f"a higher {MEASURE_WORDS[by]} ({sig(noise_row[by])}) than "
-            f"{_counted(beaten[by], generators, found, named=False)}" if beaten[by] else
-            f"a lower {MEASURE_WORDS[by]} ({sig(noise_row[by])}) than every generator" for by in checked]
-    if not fooled:
-        return f"Uniform noise gets {' and '.join(said)}."
-    return (f"Uniform noise gets {' and '.join(said)}, so {join([MEASURE_WORDS[by] for by in fooled])} "
-            f"{'is' if len(fooled) == 1 else 'are'} not read as fidelity here.")
+    opening = (f"In the features of the best section-3 classifier, {second['model']}, which may start from "
+               f"the autoencoder,")
+    rows = second["agreement"]
+    order = [by for by in found["ranked_by"] if by in rows]
+    if not order:
+        return f"{opening} nothing is compared: no score ranks the generators."
+    if second["agrees"]:
+        rho = [f"{MEASURE_WORDS[by]} {sig(rows[by]['rho'], 2)}" for by in order
+               if rows[by]["rho"] is not None]
+        rho_said = f", Spearman's ρ: {join(rho)}" if rho else ""
+        return (f"{opening} the ranking agrees with the judge's on {_scores(order)} (the check passed, the "
+                f"same best generators{rho_said}): it is a second opinion.")
+    said = []
+    for by in order:
+        row = rows[by]
+        why = ([] if row["passed_check"] else ["it fails the check there"]) + (
+            [] if row["same_best"] else ["another best generator"]) + (
+            [] if row["close"] else [f"Spearman's ρ {'n/a' if row['rho'] is None else sig(row['rho'], 2)}"])
+        if why:
+            said.append(f"{MEASURE_WORDS[by]}: {join(why)}")
+    needs = (f"; agreement needs ρ ≥ {sig(second['threshold'], 2)}"
+             if not all(rows[by]["close"] for by in order) else "")
+    return (f"{opening} the ranking does not agree with the judge's ({'; '.join(said)}{needs}), so it is not "
+            f"shown.")
 
 
 def summary(found: dict) -> str:
-    """The generators in three steps, for the notebook, the closing commentary and the report alike:
-    `ordering`, `group_bests` and `noise`."""
-    return " ".join(part for part in (ordering(found), group_bests(found), noise(found)) if part)
+    """The generators in three steps, for the notebook, the closing commentary and the report alike: `checks`,
+    `group_bests` and `second_opinion`."""
+    return " ".join(part for part in (checks(found), group_bests(found), second_opinion(found)) if part)
 
 
 def details(found: dict) -> str:
-    """What the notebook adds below `summary`: the reference sets' density and coverage, where each
-    generator lands between real images and noise, the last of each group on every score, the share of
-    class-conditional samples recognised, why noise can win on precision and confidence, and any density or
-    coverage noise wins."""
-    sets, said = found["sets"], []
+    """What the notebook adds below `summary`: why each dropped score failed (`dropped`), the reference sets'
+    density and coverage, where each generator lands between real images and noise on the Fréchet distance
+    (where it passed the check), the last of each group on every ranked score, each generator's coverage as a
+    share of the real held-out images' own, and the share of class-conditional samples recognised."""
+    sets, said = found["sets"], [dropped(found)] if dropped(found) else []
     real, noise_row = sets.get(FLOOR, {}), sets.get(CEILING, {})
     generators = _generators(found)
     if "density" in real and "density" in noise_row:
@@ -161,51 +222,41 @@ def details(found: dict) -> str:
                     f"{sig(real['coverage'])} for real held-out images and {sig(noise_row['density'])} and "
                     f"{sig(noise_row['coverage'])} for uniform noise.")
     share = found.get("share_of_gap", {})
-    if share:
+    if share and "frechet" in found["ranked_by"]:
         said.append("Along the Fréchet distance from real held-out images (0%) to uniform noise (100%), "
                     + join([f"{_name(found, k)} lands at {percent(share[k], 0)}" for k in generators
                             if k in share]) + ".")
     for group in _group_keys(found):
-        if len(found["groups"][group]) < 2:
+        if len(found["groups"][group]) < 2 or not found["ranked_by"]:
             continue
         ranking = found["rankings"][group]
-        last = {by: ranking[by][-1] for by in MEASURE_WORDS if by in ranking}
+        last = {by: ranking[by][-1] for by in found["ranked_by"] if by in ranking}
         said.append(f"Last among the {generators_noun(found['group_names'][group])}: "
                     + join([f"{_name(found, key)} on {MEASURE_WORDS[by]} ({sig(sets[key][by])})"
                             for by, key in last.items()]) + ".")
+    of_real = found.get("coverage_of_real", {})
+    if of_real and all(of_real.get(k) is not None for k in generators):
+        said.append("As a share of real held-out images' own coverage, the generators cover "
+                    + join([f"{percent(of_real[k], 0)} ({_name(found, k)})" for k in generators]) + ".")
     recognised = [f"{percent(sets[k]['recognised'])} of the samples of {_name(found, k)}" for k in generators
                   if "recognised" in sets[k]]
     if recognised:
-        said.append(f"The classifier recognises {join(recognised)} as the class they were drawn for.")
-    beaten = found.get("noise_beats", {})
-    for by in (by for by in NOISE_READ if beaten.get(by)):
-        coverage = (f" (its coverage is only {sig(noise_row['coverage'])})"
-                    if by == "precision" and "coverage" in noise_row else "")
-        said.append(f"Uniform noise outscores {_counted(beaten[by], generators, found)} on "
-                    f"{MEASURE_WORDS[by]} because {NOISE_WHY[by]}{coverage}.")
-    for by, other in (("density", "coverage"), ("coverage", "density")):
-        losers = beaten.get(by, [])
-        if not losers:
-            continue
-        text = (f"{capital(by)}, too, is higher for uniform noise ({sig(noise_row[by])}) than for "
-                f"{join([f'{_name(found, g)} ({sig(sets[g][by])})' for g in losers])}")
-        if other in noise_row and all(sets[g][other] > noise_row[other] for g in losers):
-            text += (f"; {other} still separates {'it' if len(losers) == 1 else 'them'} from noise "
-                     f"({join([sig(sets[g][other]) for g in losers])} against {sig(noise_row[other])})")
-        said.append(text + ".")
+        said.append(f"The judge recognises {join(recognised)} as the class they were drawn for.")
     return " ".join(said)
 
 
 def dcgan(found: dict, name: str = "DCGAN") -> str:
-    """The DCGAN's samples (the set called `name`) on every score, each against real held-out images and
-    uniform noise and ranked within its own group; precision and the mean top probability are said to be no
-    evidence of realism wherever uniform noise outscores the DCGAN on them."""
+    """The DCGAN's samples (the set called `name`) on the Fréchet distance, density and coverage, each against
+    real held-out images and uniform noise, ranked within its own group where the score passed the check and
+    flagged where it failed; its coverage as a share of the real held-out images' own; and its recall."""
     sets, key = found["sets"], _key(found, name)
     g, r, z = sets[key], sets[FLOOR], sets[CEILING]
     group = next(gk for gk in found["groups"] if key in found["groups"][gk])
     size, ranked_once = len(found["groups"][group]), []
 
-    def rank(by: str) -> str:  # the group is named at the first rank only
+    def rank(by: str) -> str:  # the group is named at the first rank only; a failed score is flagged instead
+        if not found["checks"][by]["passed"]:
+            return ", a score that fails the check and ranks nothing"
         if size < 2:
             return ""
         ranked_once.append(by)
@@ -213,24 +264,15 @@ def dcgan(found: dict, name: str = "DCGAN") -> str:
         among = "" if len(ranked_once) > 1 else f" among the {generators_noun(found['group_names'][group])}"
         return f", rank {place} of {size}{among}"
 
-    text = (f"The {name}'s samples have a classifier-feature Fréchet distance of {sig(g['frechet'])} (real "
-            f"held-out images {sig(r['frechet'])}, uniform noise {sig(z['frechet'])}){rank('frechet')}.")
+    text = (f"The {name}'s samples have a Fréchet distance of {sig(g['frechet'])} in the judge's features "
+            f"(real held-out images {sig(r['frechet'])}, uniform noise {sig(z['frechet'])})"
+            f"{rank('frechet')}.")
     if "density" in g:
         text += (f" Their density, the fidelity score, is {sig(g['density'])}{rank('density')} (real "
                  f"held-out images {sig(r['density'])}, uniform noise {sig(z['density'])}), and their "
                  f"coverage, the diversity score, is {sig(g['coverage'])}{rank('coverage')} (real held-out "
                  f"images {sig(r['coverage'])}, uniform noise {sig(z['coverage'])}).")
-    text += (f" The classifier's mean top probability on them is {sig(g['mean_top_probability'])} (real "
-             f"held-out images {sig(r['mean_top_probability'])}).")
-    higher = [by for by in NOISE_READ if z[by] > g[by]]
-    if higher:
-        noise_scores = " and a higher ".join(f"{MEASURE_WORDS[by]} ({sig(z[by])})" for by in higher)
-        which = "this score is no" if len(higher) == 1 else "neither score is"
-        text += (f" Uniform noise gets a higher {noise_scores} than the {name} "
-                 f"({' and '.join(sig(g[by]) for by in higher)}), so {which} evidence that the samples look "
-                 f"real.")
-    for by in (b for b in NOISE_READ if b not in higher):
-        same = z[by] == g[by]
-        text += (f" Uniform noise gets {'the same' if same else 'a lower'} {MEASURE_WORDS[by]} "
-                 f"({sig(z[by])}) {'as' if same else 'than'} the {name} ({sig(g[by])}).")
+        share = found.get("coverage_of_real", {}).get(key)
+        if share is not None:
+            text += f" That coverage is {percent(share, 0)} of the real held-out images' own."
     return text + f" Their recall is {sig(g['recall'])} (real held-out images {sig(r['recall'])})."

@@ -1,17 +1,23 @@
 """Sentences of section 4 (the latent space), built from the `latent` section of `metrics.json`: the
 structure measures, how the classes mix in each space, generation from the codes and paths through them.
-Each returns plain prose; the notebook adds its "Measured:" label."""
+Each returns plain prose; the notebook adds its "Measured:" label. Generated images are judged by the judge
+(Homework 1's network trained from scratch, which never saw an autoencoder); fidelity is read only from a
+score that passed its check against real images and uniform noise, never from the judge's confidence."""
 from __future__ import annotations
 
 from typing import Sequence
 
 from ..results import slug
-from .words import TIE_ACCURACY, capital, join, percent, points, sig, verdict
+from .words import TIE_ACCURACY, capital, join, percent, plural, points, sig, verdict
 
 SPACE_WORDS = {"raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code",  # the spaces, in words
                "vae": "the VAE's mean code", "classifier": "the classifier's features"}
 SPACE_ORDER = ("raw", "pca", "ae", "vae")  # unsupervised spaces first; others (the supervised one) after them
 RELATION = {1: "higher than", 0: "level with", -1: "lower than"}
+PAIR_WORDS = {"within": "within a class", "across": "across classes", "all": "all pairs"}  # kinds of pair
+PATH_WORDS = {"code": "the code path", "pixels": "the cross-fade",  # the sets of the interpolation check
+              "real_held_out_images": "real held-out images", "uniform_noise": "uniform noise"}
+AHEAD = {1: "the code path is ahead", 0: "a tie", -1: "the cross-fade is ahead"}
 
 
 def _space(key: str, row: dict | None = None) -> str:
@@ -67,16 +73,19 @@ def mixing(found: dict[str, dict], *, separated: float = 0.95) -> str:
 
 
 def generation(found: dict, classes: Sequence[str] | None = None) -> str:
-    """Images generated from the codes (the `latent.generation` entry): the share the classifier recognises
-    as the class they were drawn for, the easiest and hardest class (named from `classes`, else by key), and
-    the copy check against the training set with real test images and their reconstructions as yardsticks."""
+    """Images generated from the codes (the `latent.generation` entry): the share the judge recognises as the
+    class they were drawn for, the easiest and hardest class (named from `classes`, else by key), the copy
+    check against the training set with real test images and their reconstructions as yardsticks, and how
+    the judge spreads the single Gaussian's samples over the classes."""
     rec, new = found["recognition"], found["novelty"]
     names = {slug(n).replace("-", "_"): n for n in classes or ()}
     per_class = {names.get(key, key): share for key, share in rec["per_class"].items()}
     worst, best = min(per_class, key=per_class.get), max(per_class, key=per_class.get)
     closer = verdict(new["median_mse"] - new["reconstruction_median_mse"], None) < 0
     nearer = "closer to" if closer else "no closer to"
-    return (f"The classifier labels {percent(rec['recognised'])} of the {rec['n']:,} class-conditional "
+    shares = {names.get(key, key): share for key, share in found["gaussian"]["shares"].items()}
+    rarest, commonest = min(shares, key=shares.get), max(shares, key=shares.get)
+    return (f"The judge labels {percent(rec['recognised'])} of the {rec['n']:,} class-conditional "
             f"samples as the class they were drawn for, with a mean probability of "
             f"{sig(rec['mean_confidence'], 2)} on that class; best {best} ({percent(per_class[best], 0)}), "
             f"worst {worst} ({percent(per_class[worst], 0)}). {new['identical']:,} of them equal their "
@@ -84,17 +93,57 @@ def generation(found: dict, classes: Sequence[str] | None = None) -> str:
             f"against {sig(new['test_median_mse'])} for real test images and "
             f"{sig(new['reconstruction_median_mse'])} for the decoder's reconstructions of those test "
             f"images, which are as smooth as the samples but come from images never trained on: the samples "
-            f"are {nearer} the training set than those. The single Gaussian's samples are given a class with "
-            f"a mean top probability of {sig(found['gaussian']['mean_top_probability'], 2)} (per-class "
-            f"mixtures: {sig(rec['mean_top_probability'], 2)}).")
+            f"are {nearer} the training set than those. The judge puts the single Gaussian's samples in "
+            f"every class from {percent(shares[rarest], 0)} ({rarest}) to {percent(shares[commonest], 0)} "
+            f"({commonest}).")
+
+
+def difference_call(difference: dict) -> int:
+    """A paired difference with a bootstrap interval (`statistics.paired_bootstrap`) called by the one tie
+    rule (`verdict`): its spread is the part of the interval on the side of 0, so it is a tie when the
+    interval holds 0."""
+    mean = difference["mean"]
+    return verdict(mean, mean - difference["low"] if mean >= 0 else difference["high"] - mean)
+
+
+def _check_failure(check: dict) -> str:
+    """Why the interpolation's score failed its check, in words."""
+    said, words = [], lambda keys: join([PATH_WORDS.get(k, k) for k in keys])  # noqa: E731
+    if check["noise_not_last"]:
+        said.append(f"uniform noise scores at least as high as {words(check['noise_not_last'])}")
+    for real, names in check["real_not_above"].items():
+        if names:
+            verb = "scores" if len(names) == 1 else "score"
+            said.append(f"{words(names)} {verb} at least as high as {PATH_WORDS.get(real, real)}")
+    return "; ".join(said)
 
 
 def paths(interpolation: dict) -> str:
-    """The classifier's mean top probability along the decoded code paths against the pixel cross-fades
-    (the `latent.interpolation` entry; the paths' ends left out)."""
-    code, pixels, inner = interpolation["code"], interpolation["pixels"], interpolation["steps"] - 2
-    reading = ("the code path stays among images that look like one garment"
-               if verdict(code - pixels, None) > 0
-               else "the cross-fade looks no less like a garment than the code path here")
-    return (f"Along the inner {inner} steps, the classifier's mean top probability is {sig(code, 2)} on the "
-            f"decoded code path and {sig(pixels, 2)} on the pixel cross-fade: {reading}.")
+    """The judged paths (the `latent.interpolation` entry): the score and its check (real held-out images
+    above both kinds of path, uniform noise last), and where it passed, per kind of pair the mean density
+    through the code against the cross-fade, the paired difference with its bootstrap interval (a tie when the
+    interval holds 0: `difference_call`) and the share of pairs the code path wins. Without a passed check,
+    no verdict."""
+    f, check = interpolation, interpolation["check"]
+    means = check["mean_density"]
+    inside = plural(f["steps"] - 2, "image")
+    text = (f"Between {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), each image "
+            f"inside a path ({inside} per path) is scored by its density in the judge's features (k = "
+            f"{f['k']}; real held-out images {sig(means['real_held_out_images'])}, uniform noise "
+            f"{sig(means['uniform_noise'])}).")
+    if not check["passed"]:
+        return (f"{text} The score fails its check on these paths ({_check_failure(check)}), so it gives no "
+                f"verdict on them: the code path averages {sig(means['code'])} and the cross-fade "
+                f"{sig(means['pixels'])}, unranked.")
+    said = []
+    for kind in ("all", "within", "across"):
+        if kind not in f:
+            continue
+        row = f[kind]
+        d = row["difference"]
+        said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])}, "
+                    f"difference {sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]: "
+                    f"{AHEAD[difference_call(d)]} (the code path higher in {percent(row['code_wins'], 0)} of "
+                    f"them)")
+    return (f"{text} Mean density per pair, code path against cross-fade, with the difference and its 95% "
+            f"bootstrap interval: {'; '.join(said)}.")

@@ -180,8 +180,12 @@ def discussion(metrics: dict) -> str:
     text += (f" Of the representations learned without labels, {_name(best, reps[best])} is read best by a "
              f"linear probe")
     chosen = metrics.get("generators", {}).get("best", {}).get(UNCONDITIONAL, {})
-    if not chosen:
+    ranked = [by for by in ("density", "coverage") if by in chosen]  # those that passed section 7's check
+    if not ranked:
         return text + "."
+    if len(ranked) == 1:
+        return text + (f", and of the generators that used no labels, {chosen[ranked[0]]} has the highest "
+                       f"{ranked[0]}.")
     if chosen["density"] == chosen["coverage"]:
         return text + (f", and of the generators that used no labels, {chosen['density']} has both the "
                        f"highest density and the highest coverage.")

@@ -54,16 +54,17 @@ def variant_words(row: dict) -> str:
 
 def variants(rows: dict[str, dict], *, confident: float | None = None) -> str:
     """Which variant (the `vae.variants` rows) has the lowest reconstruction term, the lowest KL (with its
-    active dimensions) and the prior samples the classifier recognises confidently most often
-    (`confident`: the probability that counts, for the sentence)."""
+    active dimensions) and the largest share of prior samples the judge gives some class confidently
+    (`confident`: the probability that counts, for the sentence). That share is the judge's confidence, not
+    fidelity: section 7 checks whether it separates real images from noise."""
     pick = lambda key, best: best(rows.values(), key=lambda r: r[key])  # noqa: E731
     recon, kl, samples = pick("recon", min), pick("kl", min), pick("confident_share", max)
-    threshold = f" with p ≥ {confident:g}" if confident is not None else ""
+    threshold = f" p ≥ {confident:g}" if confident is not None else " a confident probability"
     return (f"The lowest reconstruction term comes from {variant_words(recon)} ({sig(recon['recon'], 4)} "
             f"nats), the lowest KL from {variant_words(kl)} ({sig(kl['kl'], 3)} nats, "
-            f"{plural(kl['active_dims'], 'active dimension')}); the prior samples the classifier recognises "
-            f"confidently most often come from {variant_words(samples)} "
-            f"({percent(samples['confident_share'], 0)}{threshold}).")
+            f"{plural(kl['active_dims'], 'active dimension')}); the judge gives some class{threshold} to the "
+            f"largest share of prior samples for {variant_words(samples)} "
+            f"({percent(samples['confident_share'], 0)}).")
 
 
 def variants_note(images: int, epochs: int, main_images: int, main_epochs: int) -> str:
