@@ -22,7 +22,7 @@ from . import autoencoder as ae, fewlabels, finetune, latent, published
 from .config import Profile
 from .context import Context
 from .data import Batch, ImageSet, Splits, balanced_subset, comparison_train
-from .findings import vae as vae_text
+from .findings import representations as rep_text, vae as vae_text
 from .judging import CONFIDENT, confident_share
 from .models import DECODERS, AEConfig, VAE
 from .results import markdown_table
@@ -452,4 +452,4 @@ def few_labels(ctx: Context, ae_final: Autoencoder, main: MainVAE, reps: latent.
     return FewLabels(stats, found, {"ae": kept, "vae": vae_kept},
                      fewlabels.sweep_table(stats["svm"], first="RBF SVM"),
                      fewlabels.sweep_table(stats["logreg"], first="logistic regression"),
-                     vae_text.few_labels(found))
+                     " ".join(t for t in (vae_text.few_labels(found), rep_text.few_over_random(found)) if t))

@@ -363,7 +363,7 @@ def test_class_mixing_names_the_classes_a_space_keeps_apart_and_the_ones_it_mixe
 # ----------------------------------------------------------------------------- the random-encoder control
 
 
-def _splits(n: int = 60) -> data.Splits:
+def _control_splits(n: int = 60) -> data.Splits:
     return data.Splits(_images(n, 0), _images(20, 1), _images(30, 2), mean=0.4, std=0.3)
 
 
@@ -383,7 +383,7 @@ def test_batch_norm_calibration_takes_the_data_statistics_and_changes_no_weight(
 
 
 def test_random_encoders_are_seeded_distinct_and_leave_the_global_random_state_alone():
-    splits, build = _splits(), lambda: models.Encoder(AEConfig(channels=(8, 16), latent_dim=4))
+    splits, build = _control_splits(), lambda: models.Encoder(AEConfig(channels=(8, 16), latent_dim=4))
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .representations import few_over_random
 from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, sig, verdict
 
 DECODER_WORDS = {"resize": "the decoder that upsamples and then convolves",
@@ -99,7 +98,7 @@ def few_labels(few: dict, *, vae: str = "vae", ae: str = "ae", raw: str = "raw",
     has), and the VAE's mean code against the autoencoder's code. A difference within the spread over draws
     (`_spread`) is a tie."""
     stats = {key: _counts(entry[method]) for key, entry in few.items()
-             if isinstance(entry, dict) and method in entry and not entry.get("inits")}  # controls: see below
+             if isinstance(entry, dict) and method in entry and not entry.get("inits")}  # not the controls
     name = lambda key: few[key].get("name", key)  # noqa: E731
     counts = sorted(stats[raw])
     best = {n: max((k for k in stats if n in stats[k]), key=lambda k: stats[k][n]["mean"]) for n in counts}
@@ -129,5 +128,4 @@ def few_labels(few: dict, *, vae: str = "vae", ae: str = "ae", raw: str = "raw",
         grouped = [f"{words[c]} at {join([str(n) for n in calls if calls[n] == c])}" for c in (1, 0, -1)
                    if c in calls.values()]
         text += f" {capital(name(vae))} against {name(ae)}: {'; '.join(grouped)} labels."
-    control = few_over_random(few, method=method)
-    return f"{text} {control}" if control else text
+    return text
