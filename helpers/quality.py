@@ -37,10 +37,11 @@ from . import gan, judging, latent, vae
 from .context import Context
 from .data import ImageSet, nearest, to_uint8
 from .findings import generators as gen_text
-from .findings.words import percent, sig
+from .findings.words import percent, plus_minus, sig
 from .judging import (DENSITY_K, confident_share, density_coverage,  # noqa: F401 (density_coverage: shared)
                       features, kth_distance)
 from .results import markdown_table, slug
+from .statistics import mean_std
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -304,7 +305,12 @@ def table(scores: dict[str, dict], groups: Groups | Sequence[str] | None = None,
     groups = as_groups(scores, groups)
     found_checks = checks(scores, groups)
     order = ranked_by(found_checks)
-    cell = lambda r, by, say=sig: "–" if by not in r else say(r[by])  # noqa: E731
+    def cell(r: dict, by: str, say=sig) -> str:
+        if by not in r:
+            return "–"
+        if r.get(f"{by}_std"):  # a mean over draws of the images
+            return plus_minus(r[by], r[f"{by}_std"], *((100, "%") if say is percent else ()))
+        return say(r[by])
     rows = []
     blocks = [(n, f"{REFERENCE} ({ROLES[n]})" if n in ROLES else REFERENCE) for n in references_of(scores, groups)]
     for group, names in groups.items():
@@ -426,13 +432,37 @@ def metrics(scores: dict[str, dict], groups: Groups | Sequence[str], *, judge: s
 SHOWN = 10  # images of every set in the figure of samples
 
 
+SCORE_DRAWS = 3  # independent draws of every generator's (and reference set's) images that each score is averaged over
+
+
+def pooled_scores(draws: Sequence[dict[str, dict]]) -> dict[str, dict]:
+    """Per image set, its scores over independent draws of its images: each score's mean and its standard
+    deviation over the draws (`<score>_std`, sample; None for one draw); a count equal in every draw (the set's
+    size `n`) stays as it is; `draws`, how many."""
+    found = {}
+    for name in draws[0]:
+        rows = [d[name] for d in draws]
+        row = {"draws": len(rows)}
+        for key, value in rows[0].items():
+            values = [r[key] for r in rows]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or (
+                    isinstance(value, int) and len(set(values)) == 1):
+                row[key] = value
+                continue
+            spread = mean_std(values)
+            row.update({key: spread["mean"], f"{key}_std": spread["std"]})
+        found[name] = row
+    return found
+
+
 def generator_sets(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
-                   reps: latent.Representations) -> dict[str, dict[str, ImageSetEntry]]:
-    """Every generator of the study by group, the profile's `quality_samples` images each: the autoencoder's
-    code with one Gaussian, with a mixture fitted without labels and with a mixture per class (which used
-    the labels: the class-conditional group), the VAE's prior through each of section 5's decoders, and the
-    DCGAN."""
-    n, seed, device = ctx.profile.quality_samples, ctx.seed, ctx.device
+                   reps: latent.Representations, seed: int | None = None) -> dict[str, dict[str, ImageSetEntry]]:
+    """Every generator of the study by group, the profile's `quality_samples` images each (drawn with `seed`,
+    by default the profile's): the autoencoder's code with one Gaussian, with a mixture fitted without labels
+    and with a mixture per class (which used the labels: the class-conditional group), the VAE's prior through
+    each of section 5's decoders, and the DCGAN."""
+    n, device = ctx.profile.quality_samples, ctx.device
+    seed = ctx.seed if seed is None else seed
     decoder, codes = ae_final.run.model.decoder, reps["ae"].train
     drawn = latent.generate(decoder, codes, ctx.splits.train.labels.cpu().numpy(), ctx.classes,
                             per_class=n // len(ctx.classes), gaussian=n, seed=seed, device=device)
@@ -475,20 +505,25 @@ def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: 
                clfs: Classifiers, reps: latent.Representations) -> Generators:
     """Every generator's images (`generator_sets`) and the reference sets (`references`: held-out and
     training images, uniform noise), scored against the test images in the penultimate features of the judge
-    (`clfs.judge`) and, as a second opinion, of the best section-3 classifier; merged as `generators`."""
+    (`clfs.judge`), each score the mean over `SCORE_DRAWS` independent draws of the images with its spread
+    (`pooled_scores`), and, as a second opinion, the first draw in the best section-3 classifier's features;
+    merged as `generators`."""
     splits, n = ctx.splits, ctx.profile.quality_samples
-    by_group = generator_sets(ctx, ae_final, main, trained, reps)
-    refs = references(splits.val.images, splits.train.images, n, seed=ctx.seed)
-    sets, groups = image_sets(refs, by_group)
     scorers = [Scorer(classifier_embedding(latent.Penultimate(model), mean=splits.mean, std=splits.std),
                       splits.test.images, splits.train.images, n=n, seed=ctx.seed)
                for model in (clfs.judge, clfs.best_model)]
-    scores = {name: scorers[0].score(images, intended) for name, (images, intended) in sets.items()}
+    drawn = []
+    for seed in range(ctx.seed, ctx.seed + SCORE_DRAWS):
+        refs = references(splits.val.images, splits.train.images, n, seed=seed)
+        drawn.append(image_sets(refs, generator_sets(ctx, ae_final, main, trained, reps, seed=seed)))
+    sets, groups = drawn[0]  # the first draw is the one shown, and the one the second opinion reads
+    scores = pooled_scores([{name: scorers[0].score(images, intended) for name, (images, intended) in found.items()}
+                            for found, _ in drawn])
     second = {name: scorers[1].score(images, intended, pixels=False)
               for name, (images, intended) in sets.items()}
-    found = ctx.merge("generators", metrics(scores, groups, judge=clfs.judge_name, second=second,
-                                            second_name=clfs.best_name, seed=ctx.seed))
+    found = ctx.merge("generators", {**metrics(scores, groups, judge=clfs.judge_name, second=second,
+                                               second_name=clfs.best_name, seed=ctx.seed), "draws": SCORE_DRAWS})
     agrees = found["second_opinion"]["agrees"]
-    return Generators(sets, groups, list(refs), scores, second, found, table(scores, groups),
+    return Generators(sets, groups, list(ROLES), scores, second, found, table(scores, groups),
                       table(second, groups, pixels=False) if agrees else "",
                       f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found))

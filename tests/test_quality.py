@@ -334,3 +334,13 @@ def test_a_mixture_fitted_without_labels_samples_seeded_images():
     assert not torch.equal(images, latent.mixture_samples(decoder, codes, 50, components=3, seed=1, device="cpu"))
     with pytest.raises(ValueError, match="components"):
         latent.mixture_samples(decoder, codes[:2], 5, components=3, seed=0, device="cpu")
+
+
+def test_scores_over_draws_of_the_images_carry_their_mean_and_spread():
+    draws = [{"gan": {"n": 50, "frechet": f, "density": d, "group": "x", "copies": c}}
+             for f, d, c in ((10.0, 0.5, 0), (12.0, 0.7, 1), (14.0, 0.6, 2))]
+    row = quality.pooled_scores(draws)["gan"]
+    assert row["draws"] == 3 and row["n"] == 50 and "n_std" not in row and row["group"] == "x"
+    assert row["frechet"] == pytest.approx(12.0) and row["frechet_std"] == pytest.approx(2.0)
+    assert row["density_std"] == pytest.approx(0.1) and row["copies"] == pytest.approx(1.0)
+    assert "12 ± 2" in quality.table({"gan": row, **{n: {**row} for n in quality.ROLES}}, ["gan"])
