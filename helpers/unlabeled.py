@@ -67,7 +67,7 @@ HEAD, TAP = "linear", "features"  # a linear head on the encoder's last feature 
 ENCODER = "simclr"  # SimCLR's encoder, not the autoencoder's: its pretext (agree across strongly augmented
 # views) is the one the consistency term asks for
 SELF_TRAINING = "self-training (FixMatch-like)"
-SUPERVISED = "fine-tuned on the labels alone"
+SUPERVISED = "fine-tuning on the labels alone"
 PRETRAINING = {"ae": "autoencoder", "vae": "vae", "simclr": "simclr"}  # metrics section of each encoder's run
 
 
@@ -298,8 +298,8 @@ def propagation(ctx: Context, reps: latent.Representations) -> Propagation:
         stats = fewlabels.stats(found["draws"])
         seconds = {n: [found["search_seconds"] + r["seconds"] for r in rows]
                    for n, rows in found["draws"].items()}
-        baselines = {n: {"name": f"RBF SVM, {name}", **svm[name][n]} for n in stats}
-        methods[key] = {**entry(f"label propagation, {name}", "label propagation", name,
+        baselines = {n: {"name": f"the RBF SVM on {name}", **svm[name][n]} for n in stats}
+        methods[key] = {**entry(f"label propagation on {name}", "label propagation", name,
                                 pretraining_seconds(metrics, key), stats, seconds, baselines),
                         "search_seconds": found["search_seconds"]}
     settings = {"kernel": "knn", "n_neighbors": NEIGHBOURS, "alpha": ALPHA, "steps": ITERATIONS,
@@ -346,13 +346,13 @@ def self_training(ctx: Context, pretrained: Pretrained, reps: latent.Representat
             runs[n].append(pair)
     stats = {arm: fewlabels.stats(by_n) for arm, by_n in scores.items()}
     pretrain = pretrained.run.history.rows[-1]["seconds"]
-    encoder_name = f"SimCLR encoder ({HEAD} head on its feature map)"
-    baselines = {n: {"name": f"{SUPERVISED}, {encoder_name}", **stats[SUPERVISED][n],
+    encoder_name = f"SimCLR's encoder ({HEAD} head on its feature map)"
+    baselines = {n: {"name": f"the same {SUPERVISED}", **stats[SUPERVISED][n],
                      "seconds": float(np.mean(seconds[SUPERVISED][n])),
                      "whole_seconds": float(np.mean(seconds[SUPERVISED][n])) + pretrain} for n in counts}
     last = {n: [pair[0].history.rows[-1].get("train_confident") for pair in runs[n]] for n in counts}
-    methods = {ENCODER: {**entry(f"{SELF_TRAINING}, {encoder_name}", SELF_TRAINING, encoder_name, pretrain,
-                                 stats[SELF_TRAINING], seconds[SELF_TRAINING], baselines),
+    methods = {ENCODER: {**entry(f"{SELF_TRAINING} of SimCLR's encoder", SELF_TRAINING, encoder_name,
+                                 pretrain, stats[SELF_TRAINING], seconds[SELF_TRAINING], baselines),
                          "confident_last_epoch": last}}
     steps = len(splits.train) // spec.batch_size * spec.epochs
     settings = {"threshold": THRESHOLD, "unlabeled_weight": UNLABELED_WEIGHT,

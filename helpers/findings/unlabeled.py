@@ -30,10 +30,12 @@ def counts(found: Mapping) -> list[int]:
 
 
 def best(found: Mapping) -> str:
-    """Which method reaches the highest mean accuracy at each label count, with its mean ± spread over
-    draws."""
-    parts = []
+    """Which method reaches the highest mean accuracy at each label count that has an aim (`targets`; every
+    count without aims), with its mean ± spread over draws."""
+    parts, aims = [], found.get("targets") or found.get("best", {})
     for key, b in sorted(found.get("best", {}).items(), key=lambda item: int(item[0][1:])):
+        if key not in aims:
+            continue
         entry = methods(found)[(b["kind"], b["key"])][key]
         parts.append(f"with {int(key[1:]):,} labels the best method is {b['name']} at {_pm(entry)} over "
                      f"{plural(b['draws'], 'draw')}")
