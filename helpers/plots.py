@@ -499,19 +499,30 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
 
 def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, dict[int, float]] | None = None,
                      all_label: int | None = None, colours: dict[str, str] | None = None,
-                     title: str = "Test accuracy against labels (mean ± std over draws)") -> plt.Figure:
-    """Test accuracy against the number of labels (log axis), mean and std over draws per strategy."""
-    fig, ax = plt.subplots(figsize=(PRINT_WIDTH - 2.6, 2.6))
+                     title: str = "Test accuracy against labels (mean ± std over draws)", *,
+                     styles: dict[str, dict] | None = None, bands: bool = False,
+                     size: tuple[float, float] = (PRINT_WIDTH - 2.6, 2.6)) -> plt.Figure:
+    """Test accuracy against the number of labels (log axis), mean and std over draws per strategy: error
+    bars, or with `bands` a shaded band of ± one std (a curve of one count keeps its error bar). `styles`: per
+    name, line keywords (line style, marker) over the default solid line with round markers; `size`: the
+    figure's in inches, the legend beside the axes included."""
+    fig, ax = plt.subplots(figsize=size)
     for i, (name, by_n) in enumerate(stats.items()):
         counts = sorted(by_n)
-        ax.errorbar(counts, [by_n[n]["mean"] for n in counts], yerr=[by_n[n]["std"] for n in counts],
-                    color=_colour(name, i, colours), marker="o", markersize=4, capsize=3, label=name)
+        mean, std = (np.array([by_n[n][k] for n in counts], dtype=float) for k in ("mean", "std"))
+        colour = _colour(name, i, colours)
+        style = {"marker": "o", "markersize": 4, **(styles or {}).get(name, {})}
+        if bands and len(counts) > 1:
+            ax.plot(counts, mean, color=colour, label=name, **style)
+            ax.fill_between(counts, mean - std, mean + std, color=colour, alpha=0.12, linewidth=0)
+        else:
+            ax.errorbar(counts, mean, yerr=std, color=colour, capsize=3, label=name, **style)
     for j, (name, by_n) in enumerate((references or {}).items()):
         counts = sorted(by_n)
         ax.plot(counts, [by_n[n] for n in counts], color="0.5", linestyle=(":", "--")[j % 2], marker="x",
                 label=name)
     ax.set_xscale("log")
-    ticks = sorted({n for by_n in stats.values() for n in by_n})
+    ticks = sorted({n for by_n in [*stats.values(), *(references or {}).values()] for n in by_n})
     ax.set_xticks(ticks, [f"all\n({n:,})" if n == all_label else f"{n:,}" for n in ticks], rotation=45)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labelled training images (class-balanced)")

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from . import published, summary
 from .config import REPO_ROOT, ConfigError, profile_arguments, resolve_profile, results_dir
 from .findings import autoencoder as fa, finetune as ff, search as fs
-from .findings import generators as fg, latent as fl, representations as fr
+from .findings import generators as fg, latent as fl, representations as fr, unlabeled as fu
 from .findings.vae import decoder_sentence as vae_decoder_sentence
 from .findings.words import plus_minus
 from .results import atomic_path, load_metrics, write_text
@@ -100,6 +100,8 @@ def findings(metrics: dict) -> dict:
         found["mixing"] = fl.mixing(metrics["latent"]["mixing"])
     if "check" in metrics.get("latent", {}).get("interpolation", {}):
         found["interpolation"] = fl.paths(metrics["latent"]["interpolation"])
+    if "best" in metrics.get("unlabeled", {}):
+        found["unlabeled"] = fu.brief(metrics["unlabeled"])
     return found
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from helpers import (autoencoder as ae, config, contrastive, data, finetune, gan, latent, quality, results,
-                     sidebyside, vae)
+                     sidebyside, unlabeled, vae)
 from helpers.context import Context
 
 from .tiny import CLASSES, banded_set
@@ -25,7 +25,7 @@ TINY = replace(config.PROFILES["smoke"], name="tiny", ae_epochs=1, compare_epoch
                label_counts=(20,), label_draws=1, tsne_points=50, samples_per_class=2, nll_images=10,
                nll_samples=2, simclr_epochs=1, simclr_batch=64, gan_epochs=1, gan_batch=64,
                quality_samples=50, interpolation_steps=3, grid_samples=4, variant_samples=10,
-               map_components=8)
+               map_components=8, self_training_counts=(20,), self_training_epochs=1, self_training_batch=4)
 
 
 class _QuickMap:
@@ -82,6 +82,9 @@ def _steps(run_dir):
     found.simclr_space = contrastive.representation(ctx, found.simclr, reps)
     found.simclr_few = contrastive.few_labels(ctx, reps)
     found.simclr_tuned = contrastive.fine_tuned(ctx, found.simclr, clfs)
+    found.propagated = unlabeled.propagation(ctx, reps)
+    found.self_trained = unlabeled.self_training(ctx, found.simclr, reps)
+    found.semi = unlabeled.summary(ctx, reps, found.propagated, found.self_trained)
     found.dcgan = gan.dcgan(ctx)
     found.generators = quality.generators(ctx, ae_final, found.vae_main, found.dcgan, clfs, reps)
     found.side_by_side = sidebyside.compare(ctx, reps, found.generators)
@@ -202,6 +205,25 @@ def test_the_simclr_steps_merge_its_run_where_it_is_read_and_its_fine_tuning(run
     assert list(run.simclr_tuned.rows) == [finetune.HW1_SCRATCH, run.clfs.fine_kept, name]
     assert found["finetuned"] == results.plain(run.simclr_tuned.rows[name])
     assert len(run.simclr.views) == 3 and len(run.simclr.view_classes) == contrastive.VIEW_EXAMPLES
+
+
+def test_the_unlabeled_images_steps_merge_both_methods_on_the_few_label_draws(run):
+    found, few = run.metrics["unlabeled"], run.reps.few
+    assert found == results.plain(run.semi.found)
+    assert sorted(found["label_propagation"]["methods"]) == sorted(unlabeled.PROPAGATED)
+    assert found["protocol"]["draw_digests"]["n20"] == [results.array_digest(i) for i in few.draws[20]]
+    svm = few.statistics()["svm"]
+    for key, m in found["label_propagation"]["methods"].items():
+        assert m["n20"]["baseline"]["mean"] == svm[run.reps.name(key)][20]["mean"]  # its own SVM row
+    st = found["self_training"]["methods"]["simclr"]
+    assert st["pretrain_seconds"] == run.simclr.run.history.rows[-1]["seconds"]
+    assert len(st["n20"]["draws"]) == len(st["n20"]["baseline"]["draws"]) == len(few.draws[20])
+    measured = [m["n20"]["mean"] for kind in ("label_propagation", "self_training")
+                for m in found[kind]["methods"].values()]
+    assert found["best"]["n20"]["mean"] == max(measured)
+    every_label = {len(run.ctx.splits.train): run.metrics["simclr"]["finetuned"]["test_accuracy"]}
+    assert run.semi.references == {"SimCLR fine-tuned, every label": every_label}
+    assert set(run.semi.curves) == set(run.semi.colours) == set(run.semi.styles)
 
 
 def test_the_generators_are_scored_in_groups_and_the_closing_table_has_every_representation(run):

@@ -1,0 +1,128 @@
+"""Sentences about few labels with the unlabeled images (the `unlabeled` section of `metrics.json`): the best
+semi-supervised method at each label count, each method against its supervised-only baseline on the same
+draws, and the aims met or missed. Each returns plain prose for the notebook and the report alike."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from .words import capital, join, percent, plural, plus_minus, points
+
+RELATION = {1: "above", 0: "level with", -1: "below"}
+SHORT_RELATION = {1: "above", 0: "level", -1: "below"}
+KINDS = {"label_propagation": "label propagation", "self_training": "self-training"}
+
+
+def _pm(s: Mapping) -> str:
+    """Mean ± standard deviation over draws in percent (the mean alone for one draw)."""
+    return plus_minus(s["mean"], s["std"] if len(s.get("draws", [])) != 1 else None, 100, "%")
+
+
+def methods(found: Mapping) -> dict[tuple[str, str], dict]:
+    """Every method entry of the section, by (kind, key): label propagation per representation, self-training
+    per encoder."""
+    return {(kind, key): m for kind in KINDS for key, m in found.get(kind, {}).get("methods", {}).items()}
+
+
+def counts(found: Mapping) -> list[int]:
+    """The label counts at which some method was measured, in order."""
+    return sorted({int(k[1:]) for m in methods(found).values() for k in m
+                   if k.startswith("n") and k[1:].isdigit()})
+
+
+def best(found: Mapping) -> str:
+    """Which method reaches the highest mean accuracy at each label count that has an aim (`targets`; every
+    count without aims), with its mean ± spread over draws."""
+    parts, aims = [], found.get("targets") or found.get("best", {})
+    for key, b in sorted(found.get("best", {}).items(), key=lambda item: int(item[0][1:])):
+        if key not in aims:
+            continue
+        entry = methods(found)[(b["kind"], b["key"])][key]
+        parts.append(f"with {int(key[1:]):,} labels the best method is {b['name']} at {_pm(entry)} over "
+                     f"{plural(b['draws'], 'draw')}")
+    return f"{capital(join(parts))}." if parts else ""
+
+
+def _comparison(m: Mapping, n: int) -> str:
+    s = m[f"n{n}"]
+    base = s["baseline"]
+    call = s["verdict"]
+    gap = "" if call == 0 else f", {points(s['difference'])}"
+    return (f"{m['name']} {_pm(s)} against {_pm(base)} for {base['name']} ({RELATION[call]} it{gap}; spread "
+            f"{100 * s['spread']:.1f} points)")
+
+
+def baselines(found: Mapping, n: int | None = None) -> str:
+    """Each method against its supervised-only baseline on the same draws at `n` labels (default: the fewest):
+    above, level with or below it by the larger standard deviation over draws of the two (`words.verdict`)."""
+    n = min(counts(found)) if n is None else n
+    measured = [m for m in methods(found).values() if f"n{n}" in m]
+    if not measured:
+        return ""
+    calls = [m[f"n{n}"]["verdict"] for m in measured]
+    tally = join([f"{plural(calls.count(c), 'method')} {RELATION[c]}" for c in (1, 0, -1) if c in calls])
+    return (f"Against its supervised-only baseline on the same {n:,}-label draws (level when the difference "
+            f"is within the larger spread over draws): {'; '.join(_comparison(m, n) for m in measured)}. In "
+            f"all, {tally} {'its baseline' if len(measured) == 1 else 'their baselines'}.")
+
+
+def tally(found: Mapping, n: int | None = None) -> str:
+    """Per kind of method, how many of its entries are above, level with or below their supervised-only
+    baselines at `n` labels (default: the fewest); a single entry with its difference and spread."""
+    n = min(counts(found)) if n is None else n
+    parts = []
+    for kind, words in KINDS.items():
+        measured = [m for (k, _), m in methods(found).items() if k == kind and f"n{n}" in m]
+        if len(measured) == 1:
+            s = measured[0][f"n{n}"]
+            gap = "" if s["verdict"] == 0 else f"{abs(100 * s['difference']):.1f} points "
+            parts.append(f"{words} is {gap}{RELATION[s['verdict']]} {s['baseline']['name']} (spread "
+                         f"{100 * s['spread']:.1f} points)")
+        elif measured:
+            calls = [m[f"n{n}"]["verdict"] for m in measured]
+            states = join([f"{SHORT_RELATION[c]} in {calls.count(c)}" for c in (1, 0, -1) if c in calls])
+            parts.append(f"{words} is {states} of its {len(measured)} representations against the RBF SVM on "
+                         f"the same one")
+    return f"With {n:,} labels, {join(parts)}." if parts else ""
+
+
+def targets(found: Mapping) -> str:
+    """The aims (`targets`, set for the `full` profile) held against the best mean accuracy at each label
+    count measured: met or missed, by how many points, on this run's profile."""
+    parts = []
+    for key, aim in sorted(found.get("targets", {}).items(), key=lambda item: int(item[0][1:])):
+        b = found.get("best", {}).get(key)
+        if b is None:
+            continue
+        gap = b["mean"] - aim
+        state = "met" if gap >= 0 else "missed"
+        parts.append(f"at {int(key[1:]):,} labels the aim of {percent(aim, 0)} is {state} (best "
+                     f"{percent(b['mean'])}, {points(gap)})")
+    if not parts:
+        return ""
+    return (f"{capital(join(parts))}, on this {found.get('profile', '')} run (the aims are set for the full "
+            f"profile).")
+
+
+def published(found: Mapping, numbers: Mapping[str, float], n: int = 100) -> str:
+    """The best measured mean at `n` labels beside published numbers (name -> accuracy) measured under another
+    protocol."""
+    b = found.get("best", {}).get(f"n{n}")
+    if b is None or not numbers:
+        return ""
+    quoted = join([f"{percent(v)} ({name})" for name, v in numbers.items()])
+    return (f"Published graph-based results with {n:,} labels are {quoted}, transductive (scored on the "
+            f"images of the graph left unlabeled) on features of their own VAE; the best here is "
+            f"{percent(b['mean'])} on held-out test images, so the two are only roughly comparable.")
+
+
+def summary(found: Mapping, numbers: Mapping[str, float] | None = None) -> str:
+    """The section's sentences: the best method, each method against its baseline at the fewest labels, the
+    aims, and published numbers where given."""
+    parts = (best(found), baselines(found), targets(found), published(found, numbers or {}))
+    return " ".join(t for t in parts if t)
+
+
+def brief(found: Mapping) -> str:
+    """The report's sentences: the best method, the verdicts against the baselines in short (`tally`), the
+    aims."""
+    return " ".join(t for t in (best(found), tally(found), targets(found)) if t)
