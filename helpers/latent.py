@@ -794,10 +794,9 @@ def add_random_controls(ctx: Context, reps: Representations, config: AEConfig) -
     encoders = random_encoders(lambda: Encoder(config), splits, seed=ctx.seed)
     codes = [encoder_features(e, splits) for e in encoders]
     feature_maps = [project(encoder_features(e.features, splits), n, seed=ctx.seed)[0] for e in encoders]
-    inits = f"{len(encoders)} initializations"
-    reps.add_control("ae_random", f"random encoder, code ({config.latent_dim}; {inits})", codes,
+    reps.add_control("ae_random", f"random encoder, code ({config.latent_dim})", codes,
                      of=("ae", "vae", "simclr_code"))
-    reps.add_control("ae_features_random", f"random encoder, feature map (PCA {n}; {inits})", feature_maps,
+    reps.add_control("ae_features_random", f"random encoder, feature map (PCA {n})", feature_maps,
                      of=("ae_features", "vae_features", "simclr"))
 
 
