@@ -11,8 +11,11 @@ from scipy.stats import spearmanr, t as student_t
 
 
 def mean_std(values: Sequence[float]) -> dict:
-    """Mean and sample standard deviation (n - 1; None for a single value)."""
+    """Mean and sample standard deviation (n - 1; None for a single value; exactly 0 for equal values, whose
+    computed deviation would be rounding noise)."""
     v = np.asarray(values, dtype=float)
+    if len(v) > 1 and np.all(v == v[0]):
+        return {"mean": float(v[0]), "std": 0.0, "n": len(v)}
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else None, "n": len(v)}
 
 
