@@ -325,7 +325,7 @@ def table(scores: dict[str, dict], groups: Groups | Sequence[str] | None = None,
         row = [name, label, *[cell(r, by, percent if by == "confident_share" else sig) for by in shown],
                cell(r, "recognised", percent)]
         if pixels:
-            row += [cell(r, "nearest_train_mse"), r.get("copies", "–")]
+            row += [cell(r, "nearest_train_mse"), cell(r, "copies")]
         rows.append(row)
     rank = (f"group (rank by {COLUMNS[order[0]]})" if order else
             "group (no score passed the check: not ranked)")

@@ -37,9 +37,10 @@ class Representation:
 
 def rows(reps: list[Representation], structure: dict[str, dict], few_svm: dict[str, dict[int, dict]]) -> dict:
     """The `representations` entries of metrics.json: k-NN, silhouette and linear probe (section 4's protocol),
-    and the RBF-SVM few-label accuracy (mean over draws) at 100 and 1,000 labels. A random-encoder control
-    (`control`) also carries each value's standard deviation over its initializations (`<column>_std`; pooled
-    with the draws for few labels) and its number of `inits`; a trained row names its `random_control`."""
+    and the RBF-SVM few-label accuracy at 100 and 1,000 labels (mean and standard deviation over draws). A
+    random-encoder control (`control`) also carries each structure measure's standard deviation over its
+    initializations (`<column>_std`; its few-label spread pools initializations and draws) and its number of
+    `inits`; a trained row names its `random_control`."""
     found = {}
     for rep in reps:
         s = structure.get(rep.structure, {}) if rep.structure else {}
@@ -47,10 +48,10 @@ def rows(reps: list[Representation], structure: dict[str, dict], few_svm: dict[s
         row = {"label": rep.label, "supervised": rep.supervised, "control": "inits" in s,
                "knn_accuracy": s.get("knn_accuracy"), "silhouette": s.get("silhouette"),
                "linear_probe_accuracy": s.get("linear_probe_accuracy"),
-               **{f"few_n{n}": f[n]["mean"] if n in f else None for n in FEW_COUNTS}}
+               **{f"few_n{n}": f[n]["mean"] if n in f else None for n in FEW_COUNTS},
+               **{f"few_n{n}_std": f[n].get("std") if n in f else None for n in FEW_COUNTS}}
         if row["control"]:
-            row.update({"inits": s["inits"], **{f"{c}_std": s[f"{c}_std"] for c in latent.MEASURES},
-                        **{f"few_n{n}_std": f[n]["std"] if n in f else None for n in FEW_COUNTS}})
+            row.update({"inits": s["inits"], **{f"{c}_std": s[f"{c}_std"] for c in latent.MEASURES}})
         elif s.get("random_control"):
             row["random_control"] = s["random_control"]
         found[rep.key] = row

@@ -107,7 +107,7 @@ def test_the_regularization_finding_credits_only_a_lower_validation_loss_beyond_
     assert "Weight decay (" in text and "raises it" in text
     trade = text[text.index("raises it"):]
     assert "dropout 0.2" in trade.lower() and "weight decay" in trade.lower() and "fitted worse" in trade
-    assert "in 2 of 3 seeds" in text and "kept epoch 17" in text and "1,000 training images" in text
+    assert "stopped 2 of 3 seeds early" in text and "kept epoch 17" in text and "1,000 training images" in text
     assert fa.regularization_finding(_json(found)) == text
     worse = {**found, "augmentation": _reg([0.001] * 3, [0.0125, 0.0127, 0.0126])}
     worse["against_none"] = {**found["against_none"], "augmentation": {

@@ -15,11 +15,12 @@ def _pm(row: dict, key: str = "val_mse") -> str:
     return plus_minus(row[key], row.get(f"{key}_std"))
 
 
-def _call(difference: dict | None) -> int:
+def _call(difference: dict | None, fallback: float = 0.0) -> int:
     """A paired difference over seeds (`statistics.paired_difference`) as 1 (higher), 0 (its interval holds 0:
-    a tie) or -1 (lower); without a spread (one seed), the sign of the difference."""
+    a tie) or -1 (lower); without a spread (one seed), the sign of the difference; without a paired difference
+    (a run that stored none), the sign of `fallback`."""
     if difference is None:
-        return 0
+        return verdict(fallback, None)
     return verdict(difference["mean"], None) if difference.get("within_spread") is None else (
         0 if difference["within_spread"] else verdict(difference["mean"], None))
 
@@ -35,8 +36,8 @@ def decoder_finding(autoencoder: dict) -> str:
     rows, kept = autoencoder["decoders"], autoencoder["decoder"]
     new, old = rows["resize"], rows["transposed"]
     budget = autoencoder.get("decoder_comparison", {})
-    side = _call(budget.get("resize_minus_transposed"))
     change = new["val_mse"] / old["val_mse"] - 1
+    side = _call(budget.get("resize_minus_transposed"), change)
     relation = ("a validation MSE level with that of" if side == 0 else
                 f"a validation MSE {percent(abs(change))} {'lower' if side < 0 else 'higher'} than")
     over = (f" over {_seeds(budget['seeds'])} ({plural(budget['epochs'], 'epoch')} on {budget['images']:,} images)"
@@ -98,25 +99,27 @@ def regularization_finding(regularization: dict) -> str:
             f"at epoch {sig(none['best_val_epoch'], 2)} ({sig(none['best_val_mse'])}). ")
     others = [name for name in rows if name != BASE]
     against = regularization.get("against_none", {})
-    call = {name: _call(against.get(name, {}).get("val_mse") or
-                        {"mean": rows[name]["val_mse"] - none["val_mse"], "within_spread": None})
+    call = {name: _call(against.get(name, {}).get("val_mse"), rows[name]["val_mse"] - none["val_mse"])
             for name in others}
+    narrower = {name: _call(against.get(name, {}).get("gap"), rows[name]["gap"] - none["gap"]) < 0
+                for name in others}  # a narrower gap beyond the seeds' spread
     helps = sorted((n for n in others if call[n] < 0), key=lambda n: rows[n]["val_mse"])
     level = [n for n in others if call[n] == 0]
     hurts = [n for n in others if call[n] > 0]
     over = f"over {_seeds(seeds)}, paired by seed" if seeds > 1 else "in one seed"
+    beyond = " beyond the seeds' spread" if seeds > 1 else ""
     if helps:
         text += (f"Measured {over}, {join([f'{n} ({_pm(rows[n])})' for n in helps])} "
                  f"{'lowers' if len(helps) == 1 else 'lower'} the validation MSE below the unregularized "
-                 f"{_pm(none)} beyond the seeds' spread: only {'it helps' if len(helps) == 1 else 'these help'}. ")
+                 f"{_pm(none)}{beyond}: only {'it helps' if len(helps) == 1 else 'these help'}. ")
     else:
-        text += f"Measured {over}, no regularizer lowers the validation MSE beyond the seeds' spread. "
+        text += f"Measured {over}, no regularizer lowers the validation MSE{beyond}. "
     if level:
         text += f"{capital(join(level))} {'is' if len(level) == 1 else 'are'} level with no regularization. "
     if hurts:
         text += (f"{capital(join([f'{n} ({_pm(rows[n])})' for n in hurts]))} "
                  f"{'raises' if len(hurts) == 1 else 'raise'} it. ")
-    trade = [n for n in hurts + level if verdict(rows[n]["gap"] - none["gap"], None) < 0]
+    trade = [n for n in hurts + level if narrower[n]]
     if trade:
         text += (f"{capital(join(trade))} {'narrows' if len(trade) == 1 else 'narrow'} the gap between "
                  f"validation and training MSE ({sig(none['gap'])} without) without lowering the validation MSE: "
@@ -124,11 +127,16 @@ def regularization_finding(regularization: dict) -> str:
                  f"generalizes better. ")
     for name in (n for n in others if n.startswith("early stopping")):
         row = rows[name]
-        stopped, average = row["stopped_early"], " on average" if seeds > 1 else ""
-        where = f"in {stopped} of {_seeds(seeds)}, " if seeds > 1 else ""
-        text += (f"Early stopping stopped {where}after {sig(row['epochs'], 2)} epochs{average} and kept epoch "
-                 f"{sig(row['kept_epoch'], 2)}{average}. " if stopped else
-                 f"Early stopping did not trigger within {plural(row['epochs'], 'epoch')}. ")
+        stopped = row["stopped_early"]
+        if not stopped:
+            text += f"Early stopping did not trigger within {plural(row['epochs'], 'epoch')}. "
+        elif seeds > 1:
+            text += (f"Early stopping stopped {stopped} of {_seeds(seeds)} early; over all seeds the runs "
+                     f"lasted {sig(row['epochs'], 2)} epochs and kept epoch {sig(row['kept_epoch'], 2)} on "
+                     f"average. ")
+        else:
+            text += (f"Early stopping stopped after epoch {sig(row['epochs'], 2)} and kept epoch "
+                     f"{sig(row['kept_epoch'], 2)}. ")
     return text.rstrip()
 
 

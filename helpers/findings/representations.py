@@ -167,11 +167,13 @@ def discussion(metrics: dict) -> str:
         for column, words in (("knn_accuracy", "by k-NN"), ("few_n100", "with 100 labels")):
             if code.get(column) is None or control.get(column) is None:
                 continue
-            difference, spread = code[column] - control[column], control.get(f"{column}_std")
+            difference = code[column] - control[column]
+            # the larger of the two spreads, as `few_over_random` calls the same comparison
+            spread = max(control.get(f"{column}_std") or 0.0, code.get(f"{column}_std") or 0.0) or None
             call = verdict(difference, spread)
             where = RELATION[0] if call == 0 else f"{abs(100 * difference):.1f} points {RELATION[call]}"
             said.append(f"{where} it {words} ({percent(code[column])} against "
-                        f"{plus_minus(control[column], spread, 100, '%')})")
+                        f"{plus_minus(control[column], control.get(f'{column}_std'), 100, '%')})")
         if said:
             text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
                      f"control for what training adds: the trained code is {join(said)}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .words import capital, join, percent, plural, plus_minus, points
+from .words import capital, join, percent, plural, plus_minus, points, verdict
 
 RELATION = {1: "above", 0: "level with", -1: "below"}
 SHORT_RELATION = {1: "above", 0: "level", -1: "below"}
@@ -37,8 +37,12 @@ def best(found: Mapping) -> str:
         if key not in aims:
             continue
         entry = methods(found)[(b["kind"], b["key"])][key]
-        parts.append(f"with {int(key[1:]):,} labels the best method is {b['name']} at {_pm(entry)} over "
-                     f"{plural(b['draws'], 'draw')}")
+        level = [m["name"] for m in methods(found).values() if key in m and m["name"] != b["name"]
+                 and verdict(entry["mean"] - m[key]["mean"],
+                             max(entry.get("std") or 0.0, m[key].get("std") or 0.0) or None) == 0]
+        tie = f", level within the spread over draws with {join(level)}" if level else ""
+        parts.append(f"with {int(key[1:]):,} labels the highest mean is that of {b['name']}, {_pm(entry)} over "
+                     f"{plural(b['draws'], 'draw')}{tie}")
     return f"{capital(join(parts))}." if parts else ""
 
 
@@ -99,8 +103,9 @@ def targets(found: Mapping) -> str:
                      f"{percent(b['mean'])}, {points(gap)})")
     if not parts:
         return ""
-    return (f"{capital(join(parts))}, on this {found.get('profile', '')} run (the aims are set for the full "
-            f"profile).")
+    full = found.get("profile") == "full"
+    return (f"{capital(join(parts))}" + ("." if full else
+            ", in this reduced run (the aims are set for the study on every training image)."))
 
 
 def published(found: Mapping, numbers: Mapping[str, float], n: int = 100) -> str:
