@@ -19,7 +19,7 @@ from .context import Context, Shown
 from .data import (Augment, Batches, ImageSet, Splits, balanced_subset, comparison_train, fingerprint,
                    regularization_train)
 from .findings import autoencoder as ae_text
-from .findings.words import plus_minus, sig
+from .findings.words import interval_call, plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import cached_json, markdown_table
 from .statistics import mean_std, paired_difference
@@ -285,7 +285,7 @@ def choose_decoder(rows: dict[str, dict], score: str = "val_mse", new: str = "re
     (chosen on validation, never on test). With several seeds (`<score>_seeds`), only a difference beyond the
     paired interval over seeds counts (`paired_by_seed`); with one, any difference."""
     if len(rows[new].get(f"{score}_seeds") or ()) > 1:
-        return old if paired_by_seed(rows, new, old, score)["low"] > 0 else new
+        return old if interval_call(paired_by_seed(rows, new, old, score)) == 1 else new
     return new if rows[new][score] <= rows[old][score] else old
 
 

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from .data import ImageSet, balanced_subset
 from .findings.words import plus_minus
 from .results import array_digest, cached_json, markdown_table
+from .statistics import mean_std
 
 METHODS = ("svm", "logreg")
 CONTROL_METHODS = ("svm",)  # how random-encoder controls are read (the study's few-label curves are the SVM's)
@@ -118,11 +119,13 @@ def evaluate_cached(run_dir: str | Path | None, name: str, train: np.ndarray, tr
 
 
 def stats(found: dict[int, list[dict]] | dict[int, list[float]]) -> dict[int, dict]:
-    """Mean and standard deviation over draws (0 for one draw), and the draws, per label count."""
+    """Mean and sample standard deviation over draws (`statistics.mean_std`, the study's one convention; 0 for
+    one draw), and the draws, per label count."""
     out = {}
     for n, rows in found.items():
         values = [r["accuracy"] if isinstance(r, dict) else r for r in rows]
-        out[n] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "draws": values}
+        spread = mean_std(values)
+        out[n] = {"mean": spread["mean"], "std": spread["std"] or 0.0, "draws": values}
     return out
 
 
@@ -145,7 +148,7 @@ def sweep_table(stats_by_name: dict[str, dict[int, dict]], all_label: int | None
     def cell(s: dict | None) -> str:
         if s is None:
             return ""
-        return plus_minus(s["mean"], s["std"] if len(s["draws"]) > 1 else None, 100, "%")
+        return plus_minus(s["mean"], s["std"], 100, "%")
     extra = ["params (trainable / total)"] if params else []
     return markdown_table([first, *[f"all ({n:,})" if n == all_label else f"{n:,} labels" for n in counts], *extra],
                           [(name, *[cell(by_n.get(n)) for n in counts], *([params[name]] if params else []))

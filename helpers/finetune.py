@@ -948,7 +948,8 @@ def cross_validation(ctx: Context, clfs: Classifiers) -> CrossValidation:
     train = comparison_train(splits, profile)
     accuracies = cross_validated(clfs.compared, train, splits, k=profile.folds, seed=profile.seed,
                                  run_dir=ctx.run_dir, eval_batch_size=ctx.eval_batch_size)
-    stats = {n: (float(np.mean(a)), float(np.std(a))) for n, a in accuracies.items()}
+    stats = {n: (spread["mean"], spread["std"]) for n, spread in
+             ((n, mean_std(a)) for n, a in accuracies.items())}
     held_out = len(train) // profile.folds  # images scored per fold (the rest, k - 1 folds, train)
     found = ctx.merge("finetune_cv", {
         "folds": profile.folds, "images": len(train), "train_images_per_fold": len(train) - held_out,

@@ -153,36 +153,38 @@ CALIBRATION_IMAGES = 4096  # training images whose statistics a random encoder's
 def calibrate_batch_norm(module: nn.Module, data: ImageSet, *, mean: float, std: float, seed: int,
                          images: int = CALIBRATION_IMAGES, batch_size: int = 512) -> nn.Module:
     """`module` with every batch norm's running statistics set to the average over `images` random images of
-    `data` (no labels, no gradients, no weight changed), then in eval mode. A freshly initialized batch norm is
+    `data` (no labels, no gradients, no weight changed; every other layer in eval mode throughout), then in
+    eval mode. A freshly initialized batch norm is
     the identity in eval mode; with the data's statistics a random encoder's layers are normalized as a trained
     one's are, which makes it the stronger, fairer control."""
     norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if norms:
         index = np.sort(np.random.default_rng(seed).choice(len(data), min(images, len(data)), replace=False))
-        module.to(data.device).train()
+        module.to(data.device).eval()  # dropout and every other layer as in use; only the batch norms learn
+        momenta = [norm.momentum for norm in norms]
         for norm in norms:
+            norm.train()
             norm.reset_running_stats()
             norm.momentum = None  # a cumulative average over the calibration batches
         with torch.no_grad():
             for batch in Batches(data.subset(index), batch_size, shuffle=False, mean=mean, std=std):
                 module(batch.inputs)
-        for norm in norms:
-            norm.momentum = 0.1
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
     return module.eval()
 
 
-def random_encoders(build: Callable[[], nn.Module], splits: Splits, *, seed: int, mean: float | None = None,
-                    std: float | None = None, inits: int = RANDOM_INITS) -> list[nn.Module]:
+def random_encoders(build: Callable[[], nn.Module], splits: Splits, *, seed: int,
+                    inits: int = RANDOM_INITS) -> list[nn.Module]:
     """`inits` encoders built by `build` with random weights (initialization `i` seeded with `seed + i`, the
     global random state left as it was), their batch norms calibrated on the training images
     (`calibrate_batch_norm`), inputs normalized as `encoder_features` normalizes them."""
-    mean, std = splits.mean if mean is None else mean, splits.std if std is None else std
     found = []
     for i in range(inits):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + i)
             module = build()
-        found.append(calibrate_batch_norm(module, splits.train, mean=mean, std=std, seed=seed + i))
+        found.append(calibrate_batch_norm(module, splits.train, mean=splits.mean, std=splits.std, seed=seed + i))
     return found
 
 
@@ -812,8 +814,8 @@ def representations(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> S
     reps.add("classifier", f"classifier features ({clfs.best_name})",
              encoder_features(Penultimate(clfs.best_model), splits))
     found = reps.measure(["raw", "pca", "ae", "ae_random", "classifier"])
-    return Structure(reps, found=found, table=structure_table(reps.rows),
-                     finding=f"{latent_text.structure(found)} {rep_text.over_random(found, keys=('ae',))}")
+    finding = " ".join(t for t in (latent_text.structure(found), rep_text.over_random(found, keys=("ae",))) if t)
+    return Structure(reps, found=found, table=structure_table(reps.rows), finding=finding)
 
 
 @dataclass(frozen=True)

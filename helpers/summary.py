@@ -115,9 +115,8 @@ def summary(metrics: dict) -> str:
                            f"{percent(metrics['simclr']['finetuned']['test_accuracy'])}")
         semi = metrics.get("unlabeled", {}).get("best", {}).get("n100")
         if semi:  # the closing part of the section: few labels with the unlabeled images
-            spread = semi["std"] if semi["draws"] > 1 else None
             found["simclr"] += (f"; 100 labels and the unlabeled images: {semi['name']} "
-                                f"{plus_minus(semi['mean'], spread, 100, '%')}")
+                                f"{plus_minus(semi['mean'], semi['std'], 100, '%')}")
     if gens:
         found["side_by_side"] = _generators_summary(gens)
     for key, text in found.items():

@@ -36,7 +36,7 @@ from . import fewlabels, finetune, latent, published
 from .context import Context
 from .data import Augment, Batch, ImageSet, Splits, Views, augment, strong_view
 from .findings import unlabeled as semi_text
-from .findings.words import plus_minus, points, verdict
+from .findings.words import plus_minus, points, spread_points, verdict, wider
 from .models import AEConfig
 from .results import array_digest, cached_json, markdown_table
 from .training import LossFn, Run, TrainSpec, train_model
@@ -235,7 +235,7 @@ def against(found: dict, baseline: dict) -> dict:
     """A method's statistics over draws (`fewlabels.stats` of one count) against its baseline's on the same
     draws: the difference of the means, the spread (the larger standard deviation of the two), the verdict by
     that spread (`words.verdict`: 1 above, 0 level, -1 below) and the per-draw differences."""
-    spread = max(found["std"], baseline["std"])
+    spread = wider(found["std"], baseline["std"]) or 0.0
     difference = found["mean"] - baseline["mean"]
     return {"difference": difference, "spread": spread, "verdict": verdict(difference, spread),
             "paired": [a - b for a, b in zip(found["draws"], baseline["draws"])]}
@@ -380,7 +380,7 @@ def _cell(s: dict | None) -> str:
     """Accuracy in percent, mean ± std over draws (the mean alone for one draw); empty where not measured."""
     if s is None:
         return ""
-    return plus_minus(s["mean"], s["std"] if len(s["draws"]) > 1 else None, 100, "%")
+    return plus_minus(s["mean"], s["std"], 100, "%")
 
 
 def _seconds(value: float | None) -> str:
@@ -393,9 +393,9 @@ def method_table(methods: Sequence[dict]) -> str:
     rows = []
     for m in methods:
         for n, s in sorted(by_count(m).items()):
-            call = {1: "above", 0: "level", -1: "below"}[s["verdict"]]
             rows.append((m["name"], f"{n:,}", _cell(s), _cell(s["baseline"]),
-                         f"{points(s['difference'])} ({call}; spread {100 * s['spread']:.1f})",
+                         f"{points(s['difference'])} ({semi_text.SHORT_RELATION[s['verdict']]}; spread "
+                         f"{spread_points(s['spread'])})",
                          _seconds(s["seconds"]), _seconds(s["whole_seconds"])))
     return markdown_table(["method", "labels", "accuracy", "supervised-only baseline", "difference",
                            "seconds a draw", "with pretraining"], rows)

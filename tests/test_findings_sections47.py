@@ -119,8 +119,12 @@ def test_the_generation_sentence_names_the_best_and_worst_class_and_the_copy_che
     assert "no closer to" in text and sig(0.02) in text and sig(0.015) in text
     assert "no closer to" not in latent_text.generation(_generation(0.01), ("T-shirt/top", "Bag"))
     assert "target" not in text and "aim" not in text
-    assert "30% (Bag) to 70% (T-shirt/top)" in text  # how the judge spreads the single Gaussian's samples
+    assert "30% (Bag) and 70% (T-shirt/top)" in text  # how the judge spreads the single Gaussian's samples
     assert "top probability" not in text
+    never = _generation(0.02)
+    never["gaussian"]["shares"] = {"t_shirt_top": 1.0, "bag": 0.0}
+    text = latent_text.generation(never, ("T-shirt/top", "Bag"))
+    assert "none of the single Gaussian's samples to Bag" in text and "every class" not in text
 
 
 def _interpolation(within: float, across: float, *, passed: bool = True) -> dict:

@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from helpers import data, latent, models
 from helpers.findings import latent as latent_text
+from helpers.findings.words import interval_call
 from helpers.models import AEConfig, AutoEncoder
 
 
@@ -265,9 +266,9 @@ def test_path_statistics_give_each_kind_of_pair_its_paired_difference_and_wins()
     assert within["mean"] == pytest.approx(found["within"]["code"] - found["within"]["pixels"])
     assert 0 < within["low"] <= within["mean"] <= within["high"] and not within["within_spread"]
     assert across["within_spread"] and found["within"]["code_wins"] == 1.0
-    assert latent_text.difference_call(within) == 1 and latent_text.difference_call(across) == 0
+    assert interval_call(within) == 1 and interval_call(across) == 0
     behind = latent.path_statistics(pixels, code, kinds, seed=0)["within"]["difference"]
-    assert behind["high"] < 0 and latent_text.difference_call(behind) == -1
+    assert behind["high"] < 0 and interval_call(behind) == -1
     assert "code − pixels" in latent.path_table(found) and "within a class" in latent.path_table(found)
     with pytest.raises(ValueError, match="aligned"):
         latent.path_statistics(code, pixels[:-1], kinds, seed=0)
@@ -380,6 +381,16 @@ def test_batch_norm_calibration_takes_the_data_statistics_and_changes_no_weight(
         pre = conv((images.images.float() / 255 - 0.4) / 0.3)  # what the first batch norm sees
     assert torch.allclose(norm.running_mean, pre.mean((0, 2, 3)), atol=1e-4)
     assert norm.momentum == 0.1  # left as a trained network's
+
+
+def test_batch_norm_calibration_leaves_dropout_off():
+    """Only the batch norms learn during calibration: a dropout before one would inflate its variance."""
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.BatchNorm1d(28 * 28))
+    images = _images(64)
+    latent.calibrate_batch_norm(module, images, mean=0.0, std=1.0, seed=0, images=64, batch_size=64)
+    seen = (images.images.float() / 255).flatten(1)
+    assert torch.allclose(module[2].running_mean, seen.mean(0), atol=1e-5)
+    assert torch.allclose(module[2].running_var, seen.var(0), atol=1e-5)
 
 
 def test_random_encoders_are_seeded_distinct_and_leave_the_global_random_state_alone():

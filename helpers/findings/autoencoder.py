@@ -4,7 +4,7 @@ the code-size sweep against PCA (`ae_code_size`) and the denoiser (`ae_denoising
 prose; the notebook adds its "Measured:" label."""
 from __future__ import annotations
 
-from .words import capital, join, percent, plural, plus_minus, sig, verdict
+from .words import capital, interval_call, join, percent, plural, plus_minus, sig, verdict
 
 DECODER_WORDS = {"resize": "the resize decoder", "transposed": "the transposed-convolution decoder"}
 BASE = "none"  # the unregularized run of the regularization comparison
@@ -16,13 +16,13 @@ def _pm(row: dict, key: str = "val_mse") -> str:
 
 
 def _call(difference: dict | None, fallback: float = 0.0) -> int:
-    """A paired difference over seeds (`statistics.paired_difference`) as 1 (higher), 0 (its interval holds 0:
-    a tie) or -1 (lower); without a spread (one seed), the sign of the difference; without a paired difference
-    (a run that stored none), the sign of `fallback`."""
+    """A paired difference over seeds (`statistics.paired_difference`) as 1 (higher), 0 (a tie: its interval
+    holds 0, `interval_call`) or -1 (lower); without a spread (one seed), the sign of the difference; without a
+    paired difference (a run that stored none), the sign of `fallback`."""
     if difference is None:
         return verdict(fallback, None)
-    return verdict(difference["mean"], None) if difference.get("within_spread") is None else (
-        0 if difference["within_spread"] else verdict(difference["mean"], None))
+    call = interval_call(difference)
+    return verdict(difference["mean"], None) if call is None else call
 
 
 def _seeds(count: int) -> str:

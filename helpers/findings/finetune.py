@@ -7,7 +7,8 @@ Single runs closer than `TIE_ACCURACY` are level; spreads over seeds, folds or d
 from __future__ import annotations
 
 from ..published import HW1_TEST_ACCURACY
-from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, points, sig, signed, verdict
+from .words import (TIE_ACCURACY, capital, interval_call, join, percent, plural, plus_minus, points, relation,
+                    sig, signed, verdict)
 
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
@@ -18,18 +19,7 @@ STRATEGY_WORDS = {  # a strategy's short name in words
 
 def _against(difference: float, spread: float | None, other: str) -> str:
     """'level with <other>' or '<n> points above/below <other>', by `words.verdict` on `spread`."""
-    side = verdict(difference, spread)
-    if side == 0:
-        return f"level with {other}"
-    return f"{sig(100 * abs(difference), 2)} points {'above' if side > 0 else 'below'} {other}"
-
-
-def _interval_verdict(diff: dict) -> int | None:
-    """`words.verdict` on a paired difference over seeds and the half-width of its 95% interval; None for
-    a single seed (no spread to judge it by)."""
-    if diff.get("high") is None:
-        return None
-    return verdict(diff["mean"], diff["high"] - diff["mean"])
+    return f"{relation(difference, verdict(difference, spread))} {other}"
 
 
 def _reached(row: dict) -> str:
@@ -65,7 +55,7 @@ def hw1_finding(hw1: dict, seeds: dict | None = None) -> str:
             f"epochs. Pretrained as an autoencoder and fine-tuned with the same recipe, it reaches "
             f"{percent(tuned['test_accuracy'])}, {against_scratch} (one seed each).")
     diff = (seeds or {}).get("differences", {}).get("pretrained", {}).get("test_accuracy")
-    side = None if diff is None else _interval_verdict(diff)
+    side = None if diff is None else interval_call(diff)
     if side is not None:
         said = ("so these seeds cannot tell the two apart" if side == 0 else
                 f"so over these seeds the {'pretrained' if side > 0 else 'scratch'} network is ahead by more "
@@ -174,7 +164,7 @@ def difference_sentence(name_a: str, name_b: str, diff: dict, what: str = "test 
     """A paired difference `a - b` over seeds (fractions, said in percentage points) and whether the seeds
     settle it (`words.verdict` against the half-width of its 95% interval)."""
     head = f"{capital(what)} of {name_a} minus that of {name_b}: {points(diff['mean'])}"
-    side = _interval_verdict(diff)
+    side = interval_call(diff)
     if side is None:
         return f"{head} from a single seed, which gives no spread to judge it by."
     span = f"95% interval {signed(100 * diff['low'])} to {signed(100 * diff['high'])} over {diff['n']} seeds"
@@ -187,7 +177,7 @@ def epochs_sentence(speed: dict) -> str:
     """A paired difference in epochs to 90% validation accuracy over seeds, judged like
     `difference_sentence`."""
     text = f"In epochs to 90% validation accuracy the difference is {signed(speed['mean'])}"
-    side = _interval_verdict(speed)
+    side = interval_call(speed)
     if side is None:
         return text + "."
     if speed["same_every_seed"]:
@@ -285,7 +275,7 @@ def clf_search_verdict(search: dict) -> int | None:
     95% interval: 1 the tuned fine-tuning is ahead beyond it, 0 a tie, -1 the default is; None when the
     search kept the default (nothing to compare)."""
     diff = search["cv"]["difference"]
-    return None if search["default_kept"] or diff is None else _interval_verdict(diff)
+    return None if search["default_kept"] or diff is None else interval_call(diff)
 
 
 def clf_search_finding(search: dict) -> str:

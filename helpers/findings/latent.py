@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..results import slug
-from .words import TIE_ACCURACY, capital, join, percent, plural, points, sig, verdict
+from .words import TIE_ACCURACY, capital, interval_call, join, percent, plural, points, sig, verdict
 
 SPACE_WORDS = {"raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code",  # the spaces, in words
                "vae": "the VAE's mean code", "classifier": "the classifier's features"}
@@ -84,7 +84,6 @@ def generation(found: dict, classes: Sequence[str] | None = None) -> str:
     closer = verdict(new["median_mse"] - new["reconstruction_median_mse"], None) < 0
     nearer = "closer to" if closer else "no closer to"
     shares = {names.get(key, key): share for key, share in found["gaussian"]["shares"].items()}
-    rarest, commonest = min(shares, key=shares.get), max(shares, key=shares.get)
     return (f"The judge labels {percent(rec['recognised'])} of the {rec['n']:,} class-conditional "
             f"samples as the class they were drawn for, with a mean probability of "
             f"{sig(rec['mean_confidence'], 2)} on that class; best {best} ({percent(per_class[best], 0)}), "
@@ -93,17 +92,19 @@ def generation(found: dict, classes: Sequence[str] | None = None) -> str:
             f"against {sig(new['test_median_mse'])} for real test images and "
             f"{sig(new['reconstruction_median_mse'])} for the decoder's reconstructions of those test "
             f"images, which are as smooth as the samples but come from images never trained on: the samples "
-            f"are {nearer} the training set than those. The judge puts the single Gaussian's samples in "
-            f"every class from {percent(shares[rarest], 0)} ({rarest}) to {percent(shares[commonest], 0)} "
-            f"({commonest}).")
+            f"are {nearer} the training set than those. {_gaussian_shares(shares)}")
 
 
-def difference_call(difference: dict) -> int:
-    """A paired difference with a bootstrap interval (`statistics.paired_bootstrap`) called by the one tie
-    rule (`verdict`): its spread is the part of the interval on the side of 0, so it is a tie when the
-    interval holds 0."""
-    mean = difference["mean"]
-    return verdict(mean, mean - difference["low"] if mean >= 0 else difference["high"] - mean)
+def _gaussian_shares(shares: dict[str, float]) -> str:
+    """How the judge spreads the single Gaussian's samples over the classes: the least and the most chosen
+    class, and every class it never chooses."""
+    rarest, commonest = min(shares, key=shares.get), max(shares, key=shares.get)
+    never = [name for name, share in shares.items() if share == 0]
+    if never:
+        return (f"The judge assigns none of the single Gaussian's samples to {join(never)}, and "
+                f"{percent(shares[commonest], 0)} to {commonest}, the most chosen class.")
+    return (f"The judge assigns between {percent(shares[rarest], 0)} ({rarest}) and "
+            f"{percent(shares[commonest], 0)} ({commonest}) of the single Gaussian's samples to each class.")
 
 
 def _check_failure(check: dict) -> str:
@@ -122,7 +123,7 @@ def paths(interpolation: dict) -> str:
     """The judged paths (the `latent.interpolation` entry): the score and its check (real held-out images
     above both kinds of path, uniform noise last), and where it passed, per kind of pair the mean density
     through the code against the cross-fade, the paired difference with its bootstrap interval (a tie when the
-    interval holds 0: `difference_call`) and the share of pairs the code path wins. Without a passed check,
+    interval holds 0: `words.interval_call`) and the share of pairs the code path wins. Without a passed check,
     no verdict."""
     f, check = interpolation, interpolation["check"]
     means = check["mean_density"]
@@ -143,7 +144,7 @@ def paths(interpolation: dict) -> str:
         d = row["difference"]
         said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])}, "
                     f"difference {sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]: "
-                    f"{AHEAD[difference_call(d)]} (the code path higher in {percent(row['code_wins'], 0)} of "
+                    f"{AHEAD[interval_call(d)]} (the code path higher in {percent(row['code_wins'], 0)} of "
                     f"them)")
     return (f"{text} Mean density per pair, code path against cross-fade, with the difference and its 95% "
             f"bootstrap interval: {'; '.join(said)}.")

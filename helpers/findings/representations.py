@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .words import TIE_ACCURACY, join, percent, plus_minus, points, verdict
+from .words import TIE_ACCURACY, interval_call, join, percent, plus_minus, points, relation, verdict, wider
 
 REPRESENTATION_WORDS = {  # the representations learned without labels, in words
     "raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code", "vae": "the VAE's mean code",
@@ -14,7 +14,6 @@ REPRESENTATION_WORDS = {  # the representations learned without labels, in words
     "ae_random": "the random encoder's code", "ae_features_random": "the random encoder's feature map"}
 READ_OUTS = (("knn_accuracy", "k-NN"), ("linear_probe_accuracy", "a linear probe"),
              ("few_n100", "an SVM from 100 labels"), ("few_n1000", "an SVM from 1,000 labels"))
-RELATION = {1: "above", 0: "level with", -1: "below"}
 UNCONDITIONAL = "unconditional"  # the `generators.best` group of the generators that used no labels
 
 
@@ -26,8 +25,7 @@ def _name(key: str, row: dict | None = None) -> str:
 
 def _against(value: float, reference: float) -> str:
     """'2.6 points above', 'level with' or '1.1 points below' (closer than `TIE_ACCURACY` is level)."""
-    call = verdict(value - reference, TIE_ACCURACY)
-    return RELATION[0] if call == 0 else f"{abs(100 * (value - reference)):.1f} points {RELATION[call]}"
+    return relation(value - reference, verdict(value - reference, TIE_ACCURACY))
 
 
 def _unsupervised(reps: dict[str, dict], key: str, raw: str | None = None) -> dict[str, float]:
@@ -87,8 +85,7 @@ def few_over_random(few: dict, *, method: str = "svm") -> str:
             a, b = entries[key][method].get(f"n{n}"), entries[control][method].get(f"n{n}")
             if a is None or b is None:
                 continue
-            spread = max(a.get("std") or 0.0, b.get("std") or 0.0) or None
-            call = verdict(a["mean"] - b["mean"], spread)
+            call = verdict(a["mean"] - b["mean"], wider(a.get("std"), b.get("std")))
             said.append(f"{_name(key, entries[key])} {percent(a['mean'])} against "
                         f"{plus_minus(b['mean'], b.get('std'), 100, '%')} "
                         f"({'within the spread' if call == 0 else points(a['mean'] - b['mean'])})")
@@ -169,10 +166,8 @@ def discussion(metrics: dict) -> str:
                 continue
             difference = code[column] - control[column]
             # the larger of the two spreads, as `few_over_random` calls the same comparison
-            spread = max(control.get(f"{column}_std") or 0.0, code.get(f"{column}_std") or 0.0) or None
-            call = verdict(difference, spread)
-            where = RELATION[0] if call == 0 else f"{abs(100 * difference):.1f} points {RELATION[call]}"
-            said.append(f"{where} it {words} ({percent(code[column])} against "
+            spread = wider(control.get(f"{column}_std"), code.get(f"{column}_std"))
+            said.append(f"{relation(difference, verdict(difference, spread))} it {words} ({percent(code[column])} against "
                         f"{plus_minus(control[column], control.get(f'{column}_std'), 100, '%')})")
         if said:
             text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
@@ -241,7 +236,7 @@ def simclr(metrics: dict, *, raw: str = "raw",
                             ("encoder", "the autoencoder's encoder")):
             d = seeds.get("against", {}).get(role)
             if d and d.get("low") is not None:
-                call = 0 if d["within_spread"] else verdict(d["mean"], None)
+                call = interval_call(d)
                 said.append(f"{points(d['mean'])} against {words} (95% interval {points(d['low'])} to "
                             f"{points(d['high'])}: {'a tie' if call == 0 else 'ahead' if call > 0 else 'behind'})")
         text += (", " + join(said) + ", paired by seed." if said else ".")

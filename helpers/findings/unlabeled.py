@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .words import capital, join, percent, plural, plus_minus, points, verdict
+from .words import capital, join, percent, plural, plus_minus, points, relation, spread_points, verdict, wider
 
 RELATION = {1: "above", 0: "level with", -1: "below"}
-SHORT_RELATION = {1: "above", 0: "level", -1: "below"}
+SHORT_RELATION = {1: "above", 0: "level", -1: "below"}  # in tables and tallies
 KINDS = {"label_propagation": "label propagation", "self_training": "self-training"}
 
 
 def _pm(s: Mapping) -> str:
-    """Mean ± standard deviation over draws in percent (the mean alone for one draw)."""
-    return plus_minus(s["mean"], s["std"] if len(s.get("draws", [])) != 1 else None, 100, "%")
+    """Mean ± standard deviation over draws in percent (the mean alone for one draw, whose spread is 0)."""
+    return plus_minus(s["mean"], s["std"], 100, "%")
 
 
 def methods(found: Mapping) -> dict[tuple[str, str], dict]:
@@ -38,8 +38,7 @@ def best(found: Mapping) -> str:
             continue
         entry = methods(found)[(b["kind"], b["key"])][key]
         level = [m["name"] for m in methods(found).values() if key in m and m["name"] != b["name"]
-                 and verdict(entry["mean"] - m[key]["mean"],
-                             max(entry.get("std") or 0.0, m[key].get("std") or 0.0) or None) == 0]
+                 and verdict(entry["mean"] - m[key]["mean"], wider(entry.get("std"), m[key].get("std"))) == 0]
         tie = f", level within the spread over draws with {join(level)}" if level else ""
         parts.append(f"with {int(key[1:]):,} labels the highest mean is that of {b['name']}, {_pm(entry)} over "
                      f"{plural(b['draws'], 'draw')}{tie}")
@@ -52,7 +51,7 @@ def _comparison(m: Mapping, n: int) -> str:
     call = s["verdict"]
     gap = "" if call == 0 else f", {points(s['difference'])}"
     return (f"{m['name']} {_pm(s)} against {_pm(base)} for {base['name']} ({RELATION[call]} it{gap}; spread "
-            f"{100 * s['spread']:.1f} points)")
+            f"{spread_points(s['spread'])})")
 
 
 def baselines(found: Mapping, n: int | None = None) -> str:
@@ -78,9 +77,8 @@ def tally(found: Mapping, n: int | None = None) -> str:
         measured = [m for (k, _), m in methods(found).items() if k == kind and f"n{n}" in m]
         if len(measured) == 1:
             s = measured[0][f"n{n}"]
-            gap = "" if s["verdict"] == 0 else f"{abs(100 * s['difference']):.1f} points "
-            parts.append(f"{words} is {gap}{RELATION[s['verdict']]} {s['baseline']['name']} (spread "
-                         f"{100 * s['spread']:.1f} points)")
+            parts.append(f"{words} is {relation(s['difference'], s['verdict'])} {s['baseline']['name']} "
+                         f"(spread {spread_points(s['spread'])})")
         elif measured:
             calls = [m[f"n{n}"]["verdict"] for m in measured]
             states = join([f"{SHORT_RELATION[c]} in {calls.count(c)}" for c in (1, 0, -1) if c in calls])

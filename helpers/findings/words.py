@@ -63,6 +63,22 @@ def verdict(difference: float, spread: float | None) -> int:
     return (difference > 0) - (difference < 0)
 
 
+def wider(*spreads: float | None) -> float | None:
+    """The larger of two or more spreads, the one a difference between their means must exceed (`verdict`);
+    None where every spread is None or 0."""
+    return max((abs(s) for s in spreads if s), default=0.0) or None
+
+
+def interval_call(difference: dict) -> int | None:
+    """`verdict` on a difference with a confidence interval (`statistics.paired_difference` or
+    `paired_bootstrap`: `mean`, `low`, `high`), its spread the part of the interval between the mean and 0: 0 (a
+    tie) when the interval holds 0, else the mean's sign; None without an interval (one seed)."""
+    mean, low, high = difference["mean"], difference.get("low"), difference.get("high")
+    if low is None or high is None:
+        return None
+    return verdict(mean, mean - low if mean >= 0 else high - mean)
+
+
 def plural(count: float, noun: str) -> str:
     """'1 epoch', '2 epochs', '2.5 epochs' (a median of counts), '1,600 images'."""
     number = f"{count:,}" if float(count).is_integer() else f"{count:g}"
@@ -87,3 +103,17 @@ def signed(value: float, decimals: int = 1) -> str:
 def points(difference: float) -> str:
     """A difference of two shares in signed percentage points: '+3.1 points', '−0.4 points'."""
     return f"{signed(100 * difference)} points"
+
+
+def spread_points(spread: float) -> str:
+    """A spread of shares in percentage points, to two significant digits: '1.2 points'."""
+    return f"{sig(100 * abs(spread), 2)} points"
+
+
+def relation(difference: float, call: int, above: str = "above", below: str = "below",
+             level: str = "level with") -> str:
+    """A difference of two shares by its `call` (from `verdict`): '2.6 points above', 'level with' or
+    '1.1 points below'."""
+    if call == 0:
+        return level
+    return f"{abs(100 * difference):.1f} points {above if call > 0 else below}"

@@ -1,0 +1,43 @@
+"""The shared formatting and tie rules of `helpers.findings.words`: what a sentence's verdict rests on."""
+from __future__ import annotations
+
+import pytest
+
+from helpers.findings.words import interval_call, plus_minus, relation, verdict
+from helpers.statistics import paired_bootstrap, paired_difference
+
+
+@pytest.mark.parametrize("difference, spread, call", [(0.02, 0.01, 1), (-0.02, 0.01, -1), (0.01, 0.01, 0),
+                                                      (-0.005, 0.01, 0), (0.001, None, 1), (0.0, None, 0)])
+def test_verdict_is_a_tie_within_the_spread_and_the_sign_beyond_it(difference, spread, call):
+    assert verdict(difference, spread) == call
+
+
+def test_interval_call_is_a_tie_exactly_when_the_interval_holds_zero():
+    ahead = paired_difference([0.9, 0.91, 0.92], [0.8, 0.8, 0.81])
+    mixed = paired_difference([0.9, 0.8, 0.85], [0.85, 0.85, 0.85])
+    behind = paired_difference([0.7, 0.71, 0.7], [0.8, 0.8, 0.81])
+    assert [interval_call(d) for d in (ahead, mixed, behind)] == [1, 0, -1]
+    assert mixed["low"] <= 0 <= mixed["high"]
+    assert interval_call(paired_difference([0.9], [0.8])) is None  # one seed: no interval
+
+
+def test_interval_call_reads_an_asymmetric_bootstrap_interval_by_the_side_of_zero():
+    skewed = {"mean": 0.03, "low": 0.001, "high": 0.2}  # far from 0 above, close below: still ahead
+    assert interval_call(skewed) == 1
+    assert interval_call({"mean": 0.03, "low": -0.001, "high": 0.04}) == 0
+    assert interval_call({"mean": -0.03, "low": -0.2, "high": -0.001}) == -1
+    draws = paired_bootstrap([1.0, 2.0, 3.0, 4.0, 5.0] * 4, [0.0, 1.0, 2.0, 3.0, 4.0] * 4, seed=0)
+    assert interval_call(draws) == 1
+
+
+def test_relation_gives_the_distance_in_points_only_beyond_a_tie():
+    assert relation(0.026, 1) == "2.6 points above"
+    assert relation(-0.011, -1, above="ahead of", below="behind") == "1.1 points behind"
+    assert relation(0.026, 0) == "level with"
+
+
+def test_plus_minus_rounds_the_mean_to_what_its_spread_supports():
+    assert plus_minus(0.7234, 0.0123, 100, "%") == "72.3 ± 1.2%"
+    assert plus_minus(0.7234, 0.04, 100, "%") == "72 ± 4%"
+    assert plus_minus(0.7234, None, 100, "%") == "72.3%"
