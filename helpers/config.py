@@ -258,7 +258,10 @@ PROFILES: dict[str, Profile] = {
         ae_epochs=8,
         compare_epochs=4,
         sweep_epochs=6,
-        compare_limit=3000,  # the seeded ablations of section 1 (3 seeds each) fit its minutes on half of 6,000
+        # every comparison trains on these 3,000 (section 1's ablations and code sizes, section 3's cross-validation
+        # and fine-tuning study, section 5's VAE variants): half of 6,000, so that section 1's seeded ablations (3
+        # seeds each) fit its minutes
+        compare_limit=3000,
         folds=3,
         trials=16,  # Hyperband stops most trials after one or two of their four epochs
         search_limit=1000,

@@ -213,19 +213,29 @@ Seeded = History | Sequence[History]  # one run, or the same run over several se
 
 
 def seed_band(runs: Seeded, column: str, x: str = "epoch") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`column` against `x` over the seeds of a run: at each epoch reached by any seed, x (the seeds' mean), the
-    mean over those seeds, and their lowest and highest value (equal to the mean for one run)."""
+    """`column` against `x` over the seeds of a run, at each epoch that every seed reached (a seed stopped early
+    ends the band, so its mean never switches to fewer seeds): x (the seeds' mean), the mean over the seeds,
+    and their lowest and highest value (equal to the mean for one run)."""
     histories = [runs] if isinstance(runs, History) else list(runs)
-    longest = max(len(h.rows) for h in histories)
-    xs, mean, low, high = [], [], [], []
-    for i in range(longest):
-        rows = [h.rows[i] for h in histories if i < len(h.rows)]
-        values = [r[column] for r in rows]
-        xs.append(float(np.mean([r[x] for r in rows])))
-        mean.append(float(np.mean(values)))
-        low.append(min(values))
-        high.append(max(values))
-    return tuple(np.asarray(v) for v in (xs, mean, low, high))
+    rows = [[h.rows[i] for h in histories] for i in range(min(len(h.rows) for h in histories))]
+    return tuple(np.asarray(v) for v in (
+        [float(np.mean([r[x] for r in at])) for at in rows], [float(np.mean([r[column] for r in at])) for at in rows],
+        [min(r[column] for r in at) for at in rows], [max(r[column] for r in at) for at in rows]))
+
+
+def draw_seeds(ax: plt.Axes, runs: Seeded, column: str, x: str = "epoch", *, colour: str, **line) -> None:
+    """`column` of a run on `ax`: over several seeds, the mean with a shaded band from the lowest to the highest
+    seed (`seed_band`), and beyond the epoch every seed reached, each longer seed's own thin line; one run as
+    its line. `line`: the mean line's style (linestyle, marker, label, ...)."""
+    xs, mean, low, high = seed_band(runs, column, x)
+    if _seeds(runs) > 1:
+        ax.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
+        for h in runs:
+            if len(h.rows) > len(xs):
+                tail = h.rows[len(xs) - 1:]
+                ax.plot([r[x] for r in tail], [r[column] for r in tail], color=colour,
+                        linestyle=line.get("linestyle", "-"), linewidth=0.8, alpha=0.6)
+    ax.plot(xs, mean, color=colour, **line)
 
 
 def _seeds(runs: Seeded) -> int:
@@ -236,21 +246,18 @@ def curves(histories: dict[str, Seeded], columns: Sequence[str], title: str, yla
            x: str = "epoch", log: bool = True) -> plt.Figure:
     """One colour and one marker per run, one line style per column (solid, dashed, dotted: say which in the title);
     with one column, each run also gets its own line style, so runs that overlap stay distinguishable. A run given
-    over several seeds is drawn as the mean with a shaded band from the lowest to the highest seed. Half the
-    print width; the legend inside with one run, below the axes with several."""
+    over several seeds is drawn as the mean with a shaded band from the lowest to the highest seed (`draw_seeds`).
+    Half the print width; the legend inside with one run, below the axes with several."""
     single = len(histories) == 1
     fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.3 if single else 2.2 + 0.16 * len(histories)))
     for i, (name, history) in enumerate(histories.items()):
         for j, column in enumerate(columns):
             label = column.replace("_", " ") if single else (name if j == 0 else None)
             style = ("-", "--", ":")[j % 3] if len(columns) > 1 else ("-", "--", "-.", ":")[i % 4]
-            xs, mean, low, high = seed_band(history, column, x)
-            colour = f"C{(j if single else i) % 10}"
-            if _seeds(history) > 1:
-                ax.fill_between(xs, low, high, color=colour, alpha=0.18, linewidth=0)
-            ax.plot(xs, mean, color=colour, linestyle="-" if single else style,
-                    marker=MARKERS[i % len(MARKERS)] if len(xs) < 15 else None, markersize=4,
-                    markerfacecolor="none", label=label)
+            short = len(seed_band(history, column, x)[0]) < 15
+            draw_seeds(ax, history, column, x, colour=f"C{(j if single else i) % 10}",
+                       linestyle="-" if single else style, marker=MARKERS[i % len(MARKERS)] if short else None,
+                       markersize=4, markerfacecolor="none", label=label)
     ax.set_xlabel("epoch" if x == "epoch" else "wall-clock seconds")
     if x == "epoch":
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -272,8 +279,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 def train_val_panels(histories: dict[str, Seeded], title: str, ylabel: str = "MSE per pixel") -> plt.Figure:
     """One panel per run, sharing both axes: training loss (solid, the mean over each epoch) and validation loss
     (dashed); a dotted vertical line marks the epoch whose weights were kept when that is not the last. A run
-    given over several seeds is drawn as the mean over its seeds with a band from the lowest to the highest (the
-    kept epoch: the first seed's)."""
+    given over several seeds is drawn as the mean over its seeds with a band from the lowest to the highest
+    (`draw_seeds`; the kept epoch: the first seed's)."""
     n = len(histories)
     cols = min(3, n)
     rows = -(-n // cols)
@@ -282,10 +289,7 @@ def train_val_panels(histories: dict[str, Seeded], title: str, ylabel: str = "MS
     for ax, (name, history) in zip(axes.flat, histories.items()):
         for column, colour, style, label in (("train_loss", "C0", "-", "training"),
                                              ("val_loss", "C3", "--", "validation")):
-            epochs, mean, low, high = seed_band(history, column)
-            if _seeds(history) > 1:
-                ax.fill_between(epochs, low, high, color=colour, alpha=0.2, linewidth=0)
-            ax.plot(epochs, mean, color=colour, linestyle=style, label=label)
+            draw_seeds(ax, history, column, colour=colour, linestyle=style, label=label)
         first = history if isinstance(history, History) else history[0]
         epochs, kept = first.column("epoch"), first.kept["epoch"]
         if kept != epochs[-1]:

@@ -149,10 +149,12 @@ def test_a_run_over_seeds_is_drawn_as_its_mean_inside_a_band_of_its_seeds():
         return h
     seeds = [history(1.0, 5), history(2.0, 5), history(3.0, 4)]  # the last stopped early
     xs, mean, low, high = plots.seed_band(seeds, "train_loss")
-    assert list(xs) == [1, 2, 3, 4, 5] and mean[0] == pytest.approx(2.0) and (low[0], high[0]) == (1.0, 3.0)
-    assert mean[4] == pytest.approx(1.5 / 5)  # epoch 5: the two seeds that reached it
+    assert list(xs) == [1, 2, 3, 4] and mean[0] == pytest.approx(2.0) and (low[0], high[0]) == (1.0, 3.0)
+    assert mean[3] == pytest.approx(6.0 / 4 / 3)  # the band ends where the early-stopped seed ended
     fig = plots.train_val_panels({"none": seeds, "one seed": seeds[0]}, "title")
     assert len(fig.axes[0].collections) == 2 and not fig.axes[1].collections  # a band per curve over seeds only
+    tails = [line for line in fig.axes[0].lines if len(line.get_xdata()) == 2]  # epochs 4 to 5, per longer seed
+    assert len(tails) == 2 * 2 and all(list(t.get_xdata()) == [4, 5] for t in tails)
 
 
 def test_seeded_variants_start_from_their_own_run_and_pool_over_seeds():

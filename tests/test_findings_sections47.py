@@ -465,3 +465,5 @@ def test_the_simclr_sentence_calls_its_fine_tuning_over_seeds_by_the_paired_inte
     assert plus_minus(0.8937, 0.0035, 100, "%") in seeds
     assert "+2.2 points against Homework 1's network from scratch" in seeds and "ahead" in seeds
     assert "the autoencoder's encoder" in seeds and "a tie" in seeds
+    metrics["finetune_seeds"] = {"differences": {"encoder": {"name": "frozen + two-layer head"}}}
+    assert "encoder (frozen + two-layer head)" in rep_text.simclr(metrics)  # the strategy it was, named

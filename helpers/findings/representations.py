@@ -232,8 +232,9 @@ def simclr(metrics: dict, *, raw: str = "raw",
         text += (f" Over {seeds['seeds']} seeds of {seeds['epochs']} epochs SimCLR's fine-tuned encoder scores "
                  f"{plus_minus(accuracy['mean'], accuracy['std'], 100, '%')}")
         said = []
+        encoder = metrics.get("finetune_seeds", {}).get("differences", {}).get("encoder", {}).get("name")
         for role, words in (("scratch", "Homework 1's network from scratch"),
-                            ("encoder", "the autoencoder's encoder")):
+                            ("encoder", "the autoencoder's encoder" + (f" ({encoder})" if encoder else ""))):
             d = seeds.get("against", {}).get(role)
             if d and d.get("low") is not None:
                 call = interval_call(d)
