@@ -13,9 +13,11 @@ images (the floor), training images (what a copying generator would score) and u
 
 Every score is checked against those references first (`judging.check`): a score on which a real set does not
 come above every generator, or uniform noise does not come last, is dropped, and generators are ranked only by
-the scores of `RANKED_BY` that pass (overall: Frechet distance, fidelity: density, diversity: coverage). The
-same sets are also scored in the best section-3 classifier's features (initialised from the autoencoder): a
-second opinion, kept as a ranking only where it agrees with the judge (`judging.agreement`).
+the scores of `RANKED_BY` that pass (overall: Frechet distance, fidelity: density, diversity: coverage). Every
+score is a mean over independent draws of the images, and a generator leads another only beyond the larger
+of their standard deviations over those draws (`level`). The same draws are also scored in the best section-3
+classifier's features (which may start from the autoencoder): a second opinion, kept as a ranking only where
+it agrees with the judge (`judging.agreement`), and absent where that classifier is the judge itself.
 
 Generators are compared in explicit groups (`groups`: group name -> generator names, e.g. `UNCONDITIONAL` and
 `CONDITIONAL`): a generator that draws each sample for a given class used the labels, so it is ranked only
@@ -37,7 +39,7 @@ from . import gan, judging, latent, vae
 from .context import Context
 from .data import ImageSet, nearest, to_uint8
 from .findings import generators as gen_text
-from .findings.words import percent, plus_minus, sig
+from .findings.words import percent, plus_minus, sig, verdict
 from .judging import (DENSITY_K, confident_share, density_coverage,  # noqa: F401 (density_coverage: shared)
                       features, kth_distance)
 from .results import markdown_table, slug
@@ -280,6 +282,21 @@ def rankings(scores: dict[str, dict], groups: Groups | Sequence[str],
             for group, names in as_groups(scores, groups).items()}
 
 
+def spread(a: dict, b: dict, by: str) -> float | None:
+    """The spread two sets' means on `by` are compared within: the larger of their standard deviations over
+    draws (`<by>_std`); None where neither has one (a single draw)."""
+    return max(a.get(f"{by}_std") or 0.0, b.get(f"{by}_std") or 0.0) or None
+
+
+def level(scores: dict[str, dict], names: Sequence[str], by: str) -> dict[str, list[str]]:
+    """For each of `names`, the others level with it on `by`, best first: by the one tie rule
+    (`words.verdict`), their means differ by no more than the larger of the two standard deviations over
+    draws (`spread`); with a single draw only an equal mean is level."""
+    order = ranked(scores, names, by)
+    return {n: [m for m in order if m != n and
+                verdict(scores[n][by] - scores[m][by], spread(scores[n], scores[m], by)) == 0] for n in names}
+
+
 def beaten_by_noise(scores: dict[str, dict], generators: Sequence[str], by: str, noise: str = NOISE) -> list[str]:
     """The generators that uniform noise outscores on `by`: where there are any, `by` cannot rank them."""
     if noise not in scores:
@@ -390,16 +407,20 @@ def metrics(scores: dict[str, dict], groups: Groups | Sequence[str], *, judge: s
     """The `generators` section of metrics.json: the judge (`judge`: its name) and its feature space, every
     set's scores under its key with its group (references: "reference"), the groups, every score's check
     (`checks`) with the scores kept and dropped, the scores generators are ranked by (`ranked_by`: those of
-    `RANKED_BY` that passed) with the rankings within each group (and each group's best on each), the
-    generators uniform noise outscores on each score, where each generator lands between the floor and the
-    ceiling on the Frechet distance, each generator's coverage as a share of the real held-out set's own, and
-    with `second` (the same sets scored in the features of `second_name`) the `second_opinion`."""
+    `RANKED_BY` that passed) with the rankings within each group (and each group's best on each), which
+    generators are level with each other within the spread over draws (`level`: group -> score -> set key ->
+    set keys; `level_with_best`: group -> score -> the names level with that best), the generators uniform
+    noise outscores on each score, where each generator lands between the floor and the ceiling on the Frechet
+    distance, each generator's coverage as a share of the real held-out set's own, and with `second` (the
+    same sets scored in the features of `second_name`) the `second_opinion`. Where `second_name` is the judge
+    itself there is no second feature space: `second_opinion` is None and `best_is_judge` True."""
     groups = as_groups(scores, groups)
     generators = generators_of(groups)
     group_of = {n: g for g, names in groups.items() for n in names}
     found_checks = checks(scores, groups)
     order = ranked_by(found_checks)
     where, within = placement(scores, groups), rankings(scores, groups, order)
+    levels = {g: {by: level(scores, names, by) for by in order} for g, names in groups.items()}
     beaten = {by: [key(g) for g in beaten_by_noise(scores, generators, by)]
               for by in MEASURES if NOISE in scores and by in scores[NOISE]}
     real_coverage = scores[REAL]["coverage"]
@@ -415,14 +436,21 @@ def metrics(scores: dict[str, dict], groups: Groups | Sequence[str], *, judge: s
              "rankings": {key(g): {by: [key(n) for n in names] for by, names in per.items()}
                           for g, per in within.items()},
              "best": {key(g): {by: names[0] for by, names in per.items()} for g, per in within.items()},
+             "level": {key(g): {by: {key(n): [key(m) for m in others] for n, others in per.items()}
+                                for by, per in levels[g].items()} for g in groups},
+             "level_with_best": {key(g): {by: levels[g][by][names[0]] for by, names in per.items()}
+                                 for g, per in within.items()},
              "noise_beats": beaten, "noise_beats_count": {by: len(v) for by, v in beaten.items()},
              "floor_best": where["floor_best"], "ceiling_worst": where["ceiling_worst"],
              "all_between": where["all_between"],
              "share_of_gap": {key(g): v for g, v in where["between"].items()},
              "coverage_of_real": {key(g): scores[g]["coverage"] / real_coverage if real_coverage else None
                                   for g in generators}}
-    if second is not None:
-        found["second_opinion"] = second_opinion(scores, second, groups, order, name=second_name, seed=seed)
+    if judge is not None and second_name == judge:
+        found.update(second_opinion=None, best_is_judge=True)
+    elif second is not None:
+        opinion = second_opinion(scores, second, groups, order, name=second_name, seed=seed)
+        found.update(second_opinion=opinion, best_is_judge=False)
     return found
 
 
@@ -480,9 +508,10 @@ def generator_sets(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, train
 class Generators:
     """Section 7's sample quality: every scored set (references first, then the generators by group), the
     groups, the reference sets' names, every set's scores in the judge's features and in the best
-    classifier's (`second`), the `generators` section, the table, the second opinion's table (empty where it
-    does not agree with the judge: it is then no ranking to show) and the sentences (the check and the
-    rankings within groups, the second opinion, and the DCGAN's reading)."""
+    classifier's (`second`; empty where the best classifier is the judge), the `generators` section, the
+    table, the second opinion's table (empty where there is none or it does not agree with the judge: it is
+    then no ranking to show) and the sentences (the check and the rankings within groups, the second
+    opinion, and the DCGAN's reading)."""
 
     sets: dict[str, ImageSetEntry]
     groups: dict[str, list[str]]
@@ -501,29 +530,36 @@ class Generators:
         return [images[:SHOWN] for images, _ in self.sets.values()]
 
 
+def score_draws(scorer: Scorer, drawn: Sequence[tuple[dict[str, ImageSetEntry], dict]], *,
+                pixels: bool = True) -> dict[str, dict]:
+    """Every set of every draw (`drawn`: `image_sets` results) scored by `scorer`, pooled over the draws
+    (`pooled_scores`)."""
+    return pooled_scores([{name: scorer.score(images, intended, pixels=pixels)
+                           for name, (images, intended) in sets.items()} for sets, _ in drawn])
+
+
 def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
                clfs: Classifiers, reps: latent.Representations) -> Generators:
     """Every generator's images (`generator_sets`) and the reference sets (`references`: held-out and
     training images, uniform noise), scored against the test images in the penultimate features of the judge
     (`clfs.judge`), each score the mean over `SCORE_DRAWS` independent draws of the images with its spread
-    (`pooled_scores`), and, as a second opinion, the first draw in the best section-3 classifier's features;
-    merged as `generators`."""
+    (`pooled_scores`), and, as a second opinion, the same draws scored and pooled alike in the best section-3
+    classifier's features (none where that classifier is the judge); merged as `generators`."""
     splits, n = ctx.splits, ctx.profile.quality_samples
+    best_is_judge = clfs.best_name == clfs.judge_name
     scorers = [Scorer(classifier_embedding(latent.Penultimate(model), mean=splits.mean, std=splits.std),
                       splits.test.images, splits.train.images, n=n, seed=ctx.seed)
-               for model in (clfs.judge, clfs.best_model)]
+               for model in ((clfs.judge,) if best_is_judge else (clfs.judge, clfs.best_model))]
     drawn = []
     for seed in range(ctx.seed, ctx.seed + SCORE_DRAWS):
         refs = references(splits.val.images, splits.train.images, n, seed=seed)
         drawn.append(image_sets(refs, generator_sets(ctx, ae_final, main, trained, reps, seed=seed)))
-    sets, groups = drawn[0]  # the first draw is the one shown, and the one the second opinion reads
-    scores = pooled_scores([{name: scorers[0].score(images, intended) for name, (images, intended) in found.items()}
-                            for found, _ in drawn])
-    second = {name: scorers[1].score(images, intended, pixels=False)
-              for name, (images, intended) in sets.items()}
-    found = ctx.merge("generators", {**metrics(scores, groups, judge=clfs.judge_name, second=second,
+    sets, groups = drawn[0]  # the first draw is the one shown
+    scores = score_draws(scorers[0], drawn)
+    second = {} if best_is_judge else score_draws(scorers[1], drawn, pixels=False)
+    found = ctx.merge("generators", {**metrics(scores, groups, judge=clfs.judge_name, second=second or None,
                                                second_name=clfs.best_name, seed=ctx.seed), "draws": SCORE_DRAWS})
-    agrees = found["second_opinion"]["agrees"]
+    agrees = bool(found["second_opinion"] and found["second_opinion"]["agrees"])
     return Generators(sets, groups, list(ROLES), scores, second, found, table(scores, groups),
                       table(second, groups, pixels=False) if agrees else "",
                       f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found))

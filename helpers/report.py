@@ -82,6 +82,8 @@ def findings(metrics: dict) -> dict:
         found["search"] = fs.search_finding(metrics["search_cv"])
     if "generators" in metrics:
         found["generators"] = fg.summary(metrics["generators"])
+        if "dcgan" in metrics["generators"]["sets"]:  # the set report.tex reads on its own
+            found["dcgan_coverage"] = fg.coverage_of_real(metrics["generators"])
     if "finetune_hw1" in metrics:
         found["hw1"] = ff.hw1_finding(metrics["finetune_hw1"], metrics.get("finetune_seeds"))
     if "scratch" in metrics.get("finetune", {}):

@@ -69,16 +69,19 @@ def _finetune_summary(metrics: dict) -> str:
             f"{best}")
 
 
-def _generators_summary(sets: dict) -> str:
-    """Section 7's key numbers: the Fréchet distance of the floor, the DCGAN and the ceiling, and the DCGAN's
-    fidelity and diversity scores."""
+def _generators_summary(found: dict) -> str:
+    """Section 7's key numbers from the `generators` section: the Fréchet distance in the judge's features
+    (named where the run records its judge; a run without one scored in a classifier's features) of the
+    floor, the DCGAN and the ceiling, and the DCGAN's density (fidelity) and coverage (diversity) where each
+    passed the check; mean ± standard deviation over draws where the run has one."""
+    sets, passed = found["sets"], {by: c["passed"] for by, c in found.get("checks", {}).items()}
     gan = sets["dcgan"]
-    text = (f"Fréchet distance (classifier features): real {sig(sets['real_held_out_images']['frechet'])}, "
-            f"DCGAN {sig(gan['frechet'])}, noise {sig(sets['uniform_noise']['frechet'])}; DCGAN mean top "
-            f"probability {sig(gan['mean_top_probability'], 2)}")
-    if "density" in gan:
-        text += f", density {sig(gan['density'], 2)}, coverage {sig(gan['coverage'], 2)}"
-    return text
+    value = lambda row, by: plus_minus(row[by], row.get(f"{by}_std"))  # noqa: E731
+    space = f"the judge's features ({found['judge']})" if found.get("judge") else "classifier features"
+    text = (f"Fréchet distance in {space}: real {value(sets['real_held_out_images'], 'frechet')}, "
+            f"DCGAN {value(gan, 'frechet')}, noise {value(sets['uniform_noise'], 'frechet')}")
+    kept = [f"{by} {value(gan, by)}" for by in ("density", "coverage") if by in gan and passed.get(by)]
+    return text + (f"; DCGAN {join(kept)}" if kept else "")
 
 
 def summary(metrics: dict) -> str:
@@ -118,7 +121,7 @@ def summary(metrics: dict) -> str:
             found["simclr"] += (f"; 100 labels and the unlabeled images: {semi['name']} "
                                 f"{plus_minus(semi['mean'], semi['std'], 100, '%')}")
     if gens:
-        found["side_by_side"] = _generators_summary(gens)
+        found["side_by_side"] = _generators_summary(metrics["generators"])
     for key, text in found.items():
         seconds = sec.get(key)
         lines.append(f"| {SECTIONS[key]} | {'–' if seconds is None else f'{seconds:,.0f}'} | {text} |")

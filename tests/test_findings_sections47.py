@@ -16,7 +16,7 @@ from helpers.findings import representations as rep_text
 from helpers.findings import vae as vae_text
 from helpers.findings.words import TIE_ACCURACY, percent, plus_minus, sig
 
-from .tiny import GROUPS, SCORES, quality_row
+from .tiny import GROUPS, SCORES, as_dcgan, quality_row, with_spread
 
 
 def _json(value):
@@ -384,12 +384,89 @@ def test_the_generator_details_and_the_dcgan_sentence_read_the_stored_scores():
     assert "fails the check" in _segment(dcgan, "density", ("coverage",))  # density failed in SCORES
     assert " of 3" not in _segment(dcgan, "density", ("coverage",))
     assert "rank 2 of 3" in _segment(dcgan, "coverage, the diversity score", (")",))
-    assert f"{percent(0.35 / 0.97, 0)} of the real held-out images' own" in dcgan
+    assert percent(0.35 / 0.97) in _segment(dcgan, "coverage, the diversity score", ("recall",))
     assert "top probability" not in dcgan and "target" not in dcgan
     calm = gen_text.dcgan(_json(quality.metrics(_calm_scores(), GROUPS)), "gan")
     assert "rank 3 of 3" in _segment(calm, "density", ("coverage",))
     with pytest.raises(ValueError, match="no scored set"):
         gen_text.dcgan(found, "DCGAN")
+
+
+def _unconditional(text: str) -> str:
+    return _segment(text, "Among the 3 unconditional generators", ("The only",))
+
+
+def test_a_lead_within_the_spread_over_draws_names_the_generators_level_with_the_best():
+    close = _calm_scores(gan=quality_row(33.0, 0.61, 0.32, 0.69, 0.35, 0.70))  # 1.33 above the mixture
+    tied = _json(quality.metrics(with_spread(close, 2.0, ("frechet",)), GROUPS))
+    text = _unconditional(gen_text.group_bests(tied))
+    assert "leads" not in text  # the mixture is best on every score by the mean, but not beyond the spread
+    frechet, density = text.split(";")[:2]
+    assert "Fréchet distance" in frechet and "mixture" in frechet
+    assert "level with gan" in frechet and plus_minus(33.0, 2.0) in frechet
+    assert "density" in density and "level with" not in density  # no spread there: the mean decides
+    ahead = _json(quality.metrics(with_spread(close, 0.5, ("frechet",)), GROUPS))
+    text = _unconditional(gen_text.group_bests(ahead))
+    assert "mixture leads on every ranked score" in text and "gan" not in text and "level" not in text
+    assert plus_minus(31.67, 0.5) in text
+    one_draw = _unconditional(gen_text.group_bests(_json(quality.metrics(close, GROUPS))))
+    assert "mixture leads on every ranked score" in one_draw
+
+
+def test_the_dcgan_rank_is_a_range_where_neighbours_lie_within_the_spread():
+    close = _calm_scores(gan=quality_row(33.0, 0.61, 0.32, 0.69, 0.35, 0.70))
+
+    def frechet(scores: dict) -> str:  # the DCGAN's sentence on the Fréchet distance
+        said = gen_text.dcgan(_json(quality.metrics(scores, GROUPS)), "gan")
+        return _segment(said, "Fréchet", ("Their density",))
+
+    first = frechet(with_spread(close, 2.0, ("frechet",)))
+    assert "rank 2 of 3" not in first and "tied with mixture for first of 3" in first
+    assert "rank 2 of 3" in frechet(with_spread(close, 0.5, ("frechet",)))  # beyond the spread: its rank
+    assert "rank 2 of 3" in frechet(close)  # one draw: the means rank
+    # level with the generator behind it only: ranks 2 to 3
+    middle = _calm_scores(gan=quality_row(33.0, 0.61, 0.32, 0.69, 0.35, 0.70),
+                          **{"vae, beta 4": quality_row(33.5, 0.92, 0.0, 0.80, 0.22, 0.60)})
+    middle = {n: {**row, "frechet_std": 0.8} if n in ("gan", "vae, beta 4") else row
+              for n, row in middle.items()}
+    placed = frechet(middle)
+    assert "vae, beta 4" in placed and "2 to 3 of 3" in placed and "first" not in placed
+
+
+def test_the_discussion_names_the_generators_level_with_the_best():
+    tied = with_spread(_calm_scores(), 0.2, ("density",))  # mixture 0.93, vae 0.80: within 0.2
+    metrics = {"representations": _reps(0.8566), "generators": _json(quality.metrics(tied, GROUPS))}
+    text = _segment(rep_text.discussion(metrics), "generators that used no labels", (".",))
+    assert "mixture, level with vae, beta 4," in text and "has both" not in text
+    metrics["generators"] = _json(quality.metrics(with_spread(_calm_scores(), 0.05, ("density",)), GROUPS))
+    assert "mixture has both the highest density and the highest coverage" in rep_text.discussion(metrics)
+
+
+def test_there_is_no_second_opinion_to_state_where_the_best_classifier_is_the_judge():
+    judge = _calm_scores()
+    found = _json(quality.metrics(judge, GROUPS, judge="HW1", second=judge, second_name="HW1"))
+    said = gen_text.second_opinion(found)
+    assert said and "agree" not in said and "Spearman" not in said and "not shown" not in said
+    assert said in gen_text.summary(found)
+    other = _json(quality.metrics(judge, GROUPS, judge="HW1", second=judge, second_name="fine-tuned"))
+    assert "agrees with the judge's" in gen_text.second_opinion(other)
+
+
+def test_the_dcgan_coverage_share_is_stated_only_where_coverage_passes_the_check():
+    scores, groups = as_dcgan(_calm_scores(), GROUPS)
+    share = percent(0.35 / 0.97)
+    passed = _json(quality.metrics(scores, groups))
+    assert share in gen_text.coverage_of_real(passed) and share in gen_text.dcgan(passed)
+    failing = {**scores, quality.NOISE: {**scores[quality.NOISE], "coverage": 0.5}}  # noise above the DCGAN
+    failed = _json(quality.metrics(failing, groups))
+    assert not failed["checks"]["coverage"]["passed"]
+    said = gen_text.coverage_of_real(failed)
+    assert said and share not in said and share not in gen_text.dcgan(failed)
+    assert percent(0.35 / 0.97, 0) not in gen_text.details(failed)  # nor among every generator's share
+    for found in (passed, failed):
+        prose = report.findings({"generators": found})
+        assert prose["dcgan_coverage"] == gen_text.coverage_of_real(found)
+    assert "dcgan_coverage" not in report.findings({"generators": _json(quality.metrics(SCORES, GROUPS))})
 
 
 # ----------------------------------------------------------------------------- one function, both places

@@ -16,7 +16,7 @@ from helpers import judging, latent, plots, quality
 from helpers.findings import generators as gen_text
 from helpers.findings.words import sig
 
-from .tiny import GROUPS, SCORES, quality_row
+from .tiny import GROUPS, SCORES, quality_row, with_spread
 
 
 def test_frechet_distance_matches_the_closed_form_for_two_gaussians():
@@ -286,6 +286,61 @@ def test_the_second_opinion_is_kept_only_where_it_agrees_with_the_judge():
     noisy = {**judge, quality.NOISE: {**judge[quality.NOISE], "coverage": 0.5}}
     failed = quality.metrics(judge, GROUPS, second=noisy)["second_opinion"]["agreement"]["coverage"]
     assert failed["same_best"] and not failed["passed_check"] and not failed["agrees"]
+
+
+def test_a_generator_within_the_larger_spread_over_draws_is_level_with_the_best():
+    close = _calm(gan=quality_row(33.0, 0.61, 0.32, 0.69, 0.35, 0.70))  # 1.33 above the mixture's 31.67
+    wide = quality.metrics(with_spread(close, 2.0, ("frechet",)), GROUPS)
+    assert wide["best"]["unconditional"]["frechet"] == "mixture"  # the best by the mean is kept
+    assert wide["level_with_best"]["unconditional"]["frechet"] == ["gan"]
+    assert wide["level"]["unconditional"]["frechet"] == {"mixture": ["gan"], "gan": ["mixture"],
+                                                         "vae_beta_4": []}
+    assert wide["level_with_best"]["unconditional"]["density"] == []  # no spread recorded: means decide
+    narrow = quality.metrics(with_spread(close, 0.5, ("frechet",)), GROUPS)
+    assert narrow["level_with_best"]["unconditional"]["frechet"] == []  # 1.33 is beyond 0.5: a lead
+    one_draw = quality.metrics(close, GROUPS)
+    assert all(not names for names in one_draw["level_with_best"]["unconditional"].values())
+    # the larger of the two spreads decides: one wide set is enough
+    one = {**close, "gan": {**close["gan"], "frechet_std": 2.0}}
+    assert quality.level(one, ["mixture", "gan"], "frechet") == {"mixture": ["gan"], "gan": ["mixture"]}
+    equal = {**close, "gan": {**close["gan"], "frechet": 31.67}}  # one draw: only an equal mean is level
+    assert quality.level(equal, ["mixture", "gan", "vae, beta 4"], "frechet")["mixture"] == ["gan"]
+
+
+def test_there_is_no_second_opinion_where_the_best_classifier_is_the_judge():
+    judge = _calm()
+    found = quality.metrics(judge, GROUPS, judge="HW1", second=judge, second_name="HW1")
+    assert found["second_opinion"] is None and found["best_is_judge"]
+    skipped = quality.metrics(judge, GROUPS, judge="HW1", second=None, second_name="HW1")
+    assert skipped["second_opinion"] is None and skipped["best_is_judge"]
+    other = quality.metrics(judge, GROUPS, judge="HW1", second=judge, second_name="fine-tuned")
+    assert not other["best_is_judge"] and other["second_opinion"]["model"] == "fine-tuned"
+    assert "second_opinion" not in quality.metrics(judge, GROUPS, judge="HW1")  # none asked for
+
+
+def test_every_draw_is_scored_and_pooled_in_either_feature_space():
+    g = torch.Generator().manual_seed(0)
+    base = torch.nn.functional.avg_pool2d(torch.rand(1, 1, 28, 28, generator=g), 3, 1, 1)
+
+    def real_like(n: int, spread: float = 0.1) -> torch.Tensor:
+        return (base + spread * torch.randn(n, 1, 28, 28, generator=g)).clamp(0, 1)
+
+    test, train = real_like(400), quality.to_uint8(real_like(400))
+    drawn = [quality.image_sets(quality.references(real_like(200), train, 200, seed=seed),
+                                {quality.UNCONDITIONAL: {"rough": (real_like(200, 0.2), None)}})
+             for seed in (0, 1, 2)]
+
+    def halved(images: torch.Tensor):  # a second feature space: the first 8 of the toy features
+        feats, probs = _toy_embedding(images)
+        return feats[:, :8], probs
+
+    for embed, pixels in ((_toy_embedding, True), (halved, False)):
+        scorer = quality.Scorer(embed, test, train, n=200, seed=0)
+        pooled = quality.score_draws(scorer, drawn, pixels=pixels)
+        each = [scorer.score(sets["rough"][0], pixels=pixels)["frechet"] for sets, _ in drawn]
+        assert pooled["rough"]["draws"] == 3 and ("copies" in pooled["rough"]) == pixels
+        assert pooled["rough"]["frechet"] == pytest.approx(np.mean(each))
+        assert pooled["rough"]["frechet_std"] == pytest.approx(np.std(each, ddof=1))
 
 
 def test_density_per_image_averages_to_the_set_density_and_the_confident_share_counts_a_threshold():

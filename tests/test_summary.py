@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from helpers import config, summary
+from helpers import config, quality, summary
 from helpers.findings.words import plural, plus_minus
 from helpers.results import load_metrics
 from tests.test_report import _committed_runs
+from tests.tiny import GROUPS, SCORES, as_dcgan, with_spread
 
 README = summary.README.read_text()
 SHEET = "REFERENCE" + ".md"  # split, so that a scan of the repository for it does not find this file
@@ -101,6 +102,26 @@ def test_the_search_headline_compares_nothing_when_the_search_found_no_other_con
     cv = {**_paired(0.00941), "compared": None, "difference": None, "hand_set_test_mse": 0.00818}
     text = summary.search_summary(cv)
     assert summary.search_verdict(cv) is None and "±" not in text and "0.00818" in text
+
+
+def test_the_generators_headline_reads_the_judge_with_spreads_and_only_scores_that_pass():
+    spread = with_spread(with_spread(SCORES, 0.5, ("frechet",)), 0.01, ("density", "coverage"))
+    scores, groups = as_dcgan(spread, GROUPS)
+    found = json.loads(json.dumps(quality.metrics(scores, groups, judge="HW1 network from scratch")))
+    assert found["checks"]["coverage"]["passed"] and not found["checks"]["density"]["passed"]
+    text = summary._generators_summary(found)
+    assert "HW1 network from scratch" in text
+    for value in (3.8512, 124.41, 725.66):  # real held-out images, the DCGAN, uniform noise
+        assert plus_minus(value, 0.5) in text
+    assert plus_minus(0.35, 0.01) in text  # the DCGAN's coverage, which passed
+    assert plus_minus(0.69, 0.01) not in text and "density" not in text  # density failed the check
+    assert str(SCORES["gan"]["mean_top_probability"]) not in text and "top probability" not in text
+    coverage = {**found["checks"]["coverage"], "passed": False}
+    failed = {**found, "checks": {**found["checks"], "coverage": coverage}}
+    assert plus_minus(0.35, 0.01) not in summary._generators_summary(failed)
+    one_draw = as_dcgan(SCORES, GROUPS)
+    plain = summary._generators_summary(json.loads(json.dumps(quality.metrics(*one_draw))))
+    assert "±" not in plain and "124" in plain
 
 
 def test_benchmarks_readme_is_a_fresh_generation_naming_each_files_machine():

@@ -37,3 +37,18 @@ SCORES = {quality.REAL: quality_row(3.8512, 0.86, 0.85, 1.0, 0.97, 0.92),
           "mixture": quality_row(31.67, 0.84, 0.56, 1.03, 0.86, 0.87),
           "per-class": quality_row(23.3, 0.90, 0.56, 1.19, 0.92, 0.90, recognised=0.859)}
 GROUPS = {quality.UNCONDITIONAL: ["gan", "vae, beta 4", "mixture"], quality.CONDITIONAL: ["per-class"]}
+
+
+def with_spread(scores: dict[str, dict], std: float,
+                by: tuple[str, ...] = quality.RANKED_BY) -> dict[str, dict]:
+    """`scores` as pooled over draws: every set's scores `by` with the standard deviation `std` beside
+    them."""
+    return {name: {**row, **{f"{score}_std": std for score in by}} for name, row in scores.items()}
+
+
+def as_dcgan(scores: dict[str, dict], groups: dict[str, list[str]], name: str = "gan"
+             ) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    """`scores` and `groups` with the generator `name` called "DCGAN", as the study names it."""
+    rename = lambda n: "DCGAN" if n == name else n  # noqa: E731
+    return ({rename(n): row for n, row in scores.items()},
+            {g: [rename(n) for n in names] for g, names in groups.items()})

@@ -3,10 +3,12 @@ scores pass the check in the judge's features (real held-out and training images
 uniform noise last) and why the others are dropped, each group's best generator on the scores that passed
 (ranked only within its group: overall by the Fréchet distance, fidelity by density, diversity by coverage),
 whether the best classifier's features agree with the judge, and the DCGAN's own reading. Every sentence
-names the score it rests on; a score that failed the check is never read as fidelity."""
+names the score it rests on; a score that failed the check is never read as fidelity. A generator leads or
+outranks another only beyond the spread over the draws of the images (the stored `level`, by the one tie
+rule); generators within it are said to be level."""
 from __future__ import annotations
 
-from .words import capital, join, percent, sig
+from .words import capital, join, percent, plus_minus, sig
 
 FLOOR, MEMORY, CEILING = "real_held_out_images", "real_training_images", "uniform_noise"  # reference keys
 UNCONDITIONAL = "unconditional"  # the key of the group of generators that used no labels
@@ -86,6 +88,11 @@ def _checked(found: dict) -> tuple[list[str], list[str]]:
             [by for by in checked if not found_checks[by]["passed"]])
 
 
+def _passed(found: dict, by: str) -> bool:
+    """Whether the score `by` passed the check in the judge's features."""
+    return found["checks"].get(by, {}).get("passed", False)
+
+
 def _scores(scores: list[str]) -> str:
     return join([MEASURE_WORDS[by] for by in scores])
 
@@ -129,16 +136,40 @@ def dropped(found: dict) -> str:
         f"{MEASURE_WORDS[by]}, {_why_dropped(found, found['checks'][by])}" for by in failed) + ".")
 
 
+def _value(row: dict, by: str) -> str:
+    """A set's score `by`: its mean ± its standard deviation over draws where it has one, else the value."""
+    return plus_minus(row[by], row.get(f"{by}_std"))
+
+
 def _reading(by: str, row: dict) -> str:
-    """'Fréchet distance 31.7', 'density (fidelity) 1.03'."""
+    """'Fréchet distance 31.7 ± 0.4', 'density (fidelity) 1.03'."""
     aspect = f" ({ASPECTS[by]})" if by != "frechet" else ""
-    return f"{MEASURE_WORDS[by]}{aspect} {sig(row[by])}"
+    return f"{MEASURE_WORDS[by]}{aspect} {_value(row, by)}"
+
+
+SPREAD_WORDS = "within the spread over the draws"  # what 'level' means, said at its first use in a sentence
+
+
+def _level(found: dict, group: str, by: str, key: str) -> list[str]:
+    """The generators of `group` level with `key` on `by` (the stored `level`: means within the larger
+    standard deviation over draws), best first; none where the metrics record no `level`."""
+    return found.get("level", {}).get(group, {}).get(by, {}).get(key, [])
+
+
+def _level_with(found: dict, keys: list[str], by: str, first: bool) -> str:
+    """', level with a (0.93 ± 0.02) and b (0.91 ± 0.03)', with `SPREAD_WORDS` where `first`; empty for no
+    keys."""
+    if not keys:
+        return ""
+    named = join([f"{_name(found, k)} ({_value(found['sets'][k], by)})" for k in keys])
+    return f", level with {named}" + (f" {SPREAD_WORDS}" if first else "")
 
 
 def group_bests(found: dict) -> str:
     """Each group's best generator on every score it is ranked by (`ranked_by`: the scores of the default
     ranking that passed the check), ranked only within the group; a one-member group is described, not
-    ranked. Empty where nothing is ranked."""
+    ranked. The best leads only where no other generator of its group is level with it (`level`); otherwise
+    the level ones are named with their scores. Empty where nothing is ranked."""
     sets, ranked_by, said = found["sets"], found["ranked_by"], []
     if not ranked_by:
         return ""
@@ -151,20 +182,22 @@ def group_bests(found: dict) -> str:
                         f"{join([_reading(by, row) for by in ranked_by])}.")
             continue
         best = {by: _key(found, name) for by, name in found["best"][group].items()}
+        level = {by: _level(found, group, by, best[by]) for by in ranked_by}
         opening = f"Among the {len(members)} {generators_noun(label)}, ranked only among themselves{why},"
-        if len(set(best.values())) == 1:
+        if len(set(best.values())) == 1 and not any(level.values()):
             row = sets[best[ranked_by[0]]]
             every = "every ranked score" if len(ranked_by) > 1 else f"the {MEASURE_WORDS[ranked_by[0]]}"
             said.append(f"{opening} {row['name']} leads on {every}: "
                         f"{join([_reading(by, row) for by in ranked_by])}.")
             continue
-        parts = []
+        parts, first = [], True
         for by in ranked_by:
             row = sets[best[by]]
-            parts.append(f"{row['name']} comes closest to real images by the Fréchet distance "
-                         f"({sig(row[by])})"
-                         if by == "frechet" else
-                         f"{row['name']} has the highest {by}, the {ASPECTS[by]} score ({sig(row[by])})")
+            part = (f"{row['name']} comes closest to real images by the Fréchet distance ({_value(row, by)})"
+                    if by == "frechet" else
+                    f"{row['name']} has the highest {by}, the {ASPECTS[by]} score ({_value(row, by)})")
+            parts.append(part + _level_with(found, level[by], by, first))
+            first = first and not level[by]
         said.append(f"{opening} {join(parts)}.")
     return " ".join(said)
 
@@ -172,7 +205,11 @@ def group_bests(found: dict) -> str:
 def second_opinion(found: dict) -> str:
     """Whether the best classifier's features (the `second_opinion` entry) rank the generators as the judge
     does on every ranked score: the score passes the check there too, the same best generator in every group
-    and Spearman's ρ over the generators at least the threshold. Empty without a second opinion."""
+    and Spearman's ρ over the generators at least the threshold. Where the best classifier is the judge
+    itself (`best_is_judge`), one sentence saying there is no second opinion; empty where none was scored."""
+    if found.get("best_is_judge"):
+        return ("The best section-3 classifier is the judge itself, so no second feature space is read: "
+                "there is no second opinion.")
     second = found.get("second_opinion")
     if not second:
         return ""
@@ -211,8 +248,9 @@ def summary(found: dict) -> str:
 def details(found: dict) -> str:
     """What the notebook adds below `summary`: why each dropped score failed (`dropped`), the reference sets'
     density and coverage, where each generator lands between real images and noise on the Fréchet distance
-    (where it passed the check), the last of each group on every ranked score, each generator's coverage as a
-    share of the real held-out images' own, and the share of class-conditional samples recognised."""
+    (where it passed the check), the last of each group on every ranked score (with the generators level
+    with it), each generator's coverage as a share of the real held-out images' own (where coverage passed
+    the check), and the share of class-conditional samples recognised."""
     sets, said = found["sets"], [dropped(found)] if dropped(found) else []
     real, noise_row = sets.get(FLOOR, {}), sets.get(CEILING, {})
     generators = _generators(found)
@@ -231,11 +269,15 @@ def details(found: dict) -> str:
             continue
         ranking = found["rankings"][group]
         last = {by: ranking[by][-1] for by in found["ranked_by"] if by in ranking}
-        said.append(f"Last among the {generators_noun(found['group_names'][group])}: "
-                    + join([f"{_name(found, key)} on {MEASURE_WORDS[by]} ({sig(sets[key][by])})"
-                            for by, key in last.items()]) + ".")
+        parts, first = [], True
+        for by, key in last.items():
+            level = _level(found, group, by, key)
+            parts.append(f"{_name(found, key)} on {MEASURE_WORDS[by]} ({_value(sets[key], by)})"
+                         + _level_with(found, level, by, first))
+            first = first and not level
+        said.append(f"Last among the {generators_noun(found['group_names'][group])}: {join(parts)}.")
     of_real = found.get("coverage_of_real", {})
-    if of_real and all(of_real.get(k) is not None for k in generators):
+    if _passed(found, "coverage") and of_real and all(of_real.get(k) is not None for k in generators):
         said.append("As a share of real held-out images' own coverage, the generators cover "
                     + join([f"{percent(of_real[k], 0)} ({_name(found, k)})" for k in generators]) + ".")
     recognised = [f"{percent(sets[k]['recognised'])} of the samples of {_name(found, k)}" for k in generators
@@ -245,34 +287,62 @@ def details(found: dict) -> str:
     return " ".join(said)
 
 
+def _place(found: dict, group: str, by: str, key: str) -> str:
+    """Where `key` stands among its group on `by`: 'rank 2 of 5' where no generator is level with it,
+    else 'tied with a for first of 5' or 'level with a and b, ranks 2 to 4 of 5': the rank range runs from
+    one past the generators ahead of it beyond the spread to the size less those behind it beyond it."""
+    ranking, level = found["rankings"][group][by], _level(found, group, by, key)
+    size, place = len(ranking), ranking.index(key) + 1
+    if not level:
+        return f"rank {place} of {size}"
+    low = 1 + sum(k not in level for k in ranking[:place - 1])
+    high = size - sum(k not in level for k in ranking[place:])
+    names = join([_name(found, k) for k in level])
+    if low == 1:
+        return f"tied with {names} for first of {size}"
+    return f"level with {names}, ranks {low} to {high} of {size}"
+
+
+def coverage_of_real(found: dict, name: str = "DCGAN") -> str:
+    """The share of the real held-out images' coverage that the samples of the set called `name` reach, where
+    coverage passed the judge's check; where it failed, that coverage ranks no generator."""
+    key = _key(found, name)
+    if not _passed(found, "coverage"):
+        return (f"Coverage fails the judge's check, so it ranks no generator and the {name}'s share of the "
+                f"real held-out images' coverage is not read.")
+    return (f"The {name}'s samples reach {percent(found['coverage_of_real'][key])} of the real held-out "
+            f"images' coverage.")
+
+
 def dcgan(found: dict, name: str = "DCGAN") -> str:
     """The DCGAN's samples (the set called `name`) on the Fréchet distance, density and coverage, each against
-    real held-out images and uniform noise, ranked within its own group where the score passed the check and
-    flagged where it failed; its coverage as a share of the real held-out images' own; and its recall."""
+    real held-out images and uniform noise, placed within its own group where the score passed the check
+    (`_place`: a rank, or the generators level with it within the spread over draws) and flagged where it
+    failed; its coverage as a share of the real held-out images' own where coverage passed; and its
+    recall."""
     sets, key = found["sets"], _key(found, name)
     g, r, z = sets[key], sets[FLOOR], sets[CEILING]
     group = next(gk for gk in found["groups"] if key in found["groups"][gk])
     size, ranked_once = len(found["groups"][group]), []
 
     def rank(by: str) -> str:  # the group is named at the first rank only; a failed score is flagged instead
-        if not found["checks"][by]["passed"]:
+        if not _passed(found, by):
             return ", a score that fails the check and ranks nothing"
         if size < 2:
             return ""
         ranked_once.append(by)
-        place = found["rankings"][group][by].index(key) + 1
         among = "" if len(ranked_once) > 1 else f" among the {generators_noun(found['group_names'][group])}"
-        return f", rank {place} of {size}{among}"
+        return f", {_place(found, group, by, key)}{among}"
 
-    text = (f"The {name}'s samples have a Fréchet distance of {sig(g['frechet'])} in the judge's features "
-            f"(real held-out images {sig(r['frechet'])}, uniform noise {sig(z['frechet'])})"
-            f"{rank('frechet')}.")
+    def against(by: str) -> str:
+        return f"real held-out images {_value(r, by)}, uniform noise {_value(z, by)}"
+
+    text = (f"The {name}'s samples have a Fréchet distance of {_value(g, 'frechet')} in the judge's "
+            f"features ({against('frechet')}){rank('frechet')}.")
     if "density" in g:
-        text += (f" Their density, the fidelity score, is {sig(g['density'])}{rank('density')} (real "
-                 f"held-out images {sig(r['density'])}, uniform noise {sig(z['density'])}), and their "
-                 f"coverage, the diversity score, is {sig(g['coverage'])}{rank('coverage')} (real held-out "
-                 f"images {sig(r['coverage'])}, uniform noise {sig(z['coverage'])}).")
-        share = found.get("coverage_of_real", {}).get(key)
-        if share is not None:
-            text += f" That coverage is {percent(share, 0)} of the real held-out images' own."
-    return text + f" Their recall is {sig(g['recall'])} (real held-out images {sig(r['recall'])})."
+        text += (f" Their density, the fidelity score, is {_value(g, 'density')}{rank('density')} "
+                 f"({against('density')}), and their coverage, the diversity score, is "
+                 f"{_value(g, 'coverage')}{rank('coverage')} ({against('coverage')}).")
+        if _passed(found, "coverage") and found.get("coverage_of_real", {}).get(key) is not None:
+            text += f" {coverage_of_real(found, name)}"
+    return text + f" Their recall is {_value(g, 'recall')} (real held-out images {_value(r, 'recall')})."

@@ -138,7 +138,8 @@ def discussion(metrics: dict) -> str:
     """The study's answer in two sentences, each chosen by the measured values: the autoencoder's code
     against raw pixels (k-NN and 100 labels; within `TIE_ACCURACY` is level), and which representation
     learned without labels a linear probe reads best and which generator that used no labels has the
-    highest density and coverage."""
+    highest density and coverage, with the generators level with it within the spread over draws
+    (`generators.level_with_best`)."""
     reps = metrics["representations"]
     raw, code = reps["raw"], reps["ae"]
     calls = {words: verdict(code[key] - raw[key], TIE_ACCURACY)
@@ -176,18 +177,24 @@ def discussion(metrics: dict) -> str:
     best = max(candidates, key=candidates.get)
     text += (f" Of the representations learned without labels, {_name(best, reps[best])} is read best by a "
              f"linear probe")
-    chosen = metrics.get("generators", {}).get("best", {}).get(UNCONDITIONAL, {})
+    generators = metrics.get("generators", {})
+    chosen = generators.get("best", {}).get(UNCONDITIONAL, {})
+    level = generators.get("level_with_best", {}).get(UNCONDITIONAL, {})
     ranked = [by for by in ("density", "coverage") if by in chosen]  # those that passed section 7's check
+
+    def leader(by: str) -> str:  # 'mix' or 'mix, level with gan,' (within the spread over draws)
+        return chosen[by] + (f", level with {join(level[by])}," if level.get(by) else "")
+
     if not ranked:
         return text + "."
     if len(ranked) == 1:
-        return text + (f", and of the generators that used no labels, {chosen[ranked[0]]} has the highest "
+        return text + (f", and of the generators that used no labels, {leader(ranked[0])} has the highest "
                        f"{ranked[0]}.")
-    if chosen["density"] == chosen["coverage"]:
+    if chosen["density"] == chosen["coverage"] and not (level.get("density") or level.get("coverage")):
         return text + (f", and of the generators that used no labels, {chosen['density']} has both the "
                        f"highest density and the highest coverage.")
-    return text + (f"; of the generators that used no labels, {chosen['density']} has the highest density "
-                   f"and {chosen['coverage']} the highest coverage.")
+    return text + (f"; of the generators that used no labels, {leader('density')} has the highest density "
+                   f"and {leader('coverage')} the highest coverage.")
 
 
 def simclr(metrics: dict, *, raw: str = "raw",
