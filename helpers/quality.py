@@ -39,7 +39,7 @@ from . import gan, judging, latent, vae
 from .context import Context
 from .data import ImageSet, nearest, to_uint8
 from .findings import generators as gen_text
-from .findings.words import percent, plus_minus, sig, verdict
+from .findings.words import percent, plus_minus, sig, verdict, wider
 from .judging import (DENSITY_K, confident_share, density_coverage,  # noqa: F401 (density_coverage: shared)
                       features, kth_distance)
 from .results import markdown_table, slug
@@ -285,7 +285,7 @@ def rankings(scores: dict[str, dict], groups: Groups | Sequence[str],
 def spread(a: dict, b: dict, by: str) -> float | None:
     """The spread two sets' means on `by` are compared within: the larger of their standard deviations over
     draws (`<by>_std`); None where neither has one (a single draw)."""
-    return max(a.get(f"{by}_std") or 0.0, b.get(f"{by}_std") or 0.0) or None
+    return wider(a.get(f"{by}_std"), b.get(f"{by}_std"))
 
 
 def level(scores: dict[str, dict], names: Sequence[str], by: str) -> dict[str, list[str]]:
