@@ -22,7 +22,7 @@ from .findings import autoencoder as ae_text
 from .findings.words import interval_call, plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import cached_json, markdown_table
-from .statistics import mean_std, paired_difference
+from .statistics import paired_difference, pooled
 from .training import (History, Run, TrainSpec, denoising_metrics, evaluate_set, outputs,
                        reconstruction_loss, train_model)
 
@@ -232,11 +232,7 @@ def over_seeds(rows: Sequence[dict]) -> dict:
     of `SEEDED` it has, the mean, `<x>_std` (sample standard deviation; None for one seed) and `<x>_seeds`;
     `stopped_early`, how many seeds early stopping stopped; `seeds`, how many; the rest from the first seed."""
     found = {**rows[0], "seeds": len(rows), "stopped_early": sum(bool(r.get("stopped_early")) for r in rows)}
-    for key in (k for k in SEEDED if k in rows[0]):
-        values = [r[key] for r in rows]
-        spread = mean_std(values)
-        found.update({key: spread["mean"], f"{key}_std": spread["std"], f"{key}_seeds": values})
-    return found
+    return {**found, **pooled(rows, SEEDED, tag="seeds")}
 
 
 def seeded_summary(runs: dict[str, list[Run]], splits: Splits, train: ImageSet) -> dict[str, dict]:

@@ -31,14 +31,14 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from . import autoencoder as ae, fewlabels, finetune, judging
+from . import autoencoder as ae, fewlabels, finetune, judging, statistics
 from .context import Context, Shown
 from .data import Batches, ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
 from .findings import latent as latent_text, representations as rep_text
 from .findings.words import percent, plus_minus, sig
 from .models import AEConfig, Encoder
 from .results import array_digest, cached_json, markdown_table, slug
-from .statistics import mean_std, paired_bootstrap
+from .statistics import paired_bootstrap
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -303,14 +303,9 @@ def pooled(rows: Sequence[dict]) -> dict:
     """One structure row for a representation measured once per random initialization (`rows`): per measure
     its mean over the initializations, their sample standard deviation (`<measure>_std`) and each one's value
     (`<measure>_inits`); the probe's most often chosen C; `inits`, how many."""
-    found = {"dims": rows[0]["dims"], "silhouette_sample": rows[0]["silhouette_sample"], "inits": len(rows)}
-    for measure_ in MEASURES:
-        values = [r[measure_] for r in rows]
-        spread = mean_std(values)
-        found.update({measure_: spread["mean"], f"{measure_}_std": spread["std"], f"{measure_}_inits": values})
     chosen = [r["probe_c"] for r in rows]
-    found["probe_c"] = max(chosen, key=chosen.count)
-    return found
+    return {"dims": rows[0]["dims"], "silhouette_sample": rows[0]["silhouette_sample"], "inits": len(rows),
+            **statistics.pooled(rows, MEASURES, tag="inits"), "probe_c": max(chosen, key=chosen.count)}
 
 
 def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
