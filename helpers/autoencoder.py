@@ -24,7 +24,7 @@ from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import cached_json, markdown_table
 from .statistics import paired_difference, pooled
 from .training import (History, Run, TrainSpec, denoising_metrics, evaluate_set, outputs,
-                       reconstruction_loss, train_model)
+                       reconstruction_loss, seeded_specs, train_model)
 
 
 # Section 1's model, set by hand: the main autoencoder, and the start point of every search of section 2.
@@ -216,10 +216,9 @@ def seeded_runs(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits,
                 eval_batch_size: int = 2000, run_dir: Path | None = None) -> dict[str, list[Run]]:
     """Every (config, spec) variant trained on the same data with `seeds` seeds: its spec's own seed first (the
     variant's single run), then the next ones; a seed sets the initial weights and the batch order."""
-    return {name: [train_autoencoder(cfg, replace(spec, seed=spec.seed + s), splits, train=train,
-                                     eval_batch_size=eval_batch_size, run_dir=run_dir,
-                                     desc=name if s == 0 else f"{name}, seed {spec.seed + s}")
-                   for s in range(seeds)]
+    return {name: [train_autoencoder(cfg, seeded, splits, train=train, eval_batch_size=eval_batch_size,
+                                     run_dir=run_dir, desc=desc)
+                   for desc, seeded in seeded_specs(name, spec, seeds, "{name}, seed {seed}")]
             for name, (cfg, spec) in variants.items()}
 
 
