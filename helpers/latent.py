@@ -188,10 +188,6 @@ def random_encoders(build: Callable[[], nn.Module], splits: Splits, *, seed: int
     return found
 
 
-def _cached(run_dir: str | Path | None, name: str, key: list, compute: Callable[[], dict]) -> dict:
-    return compute() if run_dir is None else cached_json(run_dir, name, key, compute)
-
-
 # ----------------------------------------------------------------------------- 2-D maps
 
 
@@ -227,7 +223,8 @@ def maps(features: dict[str, np.ndarray], *, seed: int, run_dir: str | Path | No
                 coords, seconds = embed_2d(x, method, seed=seed, pca_dims=pca_dims)
                 out[method], out[f"{method}_seconds"] = coords.tolist(), seconds
             return out
-        stored = _cached(run_dir, f"map {name}", [array_digest(x), seed, pca_dims, "tsne perplexity 30"], compute)
+        stored = cached_json(run_dir, f"map {name}", [array_digest(x), seed, pca_dims, "tsne perplexity 30"],
+                             compute)
         found[name] = {**stored, "pca": np.asarray(stored["pca"], np.float32),
                        "tsne": np.asarray(stored["tsne"], np.float32)}
     return found
@@ -290,7 +287,7 @@ def measure(representations: dict[str, Features], splits: Splits, *, seed: int, 
     rows = {}
     for name, f in representations.items():
         key = [array_digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS, PROBE_SOLVER]
-        rows[name] = _cached(run_dir, f"structure {name}", key, lambda f=f: structure(
+        rows[name] = cached_json(run_dir, f"structure {name}", key, lambda f=f: structure(
             f.train, labels[0], f.test, labels[2], val=f.val, val_labels=labels[1], seed=seed,
             silhouette_sample=silhouette_sample))
     return rows
@@ -342,7 +339,8 @@ def class_mixing(features: Features, splits: Splits, classes: Sequence[str], *, 
             found[class_key(name)] = {"name": name, "recall": float(counts[c] / max(1, len(mine))),
                                       "confused_with": classes[worst], "confused_share": float(counts[worst] / max(1, len(mine)))}
         return found
-    return _cached(run_dir, "class mixing", [array_digest(features.train, features.test, *labels), k], compute)
+    return cached_json(run_dir, "class mixing", [array_digest(features.train, features.test, *labels), k],
+                       compute)
 
 
 # ----------------------------------------------------------------------------- sampling codes

@@ -211,8 +211,11 @@ def keyed_path(run_dir: str | Path, kind: str, name: str, key: str, suffix: str)
     return path
 
 
-def cached_json(run_dir: str | Path, name: str, key_parts: Any, compute: Callable[[], Any]) -> Any:
-    """Reuse a stored JSON result for this exact configuration, or compute and store it atomically."""
+def cached_json(run_dir: str | Path | None, name: str, key_parts: Any, compute: Callable[[], Any]) -> Any:
+    """Reuse a stored JSON result for this exact configuration, or compute and store it atomically. Without a
+    `run_dir`, compute it and store nothing (the value as `compute` returns it)."""
+    if run_dir is None:
+        return compute()
     path = keyed_path(run_dir, "cache", name, config_hash(name, key_parts), ".json")
     if path.exists():
         try:

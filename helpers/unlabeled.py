@@ -149,8 +149,6 @@ def propagate_cached(run_dir: str | Path | None, name: str, train: np.ndarray, t
     """`propagate`, stored under `run_dir/cache/` by a key of the features, the draws and their labels, and
     the settings."""
     compute = lambda: propagate(train, test, test_labels, drawn)  # noqa: E731
-    if run_dir is None:
-        return compute()
     arrays = [a for subsets in drawn.values() for pair in subsets for a in pair]
     key = [array_digest(train, test, test_labels, *arrays), {n: len(s) for n, s in drawn.items()}, NEIGHBOURS,
            ALPHA, ITERATIONS, "knn spreading v2"]
