@@ -119,8 +119,7 @@ def best_per_optimizer(rows: dict[str, dict]) -> dict[str, dict]:
 
 def optimizer_table(best: dict[str, dict]) -> str:
     """Markdown: per optimizer, the validation MSE at each learning rate tried, the chosen one and its scores."""
-    seeds = max(r.get("seeds", 1) for r in best.values())
-    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    over = _seeds_header(best)
     return markdown_table(
         ["optimizer", "validation MSE at each learning rate (first seed)", "chosen lr", f"val MSE{over}",
          "train MSE (eval)", "seconds"],
@@ -249,12 +248,18 @@ def paired_by_seed(rows: dict[str, dict], a: str, b: str, key: str = "val_mse") 
 def summary_table(rows: dict[str, dict]) -> str:
     """Markdown table of `summary` rows, best validation MSE first."""
     ordered = sorted(rows.items(), key=lambda item: item[1]["val_mse"])
-    seeds = max(r.get("seeds", 1) for r in rows.values())
-    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    over = _seeds_header(rows)
     return markdown_table(
         ["variant", f"val MSE{over}", "train MSE (eval)", "gap (val - train)", "epochs", "seconds"],
         [(name, _spread(r, "val_mse"), _spread(r, "train_mse"), _spread(r, "gap"), sig(r["epochs"]),
           sig(r["seconds"])) for name, r in ordered])
+
+
+def _seeds_header(rows: dict[str, dict]) -> str:
+    """What a column of pooled rows holds, for its header: " (mean ± sd, N seeds)" with the most seeds any row
+    has, or nothing when every row is a single run."""
+    seeds = max(r.get("seeds", 1) for r in rows.values())
+    return f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
 
 
 def _spread(row: dict, key: str) -> str:
@@ -286,8 +291,7 @@ def choose_decoder(rows: dict[str, dict], score: str = "val_mse", new: str = "re
 
 def decoder_table(rows: dict[str, dict]) -> str:
     labels = {"transposed": "stride-2 transposed convolutions", "resize": "nearest upsampling + convolution"}
-    seeds = max(r.get("seeds", 1) for r in rows.values())
-    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    over = _seeds_header(rows)
     return markdown_table(["decoder", "parameters", f"validation MSE{over}", "test MSE", "seconds"],
                           [(labels.get(n, n), f"{r['parameters']:,}", _spread(r, "val_mse"), _spread(r, "test_mse"),
                             sig(r["seconds"])) for n, r in rows.items()])

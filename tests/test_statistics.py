@@ -69,3 +69,16 @@ def test_pooled_without_keys_pools_what_the_generators_pooling_pools():
         assert {"draws": len(rows), **rows[0], **pooled} == row
     assert set(statistics.pooled([d["set b"] for d in draws], tag=None)) == {"fid", "fid_std", "precision",
                                                                               "precision_std"}
+
+
+def test_the_autoencoder_tables_name_the_seeds_their_pooled_columns_hold():
+    three = {"a": ae.over_seeds(SEED_ROWS), "b": {**ae.over_seeds(SEED_ROWS[:1]), "test_mse": 0.01}}
+    three["a"]["test_mse"] = 0.012
+    one = {"a": {**SEED_ROWS[0], "test_mse": 0.012}}
+    for table in (ae.summary_table, ae.decoder_table):
+        assert "3 seeds" in table(three).splitlines()[0] and "seeds" not in table(one).splitlines()[0]
+    best = {"Adam": {**three["a"], "lr": 0.001, "val_mse_by_lr": {"0.001": 0.0101}},
+            "SGD": {**ae.over_seeds(SEED_ROWS[:2]), "lr": 0.1, "val_mse_by_lr": {"0.1": 0.02}}}
+    assert "3 seeds" in ae.optimizer_table(best).splitlines()[0]
+    single = {"Adam": {**one["a"], "lr": 0.001, "val_mse_by_lr": {"0.001": 0.0101}}}
+    assert " seeds" not in ae.optimizer_table(single).splitlines()[0]
