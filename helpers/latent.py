@@ -37,7 +37,7 @@ from .data import Batches, ImageSet, Splits, balanced_subset, nearest, to_uint8 
 from .findings import latent as latent_text, representations as rep_text
 from .findings.words import percent, plus_minus, sig
 from .models import AEConfig, Encoder
-from .results import array_digest, cached_json, markdown_table, slug
+from .results import array_digest, cached_json, initialization_name, is_control, markdown_table, slug
 from .statistics import paired_bootstrap
 from .training import outputs
 
@@ -313,7 +313,7 @@ def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
 def structure_table(rows: dict[str, dict]) -> str:
     """One Markdown row per representation: dimensions, k-NN accuracy, silhouette, linear probe."""
     sample = min(r["silhouette_sample"] for r in rows.values())
-    cell = lambda r, m: plus_minus(r[m], r[f"{m}_std"]) if "inits" in r else r[m]  # noqa: E731
+    cell = lambda r, m: plus_minus(r[m], r[f"{m}_std"]) if is_control(r) else r[m]  # noqa: E731
     return markdown_table(
         ["representation", "dims", "k-NN accuracy (k = 5)", f"silhouette ({sample:,} test codes)",
          "linear-probe accuracy", "probe C (chosen on validation)"],
@@ -668,7 +668,8 @@ class Representations:
     """The study's representations of the same images, extended section by section (sections 4-7): each
     one's features by name with its key in metrics.json, the structure measures of the ones measured, the 2-D
     maps of the ones drawn (all on the same class-balanced test images, `points`), and the few-label table
-    (`few`) that reads representations from few labels on one set of label draws."""
+    (`few`) that reads representations from few labels on one set of label draws. Which control serves which
+    trained representation is kept once, in `few.control_of`."""
 
     ctx: Context = field(repr=False)
     points: np.ndarray
@@ -678,7 +679,6 @@ class Representations:
     rows: dict[str, dict] = field(default_factory=dict)  # name -> structure measures
     maps: dict[str, dict] = field(default_factory=dict)  # name -> PCA and t-SNE coordinates of `points`
     controls: dict[str, list[Features]] = field(default_factory=dict)  # name -> one Features per random init
-    control_of: dict[str, str] = field(default_factory=dict)  # key of a trained representation -> its control's
 
     @classmethod
     def start(cls, ctx: Context) -> Representations:
@@ -710,7 +710,7 @@ class Representations:
         the architecture behind the trained representations under the keys `of`."""
         self.add(key, name, inits[0])
         self.controls[name] = list(inits)
-        self.control_of.update({k: key for k in of})
+        self.few.control_of.update({k: key for k in of})
 
     def measure(self, keys: Sequence[str]) -> dict:
         """The structure measures of the representations under `keys` (`measure`, cached), kept in `rows`; a
@@ -721,24 +721,23 @@ class Representations:
         run = lambda found: measure(found, ctx.splits, seed=ctx.seed, run_dir=ctx.run_dir)  # noqa: E731
         found = run({n: self.features[n] for n in names if n not in self.controls})
         for name in (n for n in names if n in self.controls):
-            inits = run({f"{name}, initialization {i + 1}": f for i, f in enumerate(self.controls[name])})
+            inits = run({initialization_name(name, i): f for i, f in enumerate(self.controls[name])})
             found[name] = pooled(list(inits.values()))
         self.rows.update({n: found[n] for n in names})  # in the order of `keys`
         for name, row in self.rows.items():
-            if self.keys[name] in self.control_of:
-                row["random_control"] = self.control_of[self.keys[name]]
+            if self.keys[name] in self.few.control_of:
+                row["random_control"] = self.few.control_of[self.keys[name]]
         return ctx.merge("latent", {"structure": structure_metrics(self.rows, self.keys)})["structure"]
 
     def read_few(self, keys: Sequence[str]) -> None:
         """Read the representations under `keys` by the few-label protocol (`few`): a control once per
         initialization with the RBF SVM (`fewlabels.Registry.add_control`), the others with every method."""
-        self.few.control_of.update(self.control_of)
         for key in keys:
             name = self.name(key)
             if name in self.controls:
-                self.few.add_control(name, key, [(f.train, f.test) for f in self.controls[name]])
+                self.few.add_control(key, name, [(f.train, f.test) for f in self.controls[name]])
             else:
-                self.few.add(name, key, self[key].train, self[key].test)
+                self.few.add(key, name, self[key].train, self[key].test)
 
     def draw(self, keys: Sequence[str]) -> dict[str, dict]:
         """The PCA and t-SNE maps of the representations under `keys` on the test images `points` (`maps`,

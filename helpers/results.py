@@ -164,6 +164,18 @@ def merge_metrics(run_dir: str | Path, section: str, entries: dict) -> dict:
     return metrics
 
 
+def initialization_name(name: str, i: int) -> str:
+    """The name under which the random-encoder control `name` is measured and cached for its initialization `i`
+    (counted from 0; the name counts from 1)."""
+    return f"{name}, initialization {i + 1}"
+
+
+def is_control(entry: dict) -> bool:
+    """Whether a metrics entry of a representation is a random-encoder control's: pooled over its random
+    initializations, it says over how many (`inits`)."""
+    return bool(entry.get("inits"))
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
     """A small Markdown table; floats shown with `digits` significant digits."""
     def cell(v: Any) -> str:
