@@ -165,8 +165,8 @@ def merge_metrics(run_dir: str | Path, section: str, entries: dict) -> dict:
 
 
 def initialization_name(name: str, i: int) -> str:
-    """The name under which the random-encoder control `name` is measured and cached for its initialization `i`
-    (counted from 0; the name counts from 1)."""
+    """The name under which the random-encoder control `name` is measured and cached for its initialization
+    `i` (counted from 0; the name counts from 1)."""
     return f"{name}, initialization {i + 1}"
 
 

@@ -20,9 +20,10 @@ def mean_std(values: Sequence[float]) -> dict:
 
 
 def pooled(rows: Sequence[dict], keys: Iterable[str] | None = None, *, tag: str | None = "seeds") -> dict:
-    """The numbers of something measured once per repeat (`rows`, one per seed, initialization or draw), pooled:
-    for each of `keys` the first row has, its mean, `<key>_std` (`mean_std`: sample standard deviation, None
-    for one repeat) and, unless `tag` is None, every repeat's value as `<key>_<tag>`, in the order of `keys`.
+    """The numbers of something measured once per repeat (`rows`, one per seed, initialization or draw),
+    pooled: for each of `keys` the first row has, its mean, `<key>_std` (`mean_std`: sample standard
+    deviation, None for one repeat) and, unless `tag` is None, every repeat's value as `<key>_<tag>`, in the
+    order of `keys`.
 
     Without `keys`, every number of the first row that varies: a flag (bool), anything not a number and an
     integer equal in every repeat (a count such as a set's size) are left out. Only the pooled entries come

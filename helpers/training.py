@@ -84,11 +84,11 @@ class TrainSpec:
 
 
 def seeded_specs(name: str, spec: TrainSpec, seeds: int, label: str) -> list[tuple[str, TrainSpec]]:
-    """`spec` with `seeds` seeds, its own first and then the next ones (`spec.seed + 1`, ...), each with the name
-    its run is cached under: the first keeps `name`, so it is the same run as the one trained without repeats;
-    the others are `label` with `{name}` and `{seed}` filled in."""
-    return [(name if i == 0 else label.format(name=name, seed=spec.seed + i), replace(spec, seed=spec.seed + i))
-            for i in range(seeds)]
+    """`spec` with `seeds` seeds, its own first and then the next ones (`spec.seed + 1`, ...), each with the
+    name its run is cached under: the first keeps `name`, so it is the same run as the one trained without
+    repeats; the others are `label` with `{name}` and `{seed}` filled in."""
+    return [(name if i == 0 else label.format(name=name, seed=spec.seed + i),
+             replace(spec, seed=spec.seed + i)) for i in range(seeds)]
 
 
 def param_groups(model: nn.Module, lr: float, lr_scales: tuple[tuple[str, float], ...] = ()) -> list[dict]:

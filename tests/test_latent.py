@@ -422,6 +422,8 @@ def test_a_control_is_measured_per_initialization_and_pooled(tmp_path):
 
 
 def test_a_control_s_initializations_are_cached_under_the_names_they_always_had():
-    assert results.initialization_name("random encoder, code (32)", 0) == "random encoder, code (32), initialization 1"
+    name = "random encoder, code (32)"
+    assert results.initialization_name(name, 0) == "random encoder, code (32), initialization 1"
     assert results.initialization_name("x", 2) == "x, initialization 3"
-    assert results.is_control({"knn_accuracy": 0.7, "inits": 3}) and not results.is_control({"knn_accuracy": 0.9})
+    assert results.is_control({"knn_accuracy": 0.7, "inits": 3})
+    assert not results.is_control({"knn_accuracy": 0.9})

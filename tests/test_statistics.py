@@ -8,20 +8,20 @@ import pytest
 from helpers import autoencoder as ae, latent, quality, statistics
 
 SEED_ROWS = [
-    {"val_mse": 0.0101, "train_mse": 0.008, "gap": 0.0021, "seconds": 12.5, "epochs": 5, "stopped_early": True,
-     "parameters": 1234, "kept_epoch": 4},
-    {"val_mse": 0.0095, "train_mse": 0.0079, "gap": 0.0016, "seconds": 13.0, "epochs": 5, "stopped_early": False,
-     "parameters": 1234, "kept_epoch": 5},
-    {"val_mse": 0.0110, "train_mse": 0.0081, "gap": 0.0029, "seconds": 12.0, "epochs": 4, "stopped_early": True,
-     "parameters": 1234, "kept_epoch": 3}]
+    {"val_mse": 0.0101, "train_mse": 0.008, "gap": 0.0021, "seconds": 12.5, "epochs": 5,
+     "stopped_early": True, "parameters": 1234, "kept_epoch": 4},
+    {"val_mse": 0.0095, "train_mse": 0.0079, "gap": 0.0016, "seconds": 13.0, "epochs": 5,
+     "stopped_early": False, "parameters": 1234, "kept_epoch": 5},
+    {"val_mse": 0.0110, "train_mse": 0.0081, "gap": 0.0029, "seconds": 12.0, "epochs": 4,
+     "stopped_early": True, "parameters": 1234, "kept_epoch": 3}]
 
 INIT_ROWS = [
-    {"dims": 8, "silhouette_sample": 100, "knn_accuracy": 0.5, "silhouette": 0.1, "linear_probe_accuracy": 0.6,
-     "probe_c": 1.0},
-    {"dims": 8, "silhouette_sample": 100, "knn_accuracy": 0.55, "silhouette": 0.12, "linear_probe_accuracy": 0.6,
-     "probe_c": 10.0},
-    {"dims": 8, "silhouette_sample": 100, "knn_accuracy": 0.52, "silhouette": 0.08, "linear_probe_accuracy": 0.6,
-     "probe_c": 10.0}]
+    {"dims": 8, "silhouette_sample": 100, "knn_accuracy": 0.5, "silhouette": 0.1,
+     "linear_probe_accuracy": 0.6, "probe_c": 1.0},
+    {"dims": 8, "silhouette_sample": 100, "knn_accuracy": 0.55, "silhouette": 0.12,
+     "linear_probe_accuracy": 0.6, "probe_c": 10.0},
+    {"dims": 8, "silhouette_sample": 100, "knn_accuracy": 0.52, "silhouette": 0.08,
+     "linear_probe_accuracy": 0.6, "probe_c": 10.0}]
 
 
 def test_a_variant_over_seeds_keeps_every_key_value_and_position():
@@ -32,8 +32,8 @@ def test_a_variant_over_seeds_keeps_every_key_value_and_position():
         ("seeds", 3), ("val_mse_std", 0.0007549834435270747), ("val_mse_seeds", [0.0101, 0.0095, 0.011]),
         ("train_mse_std", 9.99999999999994e-05), ("train_mse_seeds", [0.008, 0.0079, 0.0081]),
         ("gap_std", 0.0006557438524302), ("gap_seeds", [0.0021, 0.0016, 0.0029]), ("seconds_std", 0.5),
-        ("seconds_seeds", [12.5, 13.0, 12.0]), ("epochs_std", 0.5773502691896258), ("epochs_seeds", [5, 5, 4]),
-        ("kept_epoch_std", 1.0), ("kept_epoch_seeds", [4, 5, 3])]
+        ("seconds_seeds", [12.5, 13.0, 12.0]), ("epochs_std", 0.5773502691896258),
+        ("epochs_seeds", [5, 5, 4]), ("kept_epoch_std", 1.0), ("kept_epoch_seeds", [4, 5, 3])]
     assert list(ae.over_seeds(SEED_ROWS).items()) == before
     one = ae.over_seeds(SEED_ROWS[:1])
     assert one["seeds"] == 1 and one["val_mse"] == 0.0101 and one["val_mse_std"] is None
@@ -47,7 +47,8 @@ def test_a_control_over_initializations_keeps_every_key_value_and_position():
         ("knn_accuracy_std", 0.025166114784235853), ("knn_accuracy_inits", [0.5, 0.55, 0.52]),
         ("silhouette", 0.09999999999999999), ("silhouette_std", 0.019999999999999997),
         ("silhouette_inits", [0.1, 0.12, 0.08]), ("linear_probe_accuracy", 0.6),
-        ("linear_probe_accuracy_std", 0.0), ("linear_probe_accuracy_inits", [0.6, 0.6, 0.6]), ("probe_c", 10.0)]
+        ("linear_probe_accuracy_std", 0.0), ("linear_probe_accuracy_inits", [0.6, 0.6, 0.6]),
+        ("probe_c", 10.0)]
     assert list(latent.pooled(INIT_ROWS).items()) == before
 
 
