@@ -22,9 +22,9 @@ from .findings import autoencoder as ae_text
 from .findings.words import interval_call, plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import cached_json, markdown_table
-from .statistics import mean_std, paired_difference
+from .statistics import paired_difference, pooled
 from .training import (History, Run, TrainSpec, denoising_metrics, evaluate_set, outputs,
-                       reconstruction_loss, train_model)
+                       reconstruction_loss, seeded_specs, train_model)
 
 
 # Section 1's model, set by hand: the main autoencoder, and the start point of every search of section 2.
@@ -119,8 +119,7 @@ def best_per_optimizer(rows: dict[str, dict]) -> dict[str, dict]:
 
 def optimizer_table(best: dict[str, dict]) -> str:
     """Markdown: per optimizer, the validation MSE at each learning rate tried, the chosen one and its scores."""
-    seeds = max(r.get("seeds", 1) for r in best.values())
-    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    over = _seeds_header(best)
     return markdown_table(
         ["optimizer", "validation MSE at each learning rate (first seed)", "chosen lr", f"val MSE{over}",
          "train MSE (eval)", "seconds"],
@@ -216,10 +215,9 @@ def seeded_runs(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits,
                 eval_batch_size: int = 2000, run_dir: Path | None = None) -> dict[str, list[Run]]:
     """Every (config, spec) variant trained on the same data with `seeds` seeds: its spec's own seed first (the
     variant's single run), then the next ones; a seed sets the initial weights and the batch order."""
-    return {name: [train_autoencoder(cfg, replace(spec, seed=spec.seed + s), splits, train=train,
-                                     eval_batch_size=eval_batch_size, run_dir=run_dir,
-                                     desc=name if s == 0 else f"{name}, seed {spec.seed + s}")
-                   for s in range(seeds)]
+    return {name: [train_autoencoder(cfg, seeded, splits, train=train, eval_batch_size=eval_batch_size,
+                                     run_dir=run_dir, desc=desc)
+                   for desc, seeded in seeded_specs(name, spec, seeds, "{name}, seed {seed}")]
             for name, (cfg, spec) in variants.items()}
 
 
@@ -232,11 +230,7 @@ def over_seeds(rows: Sequence[dict]) -> dict:
     of `SEEDED` it has, the mean, `<x>_std` (sample standard deviation; None for one seed) and `<x>_seeds`;
     `stopped_early`, how many seeds early stopping stopped; `seeds`, how many; the rest from the first seed."""
     found = {**rows[0], "seeds": len(rows), "stopped_early": sum(bool(r.get("stopped_early")) for r in rows)}
-    for key in (k for k in SEEDED if k in rows[0]):
-        values = [r[key] for r in rows]
-        spread = mean_std(values)
-        found.update({key: spread["mean"], f"{key}_std": spread["std"], f"{key}_seeds": values})
-    return found
+    return {**found, **pooled(rows, SEEDED, tag="seeds")}
 
 
 def seeded_summary(runs: dict[str, list[Run]], splits: Splits, train: ImageSet) -> dict[str, dict]:
@@ -254,12 +248,18 @@ def paired_by_seed(rows: dict[str, dict], a: str, b: str, key: str = "val_mse") 
 def summary_table(rows: dict[str, dict]) -> str:
     """Markdown table of `summary` rows, best validation MSE first."""
     ordered = sorted(rows.items(), key=lambda item: item[1]["val_mse"])
-    seeds = max(r.get("seeds", 1) for r in rows.values())
-    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    over = _seeds_header(rows)
     return markdown_table(
         ["variant", f"val MSE{over}", "train MSE (eval)", "gap (val - train)", "epochs", "seconds"],
         [(name, _spread(r, "val_mse"), _spread(r, "train_mse"), _spread(r, "gap"), sig(r["epochs"]),
           sig(r["seconds"])) for name, r in ordered])
+
+
+def _seeds_header(rows: dict[str, dict]) -> str:
+    """What a column of pooled rows holds, for its header: " (mean ± sd, N seeds)" with the most seeds any row
+    has, or nothing when every row is a single run."""
+    seeds = max(r.get("seeds", 1) for r in rows.values())
+    return f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
 
 
 def _spread(row: dict, key: str) -> str:
@@ -291,8 +291,7 @@ def choose_decoder(rows: dict[str, dict], score: str = "val_mse", new: str = "re
 
 def decoder_table(rows: dict[str, dict]) -> str:
     labels = {"transposed": "stride-2 transposed convolutions", "resize": "nearest upsampling + convolution"}
-    seeds = max(r.get("seeds", 1) for r in rows.values())
-    over = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
+    over = _seeds_header(rows)
     return markdown_table(["decoder", "parameters", f"validation MSE{over}", "test MSE", "seconds"],
                           [(labels.get(n, n), f"{r['parameters']:,}", _spread(r, "val_mse"), _spread(r, "test_mse"),
                             sig(r["seconds"])) for n, r in rows.items()])

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .data import ImageSet, balanced_subset
 from .findings.words import plus_minus
-from .results import array_digest, cached_json, markdown_table
+from .results import array_digest, cached_json, initialization_name, markdown_table
 from .statistics import mean_std
 
 METHODS = ("svm", "logreg")
@@ -110,8 +110,6 @@ def evaluate_cached(run_dir: str | Path | None, name: str, train: np.ndarray, tr
     """`evaluate`, stored under `run_dir/cache/` by a key of the features, labels, draws and grids."""
     compute = lambda: evaluate(train, train_labels, test, test_labels, draws, methods=methods, folds=folds, seed=seed,
                                desc=f"few labels: {name}")
-    if run_dir is None:
-        return compute()
     key = [array_digest(train, train_labels, test, test_labels, *[i for d in draws.values() for i in d]),
            list(methods), folds, seed, SVM_C, SVM_GAMMA, LOGREG_C, "folds_for v1"]
     stored = cached_json(run_dir, f"few labels {name}", key, compute)
@@ -191,18 +189,18 @@ class Registry:
         return cls(run_dir, np.asarray(train_labels), np.asarray(test_labels),
                    label_draws(train_labels, counts, draws, seed))
 
-    def add(self, name: str, key: str, train: np.ndarray, test: np.ndarray) -> None:
+    def add(self, key: str, name: str, train: np.ndarray, test: np.ndarray) -> None:
         """Read the representation `name` (training and test rows) by the protocol and keep it under `key`."""
         self.keys[name] = key
         self.found[name] = evaluate_cached(self.run_dir, name, train, self.train_labels, test,
                                            self.test_labels, self.draws)
 
-    def add_control(self, name: str, key: str, inits: Sequence[tuple[np.ndarray, np.ndarray]],
+    def add_control(self, key: str, name: str, inits: Sequence[tuple[np.ndarray, np.ndarray]],
                     methods: Sequence[str] = CONTROL_METHODS) -> None:
         """Read a random-encoder control (training and test rows of each random initialization) by the protocol
         with `methods`, each initialization on the same draws; its accuracies pooled over initializations and
         draws, so its spread holds both."""
-        runs = [evaluate_cached(self.run_dir, f"{name}, initialization {i + 1}", train, self.train_labels, test,
+        runs = [evaluate_cached(self.run_dir, initialization_name(name, i), train, self.train_labels, test,
                                 self.test_labels, self.draws, methods=methods)
                 for i, (train, test) in enumerate(inits)]
         self.keys[name], self.inits[name] = key, len(runs)

@@ -49,7 +49,7 @@ from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_
                       study_storage)
 from .training import (Arm, LossFn, Run, TrainSpec, WithHistories, classification_loss,
                        cross_validate, evaluate_set, outputs, paired_cross_validate, reconstruction_loss,
-                       smoothed_classification_loss, train_model, training_speed)
+                       seeded_specs, smoothed_classification_loss, train_model, training_speed)
 
 HW1_AUGMENT = Augment(flip=True, rotate=5.0)
 HW1_BATCH = 64
@@ -256,10 +256,11 @@ def seed_runs(chosen: dict[str, Strategy], splits: Splits, *, seeds: int, epochs
     own name, so it is the same cached run as the strategy table's when the budgets agree.
     """
     found: dict[str, list[dict]] = {name: [] for name in chosen}
+    specs = {name: seeded_specs(name, replace(strategy.spec, epochs=epochs), seeds, "{name} (seed {seed})")
+             for name, strategy in chosen.items()}
     for i in range(seeds):
         for name, strategy in chosen.items():
-            spec = replace(strategy.spec, epochs=epochs, seed=strategy.spec.seed + i)
-            desc = name if i == 0 else f"{name} (seed {spec.seed})"
+            desc, spec = specs[name][i]
             run = train_strategy(desc, replace(strategy, spec=spec), splits, run_dir=run_dir,
                                  eval_batch_size=eval_batch_size)
             found[name].append({"seed": spec.seed, **summary({name: run}, splits, eval_batch_size,

@@ -31,14 +31,14 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from . import autoencoder as ae, fewlabels, finetune, judging
+from . import autoencoder as ae, fewlabels, finetune, judging, statistics
 from .context import Context, Shown
 from .data import Batches, ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
 from .findings import latent as latent_text, representations as rep_text
 from .findings.words import percent, plus_minus, sig
 from .models import AEConfig, Encoder
-from .results import array_digest, cached_json, markdown_table, slug
-from .statistics import mean_std, paired_bootstrap
+from .results import array_digest, cached_json, initialization_name, is_control, markdown_table, slug
+from .statistics import paired_bootstrap
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -188,10 +188,6 @@ def random_encoders(build: Callable[[], nn.Module], splits: Splits, *, seed: int
     return found
 
 
-def _cached(run_dir: str | Path | None, name: str, key: list, compute: Callable[[], dict]) -> dict:
-    return compute() if run_dir is None else cached_json(run_dir, name, key, compute)
-
-
 # ----------------------------------------------------------------------------- 2-D maps
 
 
@@ -227,7 +223,8 @@ def maps(features: dict[str, np.ndarray], *, seed: int, run_dir: str | Path | No
                 coords, seconds = embed_2d(x, method, seed=seed, pca_dims=pca_dims)
                 out[method], out[f"{method}_seconds"] = coords.tolist(), seconds
             return out
-        stored = _cached(run_dir, f"map {name}", [array_digest(x), seed, pca_dims, "tsne perplexity 30"], compute)
+        stored = cached_json(run_dir, f"map {name}", [array_digest(x), seed, pca_dims, "tsne perplexity 30"],
+                             compute)
         found[name] = {**stored, "pca": np.asarray(stored["pca"], np.float32),
                        "tsne": np.asarray(stored["tsne"], np.float32)}
     return found
@@ -290,7 +287,7 @@ def measure(representations: dict[str, Features], splits: Splits, *, seed: int, 
     rows = {}
     for name, f in representations.items():
         key = [array_digest(f.train, f.val, f.test, *labels), seed, silhouette_sample, PROBE_CS, PROBE_SOLVER]
-        rows[name] = _cached(run_dir, f"structure {name}", key, lambda f=f: structure(
+        rows[name] = cached_json(run_dir, f"structure {name}", key, lambda f=f: structure(
             f.train, labels[0], f.test, labels[2], val=f.val, val_labels=labels[1], seed=seed,
             silhouette_sample=silhouette_sample))
     return rows
@@ -303,14 +300,9 @@ def pooled(rows: Sequence[dict]) -> dict:
     """One structure row for a representation measured once per random initialization (`rows`): per measure
     its mean over the initializations, their sample standard deviation (`<measure>_std`) and each one's value
     (`<measure>_inits`); the probe's most often chosen C; `inits`, how many."""
-    found = {"dims": rows[0]["dims"], "silhouette_sample": rows[0]["silhouette_sample"], "inits": len(rows)}
-    for measure_ in MEASURES:
-        values = [r[measure_] for r in rows]
-        spread = mean_std(values)
-        found.update({measure_: spread["mean"], f"{measure_}_std": spread["std"], f"{measure_}_inits": values})
     chosen = [r["probe_c"] for r in rows]
-    found["probe_c"] = max(chosen, key=chosen.count)
-    return found
+    return {"dims": rows[0]["dims"], "silhouette_sample": rows[0]["silhouette_sample"], "inits": len(rows),
+            **statistics.pooled(rows, MEASURES, tag="inits"), "probe_c": max(chosen, key=chosen.count)}
 
 
 def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
@@ -321,7 +313,7 @@ def structure_metrics(rows: dict[str, dict], keys: dict[str, str]) -> dict:
 def structure_table(rows: dict[str, dict]) -> str:
     """One Markdown row per representation: dimensions, k-NN accuracy, silhouette, linear probe."""
     sample = min(r["silhouette_sample"] for r in rows.values())
-    cell = lambda r, m: plus_minus(r[m], r[f"{m}_std"]) if "inits" in r else r[m]  # noqa: E731
+    cell = lambda r, m: plus_minus(r[m], r[f"{m}_std"]) if is_control(r) else r[m]  # noqa: E731
     return markdown_table(
         ["representation", "dims", "k-NN accuracy (k = 5)", f"silhouette ({sample:,} test codes)",
          "linear-probe accuracy", "probe C (chosen on validation)"],
@@ -347,7 +339,8 @@ def class_mixing(features: Features, splits: Splits, classes: Sequence[str], *, 
             found[class_key(name)] = {"name": name, "recall": float(counts[c] / max(1, len(mine))),
                                       "confused_with": classes[worst], "confused_share": float(counts[worst] / max(1, len(mine)))}
         return found
-    return _cached(run_dir, "class mixing", [array_digest(features.train, features.test, *labels), k], compute)
+    return cached_json(run_dir, "class mixing", [array_digest(features.train, features.test, *labels), k],
+                       compute)
 
 
 # ----------------------------------------------------------------------------- sampling codes
@@ -675,7 +668,8 @@ class Representations:
     """The study's representations of the same images, extended section by section (sections 4-7): each
     one's features by name with its key in metrics.json, the structure measures of the ones measured, the 2-D
     maps of the ones drawn (all on the same class-balanced test images, `points`), and the few-label table
-    (`few`) that reads representations from few labels on one set of label draws."""
+    (`few`) that reads representations from few labels on one set of label draws. Which control serves which
+    trained representation is kept once, in `few.control_of`."""
 
     ctx: Context = field(repr=False)
     points: np.ndarray
@@ -685,7 +679,6 @@ class Representations:
     rows: dict[str, dict] = field(default_factory=dict)  # name -> structure measures
     maps: dict[str, dict] = field(default_factory=dict)  # name -> PCA and t-SNE coordinates of `points`
     controls: dict[str, list[Features]] = field(default_factory=dict)  # name -> one Features per random init
-    control_of: dict[str, str] = field(default_factory=dict)  # key of a trained representation -> its control's
 
     @classmethod
     def start(cls, ctx: Context) -> Representations:
@@ -717,7 +710,7 @@ class Representations:
         the architecture behind the trained representations under the keys `of`."""
         self.add(key, name, inits[0])
         self.controls[name] = list(inits)
-        self.control_of.update({k: key for k in of})
+        self.few.control_of.update({k: key for k in of})
 
     def measure(self, keys: Sequence[str]) -> dict:
         """The structure measures of the representations under `keys` (`measure`, cached), kept in `rows`; a
@@ -728,24 +721,23 @@ class Representations:
         run = lambda found: measure(found, ctx.splits, seed=ctx.seed, run_dir=ctx.run_dir)  # noqa: E731
         found = run({n: self.features[n] for n in names if n not in self.controls})
         for name in (n for n in names if n in self.controls):
-            inits = run({f"{name}, initialization {i + 1}": f for i, f in enumerate(self.controls[name])})
+            inits = run({initialization_name(name, i): f for i, f in enumerate(self.controls[name])})
             found[name] = pooled(list(inits.values()))
         self.rows.update({n: found[n] for n in names})  # in the order of `keys`
         for name, row in self.rows.items():
-            if self.keys[name] in self.control_of:
-                row["random_control"] = self.control_of[self.keys[name]]
+            if self.keys[name] in self.few.control_of:
+                row["random_control"] = self.few.control_of[self.keys[name]]
         return ctx.merge("latent", {"structure": structure_metrics(self.rows, self.keys)})["structure"]
 
     def read_few(self, keys: Sequence[str]) -> None:
         """Read the representations under `keys` by the few-label protocol (`few`): a control once per
         initialization with the RBF SVM (`fewlabels.Registry.add_control`), the others with every method."""
-        self.few.control_of.update(self.control_of)
         for key in keys:
             name = self.name(key)
             if name in self.controls:
-                self.few.add_control(name, key, [(f.train, f.test) for f in self.controls[name]])
+                self.few.add_control(key, name, [(f.train, f.test) for f in self.controls[name]])
             else:
-                self.few.add(name, key, self[key].train, self[key].test)
+                self.few.add(key, name, self[key].train, self[key].test)
 
     def draw(self, keys: Sequence[str]) -> dict[str, dict]:
         """The PCA and t-SNE maps of the representations under `keys` on the test images `points` (`maps`,

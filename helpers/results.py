@@ -164,6 +164,18 @@ def merge_metrics(run_dir: str | Path, section: str, entries: dict) -> dict:
     return metrics
 
 
+def initialization_name(name: str, i: int) -> str:
+    """The name under which the random-encoder control `name` is measured and cached for its initialization
+    `i` (counted from 0; the name counts from 1)."""
+    return f"{name}, initialization {i + 1}"
+
+
+def is_control(entry: dict) -> bool:
+    """Whether a metrics entry of a representation is a random-encoder control's: pooled over its random
+    initializations, it says over how many (`inits`)."""
+    return bool(entry.get("inits"))
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
     """A small Markdown table; floats shown with `digits` significant digits."""
     def cell(v: Any) -> str:
@@ -211,8 +223,11 @@ def keyed_path(run_dir: str | Path, kind: str, name: str, key: str, suffix: str)
     return path
 
 
-def cached_json(run_dir: str | Path, name: str, key_parts: Any, compute: Callable[[], Any]) -> Any:
-    """Reuse a stored JSON result for this exact configuration, or compute and store it atomically."""
+def cached_json(run_dir: str | Path | None, name: str, key_parts: Any, compute: Callable[[], Any]) -> Any:
+    """Reuse a stored JSON result for this exact configuration, or compute and store it atomically. Without a
+    `run_dir`, compute it and store nothing (the value as `compute` returns it)."""
+    if run_dir is None:
+        return compute()
     path = keyed_path(run_dir, "cache", name, config_hash(name, key_parts), ".json")
     if path.exists():
         try:

@@ -10,7 +10,7 @@ from . import latent, quality, vae
 from .context import Context
 from .findings import generators as gen_text, representations as rep_text
 from .findings.words import percent, plus_minus, sig
-from .results import markdown_table
+from .results import is_control, markdown_table
 
 FEW_COUNTS = (100, 1000)
 # The table's rows: label, key in metrics.json and in the structure measures, key in the few-label table
@@ -45,7 +45,7 @@ def rows(reps: list[Representation], structure: dict[str, dict], few_svm: dict[s
     for rep in reps:
         s = structure.get(rep.structure, {}) if rep.structure else {}
         f = few_svm.get(rep.few, {}) if rep.few else {}
-        row = {"label": rep.label, "supervised": rep.supervised, "control": "inits" in s,
+        row = {"label": rep.label, "supervised": rep.supervised, "control": is_control(s),
                "knn_accuracy": s.get("knn_accuracy"), "silhouette": s.get("silhouette"),
                "linear_probe_accuracy": s.get("linear_probe_accuracy"),
                **{f"few_n{n}": f[n]["mean"] if n in f else None for n in FEW_COUNTS},

@@ -4,7 +4,7 @@ with its bootstrap interval. Plain numbers in, plain numbers out."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from scipy.stats import spearmanr, t as student_t
@@ -17,6 +17,28 @@ def mean_std(values: Sequence[float]) -> dict:
     if len(v) > 1 and np.all(v == v[0]):
         return {"mean": float(v[0]), "std": 0.0, "n": len(v)}
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else None, "n": len(v)}
+
+
+def pooled(rows: Sequence[dict], keys: Iterable[str] | None = None, *, tag: str | None = "seeds") -> dict:
+    """The numbers of something measured once per repeat (`rows`, one per seed, initialization or draw),
+    pooled: for each of `keys` the first row has, its mean, `<key>_std` (`mean_std`: sample standard
+    deviation, None for one repeat) and, unless `tag` is None, every repeat's value as `<key>_<tag>`, in the
+    order of `keys`.
+
+    Without `keys`, every number of the first row that varies: a flag (bool), anything not a number and an
+    integer equal in every repeat (a count such as a set's size) are left out. Only the pooled entries come
+    back; the caller keeps what else it needs."""
+    if keys is None:
+        keys = [k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                and not (isinstance(v, int) and len({r[k] for r in rows}) == 1)]
+    found = {}
+    for key in (k for k in keys if k in rows[0]):
+        values = [r[key] for r in rows]
+        spread = mean_std(values)
+        found.update({key: spread["mean"], f"{key}_std": spread["std"]})
+        if tag is not None:
+            found[f"{key}_{tag}"] = values
+    return found
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> dict:

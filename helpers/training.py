@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -81,6 +81,14 @@ class TrainSpec:
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"TrainSpec.{name} = {getattr(self, name)!r} is not allowed; allowed: {allowed}.")
+
+
+def seeded_specs(name: str, spec: TrainSpec, seeds: int, label: str) -> list[tuple[str, TrainSpec]]:
+    """`spec` with `seeds` seeds, its own first and then the next ones (`spec.seed + 1`, ...), each with the
+    name its run is cached under: the first keeps `name`, so it is the same run as the one trained without
+    repeats; the others are `label` with `{name}` and `{seed}` filled in."""
+    return [(name if i == 0 else label.format(name=name, seed=spec.seed + i),
+             replace(spec, seed=spec.seed + i)) for i in range(seeds)]
 
 
 def param_groups(model: nn.Module, lr: float, lr_scales: tuple[tuple[str, float], ...] = ()) -> list[dict]:

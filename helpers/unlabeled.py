@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -149,8 +149,6 @@ def propagate_cached(run_dir: str | Path | None, name: str, train: np.ndarray, t
     """`propagate`, stored under `run_dir/cache/` by a key of the features, the draws and their labels, and
     the settings."""
     compute = lambda: propagate(train, test, test_labels, drawn)  # noqa: E731
-    if run_dir is None:
-        return compute()
     arrays = [a for subsets in drawn.values() for pair in subsets for a in pair]
     key = [array_digest(train, test, test_labels, *arrays), {n: len(s) for n, s in drawn.items()}, NEIGHBOURS,
            ALPHA, ITERATIONS, "knn spreading v2"]
@@ -241,6 +239,14 @@ def against(found: dict, baseline: dict) -> dict:
             "paired": [a - b for a, b in zip(found["draws"], baseline["draws"])]}
 
 
+def timing(seconds: Sequence[float], pretrain_seconds: float | None) -> dict:
+    """A method's mean seconds a draw (`seconds`: one per draw), alone and with the pretraining of its
+    representation (`whole_seconds`; None where the pretraining's seconds are unknown)."""
+    per_draw = float(np.mean(seconds))
+    whole = None if pretrain_seconds is None else per_draw + pretrain_seconds
+    return {"seconds": per_draw, "whole_seconds": whole}
+
+
 def entry(name: str, method: str, representation: str, pretrain_seconds: float | None,
           stats: dict[int, dict], seconds: dict[int, list[float]], baselines: dict[int, dict]) -> dict:
     """One method's metrics: per label count (`n100`, ...) its mean, std and draws, its mean seconds a draw,
@@ -249,16 +255,15 @@ def entry(name: str, method: str, representation: str, pretrain_seconds: float |
     found = {"name": name, "method": method, "representation": representation,
              "pretrain_seconds": pretrain_seconds}
     for n, s in stats.items():
-        per_draw = float(np.mean(seconds[n]))
-        found[f"n{n}"] = {**s, "seconds": per_draw,
-                          "whole_seconds": None if pretrain_seconds is None else per_draw + pretrain_seconds,
-                          "baseline": baselines[n], **against(s, baselines[n])}
+        found[f"n{n}"] = {**s, **timing(seconds[n], pretrain_seconds), "baseline": baselines[n],
+                          **against(s, baselines[n])}
     return found
 
 
 def pretraining_seconds(metrics: dict, key: str) -> float | None:
-    """Seconds of the run that trained the encoder behind the representation `key` (0 for raw pixels; None
-    where this run's metrics do not hold it)."""
+    """Seconds of the run that trained the encoder behind the representation `key`, as this run's metrics
+    hold it (0 for raw pixels; None where they do not). A step handed the pretraining run reads the same
+    number from its history."""
     if key == "raw":
         return 0.0
     history = metrics.get(PRETRAINING.get(key, ""), {}).get("history")
@@ -333,10 +338,11 @@ def self_training(ctx: Context, pretrained: Pretrained, reps: latent.Representat
     scores = {arm: {n: [] for n in counts} for arm in arms}
     seconds = {arm: {n: [] for n in counts} for arm in arms}
     runs: dict[int, list[tuple[Run, Run]]] = {n: [] for n in counts}
+    spec = recipe(profile.self_training_epochs, profile.self_training_batch, ctx.seed)
     for n in counts:
         for d, index in enumerate(few.draws[n]):
-            spec = recipe(profile.self_training_epochs, profile.self_training_batch, ctx.seed + d)
-            pair = tuple(self_train(pretrained.config, encoder, splits, index, spec,
+            drawn = replace(spec, seed=ctx.seed + d)  # draw d's runs: seed + d
+            pair = tuple(self_train(pretrained.config, encoder, splits, index, drawn,
                                     labelled_batch=profile.self_training_batch, weight=weight,
                                     run_dir=ctx.run_dir, desc=f"{arm} {n} labels draw {d + 1}")
                          for arm, weight in arms.items())
@@ -345,11 +351,10 @@ def self_training(ctx: Context, pretrained: Pretrained, reps: latent.Representat
                 seconds[arm][n].append(run.history.rows[-1]["seconds"])
             runs[n].append(pair)
     stats = {arm: fewlabels.stats(by_n) for arm, by_n in scores.items()}
-    pretrain = pretrained.run.history.rows[-1]["seconds"]
+    pretrain = pretrained.run.history.rows[-1]["seconds"]  # `pretraining_seconds` of "simclr", from the run
     encoder_name = f"SimCLR's encoder ({HEAD} head on its feature map)"
     baselines = {n: {"name": f"the same {SUPERVISED}", **stats[SUPERVISED][n],
-                     "seconds": float(np.mean(seconds[SUPERVISED][n])),
-                     "whole_seconds": float(np.mean(seconds[SUPERVISED][n])) + pretrain} for n in counts}
+                     **timing(seconds[SUPERVISED][n], pretrain)} for n in counts}
     last = {n: [pair[0].history.rows[-1].get("train_confident") for pair in runs[n]] for n in counts}
     methods = {ENCODER: {**entry(f"{SELF_TRAINING} of SimCLR's encoder", SELF_TRAINING, encoder_name,
                                  pretrain, stats[SELF_TRAINING], seconds[SELF_TRAINING], baselines),

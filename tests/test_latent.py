@@ -10,7 +10,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from helpers import data, latent, models
+from helpers import data, latent, models, results
 from helpers.findings import latent as latent_text
 from helpers.findings.words import interval_call
 from helpers.models import AEConfig, AutoEncoder
@@ -419,3 +419,11 @@ def test_a_control_is_measured_per_initialization_and_pooled(tmp_path):
     assert found["knn_accuracy_std"] == pytest.approx(np.std(values, ddof=1))
     table = latent.structure_table({"control": found})
     assert "±" in table  # a control's cells carry their spread
+
+
+def test_a_control_s_initializations_are_cached_under_the_names_they_always_had():
+    name = "random encoder, code (32)"
+    assert results.initialization_name(name, 0) == "random encoder, code (32), initialization 1"
+    assert results.initialization_name("x", 2) == "x, initialization 3"
+    assert results.is_control({"knn_accuracy": 0.7, "inits": 3})
+    assert not results.is_control({"knn_accuracy": 0.9})

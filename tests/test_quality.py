@@ -125,22 +125,22 @@ def _modes(n: int, seed: int, modes: torch.Tensor | None = None) -> torch.Tensor
 
 def test_density_and_coverage_are_one_for_identical_sets_and_near_one_for_one_distribution():
     real = _modes(2000, 0)
-    same = quality.density_coverage(real, real.clone())
+    same = judging.density_coverage(real, real.clone())
     assert same["density"] == pytest.approx(1.0, abs=0.02) and same["coverage"] == 1.0 and same["density_coverage_k"] == 5
-    other = quality.density_coverage(real, _modes(2000, 1))  # a second sample of the same distribution
+    other = judging.density_coverage(real, _modes(2000, 1))  # a second sample of the same distribution
     assert other["density"] == pytest.approx(1.0, abs=0.1)
     assert other["coverage"] == pytest.approx(1 - 0.5 ** 5, abs=0.03)  # the paper's expectation for M = N, k = 5
 
 
 def test_density_and_coverage_fall_for_a_shifted_set():
     real, moved = _modes(2000, 0), _modes(2000, 1) + 3.0
-    same, shifted = quality.density_coverage(real, _modes(2000, 1)), quality.density_coverage(real, moved)
+    same, shifted = judging.density_coverage(real, _modes(2000, 1)), judging.density_coverage(real, moved)
     assert shifted["density"] < 0.3 * same["density"] and shifted["coverage"] < 0.3 * same["coverage"]
 
 
 def test_a_one_mode_set_keeps_its_density_but_loses_coverage():
     real = _modes(2000, 0)
-    one_mode = quality.density_coverage(real, _modes(2000, 1, modes=torch.zeros(2000, dtype=torch.long)))
+    one_mode = judging.density_coverage(real, _modes(2000, 1, modes=torch.zeros(2000, dtype=torch.long)))
     assert one_mode["density"] > 0.8  # every sample is realistic...
     assert one_mode["coverage"] == pytest.approx(0.25, abs=0.05)  # ...but only one of four modes is covered
 
@@ -148,20 +148,20 @@ def test_a_one_mode_set_keeps_its_density_but_loses_coverage():
 def test_uniform_noise_over_a_box_much_larger_than_the_data_gets_neither_density_nor_coverage():
     real = _modes(2000, 0)
     noise = (torch.rand(2000, 6, generator=torch.Generator().manual_seed(2)) - 0.5) * 400
-    found = quality.density_coverage(real, noise)
+    found = judging.density_coverage(real, noise)
     assert found["density"] < 0.02 and found["coverage"] < 0.02
 
 
 def test_density_coverage_accepts_shared_radii_and_refuses_bad_input():
     real, fake = _modes(300, 0), _modes(300, 1)
     radii = judging.kth_distance(real, 5, 128)
-    assert quality.density_coverage(real, fake, radii=radii) == quality.density_coverage(real, fake)
+    assert judging.density_coverage(real, fake, radii=radii) == judging.density_coverage(real, fake)
     with pytest.raises(ValueError, match="same D"):
-        quality.density_coverage(real, fake[:, :3])
+        judging.density_coverage(real, fake[:, :3])
     with pytest.raises(ValueError, match="more than k = 5"):
-        quality.density_coverage(real[:5], fake)
+        judging.density_coverage(real[:5], fake)
     with pytest.raises(ValueError, match="radii"):
-        quality.density_coverage(real, fake, radii=radii[:10])
+        judging.density_coverage(real, fake, radii=radii[:10])
 
 
 # ----------------------------------------------------------------------------- groups and sentences

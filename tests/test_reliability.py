@@ -131,6 +131,15 @@ def test_cached_json_reuses_detects_corruption_and_obeys_force(tmp_path, monkeyp
     assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 4}
 
 
+def test_cached_json_without_a_run_directory_computes_every_time_and_stores_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    compute = lambda: calls.append(1) or {len(calls): "unconverted key"}  # noqa: E731
+    assert results.cached_json(None, "pca", [1, 2], compute) == {1: "unconverted key"}
+    assert results.cached_json(None, "pca", [1, 2], compute) == {2: "unconverted key"} and len(calls) == 2
+    assert not list(tmp_path.iterdir())
+
+
 SEARCH_SCRIPT = textwrap.dedent("""
     import sys, time
     import optuna

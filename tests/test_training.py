@@ -265,3 +265,13 @@ def test_checkpoints_are_written_at_most_every_few_seconds_and_always_when_a_run
     history = training.fit(AutoEncoder(SMALL), training.reconstruction_loss, _images(32), None, spec,
                            checkpoint=tmp_path / "stopped.pt", progress=False)
     assert history.reused_epochs == 2 and len(history.rows) == 5
+
+
+def test_seeded_specs_keep_the_first_run_s_name_and_count_seeds_up_from_the_spec_s():
+    spec = training.TrainSpec(epochs=2, lr=1e-2, seed=7)
+    found = training.seeded_specs("a", spec, 3, "{name}, seed {seed}")
+    assert [name for name, _ in found] == ["a", "a, seed 8", "a, seed 9"]  # the cache names the runs carry
+    assert [s.seed for _, s in found] == [7, 8, 9] and found[0][1] == spec
+    assert all(s.epochs == 2 and s.lr == 1e-2 for _, s in found)
+    assert [n for n, _ in training.seeded_specs("b", spec, 2, "{name} (seed {seed})")] == ["b", "b (seed 8)"]
+    assert training.seeded_specs("a", spec, 1, "{name}, seed {seed}") == [("a", spec)]

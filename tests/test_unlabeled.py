@@ -261,6 +261,10 @@ def test_the_section_resumes_from_its_run_cache(tmp_path, monkeypatch):
         reps.few.statistics()["svm"][fewlabels.RAW][20]["draws"]  # the SVM row on the same draws
     assert found["protocol"]["draw_digests"]["n20"] == [results.array_digest(i) for i in reps.few.draws[20]]
     assert found["self_training"]["methods"]["simclr"]["pretrain_seconds"] == 5.0
+    n20 = found["self_training"]["methods"]["simclr"]["n20"]
+    assert n20["whole_seconds"] == n20["seconds"] + 5.0
+    assert n20["baseline"]["whole_seconds"] == n20["baseline"]["seconds"] + 5.0
+    assert found["self_training"]["settings"]["steps"] == len(splits.train) // (unlabeled.UNLABELED_RATIO * 4)
     measured = [m["n20"]["mean"] for kind in ("label_propagation", "self_training")
                 for m in found[kind]["methods"].values()]
     assert found["best"]["n20"]["mean"] == max(measured)
@@ -272,3 +276,11 @@ def test_the_section_resumes_from_its_run_cache(tmp_path, monkeypatch):
         for run in (r for pair in pairs for r in pair):
             assert run.history.reused_epochs == len(run.history.rows)  # reused, not trained again
     assert again[1].found["methods"] == first[1].found["methods"]
+
+
+def test_each_draw_s_self_training_recipe_differs_from_the_first_in_its_seed_alone():
+    first = unlabeled.recipe(3, 4, 10)
+    for d in range(3):
+        assert replace(first, seed=10 + d) == unlabeled.recipe(3, 4, 10 + d)
+    assert unlabeled.timing([2.0, 4.0], 10.0) == {"seconds": 3.0, "whole_seconds": 13.0}
+    assert unlabeled.timing([2.0], None) == {"seconds": 2.0, "whole_seconds": None}

@@ -160,7 +160,7 @@ def test_a_random_encoder_control_is_read_per_initialization_on_the_same_draws_a
     registry.control_of["code"] = "code_random"
     registry.add("code", "code", x, xt)
     inits = [(x + np.random.default_rng(s).normal(0, 1.0, x.shape).astype(np.float32), xt) for s in range(3)]
-    registry.add_control("random code", "code_random", inits)
+    registry.add_control("code_random", "random code", inits)
     one = [fewlabels.evaluate(a, y, b, yt, registry.draws, methods=("svm",)) for a, b in inits]
     pooled = registry.found["random code"]["svm"][40]
     assert pooled == [row for run in one for row in run["svm"][40]] and len(pooled) == 3 * 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..results import is_control
 from .words import TIE_ACCURACY, interval_call, join, percent, plus_minus, points, relation, verdict, wider
 
 REPRESENTATION_WORDS = {  # the representations learned without labels, in words
@@ -52,7 +53,7 @@ def over_random(rows: dict[str, dict], keys: Sequence[str] | None = None) -> str
     `random_control`, the difference of its accuracy from the control's mean; one within the control's
     standard deviation is a tie (`verdict`). Empty where no measured representation has a control."""
     sentences = []
-    for control, c in ((k, r) for k, r in rows.items() if r.get("inits")):
+    for control, c in ((k, r) for k, r in rows.items() if is_control(r)):
         trained = [k for k, r in rows.items() if r.get("random_control") == control and (keys is None or k in keys)]
         if not trained:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..results import is_control
 from .words import TIE_ACCURACY, capital, join, percent, plural, plus_minus, sig, verdict
 
 DECODER_WORDS = {"resize": "the decoder that upsamples and then convolves",
@@ -98,7 +99,7 @@ def few_labels(few: dict, *, vae: str = "vae", ae: str = "ae", raw: str = "raw",
     has), and the VAE's mean code against the autoencoder's code. A difference within the spread over draws
     (`_spread`) is a tie."""
     stats = {key: _counts(entry[method]) for key, entry in few.items()
-             if isinstance(entry, dict) and method in entry and not entry.get("inits")}  # not the controls
+             if isinstance(entry, dict) and method in entry and not is_control(entry)}
     name = lambda key: few[key].get("name", key)  # noqa: E731
     counts = sorted(stats[raw])
     best = {n: max((k for k in stats if n in stats[k]), key=lambda k: stats[k][n]["mean"]) for n in counts}
