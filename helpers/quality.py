@@ -43,7 +43,7 @@ from .findings.words import percent, plus_minus, sig, verdict, wider
 from .judging import (DENSITY_K, confident_share, density_coverage,  # noqa: F401 (density_coverage: shared)
                       features, kth_distance)
 from .results import markdown_table, slug
-from .statistics import mean_std
+from .statistics import pooled
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -467,20 +467,8 @@ def pooled_scores(draws: Sequence[dict[str, dict]]) -> dict[str, dict]:
     """Per image set, its scores over independent draws of its images: each score's mean and its standard
     deviation over the draws (`<score>_std`, sample; None for one draw); a count equal in every draw (the set's
     size `n`) stays as it is; `draws`, how many."""
-    found = {}
-    for name in draws[0]:
-        rows = [d[name] for d in draws]
-        row = {"draws": len(rows)}
-        for key, value in rows[0].items():
-            values = [r[key] for r in rows]
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or (
-                    isinstance(value, int) and len(set(values)) == 1):
-                row[key] = value
-                continue
-            spread = mean_std(values)
-            row.update({key: spread["mean"], f"{key}_std": spread["std"]})
-        found[name] = row
-    return found
+    return {name: {"draws": len(draws), **draws[0][name], **pooled([d[name] for d in draws], tag=None)}
+            for name in draws[0]}
 
 
 def generator_sets(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
