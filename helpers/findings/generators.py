@@ -218,7 +218,7 @@ def second_opinion(found: dict) -> str:
     rows = second["agreement"]
     order = [by for by in found["ranked_by"] if by in rows]
     if not order:
-        return f"{opening} nothing is compared: no score ranks the generators."
+        return f"{opening} nothing is compared, since no score ranks the generators."
     if second["agrees"]:
         rho = [f"{MEASURE_WORDS[by]} {sig(rows[by]['rho'], 2)}" for by in order
                if rows[by]["rho"] is not None]
