@@ -302,44 +302,52 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(
         name="full",
-        description="every training image (54,000 / 6,000), sized for one GPU",
+        description="every training image (54,000 / 6,000) for the headline models; ablations, search trials, "
+                    "folds and seeds on stated subsets or shorter budgets",
+        # Sized to BUDGET.md (135 min on 2 Zen 4 cores, about 337 on the Zen 3 below) from an inventory of every
+        # run it trains: image-epochs per section times the rates measured on 2 AMD EPYC Zen 3 cores (fp32,
+        # channels-last: Homework 1 network 41.5 s a 54,000-image epoch of its recipe; autoencoder 2,930 images/s
+        # with the transposed decoder, about 1.7x slower with the resize one). Sized for one GPU before, it
+        # estimated about 685 min there; now about 400. Section 3 keeps Homework 1's two 50-epoch runs (its own
+        # recipe, about 35 min each there), so it takes minutes from the other sections and still runs over.
         train_limit=None,
         test_limit=None,
         val_fraction=0.1,
         batch_size=128,
         eval_batch_size=5000,
         ae_epochs=20,
-        compare_epochs=6,  # 15 optimizer runs (5 optimizers x 3 learning rates) on compare_limit images
-        sweep_epochs=10,
+        compare_epochs=5,  # 15 optimizer runs (5 optimizers x 3 learning rates) and their seeds on compare_limit images
+        sweep_epochs=6,
         compare_limit=12000,  # ablations on a class-balanced subset; the main models train on all 54,000
-        trials=40,
-        search_limit=3000,
-        search_epochs=6,
+        folds=5,  # = search_folds, so section 3 reuses section 2's folds of the kept fine-tuning
+        trials=20,  # Hyperband stops most trials after their first rung
+        search_limit=2000,
+        search_epochs=4,
         sampler_seeds=3,
         reg_limit=2000,
-        reg_epochs=40,
+        reg_epochs=30,
         ablation_seeds=3,
         search_folds=5,
-        search_finalists=2,
-        search_cv_limit=12000,
-        fidelity_configs=12,
-        fidelity_limit=12000,
-        clf_trials=24,
-        clf_search_limit=6000,
-        clf_search_epochs=6,
-        clf_cv_limit=12000,
-        clf_epochs=15,
+        search_finalists=1,  # a final-budget run on all 54,000 images: 11 to 35 min on the Zen 3 by width
+        search_cv_limit=4000,  # the paired 5-fold comparison of the autoencoders at the final budget
+        fidelity_configs=8,
+        fidelity_limit=3000,  # final-budget epochs of the fidelity check on a class-balanced 3,000 images
+        clf_trials=12,
+        clf_search_limit=3000,
+        clf_search_epochs=4,
+        clf_cv_limit=12000,  # = compare_limit, so section 3's cross-validation reuses these folds
+        clf_epochs=6,  # 6 epochs of 54,000 images in batches of 64: about 5,000 steps a strategy
         hw1_epochs=50,  # Homework 1's own budget (early stopping, patience 10)
         seeds=3,
-        seed_epochs=15,  # the seeds at the strategies' budget; 50 epochs x 3 seeds x 2 networks would not fit
-        label_steps=800,
+        seed_epochs=6,  # = clf_epochs: seed 0 of the comparison is the strategy table's own run
+        label_steps=400,
         tsne_points=5000,
         samples_per_class=500,
-        nll_images=2000,
-        nll_samples=500,
-        simclr_epochs=25,
+        nll_images=1000,  # a class-balanced tenth of the test set ...
+        nll_samples=500,  # ... with 500 importance samples each
+        simclr_epochs=20,
         simclr_batch=512,
-        self_training_epochs=5,  # 600 steps of 64 labelled + 448 unlabeled images: seconds a run on one GPU
+        self_training_epochs=5,  # 600 steps of 64 labelled + 448 unlabeled images
         self_training_batch=64,
         self_training_counts=(100, 1000),
         gan_epochs=20,
