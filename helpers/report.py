@@ -4,8 +4,8 @@
 is installed, and `results/<profile>/summary.md`, the headline table of the run (`summary.py`); with
 `--readme` it also rewrites README.md's generated blocks and benchmarks/README.md. The method tables come
 from `tables.py`. In `report/report.tex` a number is written `\\metric{section.key}`; a missing key stops the
-build with an error naming it, so no number can be typed in by hand or silently left out. The body before the
-appendix may take at most `MAX_PAGES` pages.
+build with an error naming it, so no number can be typed in by hand or silently left out. The body and its
+references, before the appendix, may take at most `MAX_PAGES` pages.
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from .findings.words import plus_minus
 from .results import atomic_path, load_metrics, write_text
 
 TEMPLATE = REPO_ROOT / "report" / "report.tex"
-MAX_PAGES = 6  # before the appendix (the assignment's limit)
+MAX_PAGES = 6  # the body with its references, before the appendix (the assignment's limit)
+APPENDIX_HEADING = "Where each graded item is answered"  # the appendix's first section (label app:map)
 LATEX_HINT = "apt-get install texlive-latex-recommended texlive-fonts-recommended lmodern latexmk"
 _ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "−": r"\ensuremath{-}",
@@ -188,13 +189,25 @@ def figure_check(template: str, figures: Path, text_width_in: float) -> list[str
 
 
 def _author_tex(build_dir: Path) -> None:
-    """`HW2_AUTHOR`, where set, overrides report/author.tex for this build."""
+    """`HW2_AUTHOR`, where set, overrides report/author.tex for this build; without either the title block gives
+    the course line and the date only, and the build says how to set an author."""
     path = build_dir / "author.tex"
     author = os.environ.get("HW2_AUTHOR", "").strip()
     if author:
         write_text(path, f"\\renewcommand{{\\reportauthor}}{{{latex_value(author)}}}\n")
-    elif path.exists():
+        return
+    if path.exists():
         path.unlink()
+    if not author_set(TEMPLATE.parent / "author.tex"):
+        print("No author set: the report's title block gives the course line and the date only. Write your name "
+              "in report/author.tex or set HW2_AUTHOR='Name (student number)'.")
+
+
+def author_set(author_tex: Path) -> bool:
+    """Whether `author_tex` names an author: an uncommented, non-empty \\renewcommand{\\reportauthor}{...}."""
+    text = author_tex.read_text() if author_tex.exists() else ""
+    lines = (line.split("%", 1)[0] for line in text.splitlines())
+    return any(re.search(r"\\renewcommand\*?\{\\reportauthor\}\{\s*[^}\s]", line) for line in lines)
 
 
 def build(run_dir: Path) -> Path | None:
@@ -232,8 +245,8 @@ def build(run_dir: Path) -> Path | None:
         raise RuntimeError("Figures the report cannot print legibly:\n" + "\n".join(problems))
     pages = pages_before_appendix(build_dir / "report.aux")
     if pages > MAX_PAGES:
-        raise RuntimeError(f"The report's body takes {pages} pages before the appendix; the limit is {MAX_PAGES}. "
-                           f"Shorten report/report.tex or move tables and figures to the appendix.")
+        raise RuntimeError(f"The report's body and references take {pages} pages before the appendix; the limit "
+                           f"is {MAX_PAGES}. Shorten report/report.tex or move tables and figures to the appendix.")
     pdf = run_dir / "report.pdf"
     with atomic_path(pdf) as tmp:
         shutil.copyfile(build_dir / "report.pdf", tmp)
@@ -246,15 +259,24 @@ def undefined_references(log: str) -> list[str]:
 
 
 def pages_before_appendix(aux: Path) -> int:
-    """Pages of the body: the page the references start on (label `refs`, after a \\clearpage that also flushes
-    every figure of the body), or without references the page of the appendix (label `app:map`), minus one."""
+    """Pages of the body and its references: the page the appendix starts on (label `app:map`, after a
+    \\clearpage that also flushes every figure of the body), minus one."""
     text = Path(aux).read_text(errors="replace")
-    for label in ("refs", "app:map"):
-        found = re.search(r"\\newlabel\{" + re.escape(label) + r"\}\{\{[^}]*\}\{(\d+)\}", text)
-        if found:
-            return int(found.group(1)) - 1
-    raise RuntimeError(f"{aux} has no page for the label refs or app:map: the report must open its references "
-                       f"(or its appendix) with one, after a \\clearpage.")
+    found = re.search(r"\\newlabel\{app:map\}\{\{[^}]*\}\{(\d+)\}", text)
+    if not found:
+        raise RuntimeError(f"{aux} has no page for the label app:map: the report must open its appendix with it, "
+                           f"after a \\clearpage.")
+    return int(found.group(1)) - 1
+
+
+def pdf_pages_before_appendix(pdf: Path) -> int:
+    """The same count read from the built PDF itself (pdftotext): the pages before the first one that opens
+    with the appendix's heading (`APPENDIX_HEADING`)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for number, page in enumerate(text.split("\f")):
+        if re.match(r"\s*A\s+" + re.escape(APPENDIX_HEADING), page):
+            return number
+    raise RuntimeError(f"{pdf} has no page that opens with the appendix heading '{APPENDIX_HEADING}'.")
 
 
 def main(argv: list[str]) -> int:

@@ -57,15 +57,27 @@ def _committed_runs() -> list[Path]:
     return sorted(config.REPO_ROOT / Path(f).parent for f in listed.stdout.split() if f.endswith("/metrics.json"))
 
 
-def test_the_body_page_count_is_read_from_the_appendix_label(tmp_path):
+def test_the_body_and_references_page_count_is_read_from_the_appendix_label(tmp_path):
     aux = tmp_path / "report.aux"
-    aux.write_text(r"\newlabel{tab:code}{{1}{2}{x}{table.1}{}}" "\n" r"\newlabel{app:map}{{A}{6}{Where}{appendix.A}{}}")
-    assert report.pages_before_appendix(aux) == 5
-    aux.write_text(aux.read_text() + "\n" + r"\newlabel{refs}{{}{7}{}{section*.9}{}}")
-    assert report.pages_before_appendix(aux) == 6  # the references do not count toward the body
+    aux.write_text(r"\newlabel{tab:code}{{1}{2}{x}{table.1}{}}" "\n" r"\newlabel{app:map}{{A}{7}{Where}{appendix.A}{}}")
+    assert report.pages_before_appendix(aux) == 6
+    aux.write_text(aux.read_text() + "\n" + r"\newlabel{refs}{{}{6}{}{section*.9}{}}")
+    assert report.pages_before_appendix(aux) == 6  # the references count toward the limit
     aux.write_text("")
-    with pytest.raises(RuntimeError, match="refs or app:map"):
+    with pytest.raises(RuntimeError, match="app:map"):
         report.pages_before_appendix(aux)
+
+
+def test_an_author_counts_only_where_author_tex_names_one(tmp_path):
+    tex = tmp_path / "author.tex"
+    assert not report.author_set(tex)  # no file
+    tex.write_text("% set it here:\n% \\renewcommand{\\reportauthor}{Your name (student number)}\n")
+    assert not report.author_set(tex)  # commented out
+    tex.write_text("\\renewcommand{\\reportauthor}{ }\n")
+    assert not report.author_set(tex)  # empty
+    tex.write_text("\\renewcommand{\\reportauthor}{Ada Lovelace (123456)} % me\n")
+    assert report.author_set(tex)
+    assert not report.author_set(report.TEMPLATE.parent / "author.tex")  # the repository ships without a name
 
 
 def test_every_metric_the_report_uses_exists_in_the_smoke_run_and_the_committed_run(smoke_run):
@@ -86,6 +98,8 @@ def test_the_report_builds_from_the_smoke_run_within_the_page_limit(smoke_run):
     pdf = report.build(smoke_run.results / "smoke")
     assert pdf.stat().st_size > 10000
     assert report.pages_before_appendix(smoke_run.results / "smoke" / "report" / "report.aux") <= report.MAX_PAGES
+    if shutil.which("pdftotext") is not None:  # the same count, read from the PDF itself
+        assert report.pdf_pages_before_appendix(pdf) <= report.MAX_PAGES
     assert_reads_as_prose(pdf)
     headline = summary.summary(results.load_metrics(smoke_run.results / "smoke"))
     assert "| 7. side by side |" in headline and "Profile `smoke`" in headline
@@ -130,9 +144,10 @@ def test_the_prose_check_catches_yes_no_fragments():
     assert not YES_NO.findall("No configuration beat it; a note: nothing else. Yesterday (noon)")
 
 
-def test_the_committed_report_reads_as_prose():
+def test_the_committed_report_reads_as_prose_within_the_page_limit():
     for run_dir in _committed_runs():
         assert_reads_as_prose(run_dir / "report.pdf")
+        assert report.pdf_pages_before_appendix(run_dir / "report.pdf") <= report.MAX_PAGES, run_dir
 
 
 def test_spreads_round_each_mean_to_its_standard_deviation():
