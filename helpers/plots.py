@@ -505,12 +505,15 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
                      all_label: int | None = None, colours: dict[str, str] | None = None,
                      title: str = "Test accuracy against labels (mean ± std over draws)", *,
                      styles: dict[str, dict] | None = None, bands: bool = False,
-                     size: tuple[float, float] = (PRINT_WIDTH - 2.6, 2.6)) -> plt.Figure:
+                     size: tuple[float, float] | None = None) -> plt.Figure:
     """Test accuracy against the number of labels (log axis), mean and std over draws per strategy: error
     bars, or with `bands` a shaded band of ± one std (a curve of one count keeps its error bar). `styles`: per
     name, line keywords (line style, marker) over the default solid line with round markers; `size`: the
-    figure's in inches, the legend beside the axes included."""
-    fig, ax = plt.subplots(figsize=size)
+    figure's in inches, the legend beside the axes included. Without a `size`, a legend of more than 6 entries
+    goes under the axes in two columns, so that it does not squeeze them."""
+    below = None if size is not None or len(stats) + len(references or {}) <= 6 else \
+        0.17 * math.ceil((len(stats) + len(references or {})) / 2) + 0.05  # inches under the axes
+    fig, ax = plt.subplots(figsize=size or ((PRINT_WIDTH - 0.5, 2.6 + below) if below else (PRINT_WIDTH - 2.6, 2.6)))
     for i, (name, by_n) in enumerate(stats.items()):
         counts = sorted(by_n)
         mean, std = (np.array([by_n[n][k] for n in counts], dtype=float) for k in ("mean", "std"))
@@ -532,8 +535,12 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     ax.set_xlabel("labelled training images (class-balanced)")
     ax.set_ylabel("test accuracy")
     ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    if below:
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False)
+        fig.tight_layout(rect=(0, below / fig.get_figheight(), 1, 1))
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
     return fig
 
 
