@@ -335,13 +335,22 @@ def _hw1_recipe(name: str, report: dict) -> list[str]:
 
 
 def _notebook_times(name: str, report: dict) -> list[str]:
-    """A run's section times, recorded by scripts/record_times.py from its metrics.json."""
+    """A run's section times, recorded by scripts/record_times.py from its metrics.json, or one session's part
+    of a run that spans sessions (`session`) from its executed notebook."""
     table = [(SECTIONS.get(key, key), f"{seconds:,.0f}") for key, seconds in report["seconds"].items()]
     table.append(("notebook sections in all", f"{report['notebook_seconds']:,.0f}"))
-    lines = [f"### A `{report['profile']}` run: {machine(report)}", "",
-             f"`{name}` ({report['precision']}): {report['what']}. Section seconds are the notebook's own "
-             f"(`metrics.json` → `seconds`).", "", markdown_table(["section", "seconds"], table), ""]
-    return lines
+    if "session" not in report:
+        return [f"### A `{report['profile']}` run: {machine(report)}", "",
+                f"`{name}` ({report['precision']}): {report['what']}. Section seconds are the notebook's own "
+                f"(`metrics.json` → `seconds`).", "", markdown_table(["section", "seconds"], table), ""]
+    stopped = report["stopped_in"]
+    where = (f"it stopped inside {SECTIONS.get(stopped, stopped)} (its row: the seconds up to then)" if stopped
+             else "it ran to the end")
+    finished = ", ".join(SECTIONS.get(key, key) for key in report["finished"]) or "none"
+    return [f"### Session {report['session']} of a `{report['profile']}` run: {machine(report)}", "",
+            f"`{name}` ({report['precision']}): {report['what']}. Sections finished: {finished}; {where}. "
+            f"Seconds are papermill's per-cell durations of this session's execution, each cell counted to its "
+            f"section.", "", markdown_table(["section", "seconds"], table), ""]
 
 
 # file name prefix -> the writer of its section, in the order the page shows them

@@ -1,33 +1,87 @@
-"""Record a finished notebook run's section times for benchmarks/README.md.
+"""Record a notebook run's section times for benchmarks/README.md.
 
     python scripts/record_times.py RESULTS_DIR/<profile> "what the run was (e.g. from nothing, one session)"
+    python scripts/record_times.py RESULTS_DIR/<profile> "what this session did" --session TAG
 
-Writes benchmarks/notebook-times-<profile>-<cpu>.json from the run's metrics.json (its `run` and `seconds`
-sections, as the notebook measured them); `python -m helpers.report --readme` then lists it.
+The first form writes benchmarks/notebook-times-<profile>-<cpu>.json from a finished run's metrics.json (its
+`run` and `seconds` sections, as the notebook measured them). The second records one session's part of a run
+that spans sessions (`full` on a CPU): the section seconds of the executed notebook in RESULTS_DIR as far as it
+got (papermill's per-cell durations, each cell counted to the section whose `ctx.done(...)` closes it), which
+sections it finished and which it left unfinished, in benchmarks/notebook-times-<profile>-<cpu>-<TAG>.json.
+`python -m helpers.report --readme` then lists them.
 """
 from __future__ import annotations
 
 import json
 import re
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from helpers.config import REPO_ROOT
 from helpers.results import load_metrics, write_text
 
+DONE = re.compile(r"""ctx\.done\(["'](\w+)["']\)""")
+
+
+def session_seconds(notebook: dict) -> tuple[dict[str, float], list[str], str | None]:
+    """Per section, the seconds papermill measured for the cells that ran, each cell counted to the section
+    whose `ctx.done(...)` closes it (a cell still running: up to now); the sections finished; the section it
+    stopped in (None if it ended)."""
+    seconds: dict[str, float] = {}
+    finished: list[str] = []
+    pending = 0.0
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        meta = cell.get("metadata", {}).get("papermill", {})
+        ran = meta.get("duration")
+        if ran is None:  # not run, or still running now (counted up to now)
+            if meta.get("start_time") and meta.get("status") == "running":
+                started = datetime.fromisoformat(meta["start_time"].replace("Z", "+00:00"))
+                pending += (datetime.now(timezone.utc) - started).total_seconds()
+            section = _next_section(notebook, finished)
+            return seconds | ({section: pending} if pending else {}), finished, section
+        pending += float(ran)
+        done = DONE.search("".join(cell["source"]))
+        if done:
+            seconds[done.group(1)] = pending
+            finished.append(done.group(1))
+            pending = 0.0
+    return seconds, finished, None
+
+
+def _next_section(notebook: dict, finished: list[str]) -> str:
+    """The first section, in notebook order, that is not among `finished`."""
+    order = [m.group(1) for cell in notebook["cells"] if cell["cell_type"] == "code"
+             for m in [DONE.search("".join(cell["source"]))] if m]
+    return next((key for key in order if key not in finished), "end")
+
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or not (Path(argv[0]) / "metrics.json").is_file():
-        print("usage: python scripts/record_times.py RUN_DIR WHAT  (RUN_DIR holds metrics.json)", file=sys.stderr)
+    tag = None
+    if "--session" in argv:
+        at = argv.index("--session")
+        tag = argv[at + 1] if at + 1 < len(argv) else None
+        argv = argv[:at] + argv[at + 2:]
+    if len(argv) != 2 or not (Path(argv[0]) / "metrics.json").is_file() or ("--session" in sys.argv and not tag):
+        print("usage: python scripts/record_times.py RUN_DIR WHAT [--session TAG]  (RUN_DIR holds metrics.json)",
+              file=sys.stderr)
         return 2
     metrics = load_metrics(argv[0])
-    seconds = {k: v for k, v in metrics["seconds"].items() if k != "total"}
     run = metrics["run"]
     record = {"profile": run["profile"]["name"], "device": run["device"], "cpu": run["cpu"],
-              "precision": run["precision"], "versions": run["versions"], "what": argv[1], "seconds": seconds,
-              "notebook_seconds": sum(seconds.values())}
+              "precision": run["precision"], "versions": run["versions"], "what": argv[1]}
+    if tag is None:
+        seconds = {k: v for k, v in metrics["seconds"].items() if k != "total"}
+    else:
+        executed = Path(argv[0]) / "homework2.ipynb"
+        seconds, finished, stopped_in = session_seconds(json.loads(executed.read_text()))
+        record |= {"session": tag, "finished": finished, "stopped_in": stopped_in}
+    record |= {"seconds": seconds, "notebook_seconds": sum(seconds.values())}
     cpu = re.sub(r"[^a-z0-9]+", "-", run["cpu"].split(";")[0].lower()).strip("-")
-    path = REPO_ROOT / "benchmarks" / f"notebook-times-{record['profile']}-{cpu}.json"
+    suffix = f"-{re.sub(r'[^A-Za-z0-9]+', '-', tag)}" if tag else ""
+    path = REPO_ROOT / "benchmarks" / f"notebook-times-{record['profile']}-{cpu}{suffix}.json"
     write_text(path, json.dumps(record, indent=2) + "\n")
     print(path)
     return 0
