@@ -28,7 +28,7 @@ HW1_TEST_ACCURACY = Published(
     0.9259, "accuracy", "hw1",
     "Homework 1's convolutional network (three conv-BN-ReLU-pool blocks) on the 10,000 Fashion-MNIST test "
     "images, trained up to 50 epochs with early stopping on a single 80/20 split of the training images.",
-    {"epochs": 50})
+    {"epochs": 50, "split": "80/20"})
 
 _NLL = ("Fashion-MNIST test set, dynamically binarized, Bernoulli likelihood over 784 pixels; negative "
         "log-likelihood in nats per image, importance-weighted with 5,000 samples")

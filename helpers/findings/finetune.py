@@ -52,7 +52,8 @@ def hw1_finding(hw1: dict, seeds: dict | None = None) -> str:
     text = (f"Trained from scratch under its own recipe for at most {plural(hw1['epochs'], 'epoch')}, "
             f"Homework 1's network reaches {percent(scratch['test_accuracy'])} test accuracy, "
             f"{against_reported} reported in Homework 1 after up to {HW1_TEST_ACCURACY.protocol['epochs']} "
-            f"epochs. Pretrained as an autoencoder and fine-tuned with the same recipe, it reaches "
+            f"epochs on an {HW1_TEST_ACCURACY.protocol['split']} split of the training images. Pretrained as an "
+            f"autoencoder and fine-tuned with the same recipe, it reaches "
             f"{percent(tuned['test_accuracy'])}, {against_scratch} (one seed each).")
     diff = (seeds or {}).get("differences", {}).get("pretrained", {}).get("test_accuracy")
     side = None if diff is None else interval_call(diff)
