@@ -1,6 +1,6 @@
 """What each generator gets wrong (section 7): the class sheets' rows and shares from made-up probabilities,
 the sharpness measure on blurred images, the flaws stored beside every set's scores, the sentence's facts
-(which generator is blurrier, which classes are rare or missing)."""
+(which generator is blurrier, which classes are rare or missing) and the report's optional figures."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import plots, quality
+from helpers import plots, quality, report
 from helpers.findings import generators as gen_text
 
 from .tiny import GROUPS, SCORES
@@ -78,6 +78,7 @@ def test_the_sheet_figure_prints_every_class_row_legibly_at_the_size_asked(tmp_p
         plots.save_figure(fig, tmp_path, "sheet")
         info = json.loads((tmp_path / "figures" / "sheet.json").read_text())
         assert info["width_in"] <= plots.PRINT_WIDTH and info["smallest_font_pt"] >= plots.MIN_FONT
+        assert not report.figure_check(r"\graphicsopt{sheet.pdf}", tmp_path / "figures", plots.PRINT_WIDTH)
     finally:
         plt.close(fig)
 
@@ -217,3 +218,27 @@ def test_edge_strengths_within_the_spread_over_draws_are_level():
     assert gen_text.edge_call(found, "gan") == 0 and gen_text.edge_call(found, "vae_beta_4") == 0
     assert len(gen_text.by_sharpness(found)) == 1
     assert "Blurriest" not in gen_text.flaws(found)
+
+
+def test_the_report_states_the_flaws_only_where_the_run_measured_them():
+    metrics = {"generators": _found()}
+    assert report.findings(metrics)["flaws"] == gen_text.flaws(metrics["generators"]) != ""
+    older = {"generators": json.loads(json.dumps(quality.metrics(SCORES, GROUPS), sort_keys=True))}
+    assert report.findings(older)["flaws"] == ""  # the macro exists, empty: the report builds
+
+
+def test_an_optional_figure_is_checked_only_where_the_run_has_it(tmp_path):
+    template = r"\graphicsopt{absent.pdf} \graphicsopt{wide.pdf} \newcommand{\x}[1]{\includegraphics{#1}}"
+    assert report.figure_check(template, tmp_path, 6.5) == []  # neither PDF: nothing to check
+    (tmp_path / "wide.pdf").write_bytes(b"%PDF")
+    problems = report.figure_check(template, tmp_path, 6.5)
+    assert len(problems) == 1 and "wide.json is missing" in problems[0]
+    record = {"width_in": 9.0, "height_in": 2.0, "smallest_font_pt": 8}
+    (tmp_path / "wide.json").write_text(json.dumps(record))
+    assert "9.00 in wide" in report.figure_check(template, tmp_path, 6.5)[0]
+    names = [name for _, name in report.FIGURE.findall(report.TEMPLATE.read_text())]
+    assert not [n for n in names if "#" in n]  # a macro's argument is no figure
+    assert {"generators_sheet_vae.pdf", "generators_sheet_dcgan.pdf", "generators_sheet_mixture.pdf"} <= set(
+        report.OPTIONAL_FIGURE.findall(report.TEMPLATE.read_text()))
+    assert set(quality.sheet_sets("resize")) == {"generators_sheet_vae", "generators_sheet_dcgan",
+                                                 "generators_sheet_mixture"}
