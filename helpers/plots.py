@@ -784,6 +784,32 @@ def training_curves(vae_history: History, simclr_history: History, gan_history: 
     return fig
 
 
+SHEET_CELL = 0.4  # inches per image of a class sheet, as printed
+
+
+def class_sheet(rows: Sequence[torch.Tensor], labels: Sequence[str], title: str) -> plt.Figure:
+    """A class sheet (`quality.Sheet`): one row of images per class, labelled on the left with the class and
+    its share, each image printed `SHEET_CELL` inches wide (the axes placed in inches, not left to the
+    layout), the title wrapped to the sheet's width; a class without images leaves its row blank."""
+    if len(rows) != len(labels):
+        raise ValueError(f"class_sheet: {len(rows)} rows of images but {len(labels)} labels")
+    gap = 2
+    height, width = rows[0].shape[-2:]
+    canvas = mosaic([list(images) for images in rows], gap=gap)  # at least one image in some row
+    inch = SHEET_CELL / width  # inches per pixel of the mosaic
+    grid_w, grid_h = inch * canvas.shape[1], inch * canvas.shape[0]
+    left = 0.06 * max(len(str(label)) for label in labels) + 0.1
+    title = "\n".join(textwrap.wrap(title, int((left + grid_w) / 0.07)))  # about 0.07 in per character
+    fig = plt.figure(figsize=(left + grid_w + 0.05, grid_h + 0.2 + 0.15 * title.count("\n") + 0.1))
+    ax = fig.add_axes((left / fig.get_figwidth(), 0.05 / fig.get_figheight(), grid_w / fig.get_figwidth(),
+                       grid_h / fig.get_figheight()))
+    _draw_mosaic(ax, canvas)
+    ax.set_yticks(_centres(len(rows), height, gap), list(labels))
+    ax.set_xticks([])
+    ax.set_title(title, loc="left")
+    return fig
+
+
 def class_columns(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], title: str,
                   per_class: int = 2) -> plt.Figure:
     """`per_class` images of each class in one column per class, the class name on top."""

@@ -26,12 +26,14 @@ against the other class-conditional generators. `metrics` stores the scores, che
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import linalg
 from torch import nn
 
@@ -43,7 +45,7 @@ from .findings.words import percent, plus_minus, sig, verdict, wider
 from .judging import (DENSITY_K, confident_share, density_coverage,  # noqa: F401 (density_coverage: shared)
                       features, kth_distance)
 from .results import markdown_table, slug
-from .statistics import pooled
+from .statistics import mean_std, pooled
 from .training import outputs
 
 if TYPE_CHECKING:
@@ -152,6 +154,12 @@ class Scorer:
         confident share (`judging.confident_share`) and mean entropy, the share of the smallest predicted
         class, the share recognised as `intended` (class-conditional sets), and with `pixels` the median pixel
         MSE to the nearest training image with the count of exact copies (the same in every feature space)."""
+        return self.judged(images, intended, pixels=pixels)[0]
+
+    def judged(self, images: torch.Tensor, intended: torch.Tensor | None = None, *,
+               pixels: bool = True) -> tuple[dict, torch.Tensor]:
+        """`score`'s row and the classifier's class probabilities [N, C] of the images it was computed
+        from."""
         feats, probs = self.embed(images)
         counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).float()
         row = {"n": len(images), "frechet": frechet_distance(self.reference, feats),
@@ -167,7 +175,7 @@ class Scorer:
             row.update(nearest_train_mse=float(distance.median()), copies=int(copies.sum()))
         if intended is not None:
             row["recognised"] = float((probs.argmax(1) == intended.cpu()).float().mean())
-        return row
+        return row, probs
 
 
 def references(data_val: torch.Tensor, data_train: torch.Tensor, n: int, *, seed: int) -> dict[str, torch.Tensor]:
@@ -454,6 +462,136 @@ def metrics(scores: dict[str, dict], groups: Groups | Sequence[str], *, judge: s
     return found
 
 
+# ----------------------------------------------------------------------------- what each generator gets wrong
+
+
+RARE = 0.5  # a class is rare in a set where the judge gives it less than this fraction of an even share
+SHEET_COLUMNS = 8  # images per class row of a class sheet
+# d/dx by Sobel, scaled so that grey levels rising by 1 per pixel give 1 (d/dy: its transpose)
+SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
+EDGE_MEASURE = "root-mean-square Sobel gradient"  # what `edge_strength` is (grey levels on [0, 1] per pixel)
+
+
+def edge_strength(images: torch.Tensor, batch_size: int = 2000) -> float:
+    """The sharpness measure (`EDGE_MEASURE`): the root of the mean squared Sobel gradient magnitude (the
+    Tenengrad focus measure, in grey levels per pixel) over each image's interior (no padding) and over the
+    images, rounded to uint8 as the judge sees them. Squared, a step spread over w pixels by blur counts about
+    1/w as much, so blur lowers it (a plain mean of the magnitude barely moves: a spread step keeps its
+    total rise); noise and speckle raise it."""
+    kernel = torch.stack([SOBEL, SOBEL.T]).unsqueeze(1)  # [2, 1, 3, 3]: d/dx and d/dy
+    total, count = 0.0, 0
+    for chunk in to_uint8(images).split(batch_size):
+        gradient = F.conv2d(chunk.float().div(255), kernel.to(chunk.device))
+        total, count = total + float(gradient.double().pow(2).sum()), count + gradient[:, 0].numel()
+    return math.sqrt(total / count)
+
+
+def class_shares(probs: torch.Tensor) -> np.ndarray:
+    """The share of the images a classifier puts in each class (its most probable one), in class order."""
+    counts = torch.bincount(probs.argmax(1).cpu(), minlength=probs.shape[1]).double()
+    return (counts / counts.sum()).numpy()
+
+
+def rare_share(n_classes: int) -> float:
+    """The share below which a class is rare in a set: `RARE` of an even share (real images: about 1 / n)."""
+    return RARE / n_classes
+
+
+def flaws(drawn: Sequence[Mapping[str, ImageSetEntry]], probs: Sequence[Mapping[str, torch.Tensor]],
+          classes: Sequence[str]) -> dict[str, dict]:
+    """What each set gets wrong, measured in every draw (`drawn`: the sets of each draw; `probs`: the judge's
+    probabilities of those same images, as `judged_draws` gives them) and averaged over the draws: its
+    `edge_strength` (with `edge_strength_std` over the draws, and `edge_strength_of_real`, as a share of the
+    real held-out images'), the share of its images the judge puts in each class (`class_shares`: class name
+    -> share) and the classes it gives less than `rare_share` (`rare_classes`, in class order; a share of 0
+    is a missing mode)."""
+    if len(drawn) != len(probs):
+        raise ValueError(f"flaws: {len(drawn)} draws of images but {len(probs)} of probabilities.")
+    if REAL not in drawn[0]:
+        raise ValueError(f"flaws: the {REAL!r} set is the reference and must be among the sets.")
+    below, found = rare_share(len(classes)), {}
+    for name in drawn[0]:
+        for p in probs:
+            if p[name].shape[1] != len(classes):
+                raise ValueError(f"flaws: {name!r} has {p[name].shape[1]} class probabilities for "
+                                 f"{len(classes)} classes.")
+        edges = mean_std([edge_strength(sets[name][0]) for sets in drawn])
+        shares = np.mean([class_shares(p[name]) for p in probs], axis=0)
+        found[name] = {"edge_strength": edges["mean"], "edge_strength_std": edges["std"],
+                       "class_shares": {c: float(x) for c, x in zip(classes, shares)},
+                       "rare_classes": [c for c, x in zip(classes, shares) if x < below]}
+    real = found[REAL]["edge_strength"]
+    for row in found.values():
+        row["edge_strength_of_real"] = row["edge_strength"] / real if real else None
+    return found
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One set's images grouped by the class the judge assigns them: one row per class, in class order, of
+    the first `SHEET_COLUMNS` such images in draw order (no images where the judge gives the class none: a
+    missing mode), with the share of all the set's images the judge puts in that class."""
+
+    name: str
+    classes: list[str]
+    rows: list[torch.Tensor]
+    shares: list[float]
+    total: int
+
+    @property
+    def labels(self) -> list[str]:
+        """'Sandal 3.1%': each row's class and its share."""
+        return [f"{c} {percent(x)}" for c, x in zip(self.classes, self.shares)]
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}: by the judge's class (share of all {self.total:,}; first {SHEET_COLUMNS} shown)"
+
+
+def with_flaws(found: dict, measured: Mapping[str, dict], shown: Sequence[str],
+               classes: Sequence[str]) -> dict:
+    """The `generators` section (`metrics`) with every set's `flaws` (`measured`) added to its entry under
+    `sets` (new keys only), and `flaws`: the sets the sentences and class sheets read (`shown`, as keys), the
+    classes in order, the rare-class share, the judge's confidence threshold and the sharpness measure."""
+    sets = {k: dict(row) for k, row in found["sets"].items()}
+    for name, row in measured.items():
+        clash = set(row) & set(sets[key(name)])
+        if clash:
+            raise ValueError(f"with_flaws: {name!r} already has {sorted(clash)}.")
+        sets[key(name)].update(row)
+    missing = [name for name in shown if key(name) not in sets]
+    if missing:
+        raise ValueError(f"with_flaws: {missing} were not scored.")
+    return {**found, "sets": sets,
+            "flaws": {"sets": [key(name) for name in shown], "classes": list(classes),
+                      "rare_below": rare_share(len(classes)), "confident": judging.CONFIDENT,
+                      "edge_measure": EDGE_MEASURE}}
+
+
+def sheet(name: str, images: torch.Tensor, probs: torch.Tensor, classes: Sequence[str],
+          columns: int = SHEET_COLUMNS) -> Sheet:
+    """The class `Sheet` of the set `name`: its images with the judge's probabilities of them (`probs`)."""
+    if len(images) != len(probs) or probs.shape[1] != len(classes):
+        raise ValueError(f"sheet: {len(images)} images, {tuple(probs.shape)} probabilities, "
+                         f"{len(classes)} classes.")
+    predicted = probs.argmax(1).cpu()
+    rows = [images[torch.nonzero(predicted == c).flatten()[:columns].to(images.device)]
+            for c in range(len(classes))]
+    return Sheet(name, list(classes), rows, class_shares(probs).tolist(), len(images))
+
+
+def prior_name(decoder: str) -> str:
+    """The name of the set of prior samples decoded by section 5's VAE with `decoder`."""
+    return f"VAE prior, {decoder} decoder"
+
+
+def sheet_sets(kept_decoder: str) -> dict[str, str]:
+    """Figure name -> set name of each class sheet: the VAE's prior through its kept decoder, the DCGAN and
+    the autoencoder with the mixture fitted without labels."""
+    return {"generators_sheet_vae": prior_name(kept_decoder), "generators_sheet_dcgan": "DCGAN",
+            "generators_sheet_mixture": "autoencoder + mixture without labels"}
+
+
 # ----------------------------------------------------------------------------- section 7's step
 
 
@@ -483,7 +621,7 @@ def generator_sets(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, train
     drawn = latent.generate(decoder, codes, ctx.splits.train.labels.cpu().numpy(), ctx.classes,
                             per_class=n // len(ctx.classes), gaussian=n, seed=seed, device=device)
     unlabelled = latent.mixture_samples(decoder, codes, n, seed=seed, device=device)
-    prior = {f"VAE prior, {d} decoder": (vae.prior_samples(r.model, n, seed=seed, device=device), None)
+    prior = {prior_name(d): (vae.prior_samples(r.model, n, seed=seed, device=device), None)
              for d, r in main.decoder_runs.items()}
     return {UNCONDITIONAL: {"autoencoder + one Gaussian": (drawn.gaussian.images, None),
                             "autoencoder + mixture without labels": (unlabelled, None), **prior,
@@ -498,8 +636,9 @@ class Generators:
     groups, the reference sets' names, every set's scores in the judge's features and in the best
     classifier's (`second`; empty where the best classifier is the judge), the `generators` section, the
     table, the second opinion's table (empty where there is none or it does not agree with the judge: it is
-    then no ranking to show) and the sentences (the check and the rankings within groups, the second
-    opinion, and the DCGAN's reading)."""
+    then no ranking to show), the sentences (the check and the rankings within groups, the second
+    opinion, the DCGAN's reading, and what the generators of the class sheets get wrong) and the class
+    sheets."""
 
     sets: dict[str, ImageSetEntry]
     groups: dict[str, list[str]]
@@ -511,6 +650,8 @@ class Generators:
     second_table: str
     finding: str
     dcgan: str
+    flaws: str
+    sheets: dict[str, Sheet]  # figure name -> the class sheet it draws
 
     @property
     def shown(self) -> list[torch.Tensor]:
@@ -522,8 +663,19 @@ def score_draws(scorer: Scorer, drawn: Sequence[tuple[dict[str, ImageSetEntry], 
                 pixels: bool = True) -> dict[str, dict]:
     """Every set of every draw (`drawn`: `image_sets` results) scored by `scorer`, pooled over the draws
     (`pooled_scores`)."""
-    return pooled_scores([{name: scorer.score(images, intended, pixels=pixels)
-                           for name, (images, intended) in sets.items()} for sets, _ in drawn])
+    return judged_draws(scorer, drawn, pixels=pixels)[0]
+
+
+def judged_draws(scorer: Scorer, drawn: Sequence[tuple[dict[str, ImageSetEntry], dict]], *,
+                 pixels: bool = True) -> tuple[dict[str, dict], list[dict[str, torch.Tensor]]]:
+    """`score_draws`, and per draw the class probabilities of every set that its scores were computed from."""
+    rows, probs = [], []
+    for sets, _ in drawn:
+        judged = {name: scorer.judged(images, intended, pixels=pixels)
+                  for name, (images, intended) in sets.items()}
+        rows.append({name: row for name, (row, _) in judged.items()})
+        probs.append({name: p for name, (_, p) in judged.items()})
+    return pooled_scores(rows), probs
 
 
 def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: gan.Trained,
@@ -532,7 +684,9 @@ def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: 
     training images, uniform noise), scored against the test images in the penultimate features of the judge
     (`clfs.judge`), each score the mean over `SCORE_DRAWS` independent draws of the images with its spread
     (`pooled_scores`), and, as a second opinion, the same draws scored and pooled alike in the best section-3
-    classifier's features (none where that classifier is the judge); merged as `generators`."""
+    classifier's features (none where that classifier is the judge); with every set's `flaws`, measured on
+    the same images with the judge's same probabilities, and the class sheets (`sheet_sets`) of the first
+    draw; merged as `generators`."""
     splits, n = ctx.splits, ctx.profile.quality_samples
     best_is_judge = clfs.best_name == clfs.judge_name
     scorers = [Scorer(classifier_embedding(latent.Penultimate(model), mean=splits.mean, std=splits.std),
@@ -543,11 +697,18 @@ def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: 
         refs = references(splits.val.images, splits.train.images, n, seed=seed)
         drawn.append(image_sets(refs, generator_sets(ctx, ae_final, main, trained, reps, seed=seed)))
     sets, groups = drawn[0]  # the first draw is the one shown
-    scores = score_draws(scorers[0], drawn)
+    scores, probs = judged_draws(scorers[0], drawn)
     second = {} if best_is_judge else score_draws(scorers[1], drawn, pixels=False)
-    found = ctx.merge("generators", {**metrics(scores, groups, judge=clfs.judge_name, second=second or None,
-                                               second_name=clfs.best_name, seed=ctx.seed), "draws": SCORE_DRAWS})
+    shown = sheet_sets(main.config.decoder)
+    measured = flaws([d for d, _ in drawn], probs, ctx.classes)
+    found = metrics(scores, groups, judge=clfs.judge_name, second=second or None, second_name=clfs.best_name,
+                    seed=ctx.seed)
+    found = ctx.merge("generators", {**with_flaws(found, measured, list(shown.values()), ctx.classes),
+                                     "draws": SCORE_DRAWS})
     agrees = bool(found["second_opinion"] and found["second_opinion"]["agrees"])
+    sheets = {figure: sheet(name, sets[name][0], probs[0][name], ctx.classes)  # the draw shown
+              for figure, name in shown.items()}
     return Generators(sets, groups, list(ROLES), scores, second, found, table(scores, groups),
                       table(second, groups, pixels=False) if agrees else "",
-                      f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found))
+                      f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found),
+                      gen_text.flaws(found), sheets)

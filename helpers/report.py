@@ -83,6 +83,7 @@ def findings(metrics: dict) -> dict:
         found["search"] = fs.search_finding(metrics["search_cv"])
     if "generators" in metrics:
         found["generators"] = fg.summary(metrics["generators"])
+        found["flaws"] = fg.flaws(metrics["generators"])  # empty where the run measured no flaws
         if "dcgan" in metrics["generators"]["sets"]:  # the set report.tex reads on its own
             found["dcgan_coverage"] = fg.coverage_of_real(metrics["generators"])
     if "finetune_hw1" in metrics:
@@ -158,16 +159,20 @@ def metric_macros(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-FIGURE = re.compile(r"\\includegraphics(?:\[([^\]]*)\])?\{([^}]+)\}")
+FIGURE = re.compile(r"\\includegraphics(?:\[([^\]]*)\])?\{([^}#]+)\}")  # '#': a macro's argument, no file
+OPTIONAL_FIGURE = re.compile(r"\\graphicsopt\{([^}#]+)\}")  # a figure a run may lack: checked where present
 
 
 def figure_check(template: str, figures: Path, text_width_in: float) -> list[str]:
     """Problems with the figures `template` includes: each must exist with its size record
     (`figures/<name>.json`, written by `plots.save_figure`), be placed at its natural size or scaled by `scale=`,
-    fit the text width, and print no text below `plots.MIN_FONT` points. Returns one line per problem."""
+    fit the text width, and print no text below `plots.MIN_FONT` points. A figure placed by `\\graphicsopt`
+    (natural size) is checked only where the run has its PDF. Returns one line per problem."""
     from .plots import MIN_FONT
     problems = []
-    for options, name in FIGURE.findall(template):
+    optional = [("", name) for name in OPTIONAL_FIGURE.findall(template)
+                if (figures / f"{Path(name).stem}.pdf").exists()]
+    for options, name in FIGURE.findall(template) + optional:
         scale = 1.0
         for option in filter(None, (o.strip() for o in options.split(","))):
             key, _, value = option.partition("=")

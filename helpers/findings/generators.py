@@ -2,13 +2,14 @@
 scores pass the check in the judge's features (real held-out and training images above every generator,
 uniform noise last) and why the others are dropped, each group's best generator on the scores that passed
 (ranked only within its group: overall by the Fréchet distance, fidelity by density, diversity by coverage),
-whether the best classifier's features agree with the judge, and the DCGAN's own reading. Every sentence
+whether the best classifier's features agree with the judge, the DCGAN's own reading, and what the
+generators of the class sheets get wrong (blur, rare classes, images the judge is unsure of). Every sentence
 names the score it rests on; a score that failed the check is never read as fidelity. A generator leads or
 outranks another only beyond the spread over the draws of the images (the stored `level`, by the one tie
 rule); generators within it are said to be level."""
 from __future__ import annotations
 
-from .words import capital, join, percent, plus_minus, sig
+from .words import capital, join, percent, plus_minus, sig, verdict, wider
 
 FLOOR, MEMORY, CEILING = "real_held_out_images", "real_training_images", "uniform_noise"  # reference keys
 UNCONDITIONAL = "unconditional"  # the key of the group of generators that used no labels
@@ -346,3 +347,68 @@ def dcgan(found: dict, name: str = "DCGAN") -> str:
         if _passed(found, "coverage") and found.get("coverage_of_real", {}).get(key) is not None:
             text += f" {coverage_of_real(found, name)}"
     return text + f" Their recall is {_value(g, 'recall')} (real held-out images {_value(r, 'recall')})."
+
+
+def edge_call(found: dict, key: str) -> int:
+    """The set `key`'s edge strength against the real held-out images' by the one tie rule (spread: the larger
+    standard deviation over draws): -1 blurrier, 0 level, 1 sharper."""
+    row, real = found["sets"][key], found["sets"][FLOOR]
+    return verdict(row["edge_strength"] - real["edge_strength"],
+                   wider(row.get("edge_strength_std"), real.get("edge_strength_std")))
+
+
+def by_sharpness(found: dict) -> list[list[str]]:
+    """The sets of the class sheets from blurriest to sharpest by edge strength, sets level within the
+    spread over draws (the one tie rule against the blurriest of a run) grouped together."""
+    sets = found["sets"]
+    order = sorted(found["flaws"]["sets"], key=lambda k: sets[k]["edge_strength"])
+    runs: list[list[str]] = []
+    for k in order:
+        if runs:
+            first = sets[runs[-1][0]]
+            spread = wider(first.get("edge_strength_std"), sets[k].get("edge_strength_std"))
+            if verdict(sets[k]["edge_strength"] - first["edge_strength"], spread) == 0:
+                runs[-1].append(k)
+                continue
+        runs.append([k])
+    return runs
+
+
+EDGE_WORDS = {-1: "blurrier", 0: "level within the spread over the draws", 1: "sharper"}  # by `edge_call`
+
+
+def _rare(found: dict, key: str) -> str:
+    """The classes the judge gives the set `key` less than the rare share, each 'missing' (none) or 'rare'
+    with its share; 'no class below 5%' where there are none."""
+    measured, row = found["flaws"], found["sets"][key]
+    if not row["rare_classes"]:
+        return f"no class below {percent(measured['rare_below'], 0)}"
+    shares = row["class_shares"]
+    return join([f"{c} {'missing' if shares[c] == 0 else 'rare'} ({percent(shares[c])})"
+                 for c in row["rare_classes"]])
+
+
+def flaws(found: dict) -> str:
+    """What each generator of the class sheets (`flaws.sets`) gets wrong, in numbers beside the real held-out
+    images' own: blur (its edge strength as a share of the real images', called by the tie rule), missing
+    and rare classes (those the judge gives less than `rare_below` of its images), and the share of its
+    images the judge is unsure of (top probability below `confident`: ambiguous shapes and artefacts); then
+    the blurriest and the sharpest of them. Empty where the run measured none."""
+    measured = found.get("flaws")
+    if not measured:
+        return ""
+    sets, real = found["sets"], found["sets"][FLOOR]
+    said = [f"{sets[k]['name']}: edge strength {sig(sets[k]['edge_strength_of_real'], 2)} of theirs "
+            f"({EDGE_WORDS[edge_call(found, k)]}), {_rare(found, k)}, unsure of "
+            f"{percent(1 - sets[k]['confident_share'])}" for k in measured["sets"]]
+    text = (f"Flaws, against real held-out images (edge strength, the "
+            f"{measured['edge_measure']}, {sig(real['edge_strength'])}; {_rare(found, FLOOR)}; the judge "
+            f"unsure, top probability below {sig(measured['confident'], 2)}, of "
+            f"{percent(1 - real['confident_share'])}): {'; '.join(said)}.")
+    runs = by_sharpness(found)
+    if len(runs) > 1:
+        blurriest, sharpest = (join([sets[k]["name"] for k in run]) for run in (runs[0], runs[-1]))
+        text += f" Blurriest: {blurriest}; sharpest: {sharpest}."
+    elif runs:
+        text += " Their edge strengths are level within the spread over the draws."
+    return text
