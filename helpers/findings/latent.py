@@ -136,15 +136,14 @@ def paths(interpolation: dict) -> str:
         return (f"{text} The score fails its check on these paths ({_check_failure(check)}), so it gives no "
                 f"verdict on them: the code path averages {sig(means['code'])} and the cross-fade "
                 f"{sig(means['pixels'])}, unranked.")
-    said = []
+    said, wins = [], []
     for kind in ("all", "within", "across"):
         if kind not in f:
             continue
         row = f[kind]
         d = row["difference"]
-        said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])}, "
-                    f"difference {sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]: "
-                    f"{AHEAD[interval_call(d)]} (the code path higher in {percent(row['code_wins'], 0)} of "
-                    f"them)")
-    return (f"{text} Mean density per pair, code path against cross-fade, with the difference and its 95% "
-            f"bootstrap interval: {'; '.join(said)}.")
+        said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])} "
+                    f"({sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]), {AHEAD[interval_call(d)]}")
+        wins.append(percent(row["code_wins"], 0))
+    return (f"{text} Code path against cross-fade, mean density per pair (difference, 95% bootstrap interval): "
+            f"{'; '.join(said)}; the code path is higher in {join(wins)} of the pairs.")
