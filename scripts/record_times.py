@@ -6,8 +6,9 @@
 The first form writes benchmarks/notebook-times-<profile>-<cpu>.json from a finished run's metrics.json (its
 `run` and `seconds` sections, as the notebook measured them). The second records one session's part of a run
 that spans sessions (`full` on a CPU): the section seconds of the executed notebook in RESULTS_DIR as far as it
-got (papermill's per-cell durations, each cell counted to the section whose `ctx.done(...)` closes it), which
-sections it finished and which it left unfinished, in benchmarks/notebook-times-<profile>-<cpu>-<TAG>.json.
+got (papermill's per-cell durations, each cell counted to the section whose `ctx.done(...)` closes it; a cell
+cut off with the session up to the notebook's last save), which sections it finished and which it left
+unfinished, in benchmarks/notebook-times-<profile>-<cpu>-<TAG>.json.
 `python -m helpers.report --readme` then lists them.
 """
 from __future__ import annotations
@@ -24,10 +25,10 @@ from helpers.results import load_metrics, write_text
 DONE = re.compile(r"""ctx\.done\(["'](\w+)["']\)""")
 
 
-def session_seconds(notebook: dict) -> tuple[dict[str, float], list[str], str | None]:
+def session_seconds(notebook: dict, end: datetime | None = None) -> tuple[dict[str, float], list[str], str | None]:
     """Per section, the seconds papermill measured for the cells that ran, each cell counted to the section
-    whose `ctx.done(...)` closes it (a cell still running: up to now); the sections finished; the section it
-    stopped in (None if it ended)."""
+    whose `ctx.done(...)` closes it (a cell still running, or cut off with its session: up to `end`, by default
+    now); the sections finished; the section it stopped in (None if it ended)."""
     seconds: dict[str, float] = {}
     finished: list[str] = []
     pending = 0.0
@@ -39,7 +40,7 @@ def session_seconds(notebook: dict) -> tuple[dict[str, float], list[str], str | 
         if ran is None:  # not run, or still running now (counted up to now)
             if meta.get("start_time") and meta.get("status") == "running":
                 started = datetime.fromisoformat(meta["start_time"].replace("Z", "+00:00"))
-                pending += (datetime.now(timezone.utc) - started).total_seconds()
+                pending += max(0.0, ((end or datetime.now(timezone.utc)) - started).total_seconds())
             section = _next_section(notebook, finished)
             return seconds | ({section: pending} if pending else {}), finished, section
         pending += float(ran)
@@ -76,7 +77,8 @@ def main(argv: list[str]) -> int:
         seconds = {k: v for k, v in metrics["seconds"].items() if k != "total"}
     else:
         executed = Path(argv[0]) / "homework2.ipynb"
-        seconds, finished, stopped_in = session_seconds(json.loads(executed.read_text()))
+        last_written = datetime.fromtimestamp(executed.stat().st_mtime, timezone.utc)  # papermill saves as it goes
+        seconds, finished, stopped_in = session_seconds(json.loads(executed.read_text()), last_written)
         record |= {"session": tag, "finished": finished, "stopped_in": stopped_in}
     record |= {"seconds": seconds, "notebook_seconds": sum(seconds.values())}
     cpu = re.sub(r"[^a-z0-9]+", "-", run["cpu"].split(";")[0].lower()).strip("-")
