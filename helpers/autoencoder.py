@@ -139,9 +139,9 @@ AUGMENTATION = Augment(flip=True, shift=2.0)  # the augmentation regularizer (se
 
 def regularization_variants(profile: Profile) -> dict[str, tuple[AEConfig, TrainSpec]]:
     """The unregularized run and five regularizers, each changing one thing: AdamW at lr 2e-3 (constant), the
-    profile's batch size, `reg_epochs` epochs."""
+    profile's `reg_batch` (else its batch size), `reg_epochs` epochs."""
     spec = TrainSpec(epochs=profile.reg_epochs, optimizer="adamw", lr=2e-3, weight_decay=0.0,
-                     batch_size=profile.batch_size, seed=profile.seed)
+                     batch_size=profile.reg_batch or profile.batch_size, seed=profile.seed)
     return {"none": (OVERFIT, spec),
             "weight decay 0.5 (decoupled)": (OVERFIT, replace(spec, weight_decay=0.5)),
             "dropout 0.2": (replace(OVERFIT, dropout=0.2), spec),
@@ -432,7 +432,8 @@ def regularization(ctx: Context) -> Regularization:
                       "gap": paired_by_seed(rows, name, ae_text.BASE, "gap")}
                for name in rows if name != ae_text.BASE}
     found = ctx.merge("ae_regularization", {
-        "images": len(train), "epochs": profile.reg_epochs, "config": OVERFIT, **rows,
+        "images": len(train), "epochs": profile.reg_epochs, "batch_size": profile.reg_batch or profile.batch_size,
+        "config": OVERFIT, **rows,
         "seeds": profile.ablation_seeds, "against_none": against,
         "best": min(rows, key=lambda name: rows[name]["val_mse"]), "largest_gap": max(gaps, key=gaps.get),
         "smallest_gap": min(gaps, key=gaps.get)})
