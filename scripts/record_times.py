@@ -19,8 +19,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from helpers.config import REPO_ROOT
-from helpers.results import load_metrics, write_text
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from helpers.config import REPO_ROOT  # noqa: E402
+from helpers.results import load_metrics, write_text  # noqa: E402
 
 DONE = re.compile(r"""ctx\.done\(["'](\w+)["']\)""")
 
