@@ -151,7 +151,7 @@ def test_the_path_sentence_calls_each_kind_of_pair_by_its_interval_and_only_afte
     across = _segment(text, latent_text.PAIR_WORDS["across"] + " (50)", ends)
     assert latent_text.AHEAD[0] in across  # 0.02 ± 0.05
     assert latent_text.AHEAD[1] in _segment(text, latent_text.PAIR_WORDS["all"] + " (100)", ends)
-    assert "90%" in text  # the share of pairs the code path wins
+    assert "90 of 100" in text  # the pairs the code path wins
     behind = latent_text.paths(_interpolation(0.3, 0.35))
     assert latent_text.AHEAD[-1] in behind and latent_text.AHEAD[1] not in behind
     failed = latent_text.paths(_interpolation(0.8, 0.52, passed=False))
@@ -247,7 +247,7 @@ def _reps(ae_knn: float) -> dict:
 
 def test_the_representation_sentence_names_each_read_outs_winner_and_calls_close_ones_level():
     text = rep_text.representations(_reps(0.8566))
-    assert "SimCLR's feature map leads or is level on every read-out" in text
+    assert "SimCLR's feature map leads or is level on every accuracy read-out" in text
     knn = _segment(text, "k-NN", (";",))
     assert percent(0.8567) in knn and "+3.1 points" in knn and "level with the autoencoder's code" in knn
     assert "level with" not in _segment(text, "a linear probe", (";",))
@@ -314,20 +314,22 @@ def _calm_scores(**changed) -> dict[str, dict]:
 
 
 def _dropped(text: str) -> str:
-    return _segment(text, "Dropped: ", (". ",))
+    """The sentence that names the dropped scores and why."""
+    at = text.index(" dropped, since ")
+    return text[text.rfind(". ", 0, at) + 2:text.index(".", at)]
 
 
 def test_the_generator_summary_names_the_scores_kept_the_ones_dropped_and_ranks_within_groups():
     found = _json(quality.metrics(SCORES, GROUPS, judge="HW1 network from scratch"))
     text = gen_text.summary(found)
-    assert "HW1 network from scratch" in text
+    assert "Homework 1's network from scratch" in text  # the judge, named in words
     dropped = _dropped(text)
     for by in found["dropped"]:
         assert gen_text.MEASURE_WORDS[by] in dropped
     assert "coverage" not in dropped and "Fréchet distance" not in dropped  # both pass in SCORES
     noise_last = _segment(dropped, "uniform noise is not last on ", (";",))
     assert "precision" in noise_last and "mean top probability" in noise_last and "density" not in noise_last
-    assert "density" in _segment(dropped, "reaches real images on ", (")",))  # three generators reach them
+    assert "density" in _segment(dropped, "reaches real images on ", (";",))  # three generators reach them
     why = gen_text.dropped(found)  # every reason, for the notebook's details
     assert "all but gan" in _segment(why, "density, ", (";",))
     assert "2 of the 4 generators (gan and vae, beta 4" in _segment(why, "mean top probability, ", ("))",))

@@ -106,7 +106,8 @@ def checks(found: dict) -> str:
     found_checks, (kept, dropped) = found["checks"], _checked(found)
     judge = "the judge"
     if found.get("judge"):
-        judge += f" ({found['judge']}, which never saw an autoencoder)"
+        named = found["judge"].replace("HW1 network", "Homework 1's network")
+        judge += f" ({named}, which never saw an autoencoder)"
     text = (f"In the features of {judge}, a score ranks generators only if real held-out and training images "
             f"score better than every generator and uniform noise worse than every other set.")
     if kept:
@@ -116,7 +117,7 @@ def checks(found: dict) -> str:
         reached = [by for by in dropped if any(found_checks[by]["real_not_above"].values())]
         reasons = ([f"uniform noise is not last on {_scores(noisy)}"] if noisy else []) + (
             [f"a generator reaches real images on {_scores(reached)}"] if reached else [])
-        text += f" Dropped: {_scores(dropped)} ({'; '.join(reasons)})."
+        text += f" {capital(_scores(dropped))} {'is' if len(dropped) == 1 else 'are'} dropped, since {'; '.join(reasons)}."
     ranked_by, default = found["ranked_by"], found.get("default_ranked_by", list(ASPECTS))
     failed = [by for by in default if by not in ranked_by]
     if not ranked_by:

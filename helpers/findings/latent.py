@@ -144,6 +144,6 @@ def paths(interpolation: dict) -> str:
         d = row["difference"]
         said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])} "
                     f"({sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]), {AHEAD[interval_call(d)]}")
-        wins.append(percent(row["code_wins"], 0))
+        wins.append(f"{round(row['code_wins'] * row['pairs']):,} of {row['pairs']:,}")
     return (f"{text} Code path against cross-fade, mean density per pair (difference, 95% bootstrap interval): "
-            f"{'; '.join(said)}; the code path is higher in {join(wins)} of the pairs.")
+            f"{'; '.join(said)}; the code path is higher in {join(wins)} pairs.")

@@ -118,7 +118,7 @@ def representations(reps: dict[str, dict], raw: str = "raw") -> str:
     opening = "Among the representations learned without labels,"
     if len({best for best, *_ in found}) == 1:
         lead = "leads or is level on" if any(tied for *_, tied in found) else "is the best for"
-        text = (f"{opening} {_name(found[0][0], reps[found[0][0]])} {lead} every read-out: "
+        text = (f"{opening} {_name(found[0][0], reps[found[0][0]])} {lead} every accuracy read-out: "
                 + "; ".join(f"{words} {numbers}" for _, words, numbers, _ in found) + ".")
     else:
         text = (f"{opening} the best for "

@@ -40,9 +40,9 @@ def best(found: Mapping) -> str:
         level = [m["name"] for m in methods(found).values() if key in m and m["name"] != b["name"]
                  and verdict(entry["mean"] - m[key]["mean"], wider(entry.get("std"), m[key].get("std"))) == 0]
         tie = f", level within the spread over draws with {join(level)}" if level else ""
-        parts.append(f"with {int(key[1:]):,} labels the highest mean is that of {b['name']}, {_pm(entry)} over "
-                     f"{plural(b['draws'], 'draw')}{tie}")
-    return f"{capital(join(parts))}." if parts else ""
+        parts.append(f"With {int(key[1:]):,} labels the highest mean of the methods that use the unlabeled "
+                     f"images is that of {b['name']}, {_pm(entry)} over {plural(b['draws'], 'draw')}{tie}.")
+    return " ".join(parts)
 
 
 def _comparison(m: Mapping, n: int) -> str:
@@ -97,7 +97,7 @@ def targets(found: Mapping) -> str:
             continue
         gap = b["mean"] - aim
         state = "met" if gap >= 0 else "missed"
-        parts.append(f"at {int(key[1:]):,} labels the aim of {percent(aim, 0)} is {state} (best "
+        parts.append(f"at {int(key[1:]):,} labels our aim of {percent(aim, 0)} is {state} (best "
                      f"{percent(b['mean'])}, {points(gap)})")
     if not parts:
         return ""
