@@ -146,6 +146,11 @@ def _draw_mosaic(ax: plt.Axes, canvas: np.ndarray) -> None:
         spine.set_visible(False)
 
 
+def _broken(label: str) -> str:
+    """A column label on two lines: after its first slash, else at its first space (unchanged without either)."""
+    return label.replace("/", "/\n", 1) if "/" in label else label.replace(" ", "\n", 1)
+
+
 def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: str,
                col_labels: Sequence[str] | None = None, max_cell: float = 0.55) -> plt.Figure:
     """A grid of images, one tensor [N, 1, H, W] per row, rows labelled on the left (column labels on top); each
@@ -157,7 +162,11 @@ def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: s
     height, width = rows[0].shape[-2:]
     labels_width = 0.08 * max((len(line) for label in row_labels for line in str(label).split("\n")), default=0)
     cell = min(max_cell, (PRINT_WIDTH - labels_width - 0.1) / n_cols)
-    extra = 0.3 + (0.3 if col_labels is not None else 0.0)
+    if col_labels is not None:  # a label wider than its column breaks after a slash ("T-shirt/" over "top")
+        col_labels = [_broken(label) if "\n" not in label and 0.075 * len(label) > cell else label  # or a space
+                      for label in col_labels]
+    lines = max((str(label).count("\n") + 1 for label in col_labels or []), default=0)
+    extra = 0.3 + 0.15 * lines + (0.15 if lines else 0.0)
     fig, ax = plt.subplots(figsize=(cell * n_cols + labels_width + 0.1, cell * len(rows) + extra))
     _draw_mosaic(ax, mosaic([list(images) for images in rows], gap=gap))
     ax.set_yticks(_centres(len(rows), height, gap), list(row_labels))
