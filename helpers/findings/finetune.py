@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..published import HW1_TEST_ACCURACY
 from .words import (TIE_ACCURACY, capital, interval_call, join, percent, plural, plus_minus, points, relation,
-                    sig, signed, verdict)
+                    sig, signed, strategy, verdict)
 
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
@@ -230,7 +230,7 @@ def label_finding(labels: dict, pretrained: str = "finetuned", scratch: str = "s
         spread = max(entry["std"], theirs[n]["std"]) if len(entry["draws"]) > 1 else TIE_ACCURACY
         side[n] = verdict(margin[n], spread)
     ahead, level, behind = ([f"{n:,}" for n in ours if side[n] == s] for s in (1, 0, -1))
-    who = f"Starting from the pretrained encoder, {name or 'the fine-tuned network'}"
+    who = f"Starting from the pretrained encoder, {strategy(name) if name else 'the fine-tuned network'}"
     if len(ahead) == len(ours):
         verdicts = f"{who} beats the same network from scratch at every label count"
     elif len(behind) == len(ours):

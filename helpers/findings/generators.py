@@ -9,7 +9,7 @@ outranks another only beyond the spread over the draws of the images (the stored
 rule); generators within it are said to be level."""
 from __future__ import annotations
 
-from .words import capital, join, percent, plus_minus, sig, verdict, wider
+from .words import capital, join, percent, plus_minus, sig, strategy, verdict, wider
 
 FLOOR, MEMORY, CEILING = "real_held_out_images", "real_training_images", "uniform_noise"  # reference keys
 UNCONDITIONAL = "unconditional"  # the key of the group of generators that used no labels
@@ -210,13 +210,13 @@ def second_opinion(found: dict) -> str:
     and Spearman's ρ over the generators at least the threshold. Where the best classifier is the judge
     itself (`best_is_judge`), one sentence saying there is no second opinion; empty where none was scored."""
     if found.get("best_is_judge"):
-        return ("The best section-3 classifier is the judge itself, so no second feature space is read: "
-                "there is no second opinion.")
+        return ("The best classifier trained with labels is the judge itself, so no second feature space is "
+                "read: there is no second opinion.")
     second = found.get("second_opinion")
     if not second:
         return ""
-    opening = (f"In the features of the best section-3 classifier, {second['model']}, which may start from "
-               f"the autoencoder,")
+    opening = (f"In the features of the best classifier trained with labels ({strategy(second['model'])}), "
+               f"which may start from the autoencoder,")
     rows = second["agreement"]
     order = [by for by in found["ranked_by"] if by in rows]
     if not order:

@@ -117,3 +117,14 @@ def relation(difference: float, call: int, above: str = "above", below: str = "b
     if call == 0:
         return level
     return f"{abs(100 * difference):.1f} points {above if call > 0 else below}"
+
+
+STRATEGY_SHORT = {  # a fine-tuning strategy's name in a sentence
+    "fine-tuned (tuned)": "the tuned fine-tuning",
+    "fine-tuned (one lr)": "fine-tuning at one learning rate",
+    "fine-tuned (encoder lr x0.1)": "fine-tuning with the encoder at a tenth of the head's learning rate"}
+
+
+def strategy(name: str) -> str:
+    """A classifier strategy's name as a sentence says it (`STRATEGY_SHORT`; other names as they are)."""
+    return STRATEGY_SHORT.get(name, name)
