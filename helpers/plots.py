@@ -763,7 +763,8 @@ def training_curves(vae_history: History, simclr_history: History, gan_history: 
     """The three models learned without labels side by side, one panel each at a third of the print width: the
     VAE's validation negative ELBO and its two terms, SimCLR's contrastive loss with its k-NN monitor on a second
     axis, and the DCGAN's two losses."""
-    fig, (vae_ax, simclr_ax, gan_ax) = plt.subplots(1, 3, figsize=(PRINT_WIDTH, 2.25))
+    fig, (vae_ax, simclr_ax, gan_ax) = plt.subplots(1, 3, figsize=(PRINT_WIDTH, 2.25),
+                                                    gridspec_kw={"width_ratios": (1.3, 1, 1)})  # room for a legend
     epochs = vae_history.column("epoch")
     for column, label, style in (("val_nelbo", "negative ELBO", "-"), ("val_recon", "reconstruction", "--"),
                                  ("val_kl", "KL", ":")):
@@ -771,7 +772,7 @@ def training_curves(vae_history: History, simclr_history: History, gan_history: 
     if warmup_epochs:
         vae_ax.axvline(warmup_epochs + 0.5, color="0.6", linewidth=0.8, linestyle="-.", label="warm-up ends")
     vae_ax.set(yscale="log", xlabel="epoch", ylabel="nats per image (validation)", title="VAE")
-    vae_ax.legend(loc="center right")
+    vae_ax.legend(loc="center right", handlelength=1.4, borderaxespad=0.2)
     epochs = simclr_history.column("epoch")
     simclr_ax.plot(epochs, simclr_history.column("train_loss"), color="C0")
     simclr_ax.set(xlabel="epoch", title="SimCLR")
