@@ -321,6 +321,36 @@ def train_val_panels(histories: dict[str, Seeded], title: str, ylabel: str = "MS
     return fig
 
 
+def regularizers(histories: dict[str, Seeded], title: str, ylabel: str = "MSE per pixel") -> plt.Figure:
+    """Regularizers side by side on two panels, one colour each: validation loss per epoch (left, the y axis
+    zoomed to the curves after their first fifth, where the differences lie) and training loss (right, log
+    axis: the mean over each epoch). A run over several seeds is its mean with a band from the lowest to the
+    highest seed (`draw_seeds`); a triangle marks the epoch whose weights early stopping kept in the first
+    seed, where that is not the last."""
+    fig, (val_ax, train_ax) = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4 + 0.17 * math.ceil(len(histories) / 3)))
+    shown = []
+    for i, (name, history) in enumerate(histories.items()):
+        colour, style = f"C{i}", ("-", "--", "-.", ":")[i % 4]
+        draw_seeds(val_ax, history, "val_loss", colour=colour, linestyle=style, label=name)
+        draw_seeds(train_ax, history, "train_loss", colour=colour, linestyle=style)
+        xs, mean, _, _ = seed_band(history, "val_loss")
+        shown += list(mean[len(mean) // 5:])
+        first = history if isinstance(history, History) else history[0]
+        kept = first.kept
+        if kept["epoch"] != first.column("epoch")[-1]:
+            val_ax.plot([kept["epoch"]], [kept["val_loss"]], marker="v", color=colour, markersize=6,
+                        linestyle="none")
+    low, high = min(shown), max(shown)
+    val_ax.set_ylim(low - 0.08 * (high - low), high + 0.08 * (high - low))
+    val_ax.set(xlabel="epoch", ylabel=f"validation {ylabel}", title="validation")
+    train_ax.set(xlabel="epoch", ylabel=f"training {ylabel}", title="training (mean over each epoch)")
+    log_y(train_ax)
+    fig.legend(*val_ax.get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.17 * math.ceil(len(histories) / 3) / fig.get_figheight() + 0.02, 1, 1))
+    return fig
+
+
 def code_size_sweep(sizes: Sequence[int], ae_mse: Sequence[float], pca_mse: Sequence[float]) -> plt.Figure:
     """Test MSE against code size: the autoencoder and PCA on one log-log plot."""
     fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.4))

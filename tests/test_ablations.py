@@ -141,6 +141,25 @@ def test_train_val_panels_show_one_panel_per_run():
 
 
 
+def test_the_regularizers_share_two_panels_zoomed_to_where_they_differ_with_early_stopping_marked():
+    def history(offset: float, epochs: int, kept: int | None = None) -> training.History:
+        h = training.History()
+        h.rows = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 0.01 + offset + 0.1 / e, "seconds": float(e)}
+                  for e in range(1, epochs + 1)]
+        if kept is not None:
+            h.best_epoch, h.restored_best = kept, True
+        return h
+    runs = {"none": [history(0.0, 10), history(0.001, 10)], "stopped": history(0.002, 8, kept=5)}
+    fig = plots.regularizers(runs, "title")
+    val_ax, train_ax = fig.axes
+    assert len(val_ax.collections) == 1 and len(train_ax.collections) == 1  # a band only for the run over seeds
+    low, high = val_ax.get_ylim()
+    assert high < 0.08 and low < 0.01 + 0.1 / 10  # the first epoch (0.11) is cut, the last ones shown
+    marks = [line for line in val_ax.lines if line.get_marker() == "v"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [5]  # the epoch early stopping kept
+    assert train_ax.get_yscale() == "log"
+
+
 def test_a_run_over_seeds_is_drawn_as_its_mean_inside_a_band_of_its_seeds():
     def history(scale: float, epochs: int) -> training.History:
         h = training.History()
