@@ -36,19 +36,24 @@ def decoder_finding(autoencoder: dict) -> str:
     rows, kept = autoencoder["decoders"], autoencoder["decoder"]
     new, old = rows["resize"], rows["transposed"]
     budget = autoencoder.get("decoder_comparison", {})
+    difference = budget.get("resize_minus_transposed")
     change = new["val_mse"] / old["val_mse"] - 1
-    side = _call(budget.get("resize_minus_transposed"), change)
-    relation = ("a validation MSE level with that of" if side == 0 else
-                f"a validation MSE {percent(abs(change))} {'lower' if side < 0 else 'higher'} than")
-    over = (f" over {_seeds(budget['seeds'])} ({plural(budget['epochs'], 'epoch')} on {budget['images']:,} images)"
-            if budget else "")
-    spread = " (the difference is within the seeds' spread)" if side == 0 and budget.get("seeds", 1) > 1 else ""
+    side = _call(difference, change)
+    over = (f"Over {_seeds(budget['seeds'])} ({plural(budget['epochs'], 'epoch')} on {budget['images']:,} "
+            f"images), " if budget else "")
+    if side == 0:
+        call = "the two are level with each other, within the seeds' spread"
+    else:
+        call = f"upsampling is {percent(abs(change))} {'lower' if side < 0 else 'higher'}"
+    if difference and difference.get("low") is not None:
+        low, mean, high = (sig(difference[key], 2).replace("-", "−") for key in ("low", "mean", "high"))
+        call += f" (paired difference {mean}, 95% interval {low} to {high})"
     ratio = new["seconds"] / old["seconds"]
-    return (f"With the same parameters and recipe{over}, upsampling then convolving gives {relation} "
-            f"transposed convolutions ({_pm(new)} against {_pm(old)}{spread}; test "
-            f"{_pm(new, 'test_mse')} against {_pm(old, 'test_mse')}) in {sig(ratio, 2)} times the "
-            f"training time{' (it convolves at the larger size)' if ratio > 1 else ''}, so the study "
-            f"keeps {DECODER_WORDS.get(kept, kept)} from here on.")
+    return (f"{over}upsampling then convolving reaches a validation MSE of {_pm(new)} and transposed "
+            f"convolutions {_pm(old)} (test {_pm(new, 'test_mse')} against {_pm(old, 'test_mse')}), with the "
+            f"same parameters and recipe: {call}. Upsampling takes {sig(ratio, 2)} times the training time"
+            f"{' (it convolves at the larger size)' if ratio > 1 else ''}; the study keeps "
+            f"{DECODER_WORDS.get(kept, kept)} from here on.")
 
 
 def optimizer_finding(optimizers: dict) -> str:
