@@ -35,7 +35,7 @@ from . import autoencoder as ae, fewlabels, finetune, judging, statistics
 from .context import Context, Shown
 from .data import Batches, ImageSet, Splits, balanced_subset, nearest, to_uint8  # noqa: F401 (nearest: callers use it)
 from .findings import latent as latent_text, representations as rep_text
-from .findings.words import percent, plus_minus, sig
+from .findings.words import percent, plus_minus, sig, strategy
 from .models import AEConfig, Encoder
 from .results import array_digest, cached_json, initialization_name, is_control, markdown_table, slug
 from .statistics import paired_bootstrap
@@ -803,7 +803,7 @@ def representations(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> S
     reps.add("pca", f"PCA ({dim} components)", pca_features(splits, dim, seed=ctx.seed))
     reps.add("ae", f"autoencoder code ({dim})", encoder_features(ae_final.run.model.encoder, splits))
     add_random_controls(ctx, reps, ae_final.config)
-    reps.add("classifier", f"classifier features ({clfs.best_name})",
+    reps.add("classifier", f"best classifier's features ({strategy(clfs.best_name)})",
              encoder_features(Penultimate(clfs.best_model), splits))
     found = reps.measure(["raw", "pca", "ae", "ae_random", "classifier"])
     finding = " ".join(t for t in (latent_text.structure(found), rep_text.over_random(found, keys=("ae",))) if t)

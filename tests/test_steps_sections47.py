@@ -13,6 +13,7 @@ import torch
 from helpers import (autoencoder as ae, config, contrastive, data, finetune, gan, latent, quality, results,
                      sidebyside, unlabeled, vae)
 from helpers.context import Context
+from helpers.findings.words import strategy
 
 from .tiny import CLASSES, banded_set
 from helpers.models import AEConfig
@@ -95,7 +96,7 @@ def _steps(run_dir):
 def test_section_four_measures_four_representations_and_later_sections_add_theirs(run):
     first = run.structure.found
     assert list(first) == ["raw", "pca", "ae", "ae_random", "classifier"]
-    assert first["classifier"]["name"] == f"classifier features ({run.clfs.best_name})"
+    assert first["classifier"]["name"] == f"best classifier's features ({strategy(run.clfs.best_name)})"
     assert first["pca"]["dims"] == first["ae"]["dims"] == CFG.latent_dim and first["raw"]["dims"] == 784
     assert run.structure.table.count("\n") == 1 + 5  # header, rule and one row each
     assert f"{run.structure.found['ae']['knn_accuracy']:.1%}" in run.structure.finding
