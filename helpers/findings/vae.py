@@ -17,15 +17,20 @@ RELATION = {-1: "lower than", 0: "level with", 1: "higher than"}
 def decoder_sentence(vae: dict) -> str:
     """The two decoders' validation and test negative ELBO and the one the VAE keeps, from the `vae`
     section (its `decoders` rows and `config.decoder`). Lower is better; the kept decoder is the one
-    `config` names."""
+    `config` names (the resize decoder unless the other is lower on validation, `autoencoder.choose_decoder`).
+    Each decoder trains once, so the sentence gives the difference and says that one run each gives it no
+    spread: it settles no ranking."""
     rows, chosen = vae["decoders"], vae["config"].get("decoder", "transposed")
     other = next(name for name in rows if name != chosen)
     kept, rival = rows[chosen], rows[other]
-    relation = RELATION[verdict(kept["val_nelbo"] - rival["val_nelbo"], None)]
+    gap = kept["val_nelbo"] - rival["val_nelbo"]
+    relation = RELATION[verdict(gap, None)]
+    size = "" if relation == RELATION[0] else f"{sig(abs(gap), 2)} nats "
     return (f"In the VAE, {DECODER_WORDS.get(chosen, chosen)} reaches a validation negative ELBO of "
-            f"{sig(kept['val_nelbo'], 4)} nats, {relation} the {sig(rival['val_nelbo'], 4)} of "
+            f"{sig(kept['val_nelbo'], 4)} nats, {size}{relation} the {sig(rival['val_nelbo'], 4)} of "
             f"{DECODER_WORDS.get(other, other)} (test {sig(kept['nelbo'], 4)} against "
-            f"{sig(rival['nelbo'], 4)}); the VAE keeps the {chosen} decoder.")
+            f"{sig(rival['nelbo'], 4)}); the VAE keeps the {chosen} decoder. With one run each, the difference has "
+            f"no spread to be judged by, so it settles no ranking of the two.")
 
 
 def likelihood(found: dict, published: Mapping[str, float]) -> str:
