@@ -944,7 +944,8 @@ def compare_final(ctx: Context, search: Search, second: StageTwo) -> FinalCompar
     kept = second.tuned
     found = ctx.merge("search_cv", {**final_comparison(search, second.found, second.runs),
                                     "later_sections_use": "hand-set" if second.found["tuned_is_hand_set"]
-                                    else "tuned", "later_sections_test_mse": kept.test_mse})
+                                    else "tuned", "later_sections_test_mse": kept.test_mse,
+                                    "later_sections_seconds": kept.run.history.rows[-1]["seconds"]})
     return FinalComparison(found, final_table(found), search_text.final_finding(found, second.found), kept)
 
 

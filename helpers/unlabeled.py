@@ -262,10 +262,13 @@ def entry(name: str, method: str, representation: str, pretrain_seconds: float |
 
 def pretraining_seconds(metrics: dict, key: str) -> float | None:
     """Seconds of the run that trained the encoder behind the representation `key`, as this run's metrics
-    hold it (0 for raw pixels; None where they do not). A step handed the pretraining run reads the same
+    hold it (0 for raw pixels; for the autoencoder's code, the autoencoder sections 3-7 build on, which section
+    2 stores; None where they do not). A step handed the pretraining run reads the same
     number from its history."""
     if key == "raw":
         return 0.0
+    if key == "ae" and "later_sections_seconds" in metrics.get("search_cv", {}):
+        return metrics["search_cv"]["later_sections_seconds"]  # the code is the kept (tuned) autoencoder's
     history = metrics.get(PRETRAINING.get(key, ""), {}).get("history")
     return history[-1]["seconds"] if history else None
 

@@ -284,3 +284,14 @@ def test_each_draw_s_self_training_recipe_differs_from_the_first_in_its_seed_alo
         assert replace(first, seed=10 + d) == unlabeled.recipe(3, 4, 10 + d)
     assert unlabeled.timing([2.0, 4.0], 10.0) == {"seconds": 3.0, "whole_seconds": 13.0}
     assert unlabeled.timing([2.0], None) == {"seconds": 2.0, "whole_seconds": None}
+
+
+def test_the_codes_pretraining_is_the_kept_autoencoders_not_section_1s():
+    """Sections 3-7 read the code of the autoencoder section 2 keeps; section 1's model trains for longer."""
+    metrics = {"autoencoder": {"history": [{"seconds": 2750.0}]}, "vae": {"history": [{"seconds": 40.0}]},
+               "search_cv": {"later_sections_seconds": 211.0}}
+    assert unlabeled.pretraining_seconds(metrics, "ae") == 211.0
+    assert unlabeled.pretraining_seconds(metrics, "vae") == 40.0
+    assert unlabeled.pretraining_seconds(metrics, "raw") == 0.0
+    assert unlabeled.pretraining_seconds({"autoencoder": {"history": [{"seconds": 5.0}]}}, "ae") == 5.0  # older runs
+    assert unlabeled.pretraining_seconds({}, "simclr") is None
