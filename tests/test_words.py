@@ -41,3 +41,5 @@ def test_plus_minus_rounds_the_mean_to_what_its_spread_supports():
     assert plus_minus(0.7234, 0.0123, 100, "%") == "72.3 ± 1.2%"
     assert plus_minus(0.7234, 0.04, 100, "%") == "72 ± 4%"
     assert plus_minus(0.7234, None, 100, "%") == "72.3%"
+    assert plus_minus(0.39997, 0.00006) == "0.4000 ± 0.0001"  # a tiny spread: four significant digits at most
+    assert plus_minus(94.29, 0.06) == "94.29 ± 0.06" and plus_minus(1234.5, 0.01) == "1,234 ± 1"

@@ -44,14 +44,21 @@ def spread_decimals(spread: float) -> int:
     return max(digits, 0)
 
 
+MOST_DIGITS = 4  # significant digits of a mean beside its spread, however small the spread
+
+
 def plus_minus(mean: float, spread: float | None, scale: float = 1.0, unit: str = "") -> str:
-    """`mean ± spread` rounded to what the spread supports (`spread_decimals`); `scale` 100 with `unit` '%' gives
-    percentages. Without a spread (None, 0 or not finite), the mean alone to three significant digits."""
+    """`mean ± spread` rounded to what the spread supports (`spread_decimals`), the mean to at most `MOST_DIGITS`
+    significant digits (a spread smaller than that is shown at the last place kept); `scale` 100 with `unit` '%'
+    gives percentages. Without a spread (None, 0 or not finite), the mean alone to three significant digits."""
     mean = mean * scale
     if spread is None or spread == 0 or not math.isfinite(spread):
         return f"{sig(mean)}{unit}"
     spread = abs(spread) * scale
     places = spread_decimals(spread)
+    if mean != 0 and math.isfinite(mean):  # a spread far below the mean: at most four significant digits
+        places = min(places, max(MOST_DIGITS - 1 - math.floor(math.log10(abs(mean))), 0))
+    spread = max(round(spread, places), 10.0 ** -places)  # never '± 0.000': the spread at the last place kept
     return f"{mean:,.{places}f} ± {spread:,.{places}f}{unit}"
 
 
