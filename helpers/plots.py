@@ -552,7 +552,7 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     goes under the axes in two columns, so that it does not squeeze them."""
     below = None if size is not None or len(stats) + len(references or {}) <= 6 else \
         0.17 * math.ceil((len(stats) + len(references or {})) / 2) + 0.05  # inches under the axes
-    fig, ax = plt.subplots(figsize=size or ((PRINT_WIDTH - 0.5, 2.6 + below) if below else (PRINT_WIDTH - 2.6, 2.6)))
+    fig, ax = plt.subplots(figsize=size or (PRINT_WIDTH - 0.5, 2.6 + (below or 0.0)))  # a legend beside: axes ~3.5 in
     for i, (name, by_n) in enumerate(stats.items()):
         counts = sorted(by_n)
         mean, std = (np.array([by_n[n][k] for n in counts], dtype=float) for k in ("mean", "std"))
