@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.findings import words
 from helpers.findings.words import interval_call, plus_minus, relation, verdict
 from helpers.statistics import paired_bootstrap, paired_difference
 
@@ -43,3 +44,10 @@ def test_plus_minus_rounds_the_mean_to_what_its_spread_supports():
     assert plus_minus(0.7234, None, 100, "%") == "72.3%"
     assert plus_minus(0.39997, 0.00006) == "0.4000 ± 0.0001"  # a tiny spread: four significant digits at most
     assert plus_minus(94.29, 0.06) == "94.29 ± 0.06" and plus_minus(1234.5, 0.01) == "1,234 ± 1"
+
+
+def test_an_interval_is_rounded_to_its_half_width_with_true_minus_signs():
+    d = {"mean": -0.16699, "low": -0.26178, "high": -0.07574}
+    assert words.interval(d) == "−0.17 [−0.26, −0.08]"
+    assert words.interval(d, brackets=False) == "−0.17, 95% interval −0.26 to −0.08"
+    assert words.interval({"mean": 0.00443, "low": 0.00410, "high": 0.00476}) == "0.0044 [0.0041, 0.0048]"

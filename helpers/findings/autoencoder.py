@@ -4,7 +4,7 @@ the code-size sweep against PCA (`ae_code_size`) and the denoiser (`ae_denoising
 prose; the notebook adds its "Measured:" label."""
 from __future__ import annotations
 
-from .words import capital, interval_call, join, percent, plural, plus_minus, sig, verdict
+from .words import capital, interval, interval_call, join, percent, plural, plus_minus, sig, verdict
 
 DECODER_WORDS = {"resize": "the resize decoder", "transposed": "the transposed-convolution decoder"}
 BASE = "none"  # the unregularized run of the regularization comparison
@@ -46,8 +46,7 @@ def decoder_finding(autoencoder: dict) -> str:
     else:
         call = f"upsampling is {percent(abs(change))} {'lower' if side < 0 else 'higher'}"
     if difference and difference.get("low") is not None:
-        low, mean, high = (sig(difference[key], 2).replace("-", "−") for key in ("low", "mean", "high"))
-        call += f" (paired difference {mean}, 95% interval {low} to {high})"
+        call += f" (paired difference {interval(difference, brackets=False)})"
     ratio = new["seconds"] / old["seconds"]
     return (f"{over}upsampling then convolving reaches a validation MSE of {_pm(new)} and transposed "
             f"convolutions {_pm(old)} (test {_pm(new, 'test_mse')} against {_pm(old, 'test_mse')}), with the "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..results import slug
-from .words import TIE_ACCURACY, capital, interval_call, join, percent, plural, points, sig, verdict
+from .words import TIE_ACCURACY, capital, interval, interval_call, join, percent, plural, points, sig, verdict
 
 SPACE_WORDS = {"raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code",  # the spaces, in words
                "vae": "the VAE's mean code", "classifier": "the classifier's features"}
@@ -143,7 +143,7 @@ def paths(interpolation: dict) -> str:
         row = f[kind]
         d = row["difference"]
         said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])} "
-                    f"({sig(d['mean'])} [{sig(d['low'])}, {sig(d['high'])}]), {AHEAD[interval_call(d)]}")
+                    f"({interval(d)}), {AHEAD[interval_call(d)]}")
         wins.append(f"{round(row['code_wins'] * row['pairs']):,} of {row['pairs']:,}")
     return (f"{text} Code path against cross-fade, mean density per pair (difference, 95% bootstrap interval): "
             f"{'; '.join(said)}; the code path is higher in {join(wins)} pairs.")

@@ -62,6 +62,17 @@ def plus_minus(mean: float, spread: float | None, scale: float = 1.0, unit: str 
     return f"{mean:,.{places}f} ± {spread:,.{places}f}{unit}"
 
 
+def interval(difference: dict, brackets: bool = True) -> str:
+    """A difference with its confidence interval (`mean`, `low`, `high`), each rounded to the decimals the
+    interval's half-width supports (`spread_decimals`), with true minus signs: '−0.17 [−0.26, −0.08]', or
+    with `brackets` False '−0.17, 95% interval −0.26 to −0.08' style parts ('−0.17', '−0.26', '−0.08')."""
+    low, mean, high = difference["low"], difference["mean"], difference["high"]
+    half = (high - low) / 2
+    places = spread_decimals(half) if half > 0 and math.isfinite(half) else 3
+    shown = [f"{value:,.{places}f}".replace("-", "−") for value in (mean, low, high)]
+    return f"{shown[0]} [{shown[1]}, {shown[2]}]" if brackets else f"{shown[0]}, 95% interval {shown[1]} to {shown[2]}"
+
+
 def verdict(difference: float, spread: float | None) -> int:
     """The one rule for calling a difference: 0 (a tie) when it lies within its spread, else its sign (1 or -1).
     With no spread (None), any difference that is not exactly 0 counts."""
