@@ -449,6 +449,7 @@ class CodeSizes(Shown):
     sizes: list[int]
     ae_mse: list[float]
     pca_mse: list[float]
+    reading: str = ""  # why the sweep comes out as it does (`findings.autoencoder.code_size_reading`)
 
 
 def code_sizes(ctx: Context, ae_main: Autoencoder) -> CodeSizes:
@@ -464,7 +465,8 @@ def code_sizes(ctx: Context, ae_main: Autoencoder) -> CodeSizes:
         eval_batch_size=ctx.eval_batch_size, run_dir=ctx.run_dir))
     return CodeSizes(sizes, [found[f"code_{k}"]["ae_test_mse"] for k in sizes], [pca[k] for k in sizes],
                      found=found, table=code_size_table(found, sizes),
-                     finding=f"{ae_text.code_size_finding(found)} {ae_text.code_size_details(found)}")
+                     finding=f"{ae_text.code_size_finding(found)} {ae_text.code_size_details(found)}",
+                     reading=ae_text.code_size_reading(found))
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ def findings(metrics: dict) -> dict:
         found["simclr"] = fr.simclr(metrics)
     if "ae_code_size" in metrics:
         found["code_size"] = fa.code_size_finding(metrics["ae_code_size"])
+        found["code_size_reading"] = fa.code_size_reading(metrics["ae_code_size"])
     if "search_cv" in metrics:
         found["search"] = fs.search_finding(metrics["search_cv"])
     if "generators" in metrics:
@@ -104,6 +105,7 @@ def findings(metrics: dict) -> dict:
         found["mixing"] = fl.mixing(metrics["latent"]["mixing"])
     if "check" in metrics.get("latent", {}).get("interpolation", {}):
         found["interpolation"] = fl.paths(metrics["latent"]["interpolation"])
+        found["interpolation_reading"] = fl.paths_reading(metrics["latent"]["interpolation"])
     if "best" in metrics.get("unlabeled", {}):
         found["unlabeled"] = fu.brief(metrics["unlabeled"])
     return found

@@ -374,3 +374,18 @@ def test_the_one_line_summaries_carry_their_numbers():
 def test_the_best_sentence_names_the_classifier_later_sections_use_and_its_test_accuracy():
     text = ff.best_sentence({"best_name": "fine-tuned (one lr)", "best_test_accuracy": 0.9012})
     assert "fine-tuned (one lr)" in text and percent(0.9012) in text
+
+
+def _sweep(ae: list[float], pca: list[float], sizes=(2, 8, 32, 128)) -> dict:
+    return {"epochs": 6, "images": 3000, **{f"code_{k}": {"ae_test_mse": a, "pca_test_mse": p}
+                                            for k, a, p in zip(sizes, ae, pca)}}
+
+
+def test_the_code_size_reading_follows_where_pca_overtakes():
+    crossing = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]))
+    assert "from code 32 to code 128" in crossing and "factor of 2.3" in crossing and "only 1.1" in crossing
+    assert "smaller than 128" in crossing and "0.65 times PCA's" in crossing  # 0.030 / 0.046 at code 2
+    ahead = fa.code_size_reading(_sweep([0.030, 0.019, 0.012, 0.006], [0.046, 0.027, 0.015, 0.0065]))
+    assert "0.65 of PCA's at code 2" in ahead and "0.92 at code 128" in ahead and "narrows" in ahead
+    behind = fa.code_size_reading(_sweep([0.050, 0.030, 0.016, 0.007], [0.046, 0.027, 0.015, 0.0065]))
+    assert "from the smallest code on" in behind and "does not beat a linear code" in behind

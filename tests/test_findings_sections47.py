@@ -547,3 +547,18 @@ def test_the_simclr_sentence_calls_its_fine_tuning_over_seeds_by_the_paired_inte
     assert "the autoencoder's encoder" in seeds and "a tie" in seeds
     metrics["finetune_seeds"] = {"differences": {"encoder": {"name": "frozen + two-layer head"}}}
     assert "encoder (frozen + two-layer head)" in rep_text.simclr(metrics)  # the strategy it was, named
+
+
+def _paths(low: float, high: float, passed: bool = True) -> dict:
+    return {"check": {"passed": passed}, "all": {"code": 0.6, "pixels": 0.76},
+            "ends": {"reconstructed": 0.7, "real": 1.0,
+                     "drop_difference": {"mean": (low + high) / 2, "low": low, "high": high}}}
+
+
+def test_the_paths_reading_reads_each_path_against_its_own_ends():
+    less = latent_text.paths_reading(_paths(-0.2, -0.05))
+    assert "0.70 against 1.00" in less and "loses less" in less and "−0.12 [−0.20, −0.05]" in less
+    assert "loses more" in latent_text.paths_reading(_paths(0.05, 0.2))
+    assert "as much as each other" in latent_text.paths_reading(_paths(-0.05, 0.1))
+    assert latent_text.paths_reading(_paths(-0.2, -0.05, passed=False)) == ""
+    assert latent_text.paths_reading({"check": {"passed": True}}) == ""  # a run from before the ends were scored

@@ -13,6 +13,7 @@ import torch
 from helpers import (autoencoder as ae, config, contrastive, data, finetune, gan, latent, quality, results,
                      sidebyside, unlabeled, vae)
 from helpers.context import Context
+from helpers.findings import latent as latent_text
 from helpers.findings.words import strategy
 
 from .tiny import CLASSES, banded_set
@@ -150,6 +151,10 @@ def test_interpolation_and_the_sweep_merge_their_entries_and_their_figure_rows(r
         assert row["difference"]["low"] <= row["difference"]["mean"] <= row["difference"]["high"]
         assert 0 <= row["code_wins"] <= 1
     assert paths.table.count("\n") == 1 + 3 and paths.finding
+    ends = found["ends"]  # per pair: (ends - code path) - (ends - cross-fade), the mean of the two falls
+    fall = (ends["reconstructed"] - found["all"]["code"]) - (ends["real"] - found["all"]["pixels"])
+    assert ends["drop_difference"]["mean"] == pytest.approx(fall) and ends["drop_difference"]["n"] == found["pairs"]
+    assert paths.reading == latent_text.paths_reading(found)
     assert len(paths.rows) == len(paths.row_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
     assert all(r.shape[0] == TINY.interpolation_steps for r in paths.rows)
     assert len(paths.col_labels) == TINY.interpolation_steps

@@ -189,6 +189,42 @@ def code_size_details(code: dict) -> str:
             f"({sig(ratio[high], 2)}).")
 
 
+def code_size_reading(code: dict) -> str:
+    """Why the sweep of `ae_code_size` comes out as it does, read from its numbers: how much each method's test
+    MSE falls from the smallest to the largest code, and, where PCA wins at the large codes, that PCA's error is
+    the least a linear code of that size can reach while the network, trained for the sweep's budget, puts the
+    extra numbers to little use; where the autoencoder wins throughout, how its lead changes with the size."""
+    sizes = code_sizes(code)
+    row = lambda k: code[f"code_{k}"]  # noqa: E731
+    small, large = sizes[0], sizes[-1]
+    pca_wins = [k for k in sizes if row(k)["ae_test_mse"] > row(k)["pca_test_mse"]]
+    fall = lambda method, a, b: row(a)[f"{method}_test_mse"] / row(b)[f"{method}_test_mse"]  # noqa: E731
+    if not pca_wins:
+        lead = [row(k)["ae_test_mse"] / row(k)["pca_test_mse"] for k in (small, large)]
+        return (f"The autoencoder's error is {sig(lead[0], 2)} of PCA's at code {small} and {sig(lead[1], 2)} "
+                f"at code {large}: the nonlinear decoder packs more into a few numbers, and "
+                f"{'its lead narrows' if lead[1] > lead[0] else 'its lead holds'} as the code grows.")
+    first = min(pca_wins)
+    below = max([k for k in sizes if k < first], default=None)
+    if below is None:
+        return (f"PCA's error, the least any linear code of a given size can reach on these images, is below "
+                f"the autoencoder's from the smallest code on, so at this budget "
+                f"({plural(code['epochs'], 'epoch')} on {code['images']:,} images) the network does not beat a "
+                f"linear code at all.")
+    return (f"A reading of the crossing: from code {below} to code {large}, PCA's test MSE falls by a factor of "
+            f"{sig(fall('pca', below, large), 2)} ({sig(row(below)['pca_test_mse'], 2)} to "
+            f"{sig(row(large)['pca_test_mse'], 2)}), as each added component removes the largest remaining "
+            f"share of the pixel variance and its error is the least any linear code of that size can reach, "
+            f"while the autoencoder's falls by a factor of only {sig(fall('ae', below, large), 2)} "
+            f"({sig(row(below)['ae_test_mse'], 2)} to {sig(row(large)['ae_test_mse'], 2)}). The network "
+            f"puts the extra numbers to little use: its error is held up by something other than the code's "
+            f"size, the sweep's training ({plural(code['epochs'], 'epoch')} on {code['images']:,} images) or "
+            f"the decoder's capacity, which the study does not separate. With codes smaller than {first}, "
+            f"which cannot hold every detail, the nonlinear decoder wins: its error is as low as "
+            f"{sig(min(row(k)['ae_test_mse'] / row(k)['pca_test_mse'] for k in sizes), 2)} "
+            f"times PCA's.")
+
+
 def main_summary(autoencoder: dict) -> str:
     """One line on the main model of `autoencoder`: size, budget and final losses."""
     return (f"{autoencoder['parameters']:,} parameters, {plural(autoencoder['epochs'], 'epoch')} in "

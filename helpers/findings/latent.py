@@ -147,3 +147,29 @@ def paths(interpolation: dict) -> str:
         wins.append(f"{round(row['code_wins'] * row['pairs']):,} of {row['pairs']:,}")
     return (f"{text} Code path against cross-fade, mean density per pair (difference, 95% bootstrap interval): "
             f"{'; '.join(said)}; the code path is higher in {join(wins)} pairs.")
+
+
+def paths_reading(interpolation: dict) -> str:
+    """Why the code path and the cross-fade compare as they do (the `latent.interpolation` entry with its
+    `ends`): every code path begins and ends at the decoder's reconstructions, every cross-fade at the real
+    images, so each path is read against its own ends: the mean density of both kinds of end, and the paired
+    difference of how far each path falls below its ends (a tie when its bootstrap interval holds 0). Empty
+    without the ends (an older run) or where the score failed its check."""
+    ends = interpolation.get("ends")
+    if not ends or not interpolation["check"]["passed"]:
+        return ""
+    d = ends["drop_difference"]
+    text = (f"A reading: every image on a code path is decoded, and the decoder's reconstructions of the paths' "
+            f"own end images already score {ends['reconstructed']:.2f} against {ends['real']:.2f} for the "
+            f"end images themselves. Measured from its own ends, the code path's fall minus the cross-fade's, "
+            f"per pair, is {interval(d)}: ")
+    call = interval_call(d)
+    if call == -1:
+        return text + ("between its ends the code path loses less than the cross-fade, so the decoder's blur, "
+                       "not the straight line through the code, is what costs it the plain comparison.")
+    if call == 1:
+        return text + ("the code path loses more between its ends than the cross-fade, so the straight line "
+                       "between two codes leaves the region of real images beyond what the decoder's blur "
+                       "explains.")
+    return text + ("between their ends the two paths lose as much as each other, so the decoder's blur at the "
+                   "ends accounts for the gap.")
