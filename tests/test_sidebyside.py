@@ -1,5 +1,5 @@
 """Section 7's table of the trained models (`sidebyside.models`): each cell read from the metrics of the section
-that measured it, "–" where a run did not."""
+that measured it, "–" where a run did not, and the report's rows made from the same cells."""
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config, quality, results, sidebyside
+from helpers import config, quality, results, sidebyside, tables
 from helpers.models import DCGAN, VAE, AEConfig, AutoEncoder, GANConfig, HW1Net, SimCLRNet, count_parameters
 
 
@@ -86,6 +86,20 @@ def test_what_a_run_did_not_measure_is_a_dash():
     empty = sidebyside.models({})
     assert list(empty) == [m.key for m in sidebyside.MODELS]
     assert all(c == ("–", None) for r in empty.values() for c in sidebyside.model_cells(r))
+
+
+def test_the_report_rows_are_the_same_cells_in_the_models_order_with_the_read_out_marked():
+    rows = sidebyside.models(METRICS)
+    stored = {k: rows[k] for k in sorted(rows)}  # metrics.json keeps its keys sorted
+    tex = tables.model_rows({"side_by_side": {"models": stored}})
+    assert [line.split(" & ")[0] for line in tex] == [m.label for m in sidebyside.MODELS]
+    assert tex[0] == (r"autoencoder & 1,001 & 18,000 \ensuremath{\times} 8 & 101 & 85.7\%$^\mathrm{c}$ & "
+                      r"86.3\%$^\mathrm{m}$ & 71.7 \ensuremath{\pm} 1.4\%$^\mathrm{m}$ & 2.7 \ensuremath{\pm} 0.3 & "
+                      r"0.650 \ensuremath{\pm} 0.010")
+    assert tex[-1].endswith("& -- & -- & -- & -- & --")
+    assert r"\newcommand{\modelrows}" in tables.tables_tex({"side_by_side": {"models": stored}})
+    missing = tables.model_rows({"side_by_side": {"closing": "x"}})  # a run whose section 7 predates the table
+    assert len(missing) == 1 and missing[0].startswith(rf"\multicolumn{{{len(sidebyside.MODEL_COLUMNS)}}}")
 
 
 def _committed_runs() -> list[Path]:
