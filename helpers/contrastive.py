@@ -19,7 +19,7 @@ from . import fewlabels, finetune, latent
 from .context import Context
 from .data import Batch, ImageSet, Splits, Views, two_views
 from .findings import representations as rep_text
-from .models import DECODERS, AEConfig, SimCLRNet
+from .models import DECODERS, AEConfig, SimCLRNet, count_parameters
 from .statistics import paired_difference
 from .training import LossFn, Run, TrainSpec, outputs, train_model
 
@@ -130,7 +130,7 @@ class Pretrained:
 
 def pretrain(ctx: Context, ae_final: Autoencoder) -> Pretrained:
     """SimCLR on the training split with the kept autoencoder's encoder architecture (the profile's
-    `simclr_epochs` and `simclr_batch`); merged into `simclr`."""
+    `simclr_epochs` and `simclr_batch`); merged into `simclr` with its parameters (projection head included)."""
     splits = ctx.splits
     views = view_examples(splits.train, VIEW_EXAMPLES, seed=ctx.seed)
     classes = [ctx.classes[int(y)] for y in splits.train.labels[:VIEW_EXAMPLES]]
@@ -138,7 +138,7 @@ def pretrain(ctx: Context, ae_final: Autoencoder) -> Pretrained:
     run = train_simclr(ae_final.config, train_spec, splits, run_dir=ctx.run_dir)
     knn = run.history.rows[-1]["knn_monitor"]
     ctx.merge("simclr", {"spec": train_spec, "views": DEFAULT_VIEWS, "temperature": TEMPERATURE,
-                         "history": run.history.rows, "knn_monitor": knn})
+                         "history": run.history.rows, "knn_monitor": knn, "parameters": count_parameters(run.model)})
     return Pretrained(ae_final.config, train_spec, run, views, classes, knn)
 
 

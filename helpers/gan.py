@@ -18,7 +18,7 @@ from torch import nn
 from .context import Context
 from .data import Batch, Splits
 from .findings.words import sig
-from .models import DCGAN, GANConfig
+from .models import DCGAN, GANConfig, count_parameters
 from .results import markdown_table
 from .training import Run, TrainSpec, train_model
 
@@ -107,11 +107,12 @@ class Trained:
 
 def dcgan(ctx: Context) -> Trained:
     """The DCGAN (`CONFIG`) trained on the training split for the profile's `gan_epochs` in batches of
-    `gan_batch`; merged into `gan`."""
+    `gan_batch`; merged into `gan` with its parameters (generator and discriminator)."""
     train_spec = spec(ctx.profile.gan_epochs, ctx.profile.gan_batch, ctx.seed)
     run = train_gan(CONFIG, train_spec, ctx.splits, run_dir=ctx.run_dir)
     rows = run.history.rows
-    ctx.merge("gan", {"config": CONFIG, "spec": train_spec, "history": rows, "seconds": rows[-1]["seconds"]})
+    ctx.merge("gan", {"config": CONFIG, "spec": train_spec, "history": rows, "seconds": rows[-1]["seconds"],
+                      "parameters": count_parameters(run.model)})
     strip_rows, strip_epochs = strip(run.model)
     return Trained(CONFIG, train_spec, run, strip_rows, strip_epochs,
                    loss_table(rows, every=max(1, ctx.profile.gan_epochs // TABLE_ROWS)))

@@ -1,10 +1,12 @@
-"""Section 7's closing table: every representation of the study in one table, with the best unsupervised
-few-label accuracies for metrics.json. The numbers come from sections 4-7 (`latent.structure`, the few-label
-protocol, both held by `latent.Representations`); `findings.representations` and `findings.generators` put
-them in words. `compare` is the notebook's step."""
+"""Section 7's closing tables: every representation of the study in one table, with the best unsupervised
+few-label accuracies for metrics.json, and every trained model in another (`models`: its size, budget and time,
+its best representation and its images' scores). The numbers come from sections 1-7 (`latent.structure`, the
+few-label protocol, both held by `latent.Representations`, and what each section merged into metrics.json);
+`findings.representations` and `findings.generators` put them in words. `compare` is the notebook's step."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from . import latent, quality, vae
 from .context import Context
@@ -100,22 +102,149 @@ def representations(reps: latent.Representations) -> list[Representation]:
             Representation(supervised, "classifier", supervised, None, supervised=True)]
 
 
+# ----------------------------------------------------------------------------- the trained models
+
+
+@dataclass(frozen=True)
+class Model:
+    """One row of the models' table: its label, its key in `side_by_side.models`, where metrics.json holds its
+    parameter count, epochs and training seconds (dotted paths; every model trains on the training split,
+    `data.n_train` images), its representations (key in the `representations` entries -> where the encoder is
+    read: "code" or "feature map"), the name of the image set it generates in `generators.sets` (from the
+    metrics; None where it generates none) and whether it trained with every label."""
+
+    label: str
+    key: str
+    parameters: str
+    epochs: str
+    seconds: str
+    reads: dict[str, str] = field(default_factory=dict)
+    generates: Callable[[dict], str | None] = lambda metrics: None
+    supervised: bool = False
+    images: str = "data.n_train"
+
+
+CODE, MAP = "code", "feature map"
+AE_GENERATOR = "autoencoder + mixture without labels"  # its decoder on codes of a mixture fitted without labels
+
+
+def _vae_prior(metrics: dict) -> str | None:
+    """The VAE's prior samples through its kept decoder (None before section 5 ran)."""
+    decoder = _at(metrics, "vae.config.decoder")
+    return quality.prior_name(decoder) if decoder else None
+
+
+# The five trained models; parameters count the whole network trained (decoder, projection head or
+# discriminator included), seconds its own training (what it is read for needs no other pretraining).
+MODELS = (Model("autoencoder", "ae", "autoencoder.parameters", "autoencoder.epochs", "autoencoder.seconds",
+                {"ae": CODE, "ae_features": MAP}, lambda metrics: AE_GENERATOR),
+          Model("VAE", "vae", "vae.parameters", "vae.spec.epochs", "vae.seconds",
+                {"vae": CODE, "vae_features": MAP}, _vae_prior),
+          Model("SimCLR (encoder)", "simclr", "simclr.parameters", "simclr.spec.epochs",
+                "simclr.finetuned.pretrain_seconds", {"simclr_code": CODE, "simclr": MAP}),
+          Model("DCGAN", "dcgan", "gan.parameters", "gan.spec.epochs", "gan.seconds",
+                generates=lambda metrics: "DCGAN"),
+          Model("Homework 1 network, every label", "hw1", "finetune_hw1.scratch.total_parameters",
+                "finetune_hw1.scratch.epochs", "finetune_hw1.scratch.seconds", supervised=True))
+READ_OUTS = ("knn_accuracy", "linear_probe_accuracy", "few_n100")  # the best of a model's representations
+SCORES = ("frechet", "coverage")  # its images in the judge's features, mean and standard deviation over draws
+
+
+def _at(metrics: dict, path: str) -> Any:
+    """The value at the dotted `path` of `metrics`, None where any part of it is missing."""
+    value: Any = metrics
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _best_read(reads: dict[str, str], found: dict, column: str) -> dict:
+    """`column` at the model's best representation (highest mean), its standard deviation over draws (None
+    where it has none) and where it was read; None throughout where no representation of the model was
+    measured by it."""
+    measured = {k: found[k] for k in reads if found.get(k, {}).get(column) is not None}
+    if not measured:
+        return {column: None, f"{column}_std": None, f"{column}_read_at": None}
+    best = max(measured, key=lambda k: measured[k][column])
+    return {column: measured[best][column], f"{column}_std": measured[best].get(f"{column}_std"),
+            f"{column}_read_at": reads[best]}
+
+
+def models(metrics: dict) -> dict[str, dict]:
+    """The `side_by_side.models` entries, one per model of `MODELS`, from the metrics of the sections before:
+    parameters, training images, epochs and seconds; its best k-NN and linear-probe accuracy and RBF-SVM
+    accuracy at 100 labels among its representations (`representations`, with where each was read and the
+    SVM's standard deviation over draws); the image set it generates and that set's Fréchet distance and
+    coverage in the judge's features with their standard deviations over draws (`generators.sets`). What a
+    run did not measure is None."""
+    found, sets = metrics.get("representations", {}), _at(metrics, "generators.sets") or {}
+    rows = {}
+    for model in MODELS:
+        generated = model.generates(metrics)
+        scores = sets.get(quality.key(generated), {}) if generated else {}
+        rows[model.key] = {
+            "label": model.label, "supervised": model.supervised,
+            **{name: _at(metrics, getattr(model, name)) for name in ("parameters", "images", "epochs", "seconds")},
+            **{k: v for column in READ_OUTS for k, v in _best_read(model.reads, found, column).items()},
+            "generator": generated if scores else None,
+            **{k: scores.get(k) for score in SCORES for k in (score, f"{score}_std")}}
+    return rows
+
+
+def model_cells(row: dict) -> list[tuple[str, str | None]]:
+    """One `models` row as table cells: each cell's text ("–" where not measured) and, for a read-out, where
+    the model was read for it (None otherwise)."""
+    def number(v: Any, say: Callable[[Any], str]) -> str:
+        return "–" if v is None else say(v)
+    images, epochs = (number(row[k], lambda v: f"{v:,}") for k in ("images", "epochs"))
+    read = [(number(row[c], lambda v, c=c: plus_minus(v, row[f"{c}_std"], 100, "%")), row[f"{c}_read_at"])
+            for c in READ_OUTS]
+    scores = [(number(row[s], lambda v, s=s: plus_minus(v, row[f"{s}_std"])), None) for s in SCORES]
+    return [(number(row["parameters"], lambda v: f"{v:,}"), None),
+            ("–" if images == epochs == "–" else f"{images} × {epochs}", None),
+            (number(row["seconds"], sig), None), *read, *scores]
+
+
+MODEL_COLUMNS = ("model", "parameters", "training images × epochs", "training (s)", "k-NN accuracy",
+                 "linear probe", "SVM, 100 labels", "Fréchet distance", "coverage")
+
+
+def in_order(rows: dict) -> list[dict]:
+    """The `models` rows in the order of `MODELS` (metrics.json stores them with sorted keys)."""
+    return [rows[model.key] for model in MODELS if model.key in rows]
+
+
+def models_table(rows: dict) -> str:
+    """Markdown: one row per trained model, each read-out at the model's best representation (named in
+    brackets), the SVM and the scores as mean ± standard deviation over draws, "–" where not measured."""
+    return markdown_table(MODEL_COLUMNS, [
+        (r["label"], *[text + (f" ({where})" if where else "") for text, where in model_cells(r)])
+        for r in in_order(rows)])
+
+
 @dataclass(frozen=True)
 class SideBySide:
-    """Section 7's closing table: its rows (the `representations` section), the table and the closing
-    sentence (the best representation for each read-out and the generators' summary)."""
+    """Section 7's closing tables: the representations' rows (the `representations` section) and their table,
+    the closing sentence (the best representation for each read-out and the generators' summary), and the
+    trained models' rows (`side_by_side.models`) and their table."""
 
     rows: dict
     table: str
     closing: str
+    models: dict
+    models_table: str
 
 
 def compare(ctx: Context, reps: latent.Representations, generators: quality.Generators) -> SideBySide:
     """Every representation's structure measures and few-label accuracies in one table and the closing
-    sentence; merged as `representations` and `side_by_side`."""
+    sentence, and every trained model in another (`models`, from the metrics of the sections before); merged
+    as `representations` and `side_by_side`."""
     found = rows(representations(reps), reps.rows, reps.few.statistics()["svm"])
     closing = (f"**Measured, what each method is good for.** {rep_text.representations(found)} "
                f"{gen_text.summary(generators.found)}")
     ctx.merge("representations", found)
-    ctx.merge("side_by_side", summary_metrics(found, closing))
-    return SideBySide(found, table(found), closing)
+    trained = models(ctx.metrics())
+    ctx.merge("side_by_side", {**summary_metrics(found, closing), "models": trained})
+    return SideBySide(found, table(found), closing, trained, models_table(trained))

@@ -1,12 +1,14 @@
 """The report's method tables, generated from the code and the run's configurations: the search space
 (`\\searchspacerows`, `\\searchspacesentence`), every network with its blocks and parameter count
-(`\\architecturerows`) and how each model was trained (`\\trainingrows`). `report.build` writes them to the
-build folder's `space.tex` and `tables.tex`."""
+(`\\architecturerows`), how each model was trained (`\\trainingrows`) and the trained models side by side
+(`\\modelrows`, from `side_by_side.models`). `report.build` writes them to the build folder's `space.tex` and
+`tables.tex`."""
 from __future__ import annotations
 
 from .models import (DCGAN, VAE, AEConfig, AutoEncoder, EncoderClassifier, GANConfig, HW1Autoencoder, HW1Net,
                      SimCLRNet, count_parameters)
 from .report import latex_value
+from .sidebyside import MODEL_COLUMNS, in_order, model_cells
 from .tuning import FIXED
 from .tuning import space_rows as searched_space
 
@@ -158,11 +160,30 @@ def training_settings(metrics: dict) -> list[tuple[str, ...]]:
     return rows
 
 
+READ_MARKS = {"code": "c", "feature map": "m"}  # where a model was read, as the models' table marks it
+
+
+def model_rows(metrics: dict) -> list[str]:
+    """The rows of the models' table (`side_by_side.models`, `sidebyside.model_cells`) in LaTeX: a read-out
+    marked by where the model was read (`READ_MARKS`), "--" where not measured; one row saying so where the
+    run's section 7 predates the table."""
+    found = metrics.get("side_by_side", {}).get("models")
+    if not found:
+        return [f"\\multicolumn{{{len(MODEL_COLUMNS)}}}{{@{{}}l}}{{not in this run: its section 7 ran before "
+                "this table was added}"]
+    def cell(text: str, where: str | None) -> str:
+        return "--" if text == "–" else latex_value(text) + (f"$^\\mathrm{{{READ_MARKS[where]}}}$" if where else "")
+    return [" & ".join([latex_value(row["label"]), *[cell(*c) for c in model_cells(row)]])
+            for row in in_order(found)]
+
+
 def tables_tex(metrics: dict) -> str:
-    """The macros `\\architecturerows` and `\\trainingrows`: table rows generated from the run's
-    configurations."""
+    """The macros `\\architecturerows`, `\\trainingrows` and `\\modelrows`: table rows generated from the
+    run's configurations and its models' metrics."""
     arch = "\n".join(f"    {name} & {blocks} & {latex_value(n)} \\\\"
                      for name, blocks, n in architectures(metrics))
     training = "\n".join("    " + " & ".join(row) + " \\\\" for row in training_settings(metrics))
+    trained = "\n".join(f"    {row} \\\\" for row in model_rows(metrics))
     return (f"\\newcommand{{\\architecturerows}}{{%\n{arch}}}\n"
-            f"\\newcommand{{\\trainingrows}}{{%\n{training}}}\n")
+            f"\\newcommand{{\\trainingrows}}{{%\n{training}}}\n"
+            f"\\newcommand{{\\modelrows}}{{%\n{trained}}}\n")

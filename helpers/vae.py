@@ -24,7 +24,7 @@ from .context import Context
 from .data import Batch, ImageSet, Splits, balanced_subset, comparison_train
 from .findings import representations as rep_text, vae as vae_text
 from .judging import CONFIDENT, confident_share
-from .models import DECODERS, AEConfig, VAE
+from .models import DECODERS, AEConfig, VAE, count_parameters
 from .results import markdown_table
 from .training import Run, TrainSpec, evaluate_set, outputs, train_model
 
@@ -273,7 +273,8 @@ class MainVAE:
 def train_main(ctx: Context, ae_final: Autoencoder) -> MainVAE:
     """The VAE with each of section 1's decoders (the kept autoencoder's configuration, `spec`'s recipe, a
     warm-up over a quarter of the epochs), the decoder kept by section 1's rule on the validation negative
-    ELBO, its test terms and active dimensions; merged into `vae`."""
+    ELBO, its test terms and active dimensions; merged into `vae` with the kept model's parameters and
+    training seconds."""
     profile, splits = ctx.profile, ctx.splits
     train_spec, warmup = spec(profile), warmup_for(profile.ae_epochs)
     runs = {d: train_vae(replace(ae_final.config, decoder=d), train_spec, splits, warmup_epochs=warmup,
@@ -284,7 +285,8 @@ def train_main(ctx: Context, ae_final: Autoencoder) -> MainVAE:
     run = runs[config.decoder]
     test, active = terms(run.model, splits.test, seed=ctx.seed), active_dims(run.model, splits.test)
     found = ctx.merge("vae", {"config": config, "spec": train_spec, "warmup_epochs": warmup, "test": test,
-                              "active_dims": active, "history": run.history.rows, "decoders": rows})
+                              "active_dims": active, "history": run.history.rows, "decoders": rows,
+                              "parameters": count_parameters(run.model), "seconds": run.history.rows[-1]["seconds"]})
     return MainVAE(config, train_spec, warmup, runs, run, test, active, vae_text.decoder_sentence(found))
 
 

@@ -17,7 +17,7 @@ from helpers.findings import latent as latent_text
 from helpers.findings.words import strategy
 
 from .tiny import CLASSES, banded_set
-from helpers.models import AEConfig
+from helpers.models import DCGAN, AEConfig, count_parameters
 from helpers.training import TrainSpec
 
 CFG = AEConfig(channels=(8, 16), latent_dim=4)
@@ -263,3 +263,29 @@ def test_the_generators_are_scored_in_groups_and_the_closing_table_has_every_rep
     assert reps["ae"]["knn_accuracy"] == run.reps.rows[run.reps.name("ae")]["knn_accuracy"]
     assert reps["simclr_code"]["few_n100"] is None  # not read from few labels
     assert run.metrics["side_by_side"]["closing"] == run.side_by_side.closing.replace("**", "")
+
+
+def test_the_models_table_reads_each_trained_model_and_counts_its_own_parameters(run):
+    metrics = run.metrics
+    assert metrics["gan"]["parameters"] == count_parameters(run.dcgan.run.model) == count_parameters(DCGAN(gan.CONFIG))
+    assert metrics["vae"]["parameters"] == count_parameters(run.vae_main.run.model)
+    assert metrics["vae"]["seconds"] == run.vae_main.run.history.rows[-1]["seconds"]
+    assert metrics["simclr"]["parameters"] == count_parameters(run.simclr.run.model)
+    assert metrics["simclr"]["finetuned"]["pretrain_seconds"] == run.simclr.run.history.rows[-1]["seconds"]
+    models = metrics["side_by_side"]["models"]
+    assert models == results.plain(run.side_by_side.models) and list(run.side_by_side.models) == [
+        m.key for m in sidebyside.MODELS]
+    for key, section in (("vae", "vae"), ("simclr", "simclr"), ("dcgan", "gan")):
+        assert models[key]["parameters"] == metrics[section]["parameters"]
+    assert models["simclr"]["seconds"] == metrics["simclr"]["finetuned"]["pretrain_seconds"]
+    assert models["dcgan"]["seconds"] == metrics["gan"]["seconds"]
+    reps, sets = metrics["representations"], metrics["generators"]["sets"]
+    assert models["simclr"]["linear_probe_accuracy"] == max(reps[k]["linear_probe_accuracy"]
+                                                            for k in ("simclr", "simclr_code"))
+    assert models["vae"]["generator"] == quality.prior_name(metrics["vae"]["config"]["decoder"])
+    for key in ("ae", "vae", "dcgan"):  # every generator's name is a scored set of section 7
+        assert models[key]["frechet"] == sets[quality.key(models[key]["generator"])]["frechet"]
+    # sections 1-3 did not run here: their models' parameters, and the Homework 1 network's row, are dashes
+    assert models["ae"]["parameters"] is None and models["hw1"]["parameters"] is None
+    hw1 = next(line for line in run.side_by_side.models_table.splitlines() if line.startswith("| Homework 1"))
+    assert set(hw1.strip("| ").split(" | ")[1:]) == {"–"}
