@@ -136,8 +136,9 @@ def _vae_prior(metrics: dict) -> str | None:
 
 # The five trained models; parameters count the whole network trained (decoder, projection head or
 # discriminator included), seconds its own training (what it is read for needs no other pretraining).
-MODELS = (Model("autoencoder", "ae", "autoencoder.parameters", "autoencoder.epochs", "autoencoder.seconds",
-                {"ae": CODE, "ae_features": MAP}, lambda metrics: AE_GENERATOR),
+MODELS = (Model("autoencoder", "ae", "search_cv.later_sections_parameters", "search_cv.later_sections_epochs",
+                "search_cv.later_sections_seconds", {"ae": CODE, "ae_features": MAP}, lambda metrics: AE_GENERATOR,
+                images="search_cv.later_sections_images"),  # the one sections 3-7 read: section 2's kept model
           Model("VAE", "vae", "vae.parameters", "vae.spec.epochs", "vae.seconds",
                 {"vae": CODE, "vae_features": MAP}, _vae_prior),
           Model("SimCLR (encoder)", "simclr", "simclr.parameters", "simclr.spec.epochs",

@@ -945,7 +945,10 @@ def compare_final(ctx: Context, search: Search, second: StageTwo) -> FinalCompar
     found = ctx.merge("search_cv", {**final_comparison(search, second.found, second.runs),
                                     "later_sections_use": "hand-set" if second.found["tuned_is_hand_set"]
                                     else "tuned", "later_sections_test_mse": kept.test_mse,
-                                    "later_sections_seconds": kept.run.history.rows[-1]["seconds"]})
+                                    "later_sections_seconds": kept.run.history.rows[-1]["seconds"],
+                                    "later_sections_epochs": len(kept.run.history.rows),
+                                    "later_sections_parameters": count_parameters(kept.run.model),
+                                    "later_sections_images": second.found["images"]})
     return FinalComparison(found, final_table(found), search_text.final_finding(found, second.found), kept)
 
 

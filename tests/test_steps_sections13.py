@@ -162,6 +162,9 @@ def test_stage_two_and_the_final_comparison_hand_on_the_chosen_autoencoder(run):
     assert cv["later_sections_use"] == ("hand-set" if promotion["tuned_is_hand_set"] else "tuned")
     assert cv["later_sections_test_mse"] == kept.test_mse
     assert cv["later_sections_seconds"] == kept.run.history.rows[-1]["seconds"] > 0
+    assert cv["later_sections_epochs"] == len(kept.run.history.rows) and cv["later_sections_images"] == len(
+        run.ctx.splits.train)
+    assert cv["later_sections_parameters"] == sum(p.numel() for p in kept.run.model.parameters())
     assert run.final.found == cv and run.final.table.count("\n") == (1 + 3 if cv["compared"] else 1 + 1)
     assert cv["compared"] in (None, *[name for name in promotion["rows"] if name != "hand-set"])
 

@@ -151,9 +151,11 @@ def test_interpolation_and_the_sweep_merge_their_entries_and_their_figure_rows(r
         assert row["difference"]["low"] <= row["difference"]["mean"] <= row["difference"]["high"]
         assert 0 <= row["code_wins"] <= 1
     assert paths.table.count("\n") == 1 + 3 and paths.finding
-    ends = found["ends"]  # per pair: (ends - code path) - (ends - cross-fade), the mean of the two falls
-    fall = (ends["reconstructed"] - found["all"]["code"]) - (ends["real"] - found["all"]["pixels"])
-    assert ends["drop_difference"]["mean"] == pytest.approx(fall) and ends["drop_difference"]["n"] == found["pairs"]
+    control = found["against_reconstruction_fade"]  # the same code paths against fades of their decoded ends
+    assert control["code"] == pytest.approx(found["all"]["code"]) and control["pairs"] == found["pairs"]
+    assert control["difference"]["mean"] == pytest.approx(control["code"] - control["fade"])
+    fades = latent.reconstruction_fades(torch.stack([p[0] for p in paths.paths]))
+    assert torch.equal(fades[:, 0], torch.stack([p[0][0] for p in paths.paths]))  # a fade starts at the decoded end
     assert paths.reading == latent_text.paths_reading(found)
     assert len(paths.rows) == len(paths.row_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
     assert all(r.shape[0] == TINY.interpolation_steps for r in paths.rows)
@@ -277,6 +279,9 @@ def test_the_models_table_reads_each_trained_model_and_counts_its_own_parameters
         m.key for m in sidebyside.MODELS]
     for key, section in (("vae", "vae"), ("simclr", "simclr"), ("dcgan", "gan")):
         assert models[key]["parameters"] == metrics[section]["parameters"]
+    # the autoencoder's row is the model sections 3-7 read, section 2's kept one: this run has no section 2,
+    # so its row stays empty rather than borrowing another model's numbers
+    assert "search_cv" not in metrics and models["ae"]["parameters"] is models["ae"]["seconds"] is None
     assert models["simclr"]["seconds"] == metrics["simclr"]["finetuned"]["pretrain_seconds"]
     assert models["dcgan"]["seconds"] == metrics["gan"]["seconds"]
     reps, sets = metrics["representations"], metrics["generators"]["sets"]
