@@ -567,20 +567,11 @@ def per_pair(values: np.ndarray, pairs: int) -> np.ndarray:
     return np.asarray(values, dtype=float).reshape(pairs, -1).mean(1)
 
 
-def path_ends(density: Callable[[torch.Tensor], np.ndarray], code_paths: torch.Tensor, pixel_paths: torch.Tensor,
-              per_kind: dict[str, np.ndarray], *, seed: int) -> dict:
-    """The paths read against their own ends: the mean `density` of the code paths' ends (the decoder's
-    reconstructions of the end images) and of the cross-fades' ends (the end images), and, per pair, how far each
-    path's mean (`per_kind`) falls below its own ends; `drop_difference` is the code path's fall minus the
-    cross-fade's with its bootstrap interval (`statistics.paired_bootstrap`): below zero, the code path loses
-    less between its ends than the cross-fade."""
-    def ends_of(paths: torch.Tensor) -> np.ndarray:  # each pair's mean over its two ends
-        scored = density(torch.cat([paths[:, 0], paths[:, -1]]))
-        return (scored[: len(paths)] + scored[len(paths):]) / 2
-    reconstructed, real = ends_of(code_paths), ends_of(pixel_paths)
-    return {"reconstructed": float(reconstructed.mean()), "real": float(real.mean()),
-            "drop_difference": paired_bootstrap(reconstructed - per_kind["code"], real - per_kind["pixels"],
-                                                seed=seed)}
+def reconstruction_fades(code_paths: torch.Tensor) -> torch.Tensor:
+    """The control for the code paths' blur: per pair, the cross-fade in pixels between the two ends of its code
+    path (the decoder's reconstructions of the two images), as many steps, [pairs, steps, 1, 28, 28]. A code
+    path and its fade begin and end at the same decoded images; they differ only in the way between."""
+    return interpolate(code_paths[:, 0], code_paths[:, -1], code_paths.shape[1]).transpose(0, 1)
 
 
 def path_statistics(code: np.ndarray, pixels: np.ndarray, kinds: Sequence[str], *, seed: int) -> dict:
@@ -908,7 +899,7 @@ class Interpolation:
     found: dict
     table: str
     finding: str
-    reading: str  # why the paths compare as they do, measured against their ends (`latent.paths_reading`)
+    reading: str  # the code path against a cross-fade of its own decoded ends (`findings.latent.paths_reading`)
 
     @property
     def rows(self) -> list[torch.Tensor]:
@@ -944,9 +935,9 @@ def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Int
     next to an end would otherwise sit inside that end's own ball), averaged per pair; per kind of pair and
     over all, `path_statistics`. The score is checked first (`judging.check`): real held-out images
     (the validation split) must score above both kinds of path and uniform noise (as many images) below every
-    other set. The paths' ends are scored the same way (`ends`): the decoder's reconstructions of the end
-    images, which begin and end every code path, and the end images themselves, which begin and end every
-    cross-fade. Merged as `latent.interpolation`."""
+    other set. The control for the decoder's blur (`against_reconstruction_fade`, over all pairs): the code
+    path against the cross-fade between its own two ends, the decoder's reconstructions of the two images
+    (`reconstruction_fades`). Merged as `latent.interpolation`."""
     splits, classes, steps, seed = ctx.splits, ctx.classes, ctx.profile.interpolation_steps, ctx.seed
     model = ae_final.run.model
     pairs = interpolation_pairs(splits.test.labels, [(classes.index(a), classes.index(b))
@@ -973,11 +964,13 @@ def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Int
     check = judging.check({k: {"density": v} for k, v in means.items()}, list(per_kind), {"density": True},
                           real=[REAL_KEY], noise=NOISE_KEY)["density"]
     by_kind = path_statistics(per_kind["code"], per_kind["pixels"], kinds, seed=seed)
-    ends = path_ends(density, code_paths, pixel_paths, per_kind, seed=seed)
+    fades = per_pair(density(inner(reconstruction_fades(code_paths))), len(every))
+    control = path_statistics(per_kind["code"], fades, kinds, seed=seed)["all"]
+    control["fade"] = control.pop("pixels")  # the cross-fade of the decoded ends, not of the images
     found = ctx.merge("latent", {"interpolation": {
         "steps": steps, "pairs": len(every), "score": "density", "k": judging.DENSITY_K,
         "judge": clfs.judge_name, "reference_images": len(real), "check": {**check, "mean_density": means},
-        "ends": ends, **by_kind}})["interpolation"]
+        "against_reconstruction_fade": control, **by_kind}})["interpolation"]
     return Interpolation(INTERPOLATION_PAIRS, pairs, steps, shown, found, path_table(by_kind),
                          latent_text.paths(found), latent_text.paths_reading(found))
 

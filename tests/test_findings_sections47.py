@@ -551,14 +551,29 @@ def test_the_simclr_sentence_calls_its_fine_tuning_over_seeds_by_the_paired_inte
 
 def _paths(low: float, high: float, passed: bool = True) -> dict:
     return {"check": {"passed": passed}, "all": {"code": 0.6, "pixels": 0.76},
-            "ends": {"reconstructed": 0.7, "real": 1.0,
-                     "drop_difference": {"mean": (low + high) / 2, "low": low, "high": high}}}
+            "against_reconstruction_fade": {"pairs": 100, "code": 0.6, "fade": 0.5,
+                                            "difference": {"mean": (low + high) / 2, "low": low, "high": high}}}
 
 
-def test_the_paths_reading_reads_each_path_against_its_own_ends():
-    less = latent_text.paths_reading(_paths(-0.2, -0.05))
-    assert "0.70 against 1.00" in less and "loses less" in less and "−0.12 [−0.20, −0.05]" in less
-    assert "loses more" in latent_text.paths_reading(_paths(0.05, 0.2))
-    assert "as much as each other" in latent_text.paths_reading(_paths(-0.05, 0.1))
-    assert latent_text.paths_reading(_paths(-0.2, -0.05, passed=False)) == ""
-    assert latent_text.paths_reading({"check": {"passed": True}}) == ""  # a run from before the ends were scored
+def test_the_paths_reading_sets_the_code_path_against_a_fade_of_its_decoded_ends():
+    ahead = latent_text.paths_reading(_paths(0.05, 0.2))
+    assert "0.600 against 0.500" in ahead and "0.12 [0.05, 0.20]" in ahead and "100 pairs" in ahead
+    assert "not from the code's geometry" in ahead
+    assert "beyond what the decoder's blur explains" in latent_text.paths_reading(_paths(-0.2, -0.05))
+    assert "level" in latent_text.paths_reading(_paths(-0.05, 0.1))
+    assert latent_text.paths_reading(_paths(0.05, 0.2, passed=False)) == ""
+    assert latent_text.paths_reading({"check": {"passed": True}}) == ""  # a run from before the control
+
+
+def test_the_feature_map_control_says_how_much_is_the_architecture_s():
+    row = lambda knn, probe, **extra: {"knn_accuracy": knn, "linear_probe_accuracy": probe, **extra}  # noqa: E731
+    reps = {"raw": row(0.826, 0.829),
+            "ae_features_random": row(0.840, 0.850, inits=3, knn_accuracy_std=0.003, linear_probe_accuracy_std=0.003),
+            "ae_features": row(0.849, 0.863, random_control="ae_features_random"),
+            "simclr": row(0.851, 0.864, random_control="ae_features_random")}
+    text = rep_text.architecture_share(reps)
+    assert "+1.4 and +2.1 points over raw pixels" in text and "+0.9 to +1.4 points over it" in text
+    assert "comes from the convolutional architecture" in text  # 1.75 points from it, 1.2 from training
+    trained_more = {**reps, "simclr": row(0.90, 0.92, random_control="ae_features_random")}
+    assert "architecture" not in rep_text.architecture_share(trained_more)
+    assert rep_text.architecture_share({k: v for k, v in reps.items() if k != "ae_features_random"}) == ""

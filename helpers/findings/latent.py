@@ -130,8 +130,8 @@ def paths(interpolation: dict) -> str:
     inside = plural(f["steps"] - 2, "image")
     text = (f"Between {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), each image "
             f"inside a path ({inside} per path) is scored by its density in the judge's features (k = "
-            f"{f['k']}; real held-out images {sig(means['real_held_out_images'])}, uniform noise "
-            f"{sig(means['uniform_noise'])}).")
+            f"{f['k']}), checked on these paths themselves: real held-out images score "
+            f"{sig(means['real_held_out_images'])} and uniform noise {sig(means['uniform_noise'])}.")
     if not check["passed"]:
         return (f"{text} The score fails its check on these paths ({_check_failure(check)}), so it gives no "
                 f"verdict on them: the code path averages {sig(means['code'])} and the cross-fade "
@@ -145,31 +145,31 @@ def paths(interpolation: dict) -> str:
         said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])} "
                     f"({interval(d)}), {AHEAD[interval_call(d)]}")
         wins.append(f"{round(row['code_wins'] * row['pairs']):,} of {row['pairs']:,}")
+    text += " Both kinds of path score between the two, so on these images the score passes its check."
     return (f"{text} Code path against cross-fade, mean density per pair (difference, 95% bootstrap interval): "
             f"{'; '.join(said)}; the code path is higher in {join(wins)} pairs.")
 
 
 def paths_reading(interpolation: dict) -> str:
-    """Why the code path and the cross-fade compare as they do (the `latent.interpolation` entry with its
-    `ends`): every code path begins and ends at the decoder's reconstructions, every cross-fade at the real
-    images, so each path is read against its own ends: the mean density of both kinds of end, and the paired
-    difference of how far each path falls below its ends (a tie when its bootstrap interval holds 0). Empty
-    without the ends (an older run) or where the score failed its check."""
-    ends = interpolation.get("ends")
-    if not ends or not interpolation["check"]["passed"]:
+    """The control for the decoder's blur (the `latent.interpolation` entry's `against_reconstruction_fade`):
+    every code path begins and ends at the decoder's reconstructions, every plain cross-fade at the real images,
+    so the code path is also set against the cross-fade between its own two decoded ends: the two then differ
+    only in the way between. A tie when the bootstrap interval of the paired difference holds 0. Empty without
+    the control (an older run) or where the score failed its check."""
+    control = interpolation.get("against_reconstruction_fade")
+    if not control or not interpolation["check"]["passed"]:
         return ""
-    d = ends["drop_difference"]
-    text = (f"A reading: every image on a code path is decoded, and the decoder's reconstructions of the paths' "
-            f"own end images already score {ends['reconstructed']:.2f} against {ends['real']:.2f} for the "
-            f"end images themselves. Measured from its own ends, the code path's fall minus the cross-fade's, "
-            f"per pair, is {interval(d)}: ")
+    d = control["difference"]
+    text = (f"A control separates the decoder's blur from the way through the code: set against a cross-fade "
+            f"between the decoder's reconstructions of the same two images, so that both paths begin and end "
+            f"at the same decoded images, the code path scores {sig(control['code'])} against "
+            f"{sig(control['fade'])} ({interval(d)}, {plural(control['pairs'], 'pair')}): ")
     call = interval_call(d)
-    if call == -1:
-        return text + ("between its ends the code path loses less than the cross-fade, so the decoder's blur, "
-                       "not the straight line through the code, is what costs it the plain comparison.")
     if call == 1:
-        return text + ("the code path loses more between its ends than the cross-fade, so the straight line "
-                       "between two codes leaves the region of real images beyond what the decoder's blur "
-                       "explains.")
-    return text + ("between their ends the two paths lose as much as each other, so the decoder's blur at the "
-                   "ends accounts for the gap.")
+        return text + ("the straight line through the code stays nearer real images than a fade does, so the "
+                       "plain cross-fade's lead comes from the decoder's blur, not from the code's geometry.")
+    if call == -1:
+        return text + ("the fade still leads, so the straight line between two codes leaves the region of real "
+                       "images beyond what the decoder's blur explains.")
+    return text + ("level, so once the blur is matched the way through the code is worth no more than a fade, "
+                   "and the plain cross-fade's lead is the decoder's blur.")
