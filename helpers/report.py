@@ -79,7 +79,9 @@ def findings(metrics: dict) -> dict:
         found["simclr"] = fr.simclr(metrics)
     if "ae_code_size" in metrics:
         found["code_size"] = fa.code_size_finding(metrics["ae_code_size"])
-        found["code_size_reading"] = fa.code_size_reading(metrics["ae_code_size"])
+        main = metrics.get("autoencoder", {})
+        found["code_size_reading"] = fa.code_size_reading(metrics["ae_code_size"], fa.main_model(
+            main, metrics["data"]["n_train"]) if "test_mse" in main and "data" in metrics else None)
     if "search_cv" in metrics:
         found["search"] = fs.search_finding(metrics["search_cv"])
     if "generators" in metrics:
@@ -89,6 +91,7 @@ def findings(metrics: dict) -> dict:
             found["dcgan_coverage"] = fg.coverage_of_real(metrics["generators"])
     if "finetune_hw1" in metrics:
         found["hw1"] = ff.hw1_finding(metrics["finetune_hw1"], metrics.get("finetune_seeds"))
+        found["hw1_runs"] = ff.hw1_runs(metrics)
     if "scratch" in metrics.get("finetune", {}):
         found["encoder"] = ff.encoder_finding(metrics["finetune"], metrics.get("finetune_cv"))
     if "search_cv" in metrics:

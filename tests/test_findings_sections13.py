@@ -225,7 +225,8 @@ def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays()
     promoted = {"rows": {"hand-set": {"val_mse": 0.0103, "search_value": 0.5},
                          "finalist 1": {"val_mse": 0.0101, "search_value": 0.4}}, "chosen": "finalist 1"}
     text = fs.final_finding(_cv(0.0095), promoted)
-    assert "finalist 1 (found by TPE, seed 1)" in text and "0.0101 against 0.0103" in text
+    assert "the configuration found by TPE, seed 1 has" in text and "0.0101 against 0.0103" in text
+    assert "finalist" not in text  # a stage-2 name, not a reader's word
     assert "2.0% lower (0.00980 against 0.0100)" in text and fs.search_cv_finding(_cv(0.0095)) in text
     hand = {"rows": {"hand-set": {"val_mse": 0.0100, "search_value": 0.5},
                      "finalist 1": {"val_mse": 0.0104, "search_value": 0.4}}, "chosen": "hand-set"}
@@ -387,5 +388,23 @@ def test_the_code_size_reading_follows_where_pca_overtakes():
     assert "smaller than 128" in crossing and "0.65 times PCA's" in crossing  # 0.030 / 0.046 at code 2
     ahead = fa.code_size_reading(_sweep([0.030, 0.019, 0.012, 0.006], [0.046, 0.027, 0.015, 0.0065]))
     assert "0.65 of PCA's at code 2" in ahead and "0.92 at code 128" in ahead and "narrows" in ahead
+    main = {"test_mse": 0.008, "latent_dim": 32, "epochs": 20, "images": 54000}
+    budget = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]), main)
+    assert "0.0080 against the sweep's 0.014" in budget and "short training, not the code" in budget
+    capacity = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]),
+                                    {**main, "test_mse": 0.0135})
+    assert "capacity is the likelier limit" in capacity and "short training" not in capacity
+    assert "does not separate" in crossing  # without the main model
     behind = fa.code_size_reading(_sweep([0.050, 0.030, 0.016, 0.007], [0.046, 0.027, 0.015, 0.0065]))
     assert "from the smallest code on" in behind and "does not beat a linear code" in behind
+
+
+def test_each_homework_1_accuracy_names_its_run():
+    metrics = {"finetune_hw1": {"scratch": {"test_accuracy": 0.9262, "epochs": 50}},
+               "finetune": {"hw1": {"test_accuracy": 0.8712}},
+               "finetune_seeds": {"baseline": "scratch", "epochs": 8, "stats": {"scratch": {
+                   "seeds": [0, 1, 2], "test_accuracy": {"mean": 0.8694, "std": 0.0024}}}}}
+    text = ff.hw1_runs(metrics)
+    assert "at most 50 epochs; 92.6%" in text and "8 epochs; 86.9 ± 0.2% over 3 seeds" in text
+    assert "at 87.1%, is the strategies' table row and the judge" in text
+    assert ff.hw1_runs({**metrics, "finetune_seeds": {}}) == ""
