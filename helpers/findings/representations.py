@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..results import is_control
-from .words import TIE_ACCURACY, interval_call, join, percent, plus_minus, points, relation, verdict, wider
+from .words import (TIE_ACCURACY, interval_call, join, percent, plus_minus, points, relation, signed, verdict,
+                    wider)
 
 REPRESENTATION_WORDS = {  # the representations learned without labels, in words
     "raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code", "vae": "the VAE's mean code",
@@ -135,6 +136,32 @@ def representations(reps: dict[str, dict], raw: str = "raw") -> str:
     return text
 
 
+def architecture_share(reps: dict[str, dict], raw: str = "raw") -> str:
+    """The harder control: for each random-encoder control read at a feature map (a control whose trained
+    representations are feature maps), its k-NN and linear-probe accuracy against raw pixels', and the range of
+    what the trained feature maps add over it; where the control gains more over raw pixels than training adds
+    over the control (on average over the maps and both read-outs), most of what the maps offer is the
+    architecture's. A leading space, or empty where no feature-map control was measured."""
+    said = []
+    for control, c in ((k, r) for k, r in reps.items() if is_control(r) and "features" in k):
+        maps = [k for k, r in reps.items() if r.get("random_control") == control]
+        reads = [m for m, _ in STRUCTURE_READS if c.get(m) is not None and reps.get(raw, {}).get(m) is not None]
+        if not maps or not reads:
+            continue
+        added = [reps[k][m] - c[m] for k in maps for m in reads if reps[k].get(m) is not None]
+        over_raw = [c[m] - reps[raw][m] for m in reads]
+        text = (f" The random encoder's feature map is the harder control: with no training it reaches "
+                + " and ".join(f"{plus_minus(c[m], c.get(f'{m}_std'), 100, '%')} by {words}"
+                               for m, words in STRUCTURE_READS if m in reads)
+                + f" ({join([signed(100 * d) for d in over_raw])} points over raw pixels), and the trained "
+                f"feature maps add {signed(100 * min(added))} to {signed(100 * max(added))} points over it")
+        if sum(over_raw) / len(over_raw) > sum(added) / len(added):
+            text += (", so most of what these maps offer a k-NN or a linear probe comes from the convolutional "
+                     "architecture, not from what training taught it")
+        said.append(text + ".")
+    return "".join(said)
+
+
 def discussion(metrics: dict) -> str:
     """The study's answer in two sentences, each chosen by the measured values: the autoencoder's code
     against raw pixels (k-NN and 100 labels; within `TIE_ACCURACY` is level), and which representation
@@ -174,6 +201,7 @@ def discussion(metrics: dict) -> str:
         if said:
             text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
                      f"control for what training adds: the trained code is {join(said)}.")
+    text += architecture_share(reps)
     candidates = _unsupervised(reps, "linear_probe_accuracy")
     best = max(candidates, key=candidates.get)
     text += (f" Of the representations learned without labels, {_name(best, reps[best])} is read best by a "
