@@ -13,8 +13,8 @@ from .words import (TIE_ACCURACY, capital, interval_call, join, percent, plural,
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
     "fine-tuned (one lr)": "fine-tuned encoder (one learning rate)",
-    "fine-tuned (tuned)": "fine-tuned encoder (learning rates, weight decay and label smoothing tuned in "
-                          "section 2)"}
+    "fine-tuned (tuned)": "fine-tuned encoder (learning rates, weight decay and label smoothing tuned by the "
+                          "fine-tuning search)"}
 
 
 def _against(difference: float, spread: float | None, other: str) -> str:
@@ -39,6 +39,25 @@ def _speed(row: dict, who: str, pretraining: str) -> str:
 
 
 # ----------------------------------------------------------------------------- Homework 1's network
+
+
+def hw1_runs(metrics: dict) -> str:
+    """Which run each of Homework 1's network's accuracies comes from: Homework 1's own recipe
+    (`finetune_hw1.scratch`), the recipe section 3's strategies share over its seeds (`finetune_seeds`, its
+    `scratch` entry) and that recipe's first seed, the strategies table's row (`finetune.hw1`), which also judges
+    the generated images. Empty where a run lacks one of them."""
+    own, seeds, row = (metrics.get("finetune_hw1", {}).get("scratch"), metrics.get("finetune_seeds", {}),
+                       metrics.get("finetune", {}).get("hw1"))
+    stats = seeds.get("stats", {}).get(seeds.get("baseline", ""), {})
+    if not own or not row or "test_accuracy" not in stats:
+        return ""
+    acc = stats["test_accuracy"]
+    return (f"Homework 1's network is trained under two recipes, and each of its numbers names its run: "
+            f"Homework 1's own (at most {plural(own['epochs'], 'epoch')}; {percent(own['test_accuracy'])}), and "
+            f"the shorter one the fine-tuning strategies share ({plural(seeds['epochs'], 'epoch')}; "
+            f"{plus_minus(acc['mean'], acc.get('std'), 100, '%')} over {plural(len(stats['seeds']), 'seed')}, "
+            f"whose first seed, at {percent(row['test_accuracy'])}, is the strategies' table row and the judge "
+            f"of generated images).")
 
 
 def hw1_finding(hw1: dict, seeds: dict | None = None) -> str:
@@ -141,8 +160,8 @@ def strategies_sentence(finetune: dict) -> str:
         text += (f"Of the fine-tuning variants, {fine['name']} validates best "
                  f"({percent(fine['val_accuracy'])} against "
                  f"{join([percent(row['val_accuracy']) for row in others])}). ")
-    elif higher:  # kept by section 2's fine-tuning search, not by this validation
-        text += (f"Of the fine-tuning variants, {fine['name']} is the one section 2's fine-tuning search "
+    elif higher:  # kept by the fine-tuning search, not by this validation
+        text += (f"Of the fine-tuning variants, {fine['name']} is the one the fine-tuning search "
                  f"chose, at {percent(fine['val_accuracy'])} validation accuracy here against "
                  + join([f"{row['name']} {percent(row['val_accuracy'])}" for row in higher]) + ". ")
     reached = join([f"{row['name']} {_reached(row)}" for row in rows.values()])
@@ -295,8 +314,8 @@ def clf_search_finding(search: dict) -> str:
     folds = (f"{cv['folds']}-fold cross-validation on {cv['images']:,} images at "
              f"{plural(cv['epochs'], 'epoch')}")
     if search["default_kept"]:
-        text += (f"No configuration beat the default on validation, so the default stays the fine-tuning of "
-                 f"section 3; its {folds} gives {default_cv}.")
+        text += (f"No configuration beat the default on validation, so the default stays the fine-tuning the "
+                 f"strategies use; its {folds} gives {default_cv}.")
     else:
         diff = cv["difference"]
         side = clf_search_verdict(search)
@@ -327,7 +346,7 @@ def clf_search_brief(search: dict) -> str:
     head = (f"The fine-tuning study ran {plural(search['finished'], 'trial')} of at most "
             f"{plural(search['trial_epochs'], 'epoch')} on {search['trial_images']:,} images")
     if search["default_kept"]:
-        return (f"{head}, and none beat the default fine-tuning on validation, so section 3 keeps it "
+        return (f"{head}, and none beat the default fine-tuning on validation, so the strategies keep it "
                 f"({cv['folds']}-fold accuracy {plus_minus(cv['default']['mean'], cv['default']['std'], 100, '%')}).")
     diff, side = cv["difference"], clf_search_verdict(search)
     outcome = ("the folds cannot tell the two apart" if side == 0 else

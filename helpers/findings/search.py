@@ -4,7 +4,7 @@ cross-validated comparison at the final budget (`search_cv`). Each returns plain
 its "Measured:" label."""
 from __future__ import annotations
 
-from .words import capital, join, plural, plus_minus, sig, verdict
+from .words import capital, join, plural, plus_minus, sig, signed, verdict
 
 KINDS = ("tpe", "random", "grid")  # the order in which the searches are named
 
@@ -142,7 +142,8 @@ def search_finding(cv: dict) -> str:
     change = sig(100 * abs(difference["mean"]) / base, 2)
     low, high = (None, None) if difference["low"] is None else (100 * difference["low"] / base,
                                                                 100 * difference["high"] / base)
-    interval = "" if low is None else f", 95% interval {sig(low, 2)}% to {sig(high, 2)}%"
+    places = None if low is None else (0 if high - low >= 4 else 1)  # a narrow interval keeps a decimal
+    interval = "" if low is None else f", 95% interval {signed(low, places)}% to {signed(high, places)}%"
     head = (f"Paired by fold, the search's best configuration has a {change}% "
             f"{'lower' if difference['mean'] < 0 else 'higher'} cross-validated MSE{interval} (lower in "
             f"{cv['folds_tuned_lower']} of {cv['folds']} folds)")
@@ -160,7 +161,8 @@ def search_cv_finding(cv: dict) -> str:
         return search_finding(cv)
     hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
     return (f"In {cv['folds']}-fold cross-validation at the final budget on {cv['images']:,} images, the search's "
-            f"best configuration ({cv['compared']}, {cv['tuned_parameters']:,} parameters) scores "
+            f"best configuration ({'found by ' + cv['compared_from'] + '; ' if cv.get('compared_from') else ''}"
+            f"{cv['tuned_parameters']:,} parameters) scores "
             f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one "
             f"({cv['hand_set_parameters']:,} parameters). " + search_finding(cv))
 
@@ -172,9 +174,9 @@ def promotion_sentence(cv: dict, promotion: dict) -> str:
     others = [name for name in rows if name != "hand-set"]
     if not others:
         return (f"No search found a configuration other than the hand-set start, so the tuned model is "
-                f"section 1's (test MSE {sig(cv['hand_set_test_mse'])}).")
+                f"the hand-set one (test MSE {sig(cv['hand_set_test_mse'])}).")
     if cv["chosen"] != "hand-set":
-        return (f"At the final budget {cv['chosen']} (found by {cv['chosen_from']}) has the lowest "
+        return (f"At the final budget the configuration found by {cv['chosen_from']} has the lowest "
                 f"validation MSE ({sig(rows[cv['chosen']]['val_mse'])} against {sig(cv['hand_set_val_mse'])} for "
                 f"the hand-set configuration) and becomes the tuned model.")
     start = rows["hand-set"]["search_value"]
@@ -189,7 +191,7 @@ def promotion_sentence(cv: dict, promotion: dict) -> str:
                "finalists are only the best of the other configurations tried")
     beaten = join([f"{name} ({sig(rows[name]['val_mse'])})" for name in others])
     return (f"At the final budget no finalist beats the hand-set configuration on the validation split "
-            f"({sig(rows['hand-set']['val_mse'])} against {beaten}), {why}; the tuned model is section 1's "
+            f"({sig(rows['hand-set']['val_mse'])} against {beaten}), {why}; the tuned model is the hand-set one "
             f"(test MSE {sig(cv['hand_set_test_mse'])}).")
 
 
