@@ -408,3 +408,13 @@ def test_each_homework_1_accuracy_names_its_run():
     assert "at most 50 epochs; 92.6%" in text and "8 epochs; 86.9 ± 0.2% over 3 seeds" in text
     assert "at 87.1%, is the strategies' table row and the judge" in text
     assert ff.hw1_runs({**metrics, "finetune_seeds": {}}) == ""
+
+
+def test_the_speed_verdict_counts_the_pretraining_seconds():
+    row = lambda s, whole=None, epochs=8: {"seconds_to_90": s, "whole_seconds_to_90": whole, "epochs": epochs}  # noqa: E731
+    assert "does not speed learning" in ff.speed_verdict(row(41.0, 253.0), row(31.0))
+    assert "not once its own seconds are counted" in ff.speed_verdict(row(20.0, 253.0), row(31.0))
+    assert "stays faster" in ff.speed_verdict(row(20.0, 25.0), row(31.0))
+    assert "within its 8 epochs" in ff.speed_verdict(row(20.0, 253.0), row(None))
+    assert "only the network from scratch" in ff.speed_verdict(row(None), row(31.0))
+    assert ff.speed_verdict(row(None), row(None)) == ""
