@@ -110,7 +110,7 @@ def findings(metrics: dict) -> dict:
         found["interpolation"] = fl.paths(metrics["latent"]["interpolation"])
         found["interpolation_reading"] = fl.paths_reading(metrics["latent"]["interpolation"])
     if "best" in metrics.get("unlabeled", {}):
-        found["unlabeled"] = fu.brief(metrics["unlabeled"])
+        found["unlabeled"] = fu.brief(metrics["unlabeled"], metrics.get("few_labels"))
     return found
 
 

@@ -295,3 +295,15 @@ def test_the_codes_pretraining_is_the_kept_autoencoders_not_section_1s():
     assert unlabeled.pretraining_seconds(metrics, "raw") == 0.0
     assert unlabeled.pretraining_seconds({"autoencoder": {"history": [{"seconds": 5.0}]}}, "ae") == 5.0  # older runs
     assert unlabeled.pretraining_seconds({}, "simclr") is None
+
+
+def test_the_best_method_is_set_against_the_best_classifier_that_ignores_the_unlabeled_images():
+    low = _found({"raw": 0.70, "simclr": 0.74}, self_mean=0.75, supervised_mean=0.76)
+    few = {"simclr": {"name": "SimCLR map", "svm": {"n100": {"mean": 0.81, "std": 0.01}}},
+           "raw": {"name": "raw pixels", "svm": {"n100": {"mean": 0.70, "std": 0.02}}},
+           "ae_random": {"name": "random", "inits": 3, "svm": {"n100": {"mean": 0.95, "std": 0.01}}}}  # a control
+    said = fu.against_frozen(low, few)
+    assert "below it with 100 labels (75.0% against 81.0 ± 1.0% for the RBF SVM on SimCLR map)" in said
+    assert "met (best 81.0%" in fu.targets(low, few)  # the aim is for the best method, with or without them
+    assert "missed" in fu.targets(low) and fu.against_frozen(low, None) == ""
+    assert said in fu.summary(low, few=few) and said in fu.brief(low, few)
