@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
@@ -544,13 +545,15 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
                      all_label: int | None = None, colours: dict[str, str] | None = None,
                      title: str = "Test accuracy against labels (mean ± std over draws)", *,
                      styles: dict[str, dict] | None = None, bands: bool = False,
-                     size: tuple[float, float] | None = None) -> plt.Figure:
+                     size: tuple[float, float] | None = None, grouped: bool = False) -> plt.Figure:
     """Test accuracy against the number of labels (log axis), mean and std over draws per strategy: error
     bars, or with `bands` a shaded band of ± one std (a curve of one count keeps its error bar). `styles`: per
     name, line keywords (line style, marker) over the default solid line with round markers; `size`: the
     figure's in inches, the legend beside the axes included. Without a `size`, a legend of more than 6 entries
-    goes under the axes in two columns, so that it does not squeeze them."""
-    below = None if size is not None or len(stats) + len(references or {}) <= 6 else \
+    goes under the axes in two columns, so that it does not squeeze them. With `grouped`, every name reads
+    "<method>, <representation>" and the legend is two short keys beside the axes (`_grouped_legend`): the
+    methods by line style, the representations by colour."""
+    below = None if size is not None or grouped or len(stats) + len(references or {}) <= 6 else \
         0.17 * math.ceil((len(stats) + len(references or {})) / 2) + 0.05  # inches under the axes
     fig, ax = plt.subplots(figsize=size or (PRINT_WIDTH - 0.5, 2.6 + (below or 0.0)))  # a legend beside: axes ~3.5 in
     for i, (name, by_n) in enumerate(stats.items()):
@@ -574,13 +577,39 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     ax.set_xlabel("labelled training images (class-balanced)")
     ax.set_ylabel("test accuracy")
     ax.set_title(title)
-    if below:
+    if grouped:
+        _grouped_legend(ax, stats, colours, styles, references)
+        fig.tight_layout()
+    elif below:
         fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False)
         fig.tight_layout(rect=(0, below / fig.get_figheight(), 1, 1))
     else:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
     return fig
+
+
+def _grouped_legend(ax: plt.Axes, stats: dict, colours: dict[str, str] | None, styles: dict[str, dict] | None,
+                    references: dict | None) -> None:
+    """Two keys beside `ax` for curves named "<method>, <representation>": each method once with its line
+    style (in grey), each representation once with its colour; the references (grey crosses) under the
+    representations."""
+    methods, reps = {}, {}
+    for i, name in enumerate(stats):
+        method, _, rep = name.partition(", ")
+        style = {"marker": "o", "markersize": 4, **(styles or {}).get(name, {})}
+        methods.setdefault(method, matplotlib.lines.Line2D([], [], color="0.35", **style))
+        reps.setdefault(rep or method, matplotlib.lines.Line2D([], [], color=_colour(name, i, colours), lw=4))
+    for j, name in enumerate(references or {}):
+        reps[name] = matplotlib.lines.Line2D([], [], color="0.5", linestyle=(":", "--")[j % 2], marker="x")
+    blank = matplotlib.lines.Line2D([], [], alpha=0)  # a header row: its text only
+    handles = [blank, *methods.values(), blank, *reps.values()]
+    labels = ["method", *methods, "representation", *reps]
+    legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.04), handlelength=2.2)
+    for text in legend.get_texts():
+        if text.get_text() in ("method", "representation"):
+            text.set_fontweight("bold")
+            text.set_x(-30)  # flush left, over the handles
 
 
 def confusion(matrix: np.ndarray, classes: Sequence[str], title: str) -> plt.Figure:
@@ -633,24 +662,27 @@ def _class_scatter(ax: plt.Axes, xy: np.ndarray, labels: np.ndarray, classes: Se
 
 def latent_maps(maps: dict[str, dict], labels: np.ndarray | torch.Tensor, classes: Sequence[str],
                 title: str) -> plt.Figure:
-    """One column per representation, its PCA map above its t-SNE map, points coloured by class, one legend."""
+    """One column per representation, its PCA map above its t-SNE map, points coloured by class, one legend
+    beside them (one class a line), so the maps keep their size in less height."""
     labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
-    panel = min(1.7, PRINT_WIDTH / len(maps))
-    fig, axes = plt.subplots(2, len(maps), figsize=(panel * len(maps), 2 * panel + 0.75), squeeze=False)
+    legend_width = 1.15  # inches: the longest class name beside its marker
+    panel = min(1.5, (PRINT_WIDTH - legend_width) / len(maps))
+    fig, axes = plt.subplots(2, len(maps), figsize=(panel * len(maps) + legend_width, 2 * panel + 0.55),
+                             squeeze=False)
     for c, (name, found) in enumerate(maps.items()):
         for r, method in enumerate(("pca", "tsne")):
             ax = axes[r, c]
             _class_scatter(ax, found[method], labels, classes)
-            ax.set_title("\n".join(textwrap.wrap(name if method == "pca" else f"{name}, t-SNE", 30)))
-            ax.set_xlabel("principal component 1" if method == "pca" else "t-SNE 1", labelpad=1)
-            ax.set_ylabel("principal component 2" if method == "pca" else "t-SNE 2", labelpad=1)
+            if method == "pca":  # the column's name once, over its PCA map
+                ax.set_title("\n".join(textwrap.wrap(name, 24)))
+            ax.set_xlabel("PCA 1" if method == "pca" else "t-SNE 1", labelpad=1)
+            ax.set_ylabel("PCA 2" if method == "pca" else "t-SNE 2", labelpad=1)
             ax.set_xticks([])
             ax.set_yticks([])
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=5, markerscale=4, bbox_to_anchor=(0.5, 0.0),
-               handletextpad=0.2, columnspacing=1.0)
+    fig.legend(handles, names, loc="center right", ncol=1, markerscale=4, handletextpad=0.2, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1), h_pad=0.4, w_pad=0.4)
+    fig.tight_layout(rect=(0, 0, 1 - legend_width / fig.get_figwidth(), 1), h_pad=0.4, w_pad=0.4)
     return fig
 
 

@@ -115,9 +115,11 @@ def findings(metrics: dict) -> dict:
 
 
 def with_findings(metrics: dict) -> dict:
-    """`metrics` with the `pm` spreads of `spreads`, under `prose` the sentences of `findings` and under `published`
-    the published numbers the report compares with (`published.report_values`): every key the report may use."""
-    return {**_merge(metrics, spreads(metrics)), "prose": findings(metrics), "published": published.report_values()}
+    """`metrics` with the `pm` spreads of `spreads`, under `prose` the sentences of `findings`, under `published`
+    the published numbers the report compares with (`published.report_values`) and under `aims` the study's own
+    aims with few labels: every key the report may use."""
+    return {**_merge(metrics, spreads(metrics)), "prose": findings(metrics), "published": published.report_values(),
+            "aims": {f"n{n}": aim for n, aim in fu.AIMS.items()}}
 
 
 def spreads(metrics: dict) -> dict:

@@ -268,7 +268,7 @@ def test_the_section_resumes_from_its_run_cache(tmp_path, monkeypatch):
     measured = [m["n20"]["mean"] for kind in ("label_propagation", "self_training")
                 for m in found[kind]["methods"].values()]
     assert found["best"]["n20"]["mean"] == max(measured)
-    assert "self-training, SimCLR" in summary.curves and summary.finding
+    assert "self-training, SimCLR encoder" in summary.curves and summary.finding
     monkeypatch.setattr(unlabeled, "propagate", lambda *a, **k: pytest.fail("label propagation ran again"))
     again = (unlabeled.propagation(ctx, reps), unlabeled.self_training(ctx, pretrained, reps))
     assert again[0].found == first[0].found
