@@ -252,6 +252,10 @@ def _seeds(runs: Seeded) -> int:
     return 1 if isinstance(runs, History) else len(runs)
 
 
+COLUMN_WORDS = {"train_loss": "training", "val_loss": "validation", "train_accuracy": "training",
+                "val_accuracy": "validation", "lr": "learning rate"}  # a history column in a legend
+
+
 def curves(histories: dict[str, Seeded], columns: Sequence[str], title: str, ylabel: str,
            x: str = "epoch", log: bool = True) -> plt.Figure:
     """One colour and one marker per run, one line style per column (solid, dashed, dotted: say which in the title);
@@ -262,7 +266,7 @@ def curves(histories: dict[str, Seeded], columns: Sequence[str], title: str, yla
     fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.3 if single else 2.2 + 0.16 * len(histories)))
     for i, (name, history) in enumerate(histories.items()):
         for j, column in enumerate(columns):
-            label = column.replace("_", " ") if single else (name if j == 0 else None)
+            label = COLUMN_WORDS.get(column, column.replace("_", " ")) if single else (name if j == 0 else None)
             style = ("-", "--", ":")[j % 3] if len(columns) > 1 else ("-", "--", "-.", ":")[i % 4]
             short = len(seed_band(history, column, x)[0]) < 15
             draw_seeds(ax, history, column, x, colour=f"C{(j if single else i) % 10}",
