@@ -652,6 +652,7 @@ class Generators:
     dcgan: str
     flaws: str
     sheets: dict[str, Sheet]  # figure name -> the class sheet it draws
+    reading: str = ""  # the VAE's prior samples against the autoencoder's one-Gaussian ones (`gen_text.vae_reading`)
 
     @property
     def shown(self) -> list[torch.Tensor]:
@@ -711,4 +712,4 @@ def generators(ctx: Context, ae_final: Autoencoder, main: vae.MainVAE, trained: 
     return Generators(sets, groups, list(ROLES), scores, second, found, table(scores, groups),
                       table(second, groups, pixels=False) if agrees else "",
                       f"{gen_text.summary(found)} {gen_text.details(found)}", gen_text.dcgan(found),
-                      gen_text.flaws(found), sheets)
+                      gen_text.flaws(found), sheets, gen_text.vae_reading(found, main.config.decoder))

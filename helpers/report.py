@@ -87,6 +87,8 @@ def findings(metrics: dict) -> dict:
     if "generators" in metrics:
         found["generators"] = fg.summary(metrics["generators"])
         found["flaws"] = fg.flaws(metrics["generators"])  # empty where the run measured no flaws
+        decoder = metrics.get("vae", {}).get("config", {}).get("decoder")
+        found["vae_reading"] = fg.vae_reading(metrics["generators"], decoder) if decoder else ""
         if "dcgan" in metrics["generators"]["sets"]:  # the set report.tex reads on its own
             found["dcgan_coverage"] = fg.coverage_of_real(metrics["generators"])
     if "finetune_hw1" in metrics:

@@ -577,3 +577,19 @@ def test_the_feature_map_control_says_how_much_is_the_architecture_s():
     trained_more = {**reps, "simclr": row(0.90, 0.92, random_control="ae_features_random")}
     assert "architecture" not in rep_text.architecture_share(trained_more)
     assert rep_text.architecture_share({k: v for k, v in reps.items() if k != "ae_features_random"}) == ""
+
+
+def test_the_vae_reading_follows_the_frechet_distances_of_the_two_one_gaussian_generators():
+    def found(vae: float, edge: bool = False, passed: bool = True) -> dict:
+        row = lambda name, fd, e: {"name": name, "frechet": fd, "frechet_std": 0.2,  # noqa: E731
+                                   **({"edge_strength_of_real": e} if edge else {})}
+        return {"checks": {"frechet": {"passed": passed}},
+                "sets": {"vae_prior_resize_decoder": row("VAE prior, resize decoder", vae, 0.41),
+                         gen_text.ONE_GAUSSIAN: row("autoencoder + one Gaussian", 6.6, 0.62)}}
+    farther = gen_text.vae_reading(found(14.5, edge=True), "resize")
+    assert "lie farther from real images" in farther and "14.5 ± 0.2 against 6.6 ± 0.2" in farther
+    assert "0.41 of the real images' against 0.62" in farther and "blur" in farther
+    assert "level with" in gen_text.vae_reading(found(6.7), "resize")
+    assert "closer to real images" in gen_text.vae_reading(found(3.0), "resize")
+    assert gen_text.vae_reading(found(14.5, passed=False), "resize") == ""  # the score ranks nothing
+    assert gen_text.vae_reading(found(14.5), "transposed") == ""  # the kept decoder's set was not scored

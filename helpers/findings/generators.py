@@ -413,3 +413,35 @@ def flaws(found: dict) -> str:
     elif runs:
         text += " Their edge strengths are level within the spread over the draws."
     return text
+
+
+ONE_GAUSSIAN = "autoencoder_one_gaussian"  # the autoencoder's codes drawn from one Gaussian, decoded
+
+
+def vae_reading(found: dict, decoder: str) -> str:
+    """Why the VAE's prior samples (the set of its kept `decoder`) compare with the autoencoder's codes drawn
+    from one Gaussian as they do, both being decoded draws from a single Gaussian: where the VAE's are farther
+    from real images by the Fréchet distance beyond the spread over draws, the reading names the VAE's
+    training (noisy codes, codes pulled to the prior) and the blur it causes, with the measured edge strength
+    where the run measured flaws; where they are not, it says so. Empty where either set or the Fréchet check
+    is missing."""
+    sets = found.get("sets", {})
+    vae_key = _key(found, f"VAE prior, {decoder} decoder") if any(
+        r.get("name") == f"VAE prior, {decoder} decoder" for r in sets.values()) else None
+    if vae_key is None or ONE_GAUSSIAN not in sets or not _passed(found, "frechet"):
+        return ""
+    vae, ae = sets[vae_key], sets[ONE_GAUSSIAN]
+    call = verdict(vae["frechet"] - ae["frechet"], wider(vae.get("frechet_std"), ae.get("frechet_std")))
+    numbers = f"Fréchet distance {_value(vae, 'frechet')} against {_value(ae, 'frechet')}"
+    if call <= 0:
+        return (f"The VAE's prior samples are {'level with' if call == 0 else 'closer to real images than'} the "
+                f"autoencoder's codes drawn from one Gaussian and decoded ({numbers}).")
+    edge = ""
+    if "edge_strength_of_real" in vae and "edge_strength_of_real" in ae:
+        edge = (f"; their edge strength is {sig(vae['edge_strength_of_real'], 2)} of the real images' against "
+                f"{sig(ae['edge_strength_of_real'], 2)}")
+    return (f"Both the VAE's prior samples and the autoencoder's codes drawn from one Gaussian decode draws from a "
+            f"single Gaussian, yet the VAE's lie farther from real images ({numbers}{edge}). A reading: the VAE "
+            f"trains its decoder on codes with its posterior's noise added and pulls every code towards the prior, "
+            f"so the decoder learns to average over neighbouring codes, and the average of several garments is a "
+            f"blur.")
