@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 from sklearn.decomposition import PCA
 
 from .config import Profile
@@ -198,6 +200,22 @@ def denoising(model: AutoEncoder, data: ImageSet, splits: Splits, noise: float, 
     """Mean PSNR (dB) of noisy inputs and of the model's outputs against the clean images, fixed noise."""
     return evaluate_set(model, denoising_metrics(splits.mean, splits.std), data, mean=splits.mean, std=splits.std,
                         batch_size=batch_size, augment=Augment(noise=noise), seed=seed)
+
+
+class MedianFilter(nn.Module):
+    """The classical control for the denoiser: a `size` x `size` median filter of the noisy image on [0, 1] (inputs
+    normalized with `mean` and `std`, as the models get them), the border replicated; batched, no per-image loop."""
+
+    def __init__(self, mean: float, std: float, size: int = 3):
+        super().__init__()
+        self.mean, self.std, self.size = mean, std, size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pixels = (x.float() * self.std + self.mean).clamp(0, 1)
+        pad = self.size // 2
+        padded = F.pad(pixels, (pad, pad, pad, pad), mode="replicate")
+        windows = F.unfold(padded, self.size)  # [batch, size * size, height * width]
+        return windows.median(dim=1).values.view_as(pixels)
 
 
 def noisy_triplets(model: AutoEncoder, data: ImageSet, splits: Splits, noise: float,
@@ -481,6 +499,7 @@ class Denoising:
     rows: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     names: list[str]
     summary: str
+    finding: str = ""  # the denoiser against its controls (`findings.autoencoder.denoising_finding`)
 
     @property
     def noise(self) -> float:
@@ -490,17 +509,23 @@ class Denoising:
 def denoiser(ctx: Context, ae_main: Autoencoder) -> Denoising:
     """`ae_main`'s configuration and recipe trained to remove Gaussian noise (the profile's `denoising_noise`)
     from the comparison images for `compare_epochs`; its test PSNR (noise drawn once, seeded) merged as
-    `ae_denoising`."""
+    `ae_denoising`, beside two controls on the same noisy images: `ae_main` itself (trained on clean images)
+    and a 3 x 3 median filter (`MedianFilter`)."""
     profile, splits, noise = ctx.profile, ctx.splits, ctx.profile.denoising_noise
     run = train_autoencoder(ae_main.config, replace(ae_main.spec, epochs=profile.compare_epochs,
                                                     augment=Augment(noise=noise)),
                             splits, train=comparison_train(splits, profile),
                             eval_batch_size=ctx.eval_batch_size, desc="denoising", run_dir=ctx.run_dir)
     psnr = denoising(run.model, splits.test, splits, noise, seed=ctx.seed + 1)
+    controls = {name: denoising(model, splits.test, splits, noise, seed=ctx.seed + 1)  # the same noise
+                for name, model in (("clean_ae", ae_main.run.model),
+                                    ("median", MedianFilter(splits.mean, splits.std)))}
     found = ctx.merge("ae_denoising", {"noise_std": noise, "epochs": profile.compare_epochs,
                                        "psnr_noisy_db": psnr["psnr_noisy"],
-                                       "psnr_denoised_db": psnr["psnr_denoised"], "test_mse": psnr["loss"]})
+                                       "psnr_denoised_db": psnr["psnr_denoised"], "test_mse": psnr["loss"],
+                                       "psnr_clean_ae_db": controls["clean_ae"]["psnr_denoised"],
+                                       "psnr_median_db": controls["median"]["psnr_denoised"]})
     one_each = examples_per_class(splits.test, 1, seed=ctx.seed)
     rows = noisy_triplets(run.model, one_each, splits, noise, seed=ctx.seed + 1)
     return Denoising(run, found, rows, [one_each.classes[int(y)] for y in one_each.labels],
-                     ae_text.denoising_summary(found))
+                     ae_text.denoising_summary(found), ae_text.denoising_finding(found))

@@ -77,6 +77,8 @@ def findings(metrics: dict) -> dict:
         found["search_spread"] = fs.search_spread_finding(metrics["search"])
     if "simclr" in metrics.get("latent", {}).get("structure", {}):
         found["simclr"] = fr.simclr(metrics)
+    if "psnr_denoised_db" in metrics.get("ae_denoising", {}):
+        found["denoising"] = fa.denoising_finding(metrics["ae_denoising"])
     if "ae_code_size" in metrics:
         found["code_size"] = fa.code_size_finding(metrics["ae_code_size"])
         main = metrics.get("autoencoder", {})

@@ -418,3 +418,12 @@ def test_the_speed_verdict_counts_the_pretraining_seconds():
     assert "within its 8 epochs" in ff.speed_verdict(row(20.0, 253.0), row(None))
     assert "only the network from scratch" in ff.speed_verdict(row(None), row(31.0))
     assert ff.speed_verdict(row(None), row(None)) == ""
+
+
+def test_the_denoising_finding_sets_the_denoiser_against_both_controls():
+    d = {"noise_std": 0.3, "psnr_noisy_db": 12.8, "psnr_denoised_db": 17.7}
+    assert fa.denoising_finding(d).endswith("12.8 dB to 17.7 dB.")  # a run from before the controls
+    better = fa.denoising_finding({**d, "psnr_clean_ae_db": 15.1, "psnr_median_db": 16.2})
+    assert "15.1 dB" in better and "16.2 dB" in better and "adds 1.5 dB over the better control" in better
+    worse = fa.denoising_finding({**d, "psnr_clean_ae_db": 15.1, "psnr_median_db": 18.0})
+    assert "does not beat the better of the two controls" in worse

@@ -13,6 +13,7 @@ from helpers import autoencoder as ae, config, data, finetune, published, result
 from helpers.context import Context
 
 from .tiny import CLASSES, banded_set
+from helpers.findings import autoencoder as fa
 from helpers.findings.words import plus_minus, sig
 
 
@@ -129,6 +130,8 @@ def test_the_denoiser_uses_the_profile_s_noise_and_shows_one_image_per_class(run
     assert found["epochs"] == TINY.compare_epochs == len(step.run.history.rows)
     assert all(rows.shape == (10, 1, 28, 28) for rows in step.rows) and step.names == list(CLASSES)
     assert sig(found["psnr_noisy_db"]) in step.summary and sig(found["psnr_denoised_db"]) in step.summary
+    assert found["psnr_median_db"] > found["psnr_noisy_db"]  # a median filter removes some of the noise
+    assert step.finding == fa.denoising_finding(found) and sig(found["psnr_clean_ae_db"]) in step.finding
 
 
 def test_the_fidelity_check_sets_hyperband_s_first_rung_and_is_merged(run):

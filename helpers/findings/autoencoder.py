@@ -254,6 +254,24 @@ def main_summary(autoencoder: dict) -> str:
             f"validation MSE {sig(autoencoder['final_val_mse'])}, test MSE {sig(autoencoder['test_mse'])}")
 
 
+def denoising_finding(denoising: dict) -> str:
+    """The denoiser of `ae_denoising` against its controls on the same noisy test images (where the run measured
+    them): the noisy inputs, the autoencoder trained on clean images, and a 3 x 3 median filter; whether training
+    on noise is what helps (the denoiser above both controls) or not."""
+    noisy, denoised = denoising["psnr_noisy_db"], denoising["psnr_denoised_db"]
+    text = (f"A denoising autoencoder trained on inputs with Gaussian noise of standard deviation "
+            f"{sig(denoising['noise_std'], 2)} raises the test PSNR from {sig(noisy)} dB to {sig(denoised)} dB")
+    if "psnr_median_db" not in denoising:
+        return text + "."
+    clean, median = denoising["psnr_clean_ae_db"], denoising["psnr_median_db"]
+    text += (f"; on the same noisy images the autoencoder trained on clean images reaches {sig(clean)} dB and a "
+             f"3 × 3 median filter {sig(median)} dB")
+    best = max(clean, median)
+    if denoised > best:
+        return text + f", so training on noise adds {sig(denoised - best, 2)} dB over the better control."
+    return text + ", so training on noise does not beat the better of the two controls."
+
+
 def denoising_summary(denoising: dict) -> str:
     """One line on the denoiser of `ae_denoising`: the test PSNR of the noisy inputs and of its outputs."""
     gain = denoising["psnr_denoised_db"] - denoising["psnr_noisy_db"]
