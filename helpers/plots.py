@@ -705,7 +705,8 @@ def vae_curves(history: History, warmup_epochs: float) -> plt.Figure:
         ax.plot(epochs, history.column(f"train_{term}"), marker="o", markersize=3, label="training")
         ax.plot(epochs, history.column(f"val_{term}"), marker="o", markersize=3, linestyle="--", label="validation")
         if warmup_epochs:
-            ax.axvline(warmup_epochs + 0.5, color="0.6", linestyle=":", label="end of KL warm-up")
+            ax.axvline(warmup_epochs + 0.5, color="0.6", linestyle=":",
+                       label=f"KL warm-up ends (after epoch {warmup_epochs:g})")
         ax.set_xlabel("epoch")
         ax.set_ylabel("nats per image")
         ax.set_title(label)
@@ -836,7 +837,8 @@ def training_curves(vae_history: History, simclr_history: History, gan_history: 
                                  ("val_kl", "KL", ":")):
         vae_ax.plot(epochs, vae_history.column(column), linestyle=style, marker="o", markersize=2.5, label=label)
     if warmup_epochs:
-        vae_ax.axvline(warmup_epochs + 0.5, color="0.6", linewidth=0.8, linestyle="-.", label="warm-up ends")
+        vae_ax.axvline(warmup_epochs + 0.5, color="0.6", linewidth=0.8, linestyle="-.",
+                       label=f"warm-up ends (after epoch {warmup_epochs:g})")
     vae_ax.set(yscale="log", xlabel="epoch", ylabel="nats per image (validation)", title="VAE")
     vae_ax.legend(loc="center right", handlelength=1.4, borderaxespad=0.2)
     epochs = simclr_history.column("epoch")
