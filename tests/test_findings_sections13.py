@@ -229,9 +229,11 @@ def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays()
     assert "finalist" not in text  # a stage-2 name, not a reader's word
     assert "2.0% lower (0.00980 against 0.0100)" in text and fs.search_cv_finding(_cv(0.0095)) in text
     hand = {"rows": {"hand-set": {"val_mse": 0.0100, "search_value": 0.5},
-                     "finalist 1": {"val_mse": 0.0104, "search_value": 0.4}}, "chosen": "hand-set"}
+                     "finalist 1": {"val_mse": 0.0104, "search_value": 0.4, "search": "TPE, seed 2"}},
+            "chosen": "hand-set"}
     kept = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True), hand)
-    assert "finalist 1 (0.0104)" in kept and "although finalist 1 scored better" in kept
+    assert "the one found by TPE, seed 2 (0.0104)" in kept and "although the one found by TPE, seed 2 scored" in kept
+    assert "finalist" not in fs.promotion_sentence(_cv(0.0100, chosen="hand-set"), hand)
     assert plus_minus(0.0100, 0.00004) in kept  # the search's best is still compared with the hand-set one
     alone = fs.final_finding(_cv(0.0100, chosen="hand-set", tuned_is_hand_set=True, compared=None),
                              {"rows": {"hand-set": {}}})

@@ -726,7 +726,8 @@ def test_final_comparison_pairs_the_search_s_best_with_the_start_fold_by_fold(tm
         autoencoder.mse(runs["finalist 1"].model, search.splits.test, search.splits))
     assert found["tuned_parameters"] == found["hand_set_parameters"]  # the same widths: only the lr differs
     text = search_text.final_finding(found, promoted)
-    assert "finalist 1" in text and sig(found["tuned_test_mse"]) in text
+    assert f"found by {found['compared_from']}" in text and sig(found["tuned_test_mse"]) in text
+    assert "finalist" not in text  # a stage-2 name, not a reader's word
     assert plus_minus(found["tuned_mean"], found["tuned_std"]) in text
 
 

@@ -180,17 +180,18 @@ def promotion_sentence(cv: dict, promotion: dict) -> str:
                 f"validation MSE ({sig(rows[cv['chosen']]['val_mse'])} against {sig(cv['hand_set_val_mse'])} for "
                 f"the hand-set configuration) and becomes the tuned model.")
     start = rows["hand-set"]["search_value"]
-    better = [name for name in others if start is not None and rows[name]["search_value"] < start]
+    found_by = lambda name: f"the one found by {rows[name]['search']}" if rows[name].get("search") else name  # noqa: E731
+    better = [found_by(name) for name in others if start is not None and rows[name]["search_value"] < start]
     if start is None:
         why = "(the hand-set start has no score in the search to compare with)"
     elif better:
         why = (f"although {join(better)} scored better than it in the search: that advantage did not carry "
                f"over to the final budget on the whole training split")
     else:
-        why = ("and no finalist had scored better than the hand-set start in the search either: the "
-               "finalists are only the best of the other configurations tried")
-    beaten = join([f"{name} ({sig(rows[name]['val_mse'])})" for name in others])
-    return (f"At the final budget no finalist beats the hand-set configuration on the validation split "
+        why = ("and none of them had scored better than the hand-set start in the search either: they are "
+               "only the best of the other configurations tried")
+    beaten = join([f"{found_by(name)} ({sig(rows[name]['val_mse'])})" for name in others])
+    return (f"At the final budget no configuration found by the searches beats the hand-set one on the validation split "
             f"({sig(rows['hand-set']['val_mse'])} against {beaten}), {why}; the tuned model is the hand-set one "
             f"(test MSE {sig(cv['hand_set_test_mse'])}).")
 
