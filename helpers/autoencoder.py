@@ -484,9 +484,8 @@ def code_sizes(ctx: Context, ae_main: Autoencoder) -> CodeSizes:
     return CodeSizes(sizes, [found[f"code_{k}"]["ae_test_mse"] for k in sizes], [pca[k] for k in sizes],
                      found=found, table=code_size_table(found, sizes),
                      finding=f"{ae_text.code_size_finding(found)} {ae_text.code_size_details(found)}",
-                     reading=ae_text.code_size_reading(found, {
-                         "test_mse": ae_main.test_mse, "latent_dim": ae_main.config.latent_dim,
-                         "epochs": len(ae_main.run.history.rows), "images": len(splits.train)}))
+                     reading=ae_text.code_size_reading(found, ae_text.main_model(
+                         main_metrics(ae_main.run, ae_main.test_mse), len(splits.train))))
 
 
 @dataclass(frozen=True)

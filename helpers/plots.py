@@ -332,7 +332,8 @@ def regularizers(histories: dict[str, Seeded], title: str, ylabel: str = "MSE pe
     axis: the mean over each epoch). A run over several seeds is its mean with a band from the lowest to the
     highest seed (`draw_seeds`); a triangle marks the epoch whose weights early stopping kept in the first
     seed, where that is not the last."""
-    fig, (val_ax, train_ax) = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4 + 0.17 * math.ceil(len(histories) / 3)))
+    legend = 0.17 * math.ceil(len(histories) / 3)  # inches: the key under the panels, three entries a row
+    fig, (val_ax, train_ax) = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4 + legend))
     shown = []
     for i, (name, history) in enumerate(histories.items()):
         colour, style = f"C{i}", ("-", "--", "-.", ":")[i % 4]
@@ -352,7 +353,7 @@ def regularizers(histories: dict[str, Seeded], title: str, ylabel: str = "MSE pe
     log_y(train_ax)
     fig.legend(*val_ax.get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.17 * math.ceil(len(histories) / 3) / fig.get_figheight() + 0.02, 1, 1))
+    fig.tight_layout(rect=(0, legend / fig.get_figheight() + 0.02, 1, 1))
     return fig
 
 

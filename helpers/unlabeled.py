@@ -478,8 +478,9 @@ def summary(ctx: Context, reps: latent.Representations, lp: Propagation, st: Sel
         curve("labels alone, SimCLR encoder", {n: s["baseline"] for n, s in by_count(m).items()},
               SELF_TRAINED_COLOUR, "supervised")
     n_all = len(few.train_labels)
-    tuned = ctx.metrics().get("simclr", {}).get("finetuned", {}).get("test_accuracy")
+    metrics = ctx.metrics()  # read once: SimCLR's fine-tuned accuracy and the few-label table
+    tuned = metrics.get("simclr", {}).get("finetuned", {}).get("test_accuracy")
     references = {"SimCLR fine-tuned, every label": {n_all: tuned}} if tuned is not None else {}
     table = method_table([*lp.found["methods"].values(), *st.found["methods"].values()])
-    finding = semi_text.summary(found, published.values(published.POISSON), ctx.metrics().get("few_labels"))
+    finding = semi_text.summary(found, published.values(published.POISSON), metrics.get("few_labels"))
     return Unlabeled(found, curves, colours, styles, references, n_all, table, finding)

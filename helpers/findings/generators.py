@@ -426,8 +426,7 @@ def vae_reading(found: dict, decoder: str) -> str:
     where the run measured flaws; where they are not, it says so. Empty where either set or the Fréchet check
     is missing."""
     sets = found.get("sets", {})
-    vae_key = _key(found, f"VAE prior, {decoder} decoder") if any(
-        r.get("name") == f"VAE prior, {decoder} decoder" for r in sets.values()) else None
+    vae_key = next((k for k, r in sets.items() if r.get("name") == f"VAE prior, {decoder} decoder"), None)
     if vae_key is None or ONE_GAUSSIAN not in sets or not _passed(found, "frechet"):
         return ""
     vae, ae = sets[vae_key], sets[ONE_GAUSSIAN]

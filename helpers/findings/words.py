@@ -64,8 +64,8 @@ def plus_minus(mean: float, spread: float | None, scale: float = 1.0, unit: str 
 
 def interval(difference: dict, brackets: bool = True) -> str:
     """A difference with its confidence interval (`mean`, `low`, `high`), each rounded to the decimals the
-    interval's half-width supports (`spread_decimals`), with true minus signs: '−0.17 [−0.26, −0.08]', or
-    with `brackets` False '−0.17, 95% interval −0.26 to −0.08' style parts ('−0.17', '−0.26', '−0.08')."""
+    interval's half-width supports (`spread_decimals`), with true minus signs: '−0.17 [−0.26, −0.08]', or with
+    `brackets` False '−0.17, 95% interval −0.26 to −0.08'."""
     low, mean, high = difference["low"], difference["mean"], difference["high"]
     half = (high - low) / 2
     places = spread_decimals(half) if half > 0 and math.isfinite(half) else 3
