@@ -22,6 +22,7 @@ from . import published, summary
 from .config import REPO_ROOT, ConfigError, profile_arguments, resolve_profile, results_dir
 from .findings import autoencoder as fa, finetune as ff, search as fs
 from .findings import generators as fg, latent as fl, representations as fr, unlabeled as fu
+from .findings.curves import curves_reading
 from .findings.vae import decoder_sentence as vae_decoder_sentence
 from .findings.words import plus_minus
 from .results import atomic_path, load_metrics, write_text
@@ -65,7 +66,9 @@ def latex_value(value: Any) -> str:
 
 def findings(metrics: dict) -> dict:
     """Sentences the report states in words, derived from `metrics` (the `prose` macros); absent sections give none."""
-    found = {}
+    found = {"curves": curves_reading(metrics)}
+    if not found["curves"]:  # the run has none of the headline models' curves
+        del found["curves"]
     if "by_optimizer" in metrics.get("ae_optimizers", {}):
         found["optimizers"] = fa.optimizer_finding(metrics["ae_optimizers"])
     if "config" in metrics.get("ae_regularization", {}):

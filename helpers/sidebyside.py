@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import latent, quality, vae
 from .context import Context
 from .findings import generators as gen_text, representations as rep_text
+from .findings.curves import curves_reading
 from .findings.words import percent, plus_minus, sig
 from .results import is_control, markdown_table
 
@@ -228,14 +229,16 @@ def models_table(rows: dict) -> str:
 @dataclass(frozen=True)
 class SideBySide:
     """Section 7's closing tables: the representations' rows (the `representations` section) and their table,
-    the closing sentence (the best representation for each read-out and the generators' summary), and the
-    trained models' rows (`side_by_side.models`) and their table."""
+    the closing sentence (the best representation for each read-out and the generators' summary), the
+    trained models' rows (`side_by_side.models`) and their table, and how each headline model's curve ended
+    (`findings.curves`)."""
 
     rows: dict
     table: str
     closing: str
     models: dict
     models_table: str
+    curves: str = ""
 
 
 def compare(ctx: Context, reps: latent.Representations, generators: quality.Generators) -> SideBySide:
@@ -246,6 +249,7 @@ def compare(ctx: Context, reps: latent.Representations, generators: quality.Gene
     closing = (f"**Measured, what each method is good for.** {rep_text.representations(found)} "
                f"{gen_text.summary(generators.found)}")
     ctx.merge("representations", found)
-    trained = models(ctx.metrics())
+    metrics = ctx.metrics()
+    trained = models(metrics)
     ctx.merge("side_by_side", {**summary_metrics(found, closing), "models": trained})
-    return SideBySide(found, table(found), closing, trained, models_table(trained))
+    return SideBySide(found, table(found), closing, trained, models_table(trained), curves_reading(metrics))

@@ -593,3 +593,49 @@ def test_the_vae_reading_follows_the_frechet_distances_of_the_two_one_gaussian_g
     assert "closer to real images" in gen_text.vae_reading(found(3.0), "resize")
     assert gen_text.vae_reading(found(14.5, passed=False), "resize") == ""  # the score ranks nothing
     assert gen_text.vae_reading(found(14.5), "transposed") == ""  # the kept decoder's set was not scored
+
+
+# ----------------------------------------------------------------------------- how the curves ended
+
+def _loss_rows(values, key="val_loss"):
+    return [{"epoch": i + 1, key: v} for i, v in enumerate(values)]
+
+
+def test_a_loss_still_falling_at_its_end_is_called_so_and_a_flat_one_flattened():
+    from helpers.findings import curves
+    falling = curves.loss_end([1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2])  # last 2 epochs 0.3 -> 0.2: 50% of 0.2
+    assert not falling["flat"] and falling["moved"] == pytest.approx(0.5) and falling["epochs"] == 2
+    flat = curves.loss_end([1.0, 0.5, 0.3, 0.2, 0.2005, 0.2002, 0.2001, 0.2])
+    assert flat["flat"] and flat["start"] == 0.2002
+    worse = curves.loss_end([1.0, 0.5, 0.3, 0.2, 0.2, 0.2, 0.2, 0.3])
+    assert not worse["flat"] and worse["moved"] < 0
+    text = curves.curves_reading({"autoencoder": {"history": _loss_rows([1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2])},
+                                  "vae": {"history": _loss_rows([300, 260, 250, 245, 244.5, 244.3, 244.2, 244.1],
+                                                                "val_nelbo")}})
+    ae, vae = text.split(". ")[:2]
+    assert "still falling" in ae and f"from {sig(0.3, 4)} to {sig(0.2, 4)} " in ae and "of 8" in ae
+    assert "flattened" in vae and "244.3" in vae and "244.1" in vae
+    with pytest.raises(ValueError, match="empty curve"):
+        curves.loss_end([])
+
+
+def test_a_noisy_monitor_is_read_by_the_means_of_its_last_two_quarters():
+    from helpers.findings import curves
+    end = curves.accuracy_end([0.5, 0.7, 0.76, 0.77, 0.765, 0.775, 0.77, 0.768])
+    assert end["epochs"] == 2 and end["start"] == pytest.approx(0.77) and end["end"] == pytest.approx(0.769)
+    assert end["flat"]
+    rising = curves.accuracy_end([0.5, 0.6, 0.7, 0.8])
+    assert not rising["flat"] and rising["moved"] == pytest.approx(0.1)  # 0.8 against 0.7
+    rows = [{"knn_monitor": a, "train_loss": 5 - i / 10} for i, a in enumerate([0.5, 0.7, 0.76, 0.77, 0.765, 0.775,
+                                                                               0.77, 0.768])]
+    assert "stayed level" in curves.curves_reading({"simclr": {"history": rows}})
+
+
+def test_early_stopping_says_whether_the_run_used_its_whole_budget():
+    from helpers.findings import curves
+    hw1 = {"recipe": {"epochs": 50}, "scratch": {"epochs": 50, "best_epoch": 47},
+           "finetuned": {"epochs": 31, "best_epoch": 21}}
+    text = curves.curves_reading({"finetune_hw1": hw1})
+    assert "whole budget of 50 epochs" in text and "best at epoch 47" in text
+    assert "until epoch 31 of 50" in text and "best at epoch 21" in text
+    assert curves.curves_reading({}) == ""
