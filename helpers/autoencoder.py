@@ -386,7 +386,7 @@ def reconstructions(ctx: Context, ae_main: Autoencoder) -> Reconstructions:
 class Optimizers(Shown):
     """Section 1's optimizer comparison: every (optimizer, learning rate) run, each optimizer's best learning rate
     on the first seed with its runs over the ablation seeds pooled (`best`), the validation curves of those seeds
-    (`curves`, by "<optimizer>, lr <rate>"), the `ae_optimizers` entries merged, the table and the sentence."""
+    (`curves`, by "<optimizer>, learning rate <rate>", the figure's key), the `ae_optimizers` entries merged, the table and the sentence."""
 
     runs: dict[str, Run]
     best: dict[str, dict]
@@ -414,7 +414,8 @@ def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
     found = ctx.merge("ae_optimizers", {"images": len(train), "epochs": profile.compare_epochs, "runs": rows,
                                         "by_optimizer": best, "best": ranked[0], "worst": ranked[-1],
                                         "seeds": profile.ablation_seeds, "against_best": against})
-    curves = {f"{name}, lr {row['lr']:g}": [r.history for r in seeded[row["run"]]] for name, row in best.items()}
+    curves = {f"{name}, learning rate {row['lr']:g}": [r.history for r in seeded[row["run"]]]
+              for name, row in best.items()}
     return Optimizers(runs, best, curves, found=found, table=optimizer_table(best),
                       finding=ae_text.optimizer_finding(found))
 

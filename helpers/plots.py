@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .data import Augment, ImageSet, augment
+from .findings.words import legend
 from .training import History
 from .results import atomic_path
 
@@ -519,7 +520,7 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
     by_epoch, by_time = axes[0], axes[1]
     for i, (name, history) in enumerate(histories.items()):
         style = dict(color=_colour(name, i, colours), marker="o" if len(history.rows) < 25 else None, markersize=3)
-        by_epoch.plot(history.column("epoch"), history.column("val_accuracy"), label=name, **style)
+        by_epoch.plot(history.column("epoch"), history.column("val_accuracy"), label=legend(name), **style)
         by_time.plot(history.column("seconds"), history.column("val_accuracy"), **style)
         if pretrain_seconds:
             shift = pretrain_seconds.get(name, 0.0)
@@ -567,10 +568,10 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
         colour = _colour(name, i, colours)
         style = {"marker": "o", "markersize": 4, **(styles or {}).get(name, {})}
         if bands and len(counts) > 1:
-            ax.plot(counts, mean, color=colour, label=name, **style)
+            ax.plot(counts, mean, color=colour, label=legend(name), **style)
             ax.fill_between(counts, mean - std, mean + std, color=colour, alpha=0.12, linewidth=0)
         else:
-            ax.errorbar(counts, mean, yerr=std, color=colour, capsize=3, label=name, **style)
+            ax.errorbar(counts, mean, yerr=std, color=colour, capsize=3, label=legend(name), **style)
     for j, (name, by_n) in enumerate((references or {}).items()):
         counts = sorted(by_n)
         ax.plot(counts, [by_n[n] for n in counts], color="0.5", linestyle=(":", "--")[j % 2], marker="x",
@@ -772,6 +773,35 @@ def gan_curves(history: History) -> plt.Figure:
     return fig
 
 
+LABEL_OFFSETS = ((5, 3), (-11, 3), (5, -11), (-11, -11), (7, -4), (-13, -4), (-3, 6), (-3, -15), (12, 6),
+                 (-18, 6), (12, -15), (-18, -15))  # points from a marker to its number's lower left, nearest first
+
+
+def _label_offsets(ax: plt.Axes, points: dict[int, tuple[float, float]], size: float = 7.0) -> dict[int, tuple]:
+    """For each numbered point (data coordinates), the offset (points) of its number: the first of
+    `LABEL_OFFSETS` whose box (`size`-point text) covers no marker and no number placed before it, or the one
+    that overlaps least. Call it once the axes' limits and the figure's layout are final."""
+    scale = ax.figure.dpi / 72  # points -> pixels
+    where = {i: ax.transData.transform(p) for i, p in points.items()}
+    marker = 4.5 * scale  # a marker's half width
+    boxes: list[tuple[float, float, float, float]] = [(c[0] - marker, c[1] - marker, c[0] + marker, c[1] + marker)
+                                                      for c in where.values()]
+    chosen = {}
+    for i, centre in where.items():
+        width, height = 0.62 * size * len(str(i)) * scale, 0.8 * size * scale
+
+        def overlap(offset: tuple[float, float]) -> float:
+            x0, y0 = centre[0] + offset[0] * scale, centre[1] + offset[1] * scale
+            return sum(max(0.0, min(x0 + width, b[2]) - max(x0, b[0])) * max(0.0, min(y0 + height, b[3]) - max(y0, b[1]))
+                       for b in boxes)
+
+        best = min(LABEL_OFFSETS, key=lambda o: (overlap(o) > 0, overlap(o)))  # the first free one, else the least
+        chosen[i] = best
+        x0, y0 = centre[0] + best[0] * scale, centre[1] + best[1] * scale
+        boxes.append((x0, y0, x0 + width, y0 + height))
+    return chosen
+
+
 def quality_map(scores: dict[str, dict], references: Sequence[str],
                 groups: dict[str, Sequence[str]] | None = None) -> plt.Figure:
     """Every image set as a numbered point in two panels: precision against recall (Kynkaanniemi et al. 2019; a
@@ -798,31 +828,30 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
                "precision (share of samples inside the real manifold)", "Precision and recall (k = {k})", "k"),
               ("coverage", "density", "coverage (diversity)", "density (fidelity; about 1 for real images)",
                "Density and coverage (k = {k})", "density_coverage_k")]
+    numbered = []  # per panel, each shown point's number -> its place: numbered once the layout is final
     for ax, (x, y, xlabel, ylabel, title, k) in zip(axes, panels):
         top = max([1.05] + [1.08 * scores[n][y] for n in names if y in scores[n]])
         ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, top), xlabel=xlabel, ylabel=ylabel)  # first: data -> pixels is final
-        placed: list[np.ndarray] = []
-        for i, n in enumerate(names, 1):
-            if x not in scores[n] or y not in scores[n]:
-                continue
+        shown = [(i, n) for i, n in enumerate(names, 1) if x in scores[n] and y in scores[n]]
+        points = {i: (scores[n][x], scores[n][y]) for i, n in shown}
+        for i, n in shown:
             _, marker, colour = style[n]
-            point = (scores[n][x], scores[n][y])
-            ax.scatter(*point, marker=marker, c=colour, s=30, edgecolors="black", linewidths=0.5, zorder=3)
-            where = ax.transData.transform(point)  # nudge the number of a point that lands on an earlier one
-            crowd = sum(np.hypot(*(where - p)) < 16 for p in placed)
-            placed.append(where)
-            ax.annotate(str(i), point, textcoords="offset points",
-                        xytext=[(5, 3), (-11, 3), (5, -11), (-11, -11)][crowd % 4])
+            ax.scatter(*points[i], marker=marker, c=colour, s=30, edgecolors="black", linewidths=0.5, zorder=3)
+        numbered.append(points)
         ks = {scores[n][k] for n in names if k in scores[n]}
         ax.set_title(title.format(k=ks.pop()) if len(ks) == 1 else title.replace(" (k = {k})", ""))
     handles = [Line2D([], [], linestyle="", marker=style[n][1], color=style[n][2], markeredgecolor="black",
                       markersize=5,
-                      label=f"{i}  {n} ({style[n][0]}; Fréchet distance {sig(scores[n]['frechet'])})")
+                      label=f"{i}  {n} ({style[n][0].replace('_', '-')}; Fréchet distance "
+                            f"{sig(scores[n]['frechet'])})")
                for i, n in enumerate(names, 1)]
     rows = len(names)
     fig.legend(handles=handles, loc="lower center", ncol=1, bbox_to_anchor=(0.5, 0.0))
     fig.suptitle("Sample quality in the judge's features: every generator against real images and noise")
     fig.tight_layout(rect=(0, (0.1 + 0.15 * rows) / fig.get_figheight(), 1, 1))
+    for ax, points in zip(axes, numbered):  # after the layout: the numbers dodge markers where they are drawn
+        for i, offset in _label_offsets(ax, points).items():
+            ax.annotate(str(i), points[i], textcoords="offset points", xytext=offset)
     return fig
 
 

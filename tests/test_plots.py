@@ -71,3 +71,35 @@ def test_learning_speed_shifts_the_pretrained_curves_by_their_pretraining_second
         assert len(fig.axes) == 2  # without pretraining seconds: per epoch and per second only
     finally:
         plt.close(fig)
+
+
+def test_legends_print_a_run_s_name_in_words_not_its_short_key():
+    from helpers.findings.words import LEGEND_WORDS
+    from helpers.training import History
+
+    rows = [{"epoch": e, "seconds": 10.0 * e, "val_accuracy": 0.8 + 0.01 * e} for e in (1, 2, 3)]
+    names = list(LEGEND_WORDS)
+    fig = plots.learning_speed({name: History(rows=rows) for name in names})
+    try:
+        printed = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert printed == [LEGEND_WORDS[n] for n in names] and not any(" lr" in t for t in printed)
+    finally:
+        plt.close(fig)
+    stats = {name: {100: {"mean": 0.7, "std": 0.01}, 1000: {"mean": 0.8, "std": 0.01}} for name in names}
+    fig = plots.label_efficiency(stats, bands=True)
+    try:
+        assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [LEGEND_WORDS[n] for n in names]
+    finally:
+        plt.close(fig)
+
+
+def test_the_quality_map_numbers_points_without_covering_each_other():
+    fig, ax = plt.subplots(figsize=(3, 3))
+    try:
+        ax.set(xlim=(0, 1), ylim=(0, 1))
+        points = {1: (0.5, 0.5), 2: (0.5, 0.5), 3: (0.51, 0.5), 4: (0.9, 0.1)}
+        offsets = plots._label_offsets(ax, points)
+        assert len({offsets[i] for i in (1, 2, 3)}) == 3  # three numbers on one spot: three places
+        assert offsets[4] == plots.LABEL_OFFSETS[0]  # a point alone keeps the first place
+    finally:
+        plt.close(fig)

@@ -93,7 +93,7 @@ def test_the_optimizer_step_keeps_each_optimizer_s_best_rate_and_names_the_lowes
     highest = max(found["by_optimizer"], key=lambda n: found["by_optimizer"][n]["val_mse"])
     assert (found["best"], found["worst"]) == (lowest, highest)
     assert found["images"] == len(run.ctx.splits.train) and found["epochs"] == TINY.compare_epochs
-    assert list(step.curves) == [f"{n}, lr {r['lr']:g}" for n, r in step.best.items()]
+    assert list(step.curves) == [f"{n}, learning rate {r['lr']:g}" for n, r in step.best.items()]
     assert all(len(seeded) == TINY.ablation_seeds for seeded in step.curves.values())
     rows = found["by_optimizer"]
     assert all(plus_minus(rows[n]["val_mse"], rows[n]["val_mse_std"]) in step.finding for n in (lowest, highest))

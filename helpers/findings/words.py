@@ -143,6 +143,16 @@ STRATEGY_SHORT = {  # a fine-tuning strategy's name in a sentence
     "fine-tuned (encoder lr x0.1)": "fine-tuning with the encoder at a tenth of the head's learning rate"}
 
 
+LEGEND_WORDS = {  # a run's short name (a cache key, kept as it is) as a figure's legend prints it
+    "fine-tuned (one lr)": "fine-tuned, one learning rate",
+    "fine-tuned (encoder lr x0.1)": "fine-tuned, encoder at 0.1 × the head's learning rate"}
+
+
+def legend(name: str) -> str:
+    """A run's name as a legend prints it (`LEGEND_WORDS`; other names as they are)."""
+    return LEGEND_WORDS.get(name, name)
+
+
 def strategy(name: str) -> str:
     """A classifier strategy's name as a sentence says it (`STRATEGY_SHORT`; other names as they are)."""
     return STRATEGY_SHORT.get(name, name)
