@@ -25,7 +25,7 @@ from .findings.words import interval_call, plus_minus, sig
 from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import cached_json, markdown_table
 from .statistics import paired_difference, pooled
-from .training import (History, Run, TrainSpec, denoising_metrics, evaluate_set, outputs,
+from .training import (History, NonFiniteLossError, Run, TrainSpec, denoising_metrics, evaluate_set, outputs,
                        reconstruction_loss, seeded_specs, train_model)
 
 
@@ -92,41 +92,98 @@ def summary(runs: dict[str, Run], splits: Splits, train: ImageSet, batch_size: i
 
 # Each optimizer at three learning rates a factor of about 3 apart; the comparison keeps each one's best on the
 # validation split. A first grid one step lower put every optimizer's best at its top rate on `quick` (a short,
-# constant-rate budget favours large steps), so the grids were moved up one step; the best rate is reported with a
-# warning whenever it still lies at an edge. AdamW's decoupled weight decay is its defining change.
+# constant-rate budget favours large steps), so the grids were moved up one step. Where an optimizer's best rate
+# still lies at an edge, the grid grows past that edge by the same factor (`GRID_EXTENSIONS` steps at most) until
+# the best rate is inside it or the next rate diverges; only then is a rate beyond it called untried.
+# AdamW's decoupled weight decay is its defining change.
 OPTIMIZER_GRID = {"SGD + momentum": ("sgd", 0.0, (0.1, 0.3, 1.0)),
                   "SGD + Nesterov": ("nesterov", 0.0, (0.05, 0.15, 0.5)),
                   "Adam": ("adam", 0.0, (1e-3, 3e-3, 1e-2)),
                   "AdamW (weight decay 0.05)": ("adamw", 0.05, (1e-3, 3e-3, 1e-2)),
                   "RMSprop": ("rmsprop", 0.0, (5e-4, 1.5e-3, 5e-3))}
+GRID_EXTENSIONS = 2  # rates added at most past an edge where an optimizer's best lies
 
 
-def optimizer_variants(cfg: AEConfig, budget: dict) -> dict[str, tuple[AEConfig, TrainSpec]]:
-    """Every (optimizer, learning rate) of `OPTIMIZER_GRID` as a run named "<optimizer>, lr <lr>"."""
-    return {f"{name}, lr {lr:g}": (cfg, TrainSpec(optimizer=kind, lr=lr, weight_decay=wd, **budget))
-            for name, (kind, wd, lrs) in OPTIMIZER_GRID.items() for lr in lrs}
+def optimizer_run(name: str, lr: float) -> str:
+    """The run name (and cache name) of optimizer `name` at learning rate `lr`: "<optimizer>, lr <lr>"."""
+    return f"{name}, lr {lr:g}"
 
 
-def best_per_optimizer(rows: dict[str, dict]) -> dict[str, dict]:
-    """Per optimizer: the learning rate with the lowest validation MSE, its row, and every tried rate's value."""
+def optimizer_variants(cfg: AEConfig, budget: dict, rates: dict[str, Sequence[float]] | None = None
+                       ) -> dict[str, tuple[AEConfig, TrainSpec]]:
+    """Every (optimizer, learning rate) of `OPTIMIZER_GRID`, or of `rates` (optimizer -> rates) where given, as a
+    run named by `optimizer_run`."""
+    rates = rates or {name: lrs for name, (_, _, lrs) in OPTIMIZER_GRID.items()}
+    return {optimizer_run(name, lr): (cfg, TrainSpec(optimizer=OPTIMIZER_GRID[name][0], lr=lr,
+                                                     weight_decay=OPTIMIZER_GRID[name][1], **budget))
+            for name, lrs in rates.items() for lr in lrs}
+
+
+def _usable(row: dict) -> bool:
+    return row.get("val_mse") is not None
+
+
+def rates_beyond(grid: dict[str, Sequence[float]], rows: dict[str, dict]) -> dict[str, float]:
+    """Per optimizer whose best rate (lowest validation MSE among `rows` that trained) lies at an edge of its
+    `grid` rates: the next rate past that edge, by the ratio of the edge's two rates (two significant digits).
+    None for an optimizer whose best is inside, or whose rate past the edge diverged."""
+    beyond = {}
+    for name, lrs in grid.items():
+        lrs = sorted(lrs)
+        usable = [lr for lr in lrs if _usable(rows[optimizer_run(name, lr)])]
+        if len(usable) < 2:
+            continue
+        best = min(usable, key=lambda lr: rows[optimizer_run(name, lr)]["val_mse"])
+        if best == lrs[-1]:
+            beyond[name] = float(f"{lrs[-1] * lrs[-1] / lrs[-2]:.2g}")
+        elif best == lrs[0]:
+            beyond[name] = float(f"{lrs[0] * lrs[0] / lrs[1]:.2g}")
+    return beyond
+
+
+def best_per_optimizer(rows: dict[str, dict], grid: dict[str, Sequence[float]] | None = None) -> dict[str, dict]:
+    """Per optimizer: the learning rate with the lowest validation MSE among its `grid` rates (default
+    `OPTIMIZER_GRID`'s) that trained, its row, every tried rate's value (None where training diverged), and
+    whether the best lies at an edge of the rates tried (`best_lr_at_edge`) or next to one that diverged
+    (`diverged_beyond`: then no larger step trains)."""
+    grid = grid or {name: lrs for name, (_, _, lrs) in OPTIMIZER_GRID.items()}
     found = {}
-    for name, (_, _, lrs) in OPTIMIZER_GRID.items():
-        tried = {lr: rows[f"{name}, lr {lr:g}"] for lr in lrs}
-        lr = min(tried, key=lambda rate: tried[rate]["val_mse"])
-        found[name] = {"lr": lr, "run": f"{name}, lr {lr:g}", **tried[lr],
-                       "val_mse_by_lr": {f"{rate:g}": r["val_mse"] for rate, r in tried.items()},
-                       "best_lr_at_edge": lr in (lrs[0], lrs[-1])}
+    for name, lrs in grid.items():
+        lrs = sorted(lrs)
+        tried = {lr: rows[optimizer_run(name, lr)] for lr in lrs}
+        usable = [lr for lr in lrs if _usable(tried[lr])]
+        lr = min(usable, key=lambda rate: tried[rate]["val_mse"])
+        edge = usable[0] if lr == usable[0] else usable[-1] if lr == usable[-1] else None
+        diverged = edge is not None and edge not in (lrs[0], lrs[-1])  # a diverged rate lies past it
+        found[name] = {"lr": lr, "run": optimizer_run(name, lr), **tried[lr],
+                       "val_mse_by_lr": {f"{rate:g}": r.get("val_mse") for rate, r in tried.items()},
+                       "best_lr_at_edge": edge is not None and not diverged, "diverged_beyond": diverged,
+                       "rates_added": len(lrs) - len(OPTIMIZER_GRID[name][2])}
     return found
+
+
+def compare_stable(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Splits, train: ImageSet,
+                   eval_batch_size: int = 2000, run_dir: Path | None = None) -> tuple[dict[str, Run], list[str]]:
+    """`compare`, where a run whose loss turns non-finite (too large a step) is listed as diverged instead of
+    stopping the comparison; (finished runs, names of the diverged ones)."""
+    runs, diverged = {}, []
+    for name, (cfg, spec) in variants.items():
+        try:
+            runs[name] = train_autoencoder(cfg, spec, splits, train=train, eval_batch_size=eval_batch_size,
+                                           desc=name, run_dir=run_dir)
+        except NonFiniteLossError:
+            diverged.append(name)
+    return runs, diverged
 
 
 def optimizer_table(best: dict[str, dict]) -> str:
     """Markdown: per optimizer, the validation MSE at each learning rate tried, the chosen one and its scores."""
     over = _seeds_header(best)
     return markdown_table(
-        ["optimizer", "validation MSE at each learning rate (first seed)", "chosen lr", f"val MSE{over}",
+        ["optimizer", "validation MSE at each learning rate (first seed)", "chosen learning rate", f"val MSE{over}",
          "train MSE (eval)", "seconds"],
-        [(name, ", ".join(f"{lr}: {sig(v, 4)}" for lr, v in r["val_mse_by_lr"].items()), f"{r['lr']:g}",
-          _spread(r, "val_mse"), _spread(r, "train_mse"), sig(r["seconds"]))
+        [(name, ", ".join(f"{lr}: {'diverged' if v is None else sig(v, 4)}" for lr, v in r["val_mse_by_lr"].items()),
+          f"{r['lr']:g}", _spread(r, "val_mse"), _spread(r, "train_mse"), sig(r["seconds"]))
          for name, r in sorted(best.items(), key=lambda i: i[1]["val_mse"])])
 
 
@@ -395,7 +452,8 @@ class Optimizers(Shown):
 
 def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
     """Train `ae_main`'s configuration with every optimizer at three learning rates on the comparison images
-    (the profile's `compare_epochs`), keep each optimizer's best on validation, train that one over the
+    (the profile's `compare_epochs`), growing a grid past an edge where its best lies (`rates_beyond`), keep
+    each optimizer's best on validation, train that one over the
     profile's `ablation_seeds`, compare each with the lowest paired by seed; merge `ae_optimizers`."""
     profile, splits = ctx.profile, ctx.splits
     train = comparison_train(splits, profile)
@@ -403,7 +461,20 @@ def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
     variants = optimizer_variants(ae_main.config, budget)
     runs = compare(variants, splits, train, ctx.eval_batch_size, ctx.run_dir)
     rows = summary(runs, splits, train)
-    chosen = best_per_optimizer(rows)  # each optimizer's learning rate, chosen on the first seed
+    grid = {name: list(lrs) for name, (_, _, lrs) in OPTIMIZER_GRID.items()}
+    for _ in range(GRID_EXTENSIONS):  # past an edge where a best rate lies, until it is inside or diverges
+        beyond = rates_beyond(grid, rows)
+        if not beyond:
+            break
+        added = optimizer_variants(ae_main.config, budget, {name: [lr] for name, lr in beyond.items()})
+        finished, diverged = compare_stable(added, splits, train, ctx.eval_batch_size, ctx.run_dir)
+        runs.update(finished)
+        rows.update({**summary(finished, splits, train), **{name: {"val_mse": None, "diverged": True}
+                                                             for name in diverged}})
+        variants.update(added)
+        for name, lr in beyond.items():
+            grid[name].append(lr)
+    chosen = best_per_optimizer(rows, grid)  # each optimizer's learning rate, chosen on the first seed
     seeded = seeded_runs({row["run"]: variants[row["run"]] for row in chosen.values()}, splits, train,
                          profile.ablation_seeds, ctx.eval_batch_size, ctx.run_dir)
     pooled = seeded_summary(seeded, splits, train)

@@ -77,6 +77,29 @@ def test_optimizer_grid_and_best_rate_chosen_on_validation():
     assert ae.optimizer_table(best).count("\n") == len(best) + 1
 
 
+def test_the_optimizer_grid_grows_past_an_edge_until_its_best_is_inside_or_the_next_rate_diverges():
+    grid = {"Adam": [1e-3, 3e-3, 1e-2], "RMSprop": [5e-4, 1.5e-3, 5e-3], "SGD + momentum": [0.1, 0.3, 1.0]}
+    rows = {ae.optimizer_run(n, lr): {"val_mse": v, "train_mse": v / 2, "seconds": 1.0} for n, values in
+            (("Adam", (0.02, 0.015, 0.01)), ("RMSprop", (0.01, 0.02, 0.03)), ("SGD + momentum", (0.03, 0.01, 0.02)))
+            for lr, v in zip(grid[n], values)}
+    beyond = ae.rates_beyond(grid, rows)
+    assert beyond == {"Adam": pytest.approx(0.033), "RMSprop": pytest.approx(1.7e-4)}  # the grid's own factor
+    variants = ae.optimizer_variants(AEConfig(), dict(epochs=1, batch_size=8, seed=0), {"Adam": [beyond["Adam"]]})
+    assert list(variants) == ["Adam, lr 0.033"] and variants["Adam, lr 0.033"][1].lr == pytest.approx(0.033)
+    grid["Adam"].append(0.033)
+    rows["Adam, lr 0.033"] = {"val_mse": None, "diverged": True}  # too large a step
+    grid["RMSprop"].append(1.7e-4)
+    rows[ae.optimizer_run("RMSprop", 1.7e-4)] = {"val_mse": 0.015, "train_mse": 0.01, "seconds": 1.0}  # 5e-4 inside
+    assert ae.rates_beyond(grid, rows) == {}
+    best = ae.best_per_optimizer(rows, grid)
+    assert best["Adam"]["lr"] == 1e-2 and best["Adam"]["diverged_beyond"] and not best["Adam"]["best_lr_at_edge"]
+    assert best["Adam"]["val_mse_by_lr"]["0.033"] is None and best["Adam"]["rates_added"] == 1
+    assert best["RMSprop"]["lr"] == 5e-4 and not best["RMSprop"]["best_lr_at_edge"]
+    assert list(best["RMSprop"]["val_mse_by_lr"]) == ["0.00017", "0.0005", "0.0015", "0.005"]
+    assert not best["SGD + momentum"]["best_lr_at_edge"] and best["SGD + momentum"]["rates_added"] == 0
+    assert "0.033: diverged" in ae.optimizer_table(best)
+
+
 def test_regularization_variants_each_change_one_thing_and_are_their_own_runs():
     profile = config.PROFILES["quick"]
     variants = ae.regularization_variants(profile)

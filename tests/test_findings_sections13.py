@@ -74,6 +74,12 @@ def test_the_optimizer_finding_names_the_lowest_first_the_ties_and_the_rates_at_
     assert fa.optimizer_finding(_json(_optimizers(True))) == text
     tied = fa.optimizer_finding(_optimizers(False, rms=[0.0095, 0.0125, 0.0100]))
     assert "RMSprop is within the seeds' spread of Adam" in tied
+    grown = _optimizers(edge=False)
+    grown["by_optimizer"]["SGD"].update(rates_added=1, diverged_beyond=True,
+                                        val_mse_by_lr={"0.1": 0.04, "0.3": 0.03, "1": 0.02, "3.3": None})
+    text = fa.optimizer_finding(grown)
+    assert "grew past its edge for SGD (to 4 rates)" in text and "SGD the best rate lies next to one that diverged" in text
+    assert "still at an edge" not in text
 
 
 def _reg(gap: list[float], val: list[float], **more) -> dict:

@@ -87,7 +87,10 @@ def test_the_reconstructions_are_two_test_images_per_class_rebuilt_by_the_main_m
 
 def test_the_optimizer_step_keeps_each_optimizer_s_best_rate_and_names_the_lowest(run):
     step, found = run.optimizers, run.metrics["ae_optimizers"]
-    assert len(step.runs) == sum(len(lrs) for _, _, lrs in ae.OPTIMIZER_GRID.values())
+    base = sum(len(lrs) for _, _, lrs in ae.OPTIMIZER_GRID.values())
+    added = sum(r["rates_added"] for r in found["by_optimizer"].values())  # past an edge where a best lay
+    diverged = sum(v is None for r in found["by_optimizer"].values() for v in r["val_mse_by_lr"].values())
+    assert len(step.runs) == base + added - diverged and added <= ae.GRID_EXTENSIONS * len(ae.OPTIMIZER_GRID)
     assert sorted(found["by_optimizer"]) == sorted(ae.OPTIMIZER_GRID) == sorted(step.best)
     lowest = min(found["by_optimizer"], key=lambda n: found["by_optimizer"][n]["val_mse"])
     highest = max(found["by_optimizer"], key=lambda n: found["by_optimizer"][n]["val_mse"])

@@ -58,7 +58,8 @@ def decoder_finding(autoencoder: dict) -> str:
 def optimizer_finding(optimizers: dict) -> str:
     """The optimizers of `ae_optimizers` (`by_optimizer`, `images`, `epochs`, `seeds`, `against_best`), each at
     its best learning rate on the validation split: the lowest, those within the seeds' spread of it (a tie),
-    the highest, and those whose best rate lies at the edge of the grid."""
+    the highest, those whose grid grew past an edge, and those whose best rate still lies at an edge of the
+    rates tried or next to one that diverged."""
     best = optimizers["by_optimizer"]
     ranked = sorted(best, key=lambda name: best[name]["val_mse"])
     first, last = best[ranked[0]], best[ranked[-1]]
@@ -66,9 +67,12 @@ def optimizer_finding(optimizers: dict) -> str:
     against = optimizers.get("against_best", {})
     level = [name for name in ranked[1:] if name in against and _call(against[name]) == 0]
     edge = [name for name in ranked if best[name]["best_lr_at_edge"]]
+    grown = [name for name in ranked if best[name].get("rates_added")]
+    diverged = [name for name in ranked if best[name].get("diverged_beyond")]
     above = percent(last["val_mse"] / first["val_mse"] - 1, 0)
     chosen = "on the first seed, then trained with " + _seeds(seeds) if seeds > 1 else "on the validation split"
-    text = (f"Each optimizer at the best of three learning rates ({chosen}; "
+    tried = "three learning rates" + (", more where the best lay at an edge" if grown else "")
+    text = (f"Each optimizer at the best of {tried} ({chosen}; "
             f"{plural(optimizers['epochs'], 'epoch')} on {optimizers['images']:,} images): {ranked[0]} "
             f"is lowest (validation MSE {_pm(first)} at learning rate {first['lr']:g}), "
             f"{ranked[-1]} highest ({_pm(last)} at rate {last['lr']:g}, {above} above).")
@@ -76,8 +80,14 @@ def optimizer_finding(optimizers: dict) -> str:
         text += (f" {capital(join(level))} {'is' if len(level) == 1 else 'are'} within the seeds' spread of "
                  f"{ranked[0]} (paired by seed, the 95% interval of the difference holds zero): a tie, not a "
                  f"ranking.")
+    if grown:
+        text += " The grid grew past its edge for " + join(
+            [f"{name} (to {plural(len(best[name]['val_mse_by_lr']), 'rate')})" for name in grown]) + "."
+    if diverged:
+        text += (f" For {join(diverged)} the best rate lies next to one that diverged, so no rate past it "
+                 f"trains at all.")
     if edge:
-        text += (f" For {join(edge)} the best rate is at the edge of the three tried, so a rate beyond "
+        text += (f" For {join(edge)} the best rate is still at an edge of those tried, so a rate beyond "
                  f"them might do better still.")
     return text
 
