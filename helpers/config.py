@@ -1,6 +1,8 @@
-"""Run profiles (`smoke`, `quick`, `full`): the one place that sizes the study.
+"""Run profiles (`smoke`, `quick`, `full`): the one place that sizes the study; and the image collections it can
+study (`fashion-mnist`, the default, and `mnist`).
 
-Run `python -m helpers.config [NAME] [--dir]` to print the profile a run would use (or its folder).
+Run `python -m helpers.config [NAME] [--dir] [--dataset]` to print the profile a run would use (its folder, or
+the image collection it studies: `HW2_DATASET`, else Fashion-MNIST).
 """
 from __future__ import annotations
 
@@ -17,12 +19,31 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILE_ENV = "HW2_PROFILE"
 RESULTS_ENV = "HW2_RESULTS"
+DATASET_ENV = "HW2_DATASET"
 FASHION_MNIST_TRAIN = 60000
 FASHION_MNIST_TEST = 10000
 
 
 class ConfigError(ValueError):
     """A profile name or a configuration value is invalid."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An image collection the study can run on: its parameter value (`name`), its name in prose (`title`), its
+    folder under the data root (`folder`, torchvision's), the suffix of its results folders (`suffix`: empty for
+    the default, so the Fashion-MNIST hand-in keeps `results/<profile>/`) and what its classes are (`kind`)."""
+
+    name: str
+    title: str
+    folder: str
+    suffix: str
+    kind: str
+
+
+DATASETS = {"fashion-mnist": Dataset("fashion-mnist", "Fashion-MNIST", "FashionMNIST", "", "clothing items"),
+            "mnist": Dataset("mnist", "MNIST", "MNIST", "-mnist", "handwritten digits")}
+DEFAULT_DATASET = "fashion-mnist"
 
 
 @dataclass(frozen=True)
@@ -389,6 +410,23 @@ def resolve_profile(name: str | None = None) -> Profile:
     return PROFILES[key]
 
 
+def resolve_dataset(name: str | None = None) -> Dataset:
+    """The image collection named by the argument (the notebook's `DATASET`, `make run DATASET=...`), else by
+    `HW2_DATASET`, else Fashion-MNIST; an unknown name stops with the valid ones."""
+    valid = ", ".join(DATASETS)
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"Data set {name!r} (type {type(name).__name__}) is not a data set name. Valid: {valid} "
+                          f"(a string, e.g. DATASET = \"mnist\"), or None for {DATASET_ENV}, else {DEFAULT_DATASET}.")
+    from_env = not name and bool(os.environ.get(DATASET_ENV, "").strip())
+    chosen = name or os.environ.get(DATASET_ENV, "").strip() or DEFAULT_DATASET
+    key = chosen.strip().lower()
+    if key not in DATASETS:
+        raise ConfigError(f"Unknown data set {chosen!r}{f' in {DATASET_ENV}' if from_env else ''}. Valid data sets: "
+                          f"{valid}. Set it in the notebook's parameters cell, with {DATASET_ENV}=<name> or with "
+                          f"make run DATASET=<name>.")
+    return DATASETS[key]
+
+
 def results_root() -> Path:
     """Folder holding one sub-folder per profile (`HW2_RESULTS`, default `./results`); a clear error when
     `HW2_RESULTS` names a file, or a folder that cannot be made or written."""
@@ -406,9 +444,10 @@ def results_root() -> Path:
     return root
 
 
-def results_dir(profile: Profile) -> Path:
-    """Where a run of `profile` writes; each profile has its own, so `smoke` never touches `full`."""
-    return results_root() / profile.name
+def results_dir(profile: Profile, dataset: Dataset | None = None) -> Path:
+    """Where a run of `profile` on `dataset` (default: `resolve_dataset()`) writes: `<profile><suffix>`, so each
+    profile and each image collection has its own (`smoke` never touches `full`, MNIST never Fashion-MNIST)."""
+    return results_root() / f"{profile.name}{(dataset or resolve_dataset()).suffix}"
 
 
 def int_option(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -427,21 +466,24 @@ def int_option(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def profile_arguments(argv: list[str], command: str, flag: str) -> str | None:
+def profile_arguments(argv: list[str], command: str, flag: str, also: tuple[str, ...] = ()) -> str | None:
     """The optional profile name of a command that takes `[PROFILE] [flag]`; anything else (an unknown option, a
     second name) raises ConfigError with the command's usage."""
     names = [a for a in argv if not a.startswith("-")]
-    unknown = [a for a in argv if a.startswith("-") and a != flag]
+    unknown = [a for a in argv if a.startswith("-") and a not in (flag, *also)]
     if unknown or len(names) > 1:
         what = f"unknown option {unknown[0]!r}" if unknown else f"one profile at most, got {' '.join(names)}"
-        raise ConfigError(f"{what}; usage: python -m {command} [PROFILE] [{flag}] (PROFILE: {', '.join(PROFILES)})")
+        usage = " ".join(f"[{f}]" for f in (flag, *also))
+        raise ConfigError(f"{what}; usage: python -m {command} [PROFILE] {usage} (PROFILE: {', '.join(PROFILES)})")
     return names[0] if names else None
 
 
 def main(argv: list[str]) -> int:
     try:
-        profile = resolve_profile(profile_arguments(argv, "helpers.config", "--dir"))
-        print(results_dir(profile) if "--dir" in argv else profile.name)
+        profile = resolve_profile(profile_arguments(argv, "helpers.config", "--dir", ("--dataset",)))
+        dataset = resolve_dataset()
+        print(results_dir(profile, dataset) if "--dir" in argv else dataset.name if "--dataset" in argv else
+              profile.name)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

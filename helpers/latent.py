@@ -665,6 +665,8 @@ def explorer(decoder: nn.Module, axes: dict, *, device: torch.device | str, spre
 RAW = fewlabels.RAW
 MAPPED = ("raw", "ae", "classifier")  # section 4's maps and class mixing: pixels, code, supervised features
 INTERPOLATION_PAIRS = (("Sneaker", "Ankle boot"), ("T-shirt/top", "Dress"), ("Trouser", "Bag"))  # near to far
+EXAMPLE_PAIRS = {"fashion-mnist": INTERPOLATION_PAIRS,  # the example paths' classes on each image collection
+                 "mnist": (("4 - four", "9 - nine"), ("3 - three", "8 - eight"), ("0 - zero", "1 - one"))}
 SWEEP_AXES = 4  # principal directions of the code that the sweep and the explorer move along
 SWEEP_STEPS = 9  # decoded images along each swept direction
 SWEEP_SPREAD = 2.5  # the sweep runs from -SWEEP_SPREAD to +SWEEP_SPREAD standard deviations of the codes
@@ -925,8 +927,9 @@ REAL_KEY, NOISE_KEY = "real_held_out_images", "uniform_noise"  # the interpolati
 
 
 def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Interpolation:
-    """The example paths: for each of `INTERPOLATION_PAIRS`, a seeded test image of either class and the
-    profile's `interpolation_steps` images between them through the autoencoder's code and through the pixels.
+    """The example paths: for each pair of classes of `EXAMPLE_PAIRS` (the run's image collection's), a seeded
+    test image of either class and the profile's `interpolation_steps` images between them through the
+    autoencoder's code and through the pixels.
 
     The judged paths: the profile's `interpolation_pairs` seeded random pairs of test images (`random_pairs`:
     half within a class, half across classes), each path through the code against the cross-fade of the same
@@ -940,8 +943,9 @@ def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Int
     (`reconstruction_fades`). Merged as `latent.interpolation`."""
     splits, classes, steps, seed = ctx.splits, ctx.classes, ctx.profile.interpolation_steps, ctx.seed
     model = ae_final.run.model
-    pairs = interpolation_pairs(splits.test.labels, [(classes.index(a), classes.index(b))
-                                                     for a, b in INTERPOLATION_PAIRS], seed=seed)
+    named = EXAMPLE_PAIRS[ctx.dataset.name]
+    pairs = interpolation_pairs(splits.test.labels, [(classes.index(a), classes.index(b)) for a, b in named],
+                                seed=seed)
     shown = paths(model.encoder, model.decoder, splits.test, pairs, steps, mean=splits.mean, std=splits.std)
     drawn = random_pairs(splits.test.labels, ctx.profile.interpolation_pairs, seed=seed)
     every = [pair for kind in PAIR_KINDS for pair in drawn[kind]]
@@ -971,7 +975,7 @@ def interpolation(ctx: Context, ae_final: Autoencoder, clfs: Classifiers) -> Int
         "steps": steps, "pairs": len(every), "score": "density", "k": judging.DENSITY_K,
         "judge": clfs.judge_name, "reference_images": len(real), "check": {**check, "mean_density": means},
         "against_reconstruction_fade": control, **by_kind}})["interpolation"]
-    return Interpolation(INTERPOLATION_PAIRS, pairs, steps, shown, found, path_table(by_kind),
+    return Interpolation(named, pairs, steps, shown, found, path_table(by_kind),
                          latent_text.paths(found), latent_text.paths_reading(found))
 
 

@@ -182,13 +182,13 @@ def image_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], title: s
     return fig
 
 
-def class_examples(data: ImageSet, per_class: int = 8, seed: int = 0) -> plt.Figure:
-    """`per_class` random images of each class, one row per class."""
+def class_examples(data: ImageSet, per_class: int = 8, seed: int = 0, collection: str = "Fashion-MNIST") -> plt.Figure:
+    """`per_class` random images of each class, one row per class, titled with the image `collection`."""
     rng = np.random.default_rng(seed)
     labels = data.labels.cpu().numpy()
     rows = [data.images[rng.choice(np.flatnonzero(labels == c), per_class, replace=False)]
             for c in range(len(data.classes))]
-    return image_rows(rows, data.classes, f"Fashion-MNIST: {per_class} random training images per class")
+    return image_rows(rows, data.classes, f"{collection}: {per_class} random training images per class")
 
 
 def augmentation_examples(data: ImageSet, aug: Augment, n: int = 8, repeats: int = 3,

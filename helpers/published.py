@@ -70,6 +70,36 @@ ENTRIES: dict[str, Published] = {  # every published number, by the key the repo
 }
 
 
+_NLL_MNIST = _NLL.replace("Fashion-MNIST", "MNIST")
+MNIST_VAE_NLL: dict[str, Published] = {
+    "VAE, Gaussian prior (MLP)": Published(
+        84.45, "nats", "norouzi2020", f"MLP VAE with a Gaussian prior and a 40-number code. {_NLL_MNIST}.",
+        {"importance_samples": 5000, "latent_dim": 40}),
+}
+
+
+@dataclass(frozen=True)
+class Yardsticks:
+    """The published numbers a run on one image collection is held against: Homework 1's reported accuracy
+    (None where Homework 1 did not study the collection), the VAE test NLLs and the 100-label accuracies of
+    graph-based learning (empty where no checkable source gives them under a comparable protocol)."""
+
+    hw1: Published | None
+    vae_nll: Mapping[str, Published]
+    few_labels: Mapping[str, Published]
+
+
+YARDSTICKS = {"fashion-mnist": Yardsticks(HW1_TEST_ACCURACY, VAE_NLL, POISSON),
+              "mnist": Yardsticks(None, MNIST_VAE_NLL, {})}
+
+
+def for_dataset(name: str) -> Yardsticks:
+    """The published numbers of image collection `name` (a key of `config.DATASETS`)."""
+    if name not in YARDSTICKS:
+        raise ValueError(f"no published numbers are kept for data set {name!r}; known: {', '.join(YARDSTICKS)}")
+    return YARDSTICKS[name]
+
+
 def values(entries: Mapping[str, Published]) -> dict[str, float]:
     """The bare values of `entries`, by the same names: what the comparing functions take."""
     return {name: entry.value for name, entry in entries.items()}

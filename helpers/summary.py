@@ -63,8 +63,10 @@ def _finetune_summary(metrics: dict) -> str:
     if hw1 is None:
         return (f"Homework 1 network {percent(ft['hw1']['test_accuracy'])} test "
                 f"(CV {percent(cv.get('hw1', {}).get('mean'))}); {best}")
+    reported = hw1.get("reported_test")  # None on an image collection Homework 1 did not study
+    said = "" if reported is None else f" (reported {percent(reported)})"
     return (f"Homework 1 network, its own recipe ({hw1['epochs']} epochs at most): from scratch "
-            f"{percent(hw1['scratch']['test_accuracy'])} test (reported {percent(hw1['reported_test'])}), "
+            f"{percent(hw1['scratch']['test_accuracy'])} test{said}, "
             f"pretrained as an autoencoder and fine-tuned {percent(hw1['finetuned']['test_accuracy'])}; "
             f"{best}")
 

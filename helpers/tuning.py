@@ -50,7 +50,7 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from .autoencoder import AUGMENTATION, HAND_SET, Autoencoder, hand_set_spec, mse, train_autoencoder
-from .config import ConfigError, Profile, int_option, resolve_profile, results_dir
+from .config import ConfigError, Profile, int_option, resolve_dataset, resolve_profile, results_dir
 from .context import Context, Shown
 from .data import DataError, ImageSet, Splits, balanced_train, fingerprint, search_train, study_splits
 from .findings import search as search_text
@@ -987,11 +987,12 @@ def main(argv: list[str] | None = None) -> int:
     # runs/, which a notebook run and other workers share safely.
     try:
         forced()  # HW2_FORCE: trials are cached runs, which obey it
-        splits = study_splits(profile, select_device())
+        collection = resolve_dataset()  # HW2_DATASET, as the notebook run it helps
+        splits = study_splits(profile, select_device(), collection.folder)
         start = (replace(HAND_SET, decoder=args.decoder), hand_set_spec(profile))
-        rung = args.min_resource or load_metrics(results_dir(profile)).get("search_fidelity", {}).get(
+        rung = args.min_resource or load_metrics(results_dir(profile, collection)).get("search_fidelity", {}).get(
             "min_resource", 1)
-        search = make_search(profile, splits, results_dir(profile), start,
+        search = make_search(profile, splits, results_dir(profile, collection), start,
                              min_resource=min(rung, profile.search_epochs))
         study = open_search(name, search, seed)
     except ConfigError as err:  # a setting: HW2_DEVICE, HW2_DATA, HW2_RESULTS, HW2_OPTUNA_STORAGE, ...

@@ -482,5 +482,6 @@ def summary(ctx: Context, reps: latent.Representations, lp: Propagation, st: Sel
     tuned = metrics.get("simclr", {}).get("finetuned", {}).get("test_accuracy")
     references = {"SimCLR fine-tuned, every label": {n_all: tuned}} if tuned is not None else {}
     table = method_table([*lp.found["methods"].values(), *st.found["methods"].values()])
-    finding = semi_text.summary(found, published.values(published.POISSON), metrics.get("few_labels"))
+    yardsticks = published.for_dataset(ctx.dataset.name).few_labels
+    finding = semi_text.summary(found, published.values(yardsticks), metrics.get("few_labels"))
     return Unlabeled(found, curves, colours, styles, references, n_all, table, finding)

@@ -344,7 +344,8 @@ def likelihood(ctx: Context, main: MainVAE) -> Likelihood:
               if profile.nll_images else splits.test)
     found = held_out_likelihood(main.run.model, images, samples=profile.nll_samples, seed=ctx.seed)
     found = ctx.merge("vae", {"likelihood": found})["likelihood"]
-    return Likelihood(found, vae_text.likelihood(found, published.values(published.VAE_NLL)))
+    yardsticks = published.for_dataset(ctx.dataset.name).vae_nll
+    return Likelihood(found, vae_text.likelihood(found, published.values(yardsticks)))
 
 
 @dataclass(frozen=True)

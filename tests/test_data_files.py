@@ -132,3 +132,22 @@ def test_corrupted_gz_file_is_detected(real_root, tmp_path):
 def test_unknown_dataset_name_is_rejected():
     with pytest.raises(data.DataError, match="choose one of FashionMNIST, MNIST"):
         data.load_dataset("CIFAR10")
+
+
+def test_a_cached_run_of_one_data_set_is_never_reused_for_the_other(real_root, tmp_path, capsys):
+    from helpers.config import PROFILES
+    from helpers.models import AEConfig, AutoEncoder
+    from helpers.training import TrainSpec, reconstruction_loss, train_model
+
+    smoke, spec = PROFILES["smoke"], TrainSpec(epochs=1, batch_size=32, seed=0)
+    said = {}
+    for folder in ("FashionMNIST", "MNIST", "FashionMNIST"):
+        splits = data.study_splits(smoke, "cpu", folder, root=real_root)
+        train, val = (part.subset(range(64)) for part in (splits.train, splits.val))
+        train_model(lambda: AutoEncoder(AEConfig(latent_dim=4, channels=(4, 8))), reconstruction_loss, train, val,
+                    spec, model_key=("same model",), run_dir=tmp_path, desc="the same run", mean=splits.mean,
+                    std=splits.std, progress=False)
+        said.setdefault(folder, []).append(capsys.readouterr().out)
+    assert len(list((tmp_path / "runs").glob("the-same-run-*.pt"))) == 2  # one checkpoint per data set
+    assert "trained 1 epoch" in said["MNIST"][0]  # not Fashion-MNIST's run reused
+    assert "reused" in said["FashionMNIST"][1]  # while the same data set's run is

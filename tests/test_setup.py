@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -103,6 +104,44 @@ def test_each_profile_writes_to_its_own_folder(tmp_path, monkeypatch):
         assert run_dir == tmp_path / name
         results.merge_metrics(run_dir, "autoencoder", {"test_mse": 0.1})
     assert (full_dir / "metrics.json").read_bytes() == before
+
+
+def test_the_data_set_is_one_validated_parameter_with_its_own_results_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("HW2_RESULTS", str(tmp_path))
+    monkeypatch.delenv("HW2_DATASET", raising=False)
+    assert config.resolve_dataset().name == "fashion-mnist" and config.resolve_dataset("MNIST").name == "mnist"
+    monkeypatch.setenv("HW2_DATASET", "mnist")
+    assert config.resolve_dataset().name == "mnist"
+    assert config.resolve_dataset("fashion-mnist").name == "fashion-mnist"  # the notebook parameter wins
+    quick = config.PROFILES["quick"]
+    assert config.results_dir(quick) == tmp_path / "quick-mnist"  # no MNIST run can overwrite a Fashion one
+    assert config.results_dir(quick, config.DATASETS["fashion-mnist"]) == tmp_path / "quick"
+    monkeypatch.setenv("HW2_DATASET", "cifar")
+    with pytest.raises(config.ConfigError, match="Unknown data set 'cifar' in HW2_DATASET. Valid data sets: "
+                                                 "fashion-mnist, mnist"):
+        config.resolve_dataset()
+    with pytest.raises(config.ConfigError, match="is not a data set name"):
+        config.resolve_dataset(3)
+    env = {**os.environ, "HW2_DATASET": "mnist", "HW2_RESULTS": str(tmp_path)}
+    ran = [subprocess.run([sys.executable, "-m", "helpers.config", "quick", *flag], capture_output=True, text=True,
+                          cwd=config.REPO_ROOT, env=env) for flag in (["--dataset"], ["--dir"])]
+    assert [r.stdout.strip() for r in ran] == ["mnist", str(tmp_path / "quick-mnist")]
+    bad = subprocess.run([sys.executable, "-m", "helpers.config", "--dataset"], capture_output=True, text=True,
+                         cwd=config.REPO_ROOT, env={**env, "HW2_DATASET": "digits"})
+    assert bad.returncode == 2 and "Valid data sets: fashion-mnist, mnist" in bad.stderr
+
+
+def test_every_data_set_has_its_yardsticks_and_example_pairs_of_its_own_classes():
+    import torchvision
+
+    from helpers import data, finetune, latent, published
+    for name, collection in config.DATASETS.items():
+        classes = data.DATASETS[collection.folder].classes
+        assert all(a in classes and b in classes for a, b in latent.EXAMPLE_PAIRS[name])
+        assert published.for_dataset(name).vae_nll and name in finetune.HW1_TARGETS
+    assert published.for_dataset("mnist").hw1 is None  # Homework 1 studied Fashion-MNIST only
+    assert published.for_dataset("fashion-mnist").hw1 is published.HW1_TEST_ACCURACY
+    assert data.DATASETS["MNIST"] is torchvision.datasets.MNIST
 
 
 def test_merge_metrics_keeps_earlier_sections_and_entries(tmp_path):
