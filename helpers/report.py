@@ -1,7 +1,8 @@
 """Build a run's PDF report: every number comes from its `metrics.json`, every figure from its folder.
 
 `python -m helpers.report [PROFILE] [--readme]` writes `results/<profile>/report.pdf` where LaTeX (latexmk)
-is installed, and `results/<profile>/summary.md`, the headline table of the run (`summary.py`); with
+is installed (the Fashion-MNIST hand-in's; a run on another collection, `HW2_DATASET=mnist`, gets no PDF), and
+`results/<profile>/summary.md`, the headline table of the run (`summary.py`); with
 `--readme` it also rewrites README.md's generated blocks and benchmarks/README.md. The method tables come
 from `tables.py`. In `report/report.tex` a number is written `\\metric{section.key}`; a missing key stops the
 build with an error naming it, so no number can be typed in by hand or silently left out. The body and its
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import published, summary
-from .config import REPO_ROOT, ConfigError, profile_arguments, resolve_profile, results_dir
+from .config import (DEFAULT_DATASET, REPO_ROOT, ConfigError, profile_arguments, resolve_dataset, resolve_profile,
+                     results_dir)
 from .findings import autoencoder as fa, finetune as ff, search as fs
 from .findings import generators as fg, latent as fl, representations as fr, unlabeled as fu
 from .findings.curves import curves_reading
@@ -300,8 +302,13 @@ def pdf_pages_before_appendix(pdf: Path) -> int:
 
 def main(argv: list[str]) -> int:
     try:
-        run_dir = results_dir(resolve_profile(profile_arguments(argv, "helpers.report", "--readme")))
-        pdf = build(run_dir)
+        collection = resolve_dataset()
+        run_dir = results_dir(resolve_profile(profile_arguments(argv, "helpers.report", "--readme")), collection)
+        if collection.name != DEFAULT_DATASET and "--readme" in argv:
+            raise ConfigError(f"--readme copies the Fashion-MNIST hand-in's summary into README.md; unset "
+                              f"HW2_DATASET (now {collection.name!r}) to refresh it")
+        # The report is written for the Fashion-MNIST hand-in; another collection's run gives its summary
+        pdf = build(run_dir) if collection.name == DEFAULT_DATASET else None
         text = summary.summary(load_metrics(run_dir))
         write_text(run_dir / "summary.md", text)
         if "--readme" in argv:
@@ -312,6 +319,8 @@ def main(argv: list[str]) -> int:
         return 2
     if pdf:
         print(f"report: {pdf}")
+    elif collection.name != DEFAULT_DATASET:
+        print(f"no report.pdf for a {collection.title} run: the report is the Fashion-MNIST hand-in's")
     print(f"summary: {run_dir / 'summary.md'}" + (" (copied into README.md)" if "--readme" in argv else ""))
     if "--readme" in argv:
         print(f"README.md's profiles table and {benchmarks} regenerated")

@@ -137,3 +137,15 @@ def test_the_report_command_names_a_bad_profile_in_one_line(capsys):
     assert report.main(["huge"]) == 2
     assert capsys.readouterr().err == ("error: Unknown profile 'huge'. Valid profiles: smoke, quick, full. Set it in "
                                        "the notebook's parameters cell or with HW2_PROFILE=<name>.\n")
+
+
+def test_the_report_command_of_another_collection_writes_its_summary_but_never_the_readme(tmp_path, monkeypatch,
+                                                                                          capsys):
+    monkeypatch.setenv("HW2_RESULTS", str(tmp_path))
+    monkeypatch.setenv("HW2_DATASET", "mnist")
+    assert report.main(["smoke", "--readme"]) == 2
+    assert "unset HW2_DATASET (now 'mnist')" in capsys.readouterr().err
+    monkeypatch.setattr(report.summary, "summary", lambda metrics: "the MNIST run's headline")
+    assert report.main(["smoke"]) == 0
+    assert (tmp_path / "smoke-mnist" / "summary.md").read_text() == "the MNIST run's headline"
+    assert not (tmp_path / "smoke-mnist" / "report.pdf").exists() and "no report.pdf" in capsys.readouterr().out
