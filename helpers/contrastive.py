@@ -17,7 +17,7 @@ from torch import nn
 
 from . import fewlabels, finetune, latent
 from .context import Context
-from .data import Batch, ImageSet, Splits, Views, two_views
+from .data import Batch, ImageSet, Splits, Views, fitted, two_views
 from .findings import representations as rep_text
 from .models import DECODERS, AEConfig, SimCLRNet, count_parameters
 from .statistics import paired_difference
@@ -96,6 +96,7 @@ def train_simclr(cfg: AEConfig, train_spec: TrainSpec, splits: Splits, *, views:
                  desc: str = "simclr") -> Run:
     """SimCLR on the shared loop (cached and resumable like every run); the k-NN monitor uses the validation
     split. No validation loss: the contrastive loss of held-out images would cost a second pass for little."""
+    views = fitted(views, train or splits.train)  # no flip of images it would relabel
     loss = contrastive_loss(views, mean=splits.mean, std=splits.std, temperature=temperature)
     cfg = replace(cfg, decoder=DECODERS[0])  # SimCLR has no decoder: the choice must not change its cache key
     model, history = train_model(lambda: SimCLRNet(cfg), loss, train or splits.train, None, train_spec,
@@ -108,6 +109,7 @@ def train_simclr(cfg: AEConfig, train_spec: TrainSpec, splits: Splits, *, views:
 def view_examples(data: ImageSet, n: int, views: Views = DEFAULT_VIEWS, *, seed: int) -> list[torch.Tensor]:
     """The first `n` images of `data` on [0, 1] and two strong views of each, drawn with `seed`."""
     originals = data.images[:n].float() / 255
+    views = fitted(views, data)  # as training draws them
     return [originals, *two_views(originals, views, torch.Generator(device=data.device).manual_seed(seed))]
 
 
@@ -137,8 +139,8 @@ def pretrain(ctx: Context, ae_final: Autoencoder) -> Pretrained:
     train_spec = spec(ctx.profile.simclr_epochs, ctx.profile.simclr_batch, ctx.seed)
     run = train_simclr(ae_final.config, train_spec, splits, run_dir=ctx.run_dir)
     knn = run.history.rows[-1]["knn_monitor"]
-    ctx.merge("simclr", {"spec": train_spec, "views": DEFAULT_VIEWS, "temperature": TEMPERATURE,
-                         "history": run.history.rows, "knn_monitor": knn, "parameters": count_parameters(run.model)})
+    ctx.merge("simclr", {"spec": train_spec, "views": fitted(DEFAULT_VIEWS, splits.train),
+                         "temperature": TEMPERATURE, "history": run.history.rows, "knn_monitor": knn, "parameters": count_parameters(run.model)})
     return Pretrained(ae_final.config, train_spec, run, views, classes, knn)
 
 

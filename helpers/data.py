@@ -12,7 +12,7 @@ import hashlib
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -29,6 +29,7 @@ from .results import markdown_table
 DATA_ENV = "HW2_DATA"
 DOWNLOAD_ENV = "HW2_DOWNLOAD"
 DATASETS = {"FashionMNIST": torchvision.datasets.FashionMNIST, "MNIST": torchvision.datasets.MNIST}
+MIRRORED = {"FashionMNIST": True, "MNIST": False}  # whether a horizontal flip keeps every image's class
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
 IMAGE_SIZE = 28
 
@@ -58,11 +59,13 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class ImageSet:
-    """A labelled image split held as whole tensors: images uint8 [N, 1, 28, 28], labels int64 [N]."""
+    """A labelled image split held as whole tensors: images uint8 [N, 1, 28, 28], labels int64 [N]; `mirror`:
+    whether a horizontal flip keeps every image's class (clothing: yes; digits: no, so `fitted` drops flips)."""
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: tuple[str, ...]
+    mirror: bool = True
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -73,10 +76,10 @@ class ImageSet:
 
     def subset(self, index: np.ndarray | torch.Tensor) -> ImageSet:
         index = torch.as_tensor(index, dtype=torch.long, device=self.device)
-        return ImageSet(self.images[index], self.labels[index], self.classes)
+        return ImageSet(self.images[index], self.labels[index], self.classes, self.mirror)
 
     def to(self, device: torch.device | str) -> ImageSet:
-        return ImageSet(self.images.to(device), self.labels.to(device), self.classes)
+        return ImageSet(self.images.to(device), self.labels.to(device), self.classes, self.mirror)
 
     @functools.cached_property
     def digest(self) -> str:
@@ -140,7 +143,7 @@ def load_dataset(name: str = "FashionMNIST", train: bool = True, *, root: str | 
         raise DataError(f"{raw / label_file} holds labels outside 0..{len(classes) - 1}; "
                         f"the file is corrupted. Replace it with the official file.")
     images = dataset.data.unsqueeze(1).contiguous()
-    return ImageSet(images, labels, classes).to(device)
+    return ImageSet(images, labels, classes, MIRRORED[name]).to(device)
 
 
 def _ensure_files(name: str, root: Path, download: bool) -> None:
@@ -372,6 +375,15 @@ class Augment:
 SHOWN_AUGMENT = Augment(flip=True, rotate=5.0, shift=1.0)  # what section 0 illustrates: flip, rotation, shift
 
 
+def fitted(aug, data: ImageSet):
+    """An augmentation (`Augment` or `Views`, or None) as it applies to `data`: without its horizontal flip
+    where a flip would change a class (`ImageSet.mirror` false: digits), else unchanged, so that the recipes
+    of a collection of clothing keep their cache keys."""
+    if aug is None or data.mirror or not aug.flip:
+        return aug
+    return replace(aug, flip=False)
+
+
 def _uniform(n: int, bound: float, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return (torch.rand(n, device=x.device, generator=generator) * 2 - 1) * bound
 
@@ -492,7 +504,7 @@ class Batches:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
-        self.augment, self.mean, self.std, self.drop_last = augment, mean, std, drop_last
+        self.augment, self.mean, self.std, self.drop_last = fitted(augment, data), mean, std, drop_last
         self.generator = torch.Generator(device=data.device)
         self.generator.manual_seed(seed)
 

@@ -47,7 +47,7 @@ from .results import atomic_path, config_hash, forced, markdown_table, slug
 from .statistics import mean_std, paired_difference
 from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, reported_trial, run_to_budget,
                       study_storage)
-from .training import (Arm, LossFn, Run, TrainSpec, WithHistories, classification_loss,
+from .training import (Arm, LossFn, as_trained, Run, TrainSpec, WithHistories, classification_loss,
                        cross_validate, evaluate_set, outputs, paired_cross_validate, reconstruction_loss,
                        seeded_specs, smoothed_classification_loss, train_model, training_speed)
 
@@ -759,7 +759,7 @@ def hw1_network(ctx: Context, pretraining: HW1Pretraining, ae_final: Autoencoder
     rows = summary(runs, splits, ctx.eval_batch_size, seconds)
     reported = for_dataset(ctx.dataset.name).hw1  # None where Homework 1 did not study this collection
     found = ctx.merge("finetune_hw1", hw1_metrics(rows, runs, pretraining.run, pretraining.test_mse,
-                                                  recipe=family[HW1_SCRATCH].spec,
+                                                  recipe=as_trained(family[HW1_SCRATCH].spec, splits.train),
                                                   reported=reported.value if reported else None,
                                                   target=HW1_TARGETS[ctx.dataset.name]))
     finding = " ".join([ft_text.hw1_finding(found),
@@ -900,7 +900,7 @@ def classifiers(ctx: Context, ae_final: Autoencoder, hw1: HW1Network,
                   if n in roles or n not in chosen}  # 3a's three and the five compared
     best_name = max(candidates, key=lambda n: candidates[n][2]["val_accuracy"])
     found = ctx.merge("finetune", {
-        "epochs": profile.clf_epochs, "recipe": spec, "hw1_reported_test": getattr(
+        "epochs": profile.clf_epochs, "recipe": as_trained(spec, ctx.splits.train), "hw1_reported_test": getattr(
             for_dataset(ctx.dataset.name).hw1, "value", None),
         **{chosen[n].tag: {"name": n, **row, "history": runs[n].history.rows} for n, row in rows.items()},
         "finetune_kept": fine_kept, "best": candidates[best_name][0].tag, "best_name": best_name,

@@ -35,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import runtime
-from .data import Augment, Batch, Batches, ImageSet, fingerprint, kfold_splits
+from .data import Augment, Batch, Batches, ImageSet, fingerprint, fitted, kfold_splits
 from .results import atomic_path, config_hash, keyed_path
 
 LossFn = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
@@ -695,6 +695,13 @@ def outputs(model: nn.Module, data: ImageSet, fn: Callable[[nn.Module, torch.Ten
     return torch.cat(parts)
 
 
+def as_trained(spec: TrainSpec, train: ImageSet) -> TrainSpec:
+    """`spec` as the loop trains it on `train`: its augmentation `fitted` to the images (no horizontal flip of
+    digits); the same object where nothing changes. What a section records as its recipe."""
+    augment = fitted(spec.augment, train)
+    return spec if augment == spec.augment else replace(spec, augment=augment)
+
+
 def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet, val: ImageSet | None,
                 spec: TrainSpec, *, model_key: object, run_dir: Path | None = None, desc: str = "training",
                 mean: float = 0.0, std: float = 1.0, eval_batch_size: int = 2000, progress: bool = True,
@@ -708,6 +715,7 @@ def train_model(build: Callable[[], nn.Module], loss_fn: LossFn, train: ImageSet
     device type): a finished run is reused, an interrupted one resumes, a changed one trains anew, and a run in
     one precision never continues from a checkpoint made in another.
     """
+    spec = as_trained(spec, train)  # no flip of images it would relabel: said in the key too
     checkpoint = None
     if run_dir is not None:
         key = config_hash(model_key, spec, fingerprint(train),

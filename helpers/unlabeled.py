@@ -34,7 +34,7 @@ from torch import nn
 
 from . import fewlabels, finetune, latent, published
 from .context import Context
-from .data import Augment, Batch, ImageSet, Splits, Views, augment, strong_view
+from .data import Augment, Batch, ImageSet, Splits, Views, augment, fitted, strong_view
 from .findings import unlabeled as semi_text
 from .findings.words import plus_minus, points, spread_points, verdict, wider
 from .models import AEConfig
@@ -73,7 +73,7 @@ PRETRAINING = {"ae": "autoencoder", "vae": "vae", "simclr": "simclr"}  # metrics
 
 def without_labels(data: ImageSet) -> ImageSet:
     """`data` with every label replaced by `UNLABELED`: the images alone, as the loop iterates over them."""
-    return ImageSet(data.images, torch.full_like(data.labels, UNLABELED), data.classes)
+    return ImageSet(data.images, torch.full_like(data.labels, UNLABELED), data.classes, data.mirror)
 
 
 def seeded_labels(rows: int, index: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -217,9 +217,11 @@ def self_train(cfg: AEConfig, encoder: nn.Module, splits: Splits, index: np.ndar
     loop."""
     labelled = splits.train.subset(index)
     arch = encoder_arch(cfg)
-    loss = consistency_loss(labelled, batch=labelled_batch, weight=weight, mean=splits.mean, std=splits.std)
+    weak, strong = fitted(WEAK, labelled), fitted(STRONG, labelled)  # no flip of images it would relabel
+    loss = consistency_loss(labelled, batch=labelled_batch, weight=weight, mean=splits.mean, std=splits.std,
+                            weak=weak, strong=strong)
     key = ("self-training", arch, finetune.weights_digest(encoder), labelled.digest, labelled_batch, weight,
-           THRESHOLD, WEAK, STRONG)
+           THRESHOLD, weak, strong)
     model, history = train_model(lambda: finetune.build_classifier(arch, encoder), loss,
                                  without_labels(splits.train), None, spec, model_key=key, run_dir=run_dir,
                                  desc=desc, mean=splits.mean, std=splits.std, progress=False)
@@ -366,7 +368,8 @@ def self_training(ctx: Context, pretrained: Pretrained, reps: latent.Representat
     settings = {"threshold": THRESHOLD, "unlabeled_weight": UNLABELED_WEIGHT,
                 "unlabeled_ratio": UNLABELED_RATIO,
                 "labelled_batch": profile.self_training_batch, "epochs": profile.self_training_epochs,
-                "steps": steps, "weak": WEAK, "strong": STRONG, "optimizer": "adamw", "lr": LR,
+                "steps": steps, "weak": fitted(WEAK, splits.train), "strong": fitted(STRONG, splits.train),
+                "optimizer": "adamw", "lr": LR,
                 "weight_decay": WEIGHT_DECAY, "head": HEAD, "tap": TAP, "encoder": ENCODER,
                 "unlabeled_images": len(splits.train)}
     found = ctx.merge("unlabeled", {"self_training": {"settings": settings, "methods": methods}})

@@ -30,6 +30,7 @@ def test_real_mnist_loads(real_root):
     test = data.load_dataset("MNIST", train=False, root=real_root)
     assert test.images.shape == (10000, 1, 28, 28)
     assert torch.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]
+    assert not test.mirror and data.load_dataset("FashionMNIST", train=False, root=real_root).mirror  # no flip of 2s
 
 
 def test_tiny_good_files_load_exactly(tiny_root):

@@ -162,3 +162,18 @@ def test_study_splits_follow_the_smoke_profile(real_root):
         counts = torch.bincount(part.labels, minlength=10)
         assert counts.max() - counts.min() <= 1
     assert 0.25 < splits.mean < 0.32 and 0.32 < splits.std < 0.38
+
+
+def test_digits_are_never_flipped_while_clothing_keeps_its_recipes():
+    from helpers.data import Augment, ImageSet, Views, fitted
+    from helpers.training import TrainSpec, as_trained
+
+    images, labels = torch.zeros(4, 1, 28, 28, dtype=torch.uint8), torch.arange(4)
+    clothing, digits = ImageSet(images, labels, ("a",) * 4), ImageSet(images, labels, ("a",) * 4, mirror=False)
+    aug, views = Augment(flip=True, shift=2.0), Views()
+    assert fitted(aug, clothing) is aug and fitted(views, clothing) is views  # the same objects: same cache keys
+    assert fitted(aug, digits) == Augment(flip=False, shift=2.0) and not fitted(views, digits).flip
+    assert fitted(None, digits) is None and digits.subset([0, 1]).mirror is False and not digits.to("cpu").mirror
+    spec = TrainSpec(epochs=1, augment=aug)
+    assert as_trained(spec, clothing) is spec and as_trained(spec, digits).augment == fitted(aug, digits)
+    assert data.Batches(digits, 2, augment=aug).augment.flip is False
