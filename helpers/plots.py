@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .data import Augment, ImageSet, augment
+from .data import Augment, ImageSet, augment, fitted
 from .findings.words import legend
 from .training import History
 from .results import atomic_path
@@ -193,13 +193,15 @@ def class_examples(data: ImageSet, per_class: int = 8, seed: int = 0, collection
 
 def augmentation_examples(data: ImageSet, aug: Augment, n: int = 8, repeats: int = 3,
                           seed: int = 0) -> plt.Figure:
-    """The same `n` images, then `repeats` random augmentations of them."""
+    """The same `n` images, then `repeats` random augmentations of them (`aug` as it applies to `data`: no flip
+    of digits)."""
+    aug = fitted(aug, data)
     generator = torch.Generator(device=data.device).manual_seed(seed)
     originals = data.images[:n].float().div(255)
     rows = [originals] + [augment(originals, aug, generator) for _ in range(repeats)]
     labels = ["original"] + [f"augmented #{i + 1}" for i in range(repeats)]
     names = [data.classes[int(y)] for y in data.labels[:n]]
-    detail = f"flip={aug.flip}, rotation ±{aug.rotate:g}°, shift ±{aug.shift:g} px"
+    detail = f"{'flip, ' if aug.flip else ''}rotation ±{aug.rotate:g}°, shift ±{aug.shift:g} px"
     return image_rows(rows, labels, f"Batched on-device augmentation ({detail})", col_labels=names)
 
 
