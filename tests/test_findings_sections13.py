@@ -280,6 +280,9 @@ def test_the_hw1_finding_calls_single_runs_level_within_half_a_point():
     assert "1.0 points below the network from scratch" in ff.hw1_finding(_hw1(0.8849, 0.8749))
     assert "does not reach 90%" in text and "epoch 10 (140 s, 360 s with its pretraining)" in text
     assert ff.hw1_finding(_json(_hw1(0.88, 0.89))) == ff.hw1_finding(_hw1(0.88, 0.89))
+    digits = ff.hw1_finding({**_hw1(0.9931, 0.9940), "reported_test": None})  # MNIST: Homework 1 has no figure
+    assert f"{percent(0.9931)} test accuracy; Homework 1 studied Fashion-MNIST only" in digits
+    assert percent(0.9259) not in digits and "level with the network from scratch" in digits
 
 
 def test_the_hw1_finding_reads_the_seeds_verdict_from_the_interval():

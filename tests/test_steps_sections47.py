@@ -1,6 +1,7 @@
-"""Sections 4-7 as the notebook runs them, one step after another on tiny made-up splits: each step merges
-its part of metrics.json under the expected keys, returns fields consistent with what it merged, and extends
-the one `latent.Representations` object the later steps read."""
+"""Sections 4-7 as the notebook runs them, one step after another on tiny made-up splits named and set up as
+MNIST's (the data-set switch; the nbval smoke run covers Fashion-MNIST): each step merges its part of
+metrics.json under the expected keys, returns fields consistent with what it merged, and extends the one
+`latent.Representations` object the later steps read."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,7 +17,7 @@ from helpers.context import Context
 from helpers.findings import latent as latent_text
 from helpers.findings.words import strategy
 
-from .tiny import CLASSES, banded_set
+from .tiny import DIGITS as CLASSES, banded_set
 from helpers.models import DCGAN, AEConfig, count_parameters
 from helpers.training import TrainSpec
 
@@ -49,8 +50,9 @@ def run(tmp_path_factory):
 
 
 def _steps(run_dir):
-    splits = data.Splits(banded_set(20, 0), banded_set(6, 1), banded_set(10, 2), 0.3, 0.3)
-    ctx = Context(TINY, torch.device("cpu"), splits, run_dir, results.SectionClock(run_dir))
+    splits = data.Splits(*(banded_set(n, seed, CLASSES) for n, seed in ((20, 0), (6, 1), (10, 2))), 0.3, 0.3)
+    ctx = Context(TINY, torch.device("cpu"), splits, run_dir, results.SectionClock(run_dir),
+                  dataset=config.DATASETS["mnist"])  # the data-set switch through every step (nbval: Fashion)
     torch.manual_seed(0)
     spec = TrainSpec(epochs=1, batch_size=64)
     ae_final = SimpleNamespace(config=CFG, spec=spec, run=ae.train_autoencoder(CFG, spec, splits,
@@ -157,10 +159,10 @@ def test_interpolation_and_the_sweep_merge_their_entries_and_their_figure_rows(r
     fades = latent.reconstruction_fades(torch.stack([p[0] for p in paths.paths]))
     assert torch.equal(fades[:, 0], torch.stack([p[0][0] for p in paths.paths]))  # a fade starts at the decoded end
     assert paths.reading == latent_text.paths_reading(found)
-    assert len(paths.rows) == len(paths.row_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
+    assert len(paths.rows) == len(paths.row_labels) == 2 * len(latent.EXAMPLE_PAIRS["mnist"])
     assert all(r.shape[0] == TINY.interpolation_steps for r in paths.rows)
     assert len(paths.col_labels) == TINY.interpolation_steps
-    for (a, b), (i, j) in zip(latent.INTERPOLATION_PAIRS, paths.pairs):  # each pair of the classes it names
+    for (a, b), (i, j) in zip(latent.EXAMPLE_PAIRS["mnist"], paths.pairs):  # each pair of the classes it names
         labels = run.ctx.splits.test.labels
         assert (CLASSES[int(labels[i])], CLASSES[int(labels[j])]) == (a, b)
     explorer = run.metrics["latent"]["explorer"]
@@ -178,12 +180,13 @@ def test_the_vae_steps_merge_the_decoders_likelihood_two_d_and_variants(run):
     assert found["config"]["decoder"] == main.config.decoder and found["warmup_epochs"] == main.warmup == 1
     assert found["test"] == main.test and found["active_dims"] == main.active
     assert found["likelihood"] == run.likelihood.found and found["likelihood"]["images"] == TINY.nll_images
+    assert "84.45" in run.likelihood.finding and "228" not in run.likelihood.finding  # MNIST's yardstick only
     assert found["two_d"] == run.two_d.found and run.two_d.coords.shape == (TINY.tsne_points, 2)
     assert len(run.two_d.manifold) == vae.GRID_STEPS
     assert sorted(found["variants"]) == sorted(vae.variants_metrics(run.variants.rows))
     assert found["variants_budget"] == {"images": len(run.ctx.splits.train), "epochs": TINY.compare_epochs}
     assert len(run.gallery.reconstructions) == 3 and len(run.gallery.prior_captions) == TINY.grid_samples
-    assert len(run.gallery.paths) == len(run.gallery.path_labels) == 2 * len(latent.INTERPOLATION_PAIRS)
+    assert len(run.gallery.paths) == len(run.gallery.path_labels) == 2 * len(latent.EXAMPLE_PAIRS["mnist"])
 
 
 def test_the_few_label_table_grows_by_section_and_keeps_its_keys(run):
@@ -213,6 +216,7 @@ def test_the_simclr_steps_merge_its_run_where_it_is_read_and_its_fine_tuning(run
     assert list(run.simclr_tuned.rows) == [finetune.HW1_SCRATCH, run.clfs.fine_kept, name]
     assert found["finetuned"] == results.plain(run.simclr_tuned.rows[name])
     assert len(run.simclr.views) == 3 and len(run.simclr.view_classes) == contrastive.VIEW_EXAMPLES
+    assert found["views"]["flip"] is False  # SimCLR never mirrors a digit
 
 
 def test_the_unlabeled_images_steps_merge_both_methods_on_the_few_label_draws(run):

@@ -8,17 +8,21 @@ from helpers import data, quality
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
            "Ankle boot")
+DIGITS = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
+          "8 - eight", "9 - nine")  # MNIST's class names, as torchvision gives them
 
 
-def banded_set(per_class: int, seed: int) -> data.ImageSet:
-    """Ten classes told apart by the row of a bright band, with noise."""
+def banded_set(per_class: int, seed: int, classes: tuple[str, ...] = CLASSES) -> data.ImageSet:
+    """Ten classes told apart by the row of a bright band, with noise; named as `classes` (with `DIGITS`, as
+    MNIST's: never flipped)."""
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(10).repeat_interleave(per_class)
     images = torch.rand(len(labels), 1, 28, 28, generator=g) * 60
     for i, y in enumerate(labels.tolist()):
         images[i, 0, 2 + 2 * y:4 + 2 * y] += 180
     order = torch.randperm(len(labels), generator=g)
-    return data.ImageSet(images.clamp(0, 255).to(torch.uint8)[order], labels[order], CLASSES)
+    return data.ImageSet(images.clamp(0, 255).to(torch.uint8)[order], labels[order], classes,
+                         mirror=classes != DIGITS)
 
 
 def quality_row(frechet, precision, recall, density, coverage, top, **extra) -> dict:
