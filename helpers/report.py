@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import published, summary
-from .config import (DEFAULT_DATASET, REPO_ROOT, ConfigError, profile_arguments, resolve_dataset, resolve_profile,
-                     results_dir)
+from .config import (DATASETS, DEFAULT_DATASET, PROFILES, REPO_ROOT, ConfigError, profile_arguments,
+                     resolve_dataset, resolve_profile, results_dir)
 from .findings import autoencoder as fa, finetune as ff, search as fs
 from .findings import generators as fg, latent as fl, representations as fr, unlabeled as fu
 from .findings.curves import curves_reading
@@ -231,6 +231,20 @@ def author_set(author_tex: Path) -> bool:
     return any(re.search(r"\\renewcommand\*?\{\\reportauthor\}\{\s*[^}\s]", line) for line in lines)
 
 
+def other_collection(run_dir: Path) -> Path | None:
+    """The MNIST run to set beside a Fashion-MNIST run (`results/<profile>/`): the one of the same profile
+    (`<profile>-mnist/`), else the largest profile's; None where there is none, or `run_dir` is not a
+    Fashion-MNIST profile's folder."""
+    run_dir = Path(run_dir)
+    if run_dir.name not in PROFILES:
+        return None
+    suffix = DATASETS["mnist"].suffix
+    found = [run_dir.parent / f"{name}{suffix}" for name in PROFILES
+             if (run_dir.parent / f"{name}{suffix}" / "metrics.json").exists()]
+    same = run_dir.parent / f"{run_dir.name}{suffix}"
+    return same if same in found else (found[-1] if found else None)
+
+
 def build(run_dir: Path) -> Path | None:
     """Write the macros and run latexmk; returns the PDF, or None where LaTeX is not installed."""
     metrics = load_metrics(run_dir)
@@ -239,9 +253,11 @@ def build(run_dir: Path) -> Path | None:
     run_dir = Path(run_dir).resolve()  # latexmk runs in the build folder
     build_dir = run_dir / "report"
     write_text(build_dir / "metrics.tex", metric_macros(with_findings(metrics)))
-    from .tables import space_rows, tables_tex  # tables.py typesets with this module's latex_value
+    from .tables import collections_tex, space_rows, tables_tex  # tables.py typesets with latex_value
     write_text(build_dir / "space.tex", space_rows())
-    write_text(build_dir / "tables.tex", tables_tex(metrics))
+    other = other_collection(run_dir)
+    write_text(build_dir / "tables.tex", tables_tex(metrics) + collections_tex(metrics, load_metrics(other)
+                                                                              if other else None))
     _author_tex(build_dir)
     if shutil.which("latexmk") is None:
         print(f"LaTeX not found: skipped the PDF report (install it with: {LATEX_HINT}).")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .models import (DCGAN, VAE, AEConfig, AutoEncoder, EncoderClassifier, GANConfig, HW1Autoencoder, HW1Net,
                      SimCLRNet, count_parameters)
+from .findings import collections as collection_text
 from .report import latex_value
 from .sidebyside import MODEL_COLUMNS, in_order, model_cells
 from .tuning import FIXED
@@ -187,3 +188,21 @@ def tables_tex(metrics: dict) -> str:
     return (f"\\newcommand{{\\architecturerows}}{{%\n{arch}}}\n"
             f"\\newcommand{{\\trainingrows}}{{%\n{training}}}\n"
             f"\\newcommand{{\\modelrows}}{{%\n{trained}}}\n")
+
+
+def collections_tex(fashion: dict, mnist: dict | None) -> str:
+    """The macro `\\collectiontable`: the headline number of every section on Fashion-MNIST beside MNIST
+    (`findings.collections`), after one paragraph saying what changes; empty where no MNIST run is there."""
+    if not mnist:
+        return "\\newcommand{\\collectiontable}{}\n"
+    body = "\n".join(f"    {latex_value(label)} & {latex_value(a)} & {latex_value(b)} \\\\"
+                      for label, a, b in collection_text.rows(fashion, mnist))
+    return ("\\newcommand{\\collectiontable}{%\n"
+            "\\paragraph{The same study on MNIST.} " + latex_value(collection_text.change(fashion, mnist)) +
+            " (Table~\\ref{tab:collections}.)\n\n"
+            "\\begin{table}[h]\n  \\centering\\footnotesize\n  \\begin{tabular}{@{}lrr@{}}\n    \\toprule\n"
+            "    & Fashion-MNIST & MNIST \\\\\n    \\midrule\n" + body + "\n    \\bottomrule\n  \\end{tabular}\n"
+            "  \\caption{The headline number of every section on both image collections, one run each (the last row "
+            "gives each run's profile and budget). The DCGAN's scores are read in each collection's own judge, so "
+            "they compare generators within a column, not across.}\n"
+            "  \\label{tab:collections}\n\\end{table}\n}\n")

@@ -230,3 +230,36 @@ def test_undefined_citations_are_found_in_the_log():
            "LaTeX Warning: Reference `tab:arch' on page 2 undefined on input line 52.\n")
     assert report.undefined_references(log) == ["tab:arch", "xiao2017"]
     assert report.undefined_references("LaTeX Warning: There were undefined references.\n") == []
+
+
+def test_the_fashion_report_finds_its_mnist_twin_of_the_same_profile_else_the_largest(tmp_path):
+    for name in ("full", "quick-mnist"):
+        results.merge_metrics(tmp_path / name, "data", {"n_train": 1})
+    assert report.other_collection(tmp_path / "full") == tmp_path / "quick-mnist"
+    results.merge_metrics(tmp_path / "full-mnist", "data", {"n_train": 1})
+    assert report.other_collection(tmp_path / "full") == tmp_path / "full-mnist"
+    assert report.other_collection(tmp_path / "quick-mnist") is None  # an MNIST run has no twin to show
+    assert report.other_collection(tmp_path / "smoke") == tmp_path / "full-mnist"  # none of its own: the largest
+
+
+def test_the_collections_table_sets_every_headline_beside_its_twin_and_says_what_changes():
+    from helpers import tables
+    from helpers.findings import collections as fc
+
+    def run(mse, knn, probe, nll, profile):
+        return {"autoencoder": {"test_mse": mse}, "representations": {"ae": {"knn_accuracy": knn},
+                                                                      "simclr": {"linear_probe_accuracy": probe}},
+                "vae": {"likelihood": {"nll": nll}}, "data": {"n_train": 54000},
+                "run": {"profile": {"name": profile, "ae_epochs": 20}}}
+    fashion, mnist = run(0.0069, 0.85, 0.88, 240.0, "full"), run(0.0023, 0.97, 0.975, 87.45, "quick")
+    assert tables.collections_tex(fashion, None) == "\\newcommand{\\collectiontable}{}\n"
+    text = tables.collections_tex(fashion, mnist)
+    assert "tab:collections" in text and "84.45" in text and "228.7" in text and "0.00690 & 0.00230" in text
+    assert "-- & --" in text  # a headline neither run has
+    said = fc.change(fashion, mnist)
+    assert said.startswith("Every accuracy of the table is higher on MNIST, by 9.5 to 12.0 points")
+    assert "3.0 times lower on MNIST" in said and "+3.0 and +11.3 nats" in said
+    mixed = fc.change(fashion, {**mnist, "representations": {"ae": {"knn_accuracy": 0.80},
+                                                             "simclr": {"linear_probe_accuracy": 0.882}}})
+    assert "k-NN on the code is lower" in mixed and "SimCLR's probe is level" in mixed
+    assert fc.change({}, {}) == ""
