@@ -442,5 +442,5 @@ def vae_reading(found: dict, decoder: str) -> str:
     return (f"Both the VAE's prior samples and the autoencoder's codes drawn from one Gaussian decode draws from a "
             f"single Gaussian, yet the VAE's lie farther from real images ({numbers}{edge}). A reading: the VAE "
             f"trains its decoder on codes with its posterior's noise added and pulls every code towards the prior, "
-            f"so the decoder learns to average over neighbouring codes, and the average of several garments is a "
+            f"so the decoder learns to average over neighbouring codes, and the average of several images is a "
             f"blur.")
