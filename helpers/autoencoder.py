@@ -196,16 +196,19 @@ OVERFIT = AEConfig(channels=(32, 64), kernel_size=3, latent_dim=256, batch_norm=
 AUGMENTATION = Augment(flip=True, shift=2.0)  # the augmentation regularizer (section 1), also a point of section 2's space
 
 
-def regularization_variants(profile: Profile) -> dict[str, tuple[AEConfig, TrainSpec]]:
+def regularization_variants(profile: Profile, mirror: bool = True) -> dict[str, tuple[AEConfig, TrainSpec]]:
     """The unregularized run and five regularizers, each changing one thing: AdamW at lr 2e-3 (constant), the
-    profile's `reg_batch` (else its batch size), `reg_epochs` epochs."""
+    profile's `reg_batch` (else its batch size), `reg_epochs` epochs. Without `mirror` (images a flip would
+    relabel: digits) the augmentation is the shift alone, and its name says so."""
     spec = TrainSpec(epochs=profile.reg_epochs, optimizer="adamw", lr=2e-3, weight_decay=0.0,
                      batch_size=profile.reg_batch or profile.batch_size, seed=profile.seed)
+    augmentation = AUGMENTATION if mirror else replace(AUGMENTATION, flip=False)
     return {"none": (OVERFIT, spec),
             "weight decay 0.5 (decoupled)": (OVERFIT, replace(spec, weight_decay=0.5)),
             "dropout 0.2": (replace(OVERFIT, dropout=0.2), spec),
             "input noise 0.2": (OVERFIT, replace(spec, augment=Augment(noise=0.2))),
-            "augmentation (flip, shift 2 px)": (OVERFIT, replace(spec, augment=AUGMENTATION)),
+            f"augmentation ({'flip, ' if augmentation.flip else ''}shift {augmentation.shift:g} px)":
+                (OVERFIT, replace(spec, augment=augmentation)),
             "early stopping (patience 3)": (OVERFIT, replace(spec, patience=3))}
 
 
@@ -514,7 +517,8 @@ def regularization(ctx: Context) -> Regularization:
     smallest gap)."""
     profile, splits = ctx.profile, ctx.splits
     train = regularization_train(splits, profile)
-    runs = seeded_runs(regularization_variants(profile), splits, train, profile.ablation_seeds, ctx.eval_batch_size,
+    variants = regularization_variants(profile, splits.train.mirror)
+    runs = seeded_runs(variants, splits, train, profile.ablation_seeds, ctx.eval_batch_size,
                        ctx.run_dir)
     rows = seeded_summary(runs, splits, train)
     gaps = {name: row["gap"] for name, row in rows.items()}

@@ -117,6 +117,9 @@ def test_regularization_variants_each_change_one_thing_and_are_their_own_runs():
                                                              seed=profile.seed))
     optimizer_keys = {(tuple(sorted(cfg.as_dict().items())), repr(spec)) for cfg, spec in optimizer_runs.values()}
     assert not keys & optimizer_keys  # no run shared with the optimizer table
+    digits = ae.regularization_variants(profile, mirror=False)  # MNIST: no flip, and the name says so
+    assert list(digits)[:4] == list(variants)[:4] and "augmentation (shift 2 px)" in digits
+    assert digits["augmentation (shift 2 px)"][1].augment == replace(ae.AUGMENTATION, flip=False)
 
 
 def test_early_stopping_restores_its_best_epoch_and_findings_follow_the_gaps():
