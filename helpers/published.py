@@ -58,6 +58,14 @@ POISSON: dict[str, Published] = {
                             f"and class-size constraints (PoissonMBO). {_POISSON}.", {"labels": 100}),
 }
 
+_NLL_MNIST = _NLL.replace("Fashion-MNIST", "MNIST")
+MNIST_VAE_NLL: dict[str, Published] = {
+    "VAE, Gaussian prior (MLP)": Published(
+        84.45, "nats", "norouzi2020", f"MLP VAE with a Gaussian prior and a 40-number code. {_NLL_MNIST}.",
+        {"importance_samples": 5000, "latent_dim": 40}),
+}
+
+
 ENTRIES: dict[str, Published] = {  # every published number, by the key the report reads it under
     "hw1_test_accuracy": HW1_TEST_ACCURACY,
     "vae_nll_gaussian": VAE_NLL["VAE, Gaussian prior (MLP)"],
@@ -67,14 +75,7 @@ ENTRIES: dict[str, Published] = {  # every published number, by the key the repo
     "vae_nll_pixelsnail": VAE_NLL["PixelSNAIL"],
     "poisson_100": POISSON["Poisson learning"],
     "poisson_mbo_100": POISSON["PoissonMBO"],
-}
-
-
-_NLL_MNIST = _NLL.replace("Fashion-MNIST", "MNIST")
-MNIST_VAE_NLL: dict[str, Published] = {
-    "VAE, Gaussian prior (MLP)": Published(
-        84.45, "nats", "norouzi2020", f"MLP VAE with a Gaussian prior and a 40-number code. {_NLL_MNIST}.",
-        {"importance_samples": 5000, "latent_dim": 40}),
+    "vae_nll_gaussian_mnist": MNIST_VAE_NLL["VAE, Gaussian prior (MLP)"],
 }
 
 

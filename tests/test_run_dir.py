@@ -117,7 +117,7 @@ WORKER = """
     torch.set_num_threads(1)
     from helpers import data, tuning
 
-    def tiny(profile, device):  # a few hundred synthetic images: each trial trains in a fraction of a second
+    def tiny(profile, device, name="FashionMNIST"):  # a few hundred synthetic images: each trial trains in a fraction of a second
         g = torch.Generator().manual_seed(0)
         x = torch.nn.functional.avg_pool2d(torch.rand(240, 1, 28, 28, generator=g), 5, 1, 2)
         full = data.ImageSet((x * 255).to(torch.uint8), torch.arange(240) % 10, tuple("abcdefghij"))
@@ -217,7 +217,7 @@ def _tiny_splits():
 
 def test_the_worker_command_stops_on_a_damaged_study_journal_with_one_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HW2_RESULTS", str(tmp_path))
-    monkeypatch.setattr(tuning, "study_splits", lambda profile, device: _tiny_splits())
+    monkeypatch.setattr(tuning, "study_splits", lambda profile, device, name="FashionMNIST": _tiny_splits())
     monkeypatch.setattr(tuning, "search_train", lambda splits, profile: splits.train)
     monkeypatch.setattr(tuning, "balanced_train", lambda splits, limit, seed: splits.train)
     journal = tmp_path / "smoke" / studies.JOURNAL_NAME
