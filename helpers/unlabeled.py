@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .contrastive import Pretrained
 
 UNLABELED = -1  # the label every image of an unlabeled set carries
-TARGETS = semi_text.AIMS  # the aims on `full` (mean over draws), held against the best method
+TARGETS = semi_text.AIMS_BY_DATASET  # per collection, the aims on `full` (mean over draws) against the best method
 
 # Label propagation. Representations: raw pixels (the floor), the autoencoder's code (the study's own), the
 # VAE's mean code (the kind of features the published Poisson-learning numbers are read on) and SimCLR's
@@ -466,7 +466,7 @@ def summary(ctx: Context, reps: latent.Representations, lp: Propagation, st: Sel
     methods = {"label_propagation": lp.found["methods"], "self_training": st.found["methods"]}
     counts = sorted({n for n in few.draws})
     found = ctx.merge("unlabeled", {"best": best(methods, counts), "profile": ctx.profile.name,
-                                    "targets": {f"n{n}": t for n, t in TARGETS.items()}})
+                                    "targets": {f"n{n}": t for n, t in TARGETS[ctx.dataset.name].items()}})
     svm = few.statistics()["svm"]
     curves, colours, styles = {}, {}, {}
 

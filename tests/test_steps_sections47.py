@@ -222,6 +222,7 @@ def test_the_simclr_steps_merge_its_run_where_it_is_read_and_its_fine_tuning(run
 def test_the_unlabeled_images_steps_merge_both_methods_on_the_few_label_draws(run):
     found, few = run.metrics["unlabeled"], run.reps.few
     assert found == results.plain(run.semi.found)
+    assert found["targets"] == {} and "our aim" not in run.semi.finding  # Fashion-MNIST's aims, not MNIST's
     assert sorted(found["label_propagation"]["methods"]) == sorted(unlabeled.PROPAGATED)
     assert found["protocol"]["draw_digests"]["n20"] == [results.array_digest(i) for i in few.draws[20]]
     svm = few.statistics()["svm"]
