@@ -126,7 +126,7 @@ def _usable(row: dict) -> bool:
 def rates_beyond(grid: dict[str, Sequence[float]], rows: dict[str, dict]) -> dict[str, float]:
     """Per optimizer whose best rate (lowest validation MSE among `rows` that trained) lies at an edge of its
     `grid` rates: the next rate past that edge, by the ratio of the edge's two rates (two significant digits).
-    None for an optimizer whose best is inside, or whose rate past the edge diverged."""
+    An optimizer whose best is inside, or whose rate past the edge diverged, is left out."""
     beyond = {}
     for name, lrs in grid.items():
         lrs = sorted(lrs)
@@ -167,10 +167,9 @@ def compare_stable(variants: dict[str, tuple[AEConfig, TrainSpec]], splits: Spli
     """`compare`, where a run whose loss turns non-finite (too large a step) is listed as diverged instead of
     stopping the comparison; (finished runs, names of the diverged ones)."""
     runs, diverged = {}, []
-    for name, (cfg, spec) in variants.items():
+    for name, variant in variants.items():
         try:
-            runs[name] = train_autoencoder(cfg, spec, splits, train=train, eval_batch_size=eval_batch_size,
-                                           desc=name, run_dir=run_dir)
+            runs.update(compare({name: variant}, splits, train, eval_batch_size, run_dir))
         except NonFiniteLossError:
             diverged.append(name)
     return runs, diverged
@@ -446,7 +445,8 @@ def reconstructions(ctx: Context, ae_main: Autoencoder) -> Reconstructions:
 class Optimizers(Shown):
     """Section 1's optimizer comparison: every (optimizer, learning rate) run, each optimizer's best learning rate
     on the first seed with its runs over the ablation seeds pooled (`best`), the validation curves of those seeds
-    (`curves`, by "<optimizer>, learning rate <rate>", the figure's key), the `ae_optimizers` entries merged, the table and the sentence."""
+    (`curves`, by "<optimizer>, learning rate <rate>", the figure's key), the `ae_optimizers` entries merged, the
+    table and the sentence."""
 
     runs: dict[str, Run]
     best: dict[str, dict]
@@ -456,8 +456,8 @@ class Optimizers(Shown):
 def optimizers(ctx: Context, ae_main: Autoencoder) -> Optimizers:
     """Train `ae_main`'s configuration with every optimizer at three learning rates on the comparison images
     (the profile's `compare_epochs`), growing a grid past an edge where its best lies (`rates_beyond`), keep
-    each optimizer's best on validation, train that one over the
-    profile's `ablation_seeds`, compare each with the lowest paired by seed; merge `ae_optimizers`."""
+    each optimizer's best on validation, train that one over the profile's `ablation_seeds`, compare each with
+    the lowest paired by seed; merge `ae_optimizers`."""
     profile, splits = ctx.profile, ctx.splits
     train = comparison_train(splits, profile)
     budget = dict(epochs=profile.compare_epochs, batch_size=profile.batch_size, seed=profile.seed)

@@ -32,17 +32,18 @@ class ConfigError(ValueError):
 class Dataset:
     """An image collection the study can run on: its parameter value (`name`), its name in prose (`title`), its
     folder under the data root (`folder`, torchvision's), the suffix of its results folders (`suffix`: empty for
-    the default, so the Fashion-MNIST hand-in keeps `results/<profile>/`) and what its classes are (`kind`)."""
+    the default, so the Fashion-MNIST hand-in keeps `results/<profile>/`) and whether a horizontal flip keeps
+    every image's class (`mirror`: clothing yes, digits no)."""
 
     name: str
     title: str
     folder: str
     suffix: str
-    kind: str
+    mirror: bool
 
 
-DATASETS = {"fashion-mnist": Dataset("fashion-mnist", "Fashion-MNIST", "FashionMNIST", "", "clothing items"),
-            "mnist": Dataset("mnist", "MNIST", "MNIST", "-mnist", "handwritten digits")}
+DATASETS = {"fashion-mnist": Dataset("fashion-mnist", "Fashion-MNIST", "FashionMNIST", "", True),
+            "mnist": Dataset("mnist", "MNIST", "MNIST", "-mnist", False)}
 DEFAULT_DATASET = "fashion-mnist"
 
 

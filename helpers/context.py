@@ -1,8 +1,9 @@
 """The run's context: what every notebook step needs, built once by the set-up cell and passed to each step.
 
-`setup(PROFILE, dataset=DATASET)` resolves the profile and the image collection, picks the device, seeds, takes the results folder for this run, loads the
-data splits onto the device once and records the run and the data in `metrics.json`. A step receives the
-`Context` and writes its own part of `metrics.json` through `Context.merge`.
+`setup(PROFILE, dataset=DATASET)` resolves the profile and the image collection, picks the device, seeds, takes
+the results folder for this run, loads the data splits onto the device once and records the run and the data in
+`metrics.json`. A step receives the `Context` and writes its own part of `metrics.json` through
+`Context.merge`.
 """
 from __future__ import annotations
 

@@ -140,7 +140,8 @@ def pretrain(ctx: Context, ae_final: Autoencoder) -> Pretrained:
     run = train_simclr(ae_final.config, train_spec, splits, run_dir=ctx.run_dir)
     knn = run.history.rows[-1]["knn_monitor"]
     ctx.merge("simclr", {"spec": train_spec, "views": fitted(DEFAULT_VIEWS, splits.train),
-                         "temperature": TEMPERATURE, "history": run.history.rows, "knn_monitor": knn, "parameters": count_parameters(run.model)})
+                         "temperature": TEMPERATURE, "history": run.history.rows, "knn_monitor": knn,
+                         "parameters": count_parameters(run.model)})
     return Pretrained(ae_final.config, train_spec, run, views, classes, knn)
 
 

@@ -23,13 +23,13 @@ import torchvision
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from torchvision.datasets.utils import check_integrity, extract_archive
 
-from .config import REPO_ROOT, ConfigError, Profile
+from .config import DATASETS as COLLECTIONS, REPO_ROOT, ConfigError, Profile
 from .results import markdown_table
 
 DATA_ENV = "HW2_DATA"
 DOWNLOAD_ENV = "HW2_DOWNLOAD"
 DATASETS = {"FashionMNIST": torchvision.datasets.FashionMNIST, "MNIST": torchvision.datasets.MNIST}
-MIRRORED = {"FashionMNIST": True, "MNIST": False}  # whether a horizontal flip keeps every image's class
+MIRRORED = {c.folder: c.mirror for c in COLLECTIONS.values()}  # whether a horizontal flip keeps every class
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
 IMAGE_SIZE = 28
 

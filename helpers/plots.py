@@ -794,8 +794,8 @@ def _label_offsets(ax: plt.Axes, points: dict[int, tuple[float, float]], size: f
 
         def overlap(offset: tuple[float, float]) -> float:
             x0, y0 = centre[0] + offset[0] * scale, centre[1] + offset[1] * scale
-            return sum(max(0.0, min(x0 + width, b[2]) - max(x0, b[0])) * max(0.0, min(y0 + height, b[3]) - max(y0, b[1]))
-                       for b in boxes)
+            return sum(max(0.0, min(x0 + width, b[2]) - max(x0, b[0]))
+                       * max(0.0, min(y0 + height, b[3]) - max(y0, b[1])) for b in boxes)
 
         best = min(LABEL_OFFSETS, key=lambda o: (overlap(o) > 0, overlap(o)))  # the first free one, else the least
         chosen[i] = best

@@ -68,9 +68,8 @@ def latex_value(value: Any) -> str:
 
 def findings(metrics: dict) -> dict:
     """Sentences the report states in words, derived from `metrics` (the `prose` macros); absent sections give none."""
-    found = {"curves": curves_reading(metrics)}
-    if not found["curves"]:  # the run has none of the headline models' curves
-        del found["curves"]
+    curves = curves_reading(metrics)  # empty where the run has none of the headline models' curves
+    found = {"curves": curves} if curves else {}
     if "by_optimizer" in metrics.get("ae_optimizers", {}):
         found["optimizers"] = fa.optimizer_finding(metrics["ae_optimizers"])
     if "config" in metrics.get("ae_regularization", {}):

@@ -164,6 +164,16 @@ def merge_metrics(run_dir: str | Path, section: str, entries: dict) -> dict:
     return metrics
 
 
+def metric_at(metrics: Any, path: str) -> Any:
+    """The value at the dotted `path` of `metrics` ("vae.likelihood.nll"), None where any part is missing."""
+    value: Any = metrics
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def initialization_name(name: str, i: int) -> str:
     """The name under which the random-encoder control `name` is measured and cached for its initialization
     `i` (counted from 0; the name counts from 1)."""

@@ -13,7 +13,7 @@ from .context import Context
 from .findings import generators as gen_text, representations as rep_text
 from .findings.curves import curves_reading
 from .findings.words import percent, plus_minus, sig
-from .results import is_control, markdown_table
+from .results import is_control, markdown_table, metric_at
 
 FEW_COUNTS = (100, 1000)
 # The table's rows: label, key in metrics.json and in the structure measures, key in the few-label table
@@ -131,7 +131,7 @@ AE_GENERATOR = "autoencoder + mixture without labels"  # its decoder on codes of
 
 def _vae_prior(metrics: dict) -> str | None:
     """The VAE's prior samples through its kept decoder (None before section 5 ran)."""
-    decoder = _at(metrics, "vae.config.decoder")
+    decoder = metric_at(metrics, "vae.config.decoder")
     return quality.prior_name(decoder) if decoder else None
 
 
@@ -150,16 +150,6 @@ MODELS = (Model("autoencoder", "ae", "search_cv.later_sections_parameters", "sea
                 "finetune_hw1.scratch.epochs", "finetune_hw1.scratch.seconds", supervised=True))
 READ_OUTS = ("knn_accuracy", "linear_probe_accuracy", "few_n100")  # the best of a model's representations
 SCORES = ("frechet", "coverage")  # its images in the judge's features, mean and standard deviation over draws
-
-
-def _at(metrics: dict, path: str) -> Any:
-    """The value at the dotted `path` of `metrics`, None where any part of it is missing."""
-    value: Any = metrics
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _best_read(reads: dict[str, str], found: dict, column: str) -> dict:
@@ -181,14 +171,14 @@ def models(metrics: dict) -> dict[str, dict]:
     SVM's standard deviation over draws); the image set it generates and that set's Fréchet distance and
     coverage in the judge's features with their standard deviations over draws (`generators.sets`). What a
     run did not measure is None."""
-    found, sets = metrics.get("representations", {}), _at(metrics, "generators.sets") or {}
+    found, sets = metrics.get("representations", {}), metric_at(metrics, "generators.sets") or {}
     rows = {}
     for model in MODELS:
         generated = model.generates(metrics)
         scores = sets.get(quality.key(generated), {}) if generated else {}
         rows[model.key] = {
             "label": model.label, "supervised": model.supervised,
-            **{name: _at(metrics, getattr(model, name)) for name in ("parameters", "images", "epochs", "seconds")},
+            **{name: metric_at(metrics, getattr(model, name)) for name in ("parameters", "images", "epochs", "seconds")},
             **{k: v for column in READ_OUTS for k, v in _best_read(model.reads, found, column).items()},
             "generator": generated if scores else None,
             **{k: scores.get(k) for score in SCORES for k in (score, f"{score}_std")}}

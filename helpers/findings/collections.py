@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..published import for_dataset
+from ..results import metric_at
 from .words import join, percent, sig, signed
 
 # label, key path in metrics.json, kind ("share": a share printed in per cent; "mse"; "nats"; "score"), short
@@ -30,16 +31,6 @@ LEVEL = 0.005  # accuracies closer than half a point are level (one run each: no
 PUBLISHED_VAE = "VAE, Gaussian prior (MLP)"  # the published number set beside each collection's VAE
 
 
-def at(metrics: Mapping, path: str) -> Any:
-    """The value at a dotted `path` of `metrics`, or None where the run has no such entry."""
-    value: Any = metrics
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def shown(value: Any, kind: str) -> str:
     """A headline value as the table prints it: shares in per cent, MSE to three significant digits, nats and
     scores to four; '--' where the run has none."""
@@ -52,15 +43,15 @@ def shown(value: Any, kind: str) -> str:
 
 def budget(metrics: Mapping) -> str:
     """A run's budget in short: its profile, training images and the main autoencoder's epochs."""
-    profile = at(metrics, "run.profile.name") or "?"
-    images, epochs = at(metrics, "data.n_train"), at(metrics, "run.profile.ae_epochs")
+    profile = metric_at(metrics, "run.profile.name") or "?"
+    images, epochs = metric_at(metrics, "data.n_train"), metric_at(metrics, "run.profile.ae_epochs")
     return f"{profile}, {images:,} images × {epochs} epochs" if images and epochs else profile
 
 
 def rows(fashion: Mapping, mnist: Mapping) -> list[tuple[str, str, str]]:
     """(label, Fashion-MNIST's value, MNIST's value) for every headline, then each collection's published VAE
     test NLL (`PUBLISHED_VAE`) and each run's budget."""
-    found = [(label, shown(at(fashion, path), kind), shown(at(mnist, path), kind))
+    found = [(label, shown(metric_at(fashion, path), kind), shown(metric_at(mnist, path), kind))
              for label, path, kind, _ in HEADLINES]
     published = [for_dataset(name).vae_nll.get(PUBLISHED_VAE) for name in ("fashion-mnist", "mnist")]
     found.append(("published MLP VAE test NLL (nats)", *(sig(p.value, 4) if p else "--" for p in published)))
@@ -72,8 +63,8 @@ def change(fashion: Mapping, mnist: Mapping) -> str:
     """One sentence on what changes from Fashion-MNIST to MNIST: how the accuracies move (in points), how many
     times lower or higher the autoencoder's test MSE is, and the VAE's NLL against each collection's published
     one. Empty where the two runs share no headline."""
-    moved = {short: at(mnist, path) - at(fashion, path) for _, path, kind, short in HEADLINES
-             if kind == "share" and at(mnist, path) is not None and at(fashion, path) is not None}
+    moved = {short: metric_at(mnist, path) - metric_at(fashion, path) for _, path, kind, short in HEADLINES
+             if kind == "share" and metric_at(mnist, path) is not None and metric_at(fashion, path) is not None}
     parts = []
     if moved:
         by = {way: [n for n, d in moved.items() if (d >= LEVEL, d <= -LEVEL) == way_of]
@@ -85,11 +76,11 @@ def change(fashion: Mapping, mnist: Mapping) -> str:
         else:
             said = [f"{join(names)} {'is' if len(names) == 1 else 'are'} {way}" for way, names in by.items() if names]
             parts.append("on MNIST, " + join(said))
-    ae = [at(run, "autoencoder.test_mse") for run in (fashion, mnist)]
+    ae = [metric_at(run, "autoencoder.test_mse") for run in (fashion, mnist)]
     if None not in ae:
         times, way = (ae[0] / ae[1], "lower") if ae[0] >= ae[1] else (ae[1] / ae[0], "higher")
         parts.append(f"the autoencoder's test MSE is {sig(times, 2)} times {way} on MNIST")
-    nll = [at(run, "vae.likelihood.nll") for run in (fashion, mnist)]
+    nll = [metric_at(run, "vae.likelihood.nll") for run in (fashion, mnist)]
     published = [for_dataset(name).vae_nll.get(PUBLISHED_VAE) for name in ("fashion-mnist", "mnist")]
     if None not in nll and None not in published:
         parts.append(f"the VAE's test NLL is {sig(nll[1], 4)} nats on MNIST against {sig(nll[0], 4)} on "
