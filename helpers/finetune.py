@@ -428,9 +428,10 @@ def start_point(default: Strategy) -> dict:
     return params
 
 
-def clf_space_rows(default: Strategy | None = None) -> list[tuple[str, str, str, str]]:
+def clf_space_rows(default: Strategy | None = None, mirror: bool = True) -> list[tuple[str, str, str, str]]:
     """(name, range or choices, scale, the start's value) of every searched setting, then what every trial
-    shares (scale "fixed")."""
+    shares (scale "fixed"). Without `mirror` (digits) the recipe's augmentation is said without its flip, as the
+    training loop applies it (`data.fitted`)."""
     if default is None:  # the default fine-tuning's settings do not depend on the encoder or the budget
         recipe = hw1_recipe(1, seed=0)
         default = Strategy(TUNED_TAG, {}, replace(recipe, lr_scales=((ENCODER_PREFIX, 0.1),)))
@@ -439,15 +440,16 @@ def clf_space_rows(default: Strategy | None = None) -> list[tuple[str, str, str,
             for name, (low, high) in CLF_RANGES.items()]
     rows += [(name, ", ".join(f"{c:g}" for c in choices), "categorical", f"{start[name]:g}")
              for name, choices in CLF_CHOICES.items()]
+    augmentation = "flip + rotation up to 5 degrees" if mirror else "rotation up to 5 degrees, no flip on digits"
     fixed = ("Homework 1's recipe (Adam, batch 64, reduce-on-plateau, early stopping on validation accuracy, "
-             "flip + rotation up to 5 degrees), the two-layer head, the encoder's architecture and weights")
+             f"{augmentation}), the two-layer head, the encoder's architecture and weights")
     return rows + [("the rest", fixed, "fixed", "")]
 
 
-def clf_space_table(default: Strategy | None = None) -> str:
+def clf_space_table(default: Strategy | None = None, mirror: bool = True) -> str:
     """Markdown table of `clf_space_rows`."""
     return markdown_table(["setting", "range or choices", "scale", "default fine-tuning"],
-                          clf_space_rows(default))
+                          clf_space_rows(default, mirror))
 
 
 @dataclass(frozen=True)

@@ -197,11 +197,20 @@ def _values(values: Iterable) -> str:
     return ", ".join(f"{v:g}".replace("e-0", "e-") if isinstance(v, float) else str(v) for v in values)
 
 
+def augment_choices(mirror: bool = True) -> str:
+    """The augmentation's choices as they train: on images a flip would relabel (`ImageSet.mirror` false: digits)
+    the training loop drops the flip (`data.fitted`), so there the choice named with a flip is the shift alone."""
+    choices = _values(AUGMENTATIONS)
+    return choices if mirror else f"{choices}: on this collection without the flip (a mirrored digit is no digit)"
+
+
 def space_rows(search: Search | None = None) -> list[tuple[str, str, str]]:
     """(name, range or choices, scale) of every searched hyperparameter (named as Optuna's trials name them),
     then the settings every trial shares (scale "fixed"): the architecture the start configuration sets (section
-    1's hand-set model without `search`) and, with `search`, the epochs of each stage."""
+    1's hand-set model without `search`) and, with `search`, the epochs of each stage. The augmentation's choices
+    say where the search's images drop its flip (`augment_choices`)."""
     cfg = search.start[0] if search is not None else HAND_SET
+    mirror = search.train.mirror if search is not None else True
     rows = [("lr", f"{_values(LR_RANGE[:1])} to {_values(LR_RANGE[1:])}", "continuous, log scale"),
             ("batch_factor", f"{_values(BATCH_FACTORS)}: times the start's batch size, the learning rate times its "
                              f"square root", "categorical"),
@@ -210,7 +219,7 @@ def space_rows(search: Search | None = None) -> list[tuple[str, str, str]]:
             ("weight_decay", f"{_values(WEIGHT_DECAY_RANGE[:1])} to {_values(WEIGHT_DECAY_RANGE[1:])}: AdamW only",
              "continuous, log scale"),
             ("base_channels", f"{_values(BASE_CHANNELS)}: channels (b, 2b)", "categorical"),
-            ("augment", _values(AUGMENTATIONS), "categorical"),
+            ("augment", augment_choices(mirror), "categorical"),
             ("code size", str(cfg.latent_dim), FIXED),
             ("decoder", cfg.decoder, FIXED),
             ("kernel size", str(cfg.kernel_size), FIXED),

@@ -125,6 +125,8 @@ def test_the_start_rebuilds_the_default_strategy_exactly_and_another_point_diffe
     groups = training.param_groups(other.build(), other.spec.lr, other.spec.lr_scales)
     assert sorted(g["lr"] for g in groups) == pytest.approx([1.5e-3, 3e-3])  # the encoder at half the head's
     assert [row[0] for row in finetune.clf_space_rows(default)][:4] == list(START)
+    clothing, digits = (finetune.clf_space_rows(default, mirror)[-1][1] for mirror in (True, False))
+    assert "flip + rotation" in clothing and "flip +" not in digits and "no flip" in digits
 
 
 # ----------------------------------------------------------------------------- the study

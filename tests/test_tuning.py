@@ -120,6 +120,15 @@ def test_the_space_table_names_every_searched_parameter_and_the_start_s_fixed_se
     assert "| weight_decay | 0.0001 to 0.1: AdamW only | continuous, log scale |  |  |" in table
 
 
+def test_the_space_table_says_where_the_augmentation_trains_without_its_flip():
+    search = _search(trial_epochs=1)
+    digits = replace(search, train=replace(search.train, mirror=False))
+    clothing_row, digits_row = (dict((n, v) for n, v, _ in tuning.space_rows(s))["augment"] for s in (search, digits))
+    assert clothing_row == "off, flip + shift 2 px"  # the choices as Optuna names them, unchanged for clothing
+    assert digits_row.startswith(clothing_row) and "without the flip" in digits_row
+    assert data.fitted(tuning.AUGMENTATIONS["flip + shift 2 px"], digits.train).flip is False  # as the loop trains it
+
+
 def test_a_start_with_the_resize_decoder_is_a_point_of_the_space_and_its_trials_resize(tmp_path):
     start = (replace(START[0], decoder="resize"), START[1])
     search = _search(start=start, trial_epochs=1)
