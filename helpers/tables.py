@@ -5,21 +5,22 @@
 `tables.tex`."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from .models import (DCGAN, VAE, AEConfig, AutoEncoder, EncoderClassifier, GANConfig, HW1Autoencoder, HW1Net,
                      SimCLRNet, count_parameters)
 from .findings import collections as collection_text
+from .findings.words import OPTIMIZERS, SCHEDULES
 from .report import latex_value
 from .sidebyside import MODEL_COLUMNS, in_order, model_cells
-from .tuning import FIXED
+from .data import Augment
+from .training import TrainSpec
+from .tuning import FIXED, configuration
 from .tuning import space_rows as searched_space
 
 SPACE_LABELS = {"lr": "learning rate", "weight_decay": "AdamW's weight decay", "batch_factor": "batch-size factor",
                 "schedule": "schedule", "optimizer": "optimizer", "base_channels": "base width $b$",
                 "augment": "augmentation"}
-SCHEDULES = {"cosine": "cosine", "warmup_cosine": "warm-up + cosine", "onecycle": "one-cycle",
-             "plateau": "halved on plateau", None: "constant"}
-OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
-              "nesterov": "Nesterov SGD"}
 
 
 def _named(values: str) -> str:
@@ -54,21 +55,50 @@ def _times(channels) -> str:
     return ", ".join(str(c) for c in channels)
 
 
+def _spec(spec: dict) -> TrainSpec:
+    """A training recipe as `metrics.json` records it, rebuilt."""
+    augment = Augment(**spec["augment"]) if spec.get("augment") else None
+    return TrainSpec(**{**spec, "augment": augment, "lr_scales": tuple(map(tuple, spec.get("lr_scales", ())))})
+
+
+def tuned_autoencoder(metrics: dict) -> tuple[AEConfig, dict] | None:
+    """Section 2's tuned autoencoder, (configuration, recipe as `metrics.json` records recipes), where the paired
+    cross-validation kept it for the later sections (`search_cv.later_sections_use`) and it differs from section
+    1's hand-set one; else None. The recipe is the tuned point of the search space (`tuning.configuration`) on
+    the hand-set model's budget, as stage 2 trains it."""
+    found, section1 = metrics.get("search_cv", {}), metrics.get("autoencoder", {})
+    if found.get("later_sections_use") != "tuned" or found.get("tuned_is_hand_set") or "spec" not in section1:
+        return None
+    start = (_ae_config(section1["config"]), _spec(section1["spec"]))
+    cfg, spec = configuration(found["tuned_params"], start)
+    recipe = asdict(spec)
+    return cfg, {**recipe, "augment": recipe["augment"] and asdict(spec.augment)}
+
+
+def _autoencoder_rows(title: str, cfg: AEConfig) -> list[tuple[str, str, int]]:
+    k, code, widths = cfg.kernel_size, cfg.latent_dim, cfg.channels
+    grow = "upsample + conv" if cfg.decoder == "resize" else "transposed conv, stride 2,"
+    bn = ", batch norm, ReLU" if cfg.batch_norm else ", ReLU"
+    encoder = f"conv {k}$\\times${k}, stride 2, {_times(widths)} channels{bn}; linear to a {code}-number code"
+    decoder = (f"linear to {widths[-1]}$\\times$7$\\times$7; {grow} {k}$\\times${k}, "
+               f"{_times(list(reversed(widths))[1:] + [1])} channels; sigmoid")
+    ae = AutoEncoder(cfg)
+    return [(f"{title}: encoder", encoder, count_parameters(ae.encoder)),
+            ("\\quad decoder", decoder, count_parameters(ae.decoder))]
+
+
 def architectures(metrics: dict) -> list[tuple[str, str, int]]:
     """(network, its blocks in words, parameters) for every network of the run, built from the configurations
     in `metrics` (parameters counted on the built network, so they are the run's own)."""
     if "config" not in metrics.get("autoencoder", {}):
         return []  # the notebook's section 1 has not run: the build stops at its first missing metric
     ae_cfg = _ae_config(metrics["autoencoder"]["config"])
-    k, code, widths = ae_cfg.kernel_size, ae_cfg.latent_dim, ae_cfg.channels
-    grow = "upsample + conv" if ae_cfg.decoder == "resize" else "transposed conv, stride 2,"
-    bn = ", batch norm, ReLU" if ae_cfg.batch_norm else ", ReLU"
-    encoder = f"conv {k}$\\times${k}, stride 2, {_times(widths)} channels{bn}; linear to a {code}-number code"
-    decoder = (f"linear to {widths[-1]}$\\times$7$\\times$7; {grow} {k}$\\times${k}, "
-               f"{_times(list(reversed(widths))[1:] + [1])} channels; sigmoid")
-    ae = AutoEncoder(ae_cfg)
-    rows = [("Autoencoder: encoder", encoder, count_parameters(ae.encoder)),
-            ("\\quad decoder", decoder, count_parameters(ae.decoder))]
+    tuned = tuned_autoencoder(metrics)
+    rows = _autoencoder_rows("Autoencoder" if tuned is None else "Hand-set autoencoder", ae_cfg)
+    if tuned is not None:  # the later models build on the tuned one: its widths are theirs
+        ae_cfg = tuned[0]
+        rows += _autoencoder_rows("Tuned autoencoder", ae_cfg)
+    code, widths = ae_cfg.latent_dim, ae_cfg.channels
     if "config" in metrics.get("vae", {}):
         vae_cfg = _ae_config(metrics["vae"]["config"])
         kind = "upsample + conv" if vae_cfg.decoder == "resize" else "transposed-conv"
@@ -100,7 +130,7 @@ def architectures(metrics: dict) -> list[tuple[str, str, int]]:
 
 
 def _lr(value: float) -> str:
-    return f"{value:g}"
+    return f"{value:.3g}"  # a searched rate to three digits
 
 
 def _augment(augment: dict | None) -> str:
@@ -130,7 +160,11 @@ def _views(views: dict) -> str:
 def training_settings(metrics: dict) -> list[tuple[str, ...]]:
     """(model, optimizer with its learning rate and schedule, batch, epochs, augmentation and other) for each
     trained model."""
-    specs = [("Autoencoder", metrics.get("autoencoder", {}).get("spec"), "MSE per pixel")]
+    tuned = tuned_autoencoder(metrics)
+    specs = [("Autoencoder" if tuned is None else "Hand-set autoencoder", metrics.get("autoencoder", {}).get("spec"),
+              "MSE per pixel")]
+    if tuned is not None:
+        specs.append(("Tuned autoencoder", tuned[1], "MSE per pixel"))
     if "finetune_hw1" in metrics:
         recipe = metrics["finetune_hw1"]["recipe"]
         specs.append(("Homework 1 network", recipe, f"early stopping, patience {recipe['patience']}"))

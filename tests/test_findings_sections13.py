@@ -227,6 +227,20 @@ def test_the_cross_validated_finding_carries_both_scores_and_parameters_or_says_
     assert "±" not in alone and "nothing to compare" in alone
 
 
+def test_the_cross_validated_finding_says_which_autoencoder_the_later_sections_build_on_and_its_settings():
+    params = {"base_channels": 48, "batch_factor": 0.5, "lr": 0.0098, "optimizer": "adamw", "weight_decay": 0.02,
+              "schedule": "onecycle", "augment": "off"}
+    tuned = fs.search_cv_finding(_cv(0.0095, later_sections_use="tuned", tuned_params=params))
+    assert "build on the tuned autoencoder" in tuned and "48 and 96" in tuned and "half the hand-set batch" in tuned
+    assert "AdamW (weight decay 0.020)" in tuned and sig(0.0098 * 0.5 ** 0.5, 2) in tuned and "one-cycle" in tuned
+    assert "556,833 parameters" in tuned.split("tuned autoencoder")[1]
+    kept = fs.search_cv_finding(_cv(0.0100, later_sections_use="hand-set", tuned_params=params))
+    assert "build on the hand-set autoencoder" in kept and "48 and 96" not in kept
+    same = fs.tuned_settings({**params, "batch_factor": 1.0, "optimizer": "adam", "augment": "flip + shift 2 px"})
+    assert "the hand-set batch" in same and "square root" not in same and "weight decay" not in same
+    assert "flip + shift 2 px" in same
+
+
 def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays():
     promoted = {"rows": {"hand-set": {"val_mse": 0.0103, "search_value": 0.5},
                          "finalist 1": {"val_mse": 0.0101, "search_value": 0.4}}, "chosen": "finalist 1"}
@@ -423,7 +437,7 @@ def test_each_homework_1_accuracy_names_its_run():
 
 def test_the_speed_verdict_counts_the_pretraining_seconds():
     row = lambda s, whole=None, epochs=8: {"seconds_to_90": s, "whole_seconds_to_90": whole, "epochs": epochs}  # noqa: E731
-    assert "does not speed learning" in ff.speed_verdict(row(41.0, 253.0), row(31.0))
+    assert "does not speed its learning" in ff.speed_verdict(row(41.0, 253.0), row(31.0))
     assert "not once its own seconds are counted" in ff.speed_verdict(row(20.0, 253.0), row(31.0))
     assert "stays faster" in ff.speed_verdict(row(20.0, 25.0), row(31.0))
     assert "within its 8 epochs" in ff.speed_verdict(row(20.0, 253.0), row(None))

@@ -341,6 +341,14 @@ def test_the_generator_summary_names_the_scores_kept_the_ones_dropped_and_ranks_
     assert "The only class-conditional generator, per-class, is ranked on its own" in text
     assert "(it used the labels)" in text
     assert gen_text.summary(quality.metrics(SCORES, GROUPS, judge="HW1 network from scratch")) == text
+    passing = _segment(text, "the ranking reads (", (".",)).split(")")[1]
+    assert "Fréchet distance" in passing and "coverage" in passing and "density" not in passing
+    assert "of the others" not in text  # no score outside the ranking passes in SCORES
+    passed = {"frechet": True, "density": False, "coverage": True, "recall": True, "precision": False}
+    made = gen_text.checks({"ranked_by": ["frechet", "coverage"], "checks": {
+        by: {"passed": ok, "noise_not_last": [] if ok else ["gan"], "real_not_above": {}} for by, ok in passed.items()}})
+    others = _segment(made, "of the others", (".",))  # a score that passes but ranks nothing, said apart
+    assert "recall" in others and all(score not in others for score in ("Fréchet", "density", "coverage", "precision"))
     calm = gen_text.summary(_json(quality.metrics(_calm_scores(), GROUPS)))
     unconditional = _segment(calm, "Among the 3 unconditional generators", ("The only",))
     assert "mixture" in unconditional and sig(0.93) in unconditional  # density ranks once it passes

@@ -183,6 +183,29 @@ def test_the_architecture_table_counts_the_built_networks():
     assert "Autoencoder & Adam, rate 0.002, cosine & 32 & 8 & none" in tex and "94{,}410" in tex
 
 
+def test_the_method_tables_show_the_tuned_autoencoder_that_the_later_models_build_on():
+    from helpers import models
+    hand_set = models.AEConfig(decoder="resize")
+    spec = {"optimizer": "adam", "lr": 0.002, "scheduler": "cosine", "batch_size": 32, "epochs": 8, "augment": None,
+            "weight_decay": 0.0, "seed": 0, "lr_scales": []}
+    params = {"augment": "off", "base_channels": 48, "batch_factor": 0.5, "lr": 0.0097, "optimizer": "adam",
+              "schedule": "onecycle"}
+    metrics = {"autoencoder": {"config": hand_set.as_dict(), "spec": spec}, "simclr": {},
+               "search_cv": {"later_sections_use": "tuned", "tuned_is_hand_set": False, "tuned_params": params}}
+    rows = {name: n for name, _, n in tables.architectures(metrics)}
+    tuned = models.AEConfig(channels=(48, 96), decoder="resize")
+    assert rows["Hand-set autoencoder: encoder"] == models.count_parameters(models.AutoEncoder(hand_set).encoder)
+    assert rows["Tuned autoencoder: encoder"] == models.count_parameters(models.AutoEncoder(tuned).encoder)
+    assert rows["SimCLR"] == models.count_parameters(models.SimCLRNet(tuned))  # the later models: the tuned widths
+    assert rows["Encoder + two-layer head"] == models.count_parameters(
+        models.EncoderClassifier(models.AutoEncoder(tuned).encoder, "mlp"))
+    tex = tables.tables_tex(metrics)  # half the batch, the rate times the square root of a half, the same epochs
+    assert "Tuned autoencoder & Adam, rate 0.00686, one-cycle & 16 & 8 & none" in tex
+    assert "Hand-set autoencoder & Adam, rate 0.002, cosine & 32 & 8" in tex
+    kept = {**metrics, "search_cv": {**metrics["search_cv"], "later_sections_use": "hand-set"}}
+    assert "Tuned" not in tables.tables_tex(kept) and tables.tuned_autoencoder(kept) is None
+
+
 def _figure_record(folder: Path, name: str, width: float, font: float) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.json").write_text(json.dumps({"width_in": width, "height_in": 2.0, "smallest_font_pt": font}))

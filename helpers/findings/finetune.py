@@ -46,13 +46,14 @@ def speed_verdict(pretrained: dict, scratch: dict) -> str:
     if mine is None and theirs is None:
         return ""
     if mine is None:
-        return " Pretraining does not speed learning here: only the network from scratch reaches 90%."
+        return (" Pretraining Homework 1's network does not speed its learning here: only the network from "
+                "scratch reaches 90%.")
     if theirs is None:
         return (" Pretraining buys what training from scratch does not reach within its "
                 f"{plural(scratch['epochs'], 'epoch')}.")
     if mine >= theirs:
-        return (" So with every label, pretraining does not speed learning here (one run each), even before "
-                "its own seconds are counted.")
+        return (" So with every label, pretraining Homework 1's network does not speed its learning here (one run "
+                "each), even before its own seconds are counted.")
     whole = pretrained.get("whole_seconds_to_90") or mine
     return (" Pretraining gives the faster start, " + ("and stays faster with its own seconds counted."
                                                         if whole < theirs else

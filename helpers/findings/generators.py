@@ -17,6 +17,7 @@ MEASURE_WORDS = {"frechet": "Fréchet distance", "density": "density", "coverage
                  "precision": "precision", "recall": "recall", "mean_top_probability": "mean top probability",
                  "confident_share": "confident share"}
 ASPECTS = {"frechet": "overall", "density": "fidelity", "coverage": "diversity"}  # what each ranked one reads
+ASPECT_WORDS = {"overall": "overall quality", "fidelity": "fidelity", "diversity": "diversity"}
 USED_LABELS = {"class-conditional": "it used the labels"}  # group label -> why it is ranked apart
 REFERENCE_WORDS = {FLOOR: "real held-out images", MEMORY: "real training images", CEILING: "uniform noise"}
 
@@ -110,15 +111,24 @@ def checks(found: dict) -> str:
         judge += f" ({named}, which never saw an autoencoder)"
     text = (f"In the features of {judge}, a score ranks generators only if real held-out and training images "
             f"score better than every generator and uniform noise worse than every other set.")
-    if kept:
-        text += f" {capital(_scores(kept))} {'passes' if len(kept) == 1 else 'pass'}."
+    default = found.get("default_ranked_by", list(ASPECTS))
+    ranked_kept, other_kept = [by for by in kept if by in default], [by for by in kept if by not in default]
+    reads = join([f"{MEASURE_WORDS[by]} for {ASPECT_WORDS[ASPECTS[by]]}" for by in default if by in ASPECTS])
+    if ranked_kept:
+        text += (f" Of the scores the ranking reads ({reads}), {_scores(ranked_kept)} "
+                 f"{'passes' if len(ranked_kept) == 1 else 'pass'}")
+        text += (f"; of the others, reported beside them, {_scores(other_kept)} "
+                 f"{'passes' if len(other_kept) == 1 else 'pass'} too." if other_kept else ".")
+    elif other_kept:
+        text += (f" None of the scores the ranking reads ({reads}) passes; of the others, {_scores(other_kept)} "
+                 f"{'passes' if len(other_kept) == 1 else 'pass'}.")
     if dropped:
         noisy = [by for by in dropped if found_checks[by]["noise_not_last"]]
         reached = [by for by in dropped if any(found_checks[by]["real_not_above"].values())]
         reasons = ([f"uniform noise is not last on {_scores(noisy)}"] if noisy else []) + (
             [f"a generator reaches real images on {_scores(reached)}"] if reached else [])
         text += f" {capital(_scores(dropped))} {'is' if len(dropped) == 1 else 'are'} dropped, since {'; '.join(reasons)}."
-    ranked_by, default = found["ranked_by"], found.get("default_ranked_by", list(ASPECTS))
+    ranked_by = found["ranked_by"]
     failed = [by for by in default if by not in ranked_by]
     if not ranked_by:
         text += " No score of the ranking passes, so the generators are not ranked."

@@ -4,7 +4,7 @@ cross-validated comparison at the final budget (`search_cv`). Each returns plain
 its "Measured:" label."""
 from __future__ import annotations
 
-from .words import capital, join, plural, plus_minus, sig, signed, verdict
+from .words import OPTIMIZERS, SCHEDULES, capital, join, plural, plus_minus, sig, signed, verdict
 
 KINDS = ("tpe", "random", "grid")  # the order in which the searches are named
 
@@ -154,6 +154,34 @@ def search_finding(cv: dict) -> str:
     return f"{head}: at the final budget it is worse than the hand-set one."
 
 
+BATCH_WORDS = {0.5: "half the hand-set batch", 1.0: "the hand-set batch", 2.0: "twice the hand-set batch",
+               4.0: "four times the hand-set batch"}
+
+
+def tuned_settings(params: dict) -> str:
+    """A point of the autoencoder's search space in words: 'channels 48 and 96; half the hand-set batch; Adam at
+    a learning rate of 0.0069 (the searched 0.0097 times the square root of the batch factor) with a one-cycle
+    schedule; no augmentation'."""
+    width, factor = params["base_channels"], params["batch_factor"]
+    optimizer = OPTIMIZERS.get(params["optimizer"], params["optimizer"])
+    if params["optimizer"] == "adamw":  # the space decays AdamW's weights only
+        optimizer += f" (weight decay {sig(params['weight_decay'], 2)})"
+    rate = f"a learning rate of {sig(params['lr'] * factor ** 0.5, 2)}" + (
+        "" if factor == 1 else f" (the searched {sig(params['lr'], 2)} times the square root of the batch factor)")
+    batch = BATCH_WORDS.get(factor, f"{factor:g} times the hand-set batch")
+    augment = "no augmentation" if params["augment"] == "off" else f"augmentation ({params['augment']})"
+    return (f"channels {width} and {2 * width}; {batch}; {optimizer} at {rate} with a "
+            f"{SCHEDULES.get(params['schedule'], params['schedule'])} schedule; {augment}")
+
+
+def later_model(cv: dict) -> str:
+    """Which autoencoder the later sections build on, with the tuned one's settings where it is that one."""
+    if cv.get("later_sections_use") != "tuned" or cv.get("tuned_is_hand_set") or "tuned_params" not in cv:
+        return "The later sections build on the hand-set autoencoder."
+    return (f"The later sections build on the tuned autoencoder: {tuned_settings(cv['tuned_params'])} "
+            f"({cv['tuned_parameters']:,} parameters).")
+
+
 def search_cv_finding(cv: dict) -> str:
     """The paired cross-validation of `search_cv`: both means with their spread over folds, the parameters,
     and `search_finding`'s verdict."""
@@ -164,7 +192,7 @@ def search_cv_finding(cv: dict) -> str:
             f"best configuration ({'found by ' + cv['compared_from'] + '; ' if cv.get('compared_from') else ''}"
             f"{cv['tuned_parameters']:,} parameters) scores "
             f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one "
-            f"({cv['hand_set_parameters']:,} parameters). " + search_finding(cv))
+            f"({cv['hand_set_parameters']:,} parameters). " + search_finding(cv) + " " + later_model(cv))
 
 
 def promotion_sentence(cv: dict, promotion: dict) -> str:

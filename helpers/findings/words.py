@@ -137,6 +137,12 @@ def relation(difference: float, call: int, above: str = "above", below: str = "b
     return f"{abs(100 * difference):.1f} points {above if call > 0 else below}"
 
 
+SCHEDULES = {"cosine": "cosine", "warmup_cosine": "warm-up + cosine", "onecycle": "one-cycle",
+             "plateau": "halved on plateau", None: "constant"}  # a learning-rate schedule by name
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
+              "nesterov": "Nesterov SGD"}  # an optimizer by name
+
+
 STRATEGY_SHORT = {  # a fine-tuning strategy's name in a sentence
     "fine-tuned (tuned)": "the tuned fine-tuning",
     "fine-tuned (one lr)": "fine-tuning at one learning rate",
@@ -144,6 +150,7 @@ STRATEGY_SHORT = {  # a fine-tuning strategy's name in a sentence
 
 
 LEGEND_WORDS = {  # a run's short name (a cache key, kept as it is) as a figure's legend prints it
+    "fine-tuned (tuned)": "fine-tuned, searched settings",
     "fine-tuned (one lr)": "fine-tuned, one learning rate",
     "fine-tuned (encoder lr x0.1)": "fine-tuned, encoder at 0.1 × the head's learning rate"}
 
