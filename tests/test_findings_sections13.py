@@ -233,11 +233,10 @@ def test_the_cross_validated_finding_says_which_autoencoder_the_later_sections_b
     tuned = fs.search_cv_finding(_cv(0.0095, later_sections_use="tuned", tuned_params=params))
     assert "build on the tuned autoencoder" in tuned and "48 and 96" in tuned and "half the hand-set batch" in tuned
     assert "AdamW (weight decay 0.020)" in tuned and sig(0.0098 * 0.5 ** 0.5, 2) in tuned and "one-cycle" in tuned
-    assert "556,833 parameters" in tuned.split("tuned autoencoder")[1]
     kept = fs.search_cv_finding(_cv(0.0100, later_sections_use="hand-set", tuned_params=params))
     assert "build on the hand-set autoencoder" in kept and "48 and 96" not in kept
     same = fs.tuned_settings({**params, "batch_factor": 1.0, "optimizer": "adam", "augment": "flip + shift 2 px"})
-    assert "the hand-set batch" in same and "square root" not in same and "weight decay" not in same
+    assert "the hand-set batch" in same and sig(0.0098, 2) in same and "weight decay" not in same
     assert "flip + shift 2 px" in same
 
 
@@ -409,13 +408,13 @@ def _sweep(ae: list[float], pca: list[float], sizes=(2, 8, 32, 128)) -> dict:
 
 def test_the_code_size_reading_follows_where_pca_overtakes():
     crossing = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]))
-    assert "from code 32 to code 128" in crossing and "factor of 2.3" in crossing and "only 1.1" in crossing
-    assert "smaller than 128" in crossing and "0.65 times PCA's" in crossing  # 0.030 / 0.046 at code 2
+    assert "from code 32 to code 128" in crossing.lower() and "factor of 2.3" in crossing and "only 1.1" in crossing
+    assert "below code 128" in crossing.lower() and "0.65 times PCA's" in crossing  # 0.030 / 0.046 at code 2
     ahead = fa.code_size_reading(_sweep([0.030, 0.019, 0.012, 0.006], [0.046, 0.027, 0.015, 0.0065]))
     assert "0.65 of PCA's at code 2" in ahead and "0.92 at code 128" in ahead and "narrows" in ahead
     main = {"test_mse": 0.008, "latent_dim": 32, "epochs": 20, "images": 54000}
     budget = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]), main)
-    assert "0.0080 against the sweep's 0.014" in budget and "short training, not the code" in budget
+    assert "0.0080 against the sweep's 0.014" in budget and "short training holds its error up" in budget
     capacity = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]),
                                     {**main, "test_mse": 0.0135})
     assert "capacity is the likelier limit" in capacity and "short training" not in capacity

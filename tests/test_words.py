@@ -51,3 +51,13 @@ def test_an_interval_is_rounded_to_its_half_width_with_true_minus_signs():
     assert words.interval(d) == "−0.17 [−0.26, −0.08]"
     assert words.interval(d, brackets=False) == "−0.17, 95% interval −0.26 to −0.08"
     assert words.interval({"mean": 0.00443, "low": 0.00410, "high": 0.00476}) == "0.0044 [0.0041, 0.0048]"
+
+
+def test_the_machine_is_named_in_words_from_the_run_s_device():
+    from helpers import runtime
+    cpu = words.machine("cpu (AMD EPYC (family 25, model 1); AVX2, no native bf16; 2 threads)")
+    assert cpu == "an AMD EPYC (family 25, model 1) CPU (AVX2, no native bf16; 2 threads)"
+    assert words.machine("cpu (Neoverse-V2; 4 threads)").startswith("a Neoverse-V2 CPU")
+    assert words.machine("cuda (NVIDIA H200)") == "one NVIDIA H200 GPU"
+    here = words.machine(runtime.device_name(runtime.select_device()))  # this machine's own name, in words
+    assert not here.startswith(("cpu", "cuda")) and ("CPU" in here or "GPU" in here)

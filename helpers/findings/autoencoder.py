@@ -205,12 +205,12 @@ def _budget_evidence(code: dict, main: dict | None) -> str:
     if not main or f"code_{main['latent_dim']}" not in code:
         return ", which the study does not separate"
     swept = code[f"code_{main['latent_dim']}"]["ae_test_mse"]
-    said = (f". The main model shows which: at code {main['latent_dim']}, trained for "
+    said = (f". The main model tells which: at code {main['latent_dim']}, trained for "
             f"{plural(main['epochs'], 'epoch')} on {main['images']:,} images, it reaches a test MSE of "
             f"{sig(main['test_mse'], 2)} against the sweep's {sig(swept, 2)}")
     if main["test_mse"] < 0.9 * swept:
-        return said + (", so the sweep's short training, not the code, holds its error up (whether a network "
-                       "trained that long also beats PCA at the large codes, the study does not measure)")
+        return said + (", so the sweep's short training holds its error up (whether so long a training also beats "
+                       "PCA at the large codes is not measured)")
     return said + ", so more training barely helps, and the decoder's capacity is the likelier limit"
 
 
@@ -243,18 +243,16 @@ def code_size_reading(code: dict, main: dict | None = None) -> str:
                 f"the autoencoder's from the smallest code on, so at this budget "
                 f"({plural(code['epochs'], 'epoch')} on {code['images']:,} images) the network does not beat a "
                 f"linear code at all.")
-    return (f"A reading of the crossing: from code {below} to code {large}, PCA's test MSE falls by a factor of "
+    return (f"From code {below} to code {large}, PCA's test MSE falls by a factor of "
             f"{sig(fall('pca', below, large), 2)} ({sig(row(below)['pca_test_mse'], 2)} to "
-            f"{sig(row(large)['pca_test_mse'], 2)}), as each added component removes the largest remaining "
-            f"share of the pixel variance and its error is the least any linear code of that size can reach, "
-            f"while the autoencoder's falls by a factor of only {sig(fall('ae', below, large), 2)} "
-            f"({sig(row(below)['ae_test_mse'], 2)} to {sig(row(large)['ae_test_mse'], 2)}). The network "
-            f"puts the extra numbers to little use: its error is held up by something other than the code's "
-            f"size, the sweep's training ({plural(code['epochs'], 'epoch')} on {code['images']:,} images) or "
-            f"the decoder's capacity{_budget_evidence(code, main)}. With codes smaller than {first}, "
-            f"which cannot hold every detail, the nonlinear decoder wins: its error is as low as "
-            f"{sig(min(row(k)['ae_test_mse'] / row(k)['pca_test_mse'] for k in sizes), 2)} "
-            f"times PCA's.")
+            f"{sig(row(large)['pca_test_mse'], 2)}), each added component removing the largest remaining share "
+            f"of the pixel variance (the least error any linear code of that size can reach), while the "
+            f"autoencoder's falls by a factor of only {sig(fall('ae', below, large), 2)} "
+            f"({sig(row(below)['ae_test_mse'], 2)} to {sig(row(large)['ae_test_mse'], 2)}): its error is held up "
+            f"not by the code's size but by the sweep's training ({plural(code['epochs'], 'epoch')} on "
+            f"{code['images']:,} images) or the decoder's capacity{_budget_evidence(code, main)}. Below code "
+            f"{first}, where no code holds every detail, the nonlinear decoder wins, with an error as low as "
+            f"{sig(min(row(k)['ae_test_mse'] / row(k)['pca_test_mse'] for k in sizes), 2)} times PCA's.")
 
 
 def main_summary(autoencoder: dict) -> str:

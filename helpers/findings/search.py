@@ -159,27 +159,25 @@ BATCH_WORDS = {0.5: "half the hand-set batch", 1.0: "the hand-set batch", 2.0: "
 
 
 def tuned_settings(params: dict) -> str:
-    """A point of the autoencoder's search space in words: 'channels 48 and 96; half the hand-set batch; Adam at
-    a learning rate of 0.0069 (the searched 0.0097 times the square root of the batch factor) with a one-cycle
-    schedule; no augmentation'."""
+    """A point of the autoencoder's search space in words: 'channels 48 and 96, half the hand-set batch, Adam at a
+    learning rate of 0.0069 with a one-cycle schedule, no augmentation' (the rate as it trains: the searched one
+    times the square root of the batch factor)."""
     width, factor = params["base_channels"], params["batch_factor"]
     optimizer = OPTIMIZERS.get(params["optimizer"], params["optimizer"])
     if params["optimizer"] == "adamw":  # the space decays AdamW's weights only
         optimizer += f" (weight decay {sig(params['weight_decay'], 2)})"
-    rate = f"a learning rate of {sig(params['lr'] * factor ** 0.5, 2)}" + (
-        "" if factor == 1 else f" (the searched {sig(params['lr'], 2)} times the square root of the batch factor)")
     batch = BATCH_WORDS.get(factor, f"{factor:g} times the hand-set batch")
     augment = "no augmentation" if params["augment"] == "off" else f"augmentation ({params['augment']})"
-    return (f"channels {width} and {2 * width}; {batch}; {optimizer} at {rate} with a "
-            f"{SCHEDULES.get(params['schedule'], params['schedule'])} schedule; {augment}")
+    return (f"channels {width} and {2 * width}, {batch}, {optimizer} at a learning rate of "
+            f"{sig(params['lr'] * factor ** 0.5, 2)} with a {SCHEDULES.get(params['schedule'], params['schedule'])} "
+            f"schedule, {augment}")
 
 
 def later_model(cv: dict) -> str:
     """Which autoencoder the later sections build on, with the tuned one's settings where it is that one."""
     if cv.get("later_sections_use") != "tuned" or cv.get("tuned_is_hand_set") or "tuned_params" not in cv:
         return "The later sections build on the hand-set autoencoder."
-    return (f"The later sections build on the tuned autoencoder: {tuned_settings(cv['tuned_params'])} "
-            f"({cv['tuned_parameters']:,} parameters).")
+    return f"The later sections build on the tuned autoencoder ({tuned_settings(cv['tuned_params'])})."
 
 
 def search_cv_finding(cv: dict) -> str:

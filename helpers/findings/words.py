@@ -163,3 +163,17 @@ def legend(name: str) -> str:
 def strategy(name: str) -> str:
     """A classifier strategy's name as a sentence says it (`STRATEGY_SHORT`; other names as they are)."""
     return STRATEGY_SHORT.get(name, name)
+
+
+def machine(device: str) -> str:
+    """The device a run names (`runtime.device_name`: "cpu (NAME; features; N threads)", "cuda (NAME)") as a
+    sentence says it: "an AMD EPYC (family 25, model 1) CPU (AVX2, no native bf16; 2 threads)"."""
+    kind, _, inside = device.partition(" (")
+    inside = inside[:-1] if inside.endswith(")") else inside
+    if kind == "cpu":
+        name, _, rest = inside.partition("; ")
+        return f"{'an' if name[:1].upper() in 'AEIOU' else 'a'} {name} CPU" + (f" ({rest})" if rest else "")
+    if kind == "cuda":
+        return f"one {inside} GPU" if inside else "one CUDA GPU"
+    return inside or kind
+
