@@ -118,6 +118,8 @@ def findings(metrics: dict) -> dict:
         found["discussion"] = fr.discussion(metrics)
     if "mixing" in metrics.get("latent", {}):
         found["mixing"] = fl.mixing(metrics["latent"]["mixing"])
+    if "median_mse" in metrics.get("latent", {}).get("generation", {}).get("novelty", {}):
+        found["novelty"] = fl.novelty(metrics["latent"]["generation"]["novelty"])
     if "check" in metrics.get("latent", {}).get("interpolation", {}):
         found["interpolation"] = fl.paths(metrics["latent"]["interpolation"])
         found["interpolation_reading"] = fl.paths_reading(metrics["latent"]["interpolation"])

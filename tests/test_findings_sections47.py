@@ -647,3 +647,15 @@ def test_early_stopping_says_whether_the_run_used_its_whole_budget():
     assert "whole budget of 50 epochs" in text and "best at epoch 47" in text
     assert "until epoch 31 of 50" in text and "best at epoch 21" in text
     assert curves.curves_reading({}) == ""
+
+
+def test_the_novelty_sentence_sets_the_samples_against_test_images_and_reconstructions():
+    found = {"identical": 0, "median_mse": 0.0151, "test_median_mse": 0.0183, "reconstruction_median_mse": 0.0132}
+    smooth = latent_text.novelty(found)
+    assert smooth.startswith("None of them") and "0.015" in smooth and "0.018" in smooth and "0.013" in smooth
+    assert "not copied" in smooth
+    near = latent_text.novelty({**found, "identical": 3, "median_mse": 0.009})
+    assert near.startswith("3 of them") and "may reproduce training images" in near and "not copied" not in near
+    assert latent_text.novelty({k: v for k, v in found.items() if k != "reconstruction_median_mse"}).endswith(
+        "for real test images.")
+

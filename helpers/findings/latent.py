@@ -173,3 +173,22 @@ def paths_reading(interpolation: dict) -> str:
                        "images beyond what the decoder's blur explains.")
     return text + ("level, so once the blur is matched the way through the code is worth no more than a fade, "
                    "and the plain cross-fade's lead is the decoder's blur.")
+
+
+def novelty(found: dict) -> str:
+    """Whether the images decoded from sampled codes are new (`latent.generation.novelty`): the exact copies
+    of a training image, and the median pixel MSE to the nearest training image against two references, real
+    test images and the decoder's reconstructions of them (as smooth as samples, which blur brings closer to
+    everything); samples no nearer than those reconstructions are smooth, not copied."""
+    copies, median = found["identical"], found["median_mse"]
+    head = "none of them equals" if copies == 0 else f"{copies} of them equal"
+    text = (f"{capital(head)} its nearest training image; their median pixel MSE to it is {sig(median, 2)}, "
+            f"against {sig(found['test_median_mse'], 2)} for real test images")
+    recon = found.get("reconstruction_median_mse")
+    if recon is None:
+        return text + "."
+    text += f" and {sig(recon, 2)} for the decoder's reconstructions of those"
+    if median >= recon:
+        return text + (", so the samples lie no nearer the training images than reconstructions of images the "
+                       "network never saw: smooth, not copied.")
+    return text + ", nearer than even those reconstructions, so some samples may reproduce training images."

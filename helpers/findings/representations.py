@@ -185,8 +185,12 @@ def discussion(metrics: dict) -> str:
         text += f"a space level with raw pixels {' and '.join(by_call[0])}"
     else:
         text += "no better a space than raw pixels, neither for nearest neighbours nor with 100 labels"
-    text += (f" (k-NN {percent(code.get('knn_accuracy'))} against {percent(raw.get('knn_accuracy'))}; "
-             f"100 labels {percent(code.get('few_n100'))} against {percent(raw.get('few_n100'))}).")
+    def pct(row: dict, key: str) -> str:  # with its spread over label draws or initializations where measured
+        spread = row.get(f"{key}_std")
+        return percent(row.get(key)) if spread is None or row.get(key) is None else plus_minus(row[key], spread, 100, "%")
+
+    text += (f" (k-NN {pct(code, 'knn_accuracy')} against {pct(raw, 'knn_accuracy')}; "
+             f"100 labels {pct(code, 'few_n100')} against {pct(raw, 'few_n100')}).")
     control = reps.get(code.get("random_control") or "")
     if control:
         said = []
@@ -196,8 +200,8 @@ def discussion(metrics: dict) -> str:
             difference = code[column] - control[column]
             # the larger of the two spreads, as `few_over_random` calls the same comparison
             spread = wider(control.get(f"{column}_std"), code.get(f"{column}_std"))
-            said.append(f"{relation(difference, verdict(difference, spread))} it {words} ({percent(code[column])} against "
-                        f"{plus_minus(control[column], control.get(f'{column}_std'), 100, '%')})")
+            said.append(f"{relation(difference, verdict(difference, spread))} it {words} ({pct(code, column)} against "
+                        f"{pct(control, column)})")
         if said:
             text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
                      f"control for what training adds: the trained code is {join(said)}.")
