@@ -436,11 +436,12 @@ def test_each_homework_1_accuracy_names_its_run():
 
 def test_the_speed_verdict_counts_the_pretraining_seconds():
     row = lambda s, whole=None, epochs=8: {"seconds_to_90": s, "whole_seconds_to_90": whole, "epochs": epochs}  # noqa: E731
-    assert "does not speed its learning" in ff.speed_verdict(row(41.0, 253.0), row(31.0))
+    slower = ff.speed_verdict(row(41.0, 253.0), row(31.0), "fine-tuned encoder")
+    assert "fine-tuned encoder learns no faster" in slower  # the run it judges, by name
     assert "not once its own seconds are counted" in ff.speed_verdict(row(20.0, 253.0), row(31.0))
     assert "stays faster" in ff.speed_verdict(row(20.0, 25.0), row(31.0))
     assert "within its 8 epochs" in ff.speed_verdict(row(20.0, 253.0), row(None))
-    assert "only the network from scratch" in ff.speed_verdict(row(None), row(31.0))
+    assert "never reaches 90%, the network from scratch does" in ff.speed_verdict(row(None), row(31.0))
     assert ff.speed_verdict(row(None), row(None)) == ""
 
 

@@ -38,27 +38,26 @@ def _speed(row: dict, who: str, pretraining: str) -> str:
     return f"{who} reaches 90% at epoch {row['epochs_to_90']} ({sig(row['seconds_to_90'])} s{whole})"
 
 
-def speed_verdict(pretrained: dict, scratch: dict) -> str:
+def speed_verdict(pretrained: dict, scratch: dict, name: str = "pretrained network") -> str:
     """What the two runs' times to 90% validation accuracy mean (the rows `_speed` describes; one run each, so
-    a difference in epochs is no ranking, but seconds are compared as measured): whether pretraining buys a
-    faster start, and whether it still does with its own seconds counted. Empty where neither reached 90%."""
+    a difference in epochs is no ranking, but seconds are compared as measured): whether pretraining buys the
+    `name`d run a faster start, and whether it still does with its own seconds counted. Empty where neither
+    reached 90%."""
     mine, theirs = pretrained.get("seconds_to_90"), scratch.get("seconds_to_90")
     if mine is None and theirs is None:
         return ""
     if mine is None:
-        return (" Pretraining Homework 1's network does not speed its learning here: only the network from "
-                "scratch reaches 90%.")
+        return f" Pretraining does not speed learning here: the {name} never reaches 90%, the network from scratch does."
     if theirs is None:
         return (" Pretraining buys what training from scratch does not reach within its "
                 f"{plural(scratch['epochs'], 'epoch')}.")
     if mine >= theirs:
-        return (" So with every label, pretraining Homework 1's network does not speed its learning here (one run "
-                "each), even before its own seconds are counted.")
+        return (f" So with every label, the {name} learns no faster than the same network from scratch (one run "
+                "each), even before its pretraining's seconds are counted.")
     whole = pretrained.get("whole_seconds_to_90") or mine
-    return (" Pretraining gives the faster start, " + ("and stays faster with its own seconds counted."
-                                                        if whole < theirs else
-                                                        "but not once its own seconds are counted: as a "
-                                                        "way to reach 90% sooner, it does not pay here."))
+    return (f" Pretraining gives the {name} the faster start, " + (
+        "and it stays faster with its own seconds counted." if whole < theirs else
+        "but not once its own seconds are counted: as a way to reach 90% sooner, it does not pay here."))
 
 
 # ----------------------------------------------------------------------------- Homework 1's network
@@ -168,7 +167,7 @@ def encoder_finding(finetune: dict, cv: dict | None = None) -> str:
                  + ("within the folds' spread" if side == 0 else
                     f"{'above' if side > 0 else 'below'} it by more than the folds' spread"))
     return (text + f". In learning speed, {_speed(tuned, 'fine-tuned it', 'the autoencoder training')}, and "
-                   f"{_speed(scratch, 'from scratch it', 'no pretraining')}." + speed_verdict(tuned, scratch))
+                   f"{_speed(scratch, 'from scratch it', 'no pretraining')}." + speed_verdict(tuned, scratch, name))
 
 
 def strategies_sentence(finetune: dict) -> str:

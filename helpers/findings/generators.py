@@ -113,15 +113,13 @@ def checks(found: dict) -> str:
             f"score better than every generator and uniform noise worse than every other set.")
     default = found.get("default_ranked_by", list(ASPECTS))
     ranked_kept, other_kept = [by for by in kept if by in default], [by for by in kept if by not in default]
-    reads = join([f"{MEASURE_WORDS[by]} for {ASPECT_WORDS[ASPECTS[by]]}" for by in default if by in ASPECTS])
-    if ranked_kept:
-        text += (f" Of the scores the ranking reads ({reads}), {_scores(ranked_kept)} "
-                 f"{'passes' if len(ranked_kept) == 1 else 'pass'}")
-        text += (f"; of the others, reported beside them, {_scores(other_kept)} "
-                 f"{'passes' if len(other_kept) == 1 else 'pass'} too." if other_kept else ".")
-    elif other_kept:
-        text += (f" None of the scores the ranking reads ({reads}) passes; of the others, {_scores(other_kept)} "
-                 f"{'passes' if len(other_kept) == 1 else 'pass'}.")
+    if kept:  # the ranking's own scores first; the others are reported beside them and rank nothing
+        first = ranked_kept or other_kept
+        text += f" {capital(_scores(first))} {'passes' if len(first) == 1 else 'pass'}"
+        if ranked_kept and other_kept:
+            text += (f", and so {'does' if len(other_kept) == 1 else 'do'} {_scores(other_kept)}, reported but "
+                     f"ranking nothing")
+        text += "."
     if dropped:
         noisy = [by for by in dropped if found_checks[by]["noise_not_last"]]
         reached = [by for by in dropped if any(found_checks[by]["real_not_above"].values())]

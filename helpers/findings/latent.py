@@ -128,12 +128,12 @@ def paths(interpolation: dict) -> str:
     f, check = interpolation, interpolation["check"]
     means = check["mean_density"]
     inside = plural(f["steps"] - 2, "image")
-    text = (f"Between {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), each image "
-            f"inside a path ({inside} per path) is scored by its density in the judge's features (k = "
-            f"{f['k']}), checked on these paths themselves: real held-out images score "
-            f"{sig(means['real_held_out_images'])} and uniform noise {sig(means['uniform_noise'])}.")
+    text = (f"Between {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), the images "
+            f"inside each path ({inside}) are scored by their density in the judge's features (k = {f['k']}), "
+            f"checked on these paths themselves (real held-out images {sig(means['real_held_out_images'])}, "
+            f"uniform noise {sig(means['uniform_noise'])})")
     if not check["passed"]:
-        return (f"{text} The score fails its check on these paths ({_check_failure(check)}), so it gives no "
+        return (f"{text}. The score fails its check on these paths ({_check_failure(check)}), so it gives no "
                 f"verdict on them: the code path averages {sig(means['code'])} and the cross-fade "
                 f"{sig(means['pixels'])}, unranked.")
     said, wins = [], []
@@ -145,7 +145,7 @@ def paths(interpolation: dict) -> str:
         said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])} "
                     f"({interval(d)}), {AHEAD[interval_call(d)]}")
         wins.append(f"{round(row['code_wins'] * row['pairs']):,} of {row['pairs']:,}")
-    text += " Both kinds of path score between the two, so on these images the score passes its check."
+    text += ": both kinds of path score between the two, so the score passes."
     return (f"{text} Code path against cross-fade, mean density per pair (difference, 95% bootstrap interval): "
             f"{'; '.join(said)}; the code path is higher in {join(wins)} pairs.")
 

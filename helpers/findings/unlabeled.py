@@ -55,8 +55,8 @@ def best(found: Mapping) -> str:
         level = [m["name"] for m in methods(found).values() if key in m and m["name"] != b["name"]
                  and verdict(entry["mean"] - m[key]["mean"], wider(entry.get("std"), m[key].get("std"))) == 0]
         tie = f", level within the spread over draws with {_grouped(level)}" if level else ""
-        parts.append(f"With {int(key[1:]):,} labels the highest mean of the methods that use the unlabeled "
-                     f"images is that of {b['name']}, {_pm(entry)} over {plural(b['draws'], 'draw')}{tie}.")
+        parts.append(f"With {int(key[1:]):,} labels the best of the methods that use the unlabeled images is "
+                     f"{b['name']}, {_pm(entry)} over {plural(b['draws'], 'draw')}{tie}.")
     return " ".join(parts)
 
 
@@ -94,12 +94,14 @@ def tally(found: Mapping, n: int | None = None) -> str:
             s = measured[0][f"n{n}"]
             parts.append(f"{words} is {relation(s['difference'], s['verdict'])} {s['baseline']['name']} "
                          f"(spread {spread_points(s['spread'])})")
-        elif measured:
+        elif measured:  # the level ones counted, the others named
             calls = [m[f"n{n}"]["verdict"] for m in measured]
-            states = join([f"{SHORT_RELATION[c]} in {calls.count(c)}" for c in (1, 0, -1) if c in calls])
-            parts.append(f"{words} is {states} of its {len(measured)} representations against the RBF SVM on "
-                         f"the same one")
-    return f"With {n:,} labels, {join(parts)}." if parts else ""
+            named = lambda c: join([m.get("representation", m["name"]) for m in measured  # noqa: E731
+                                    if m[f"n{n}"]["verdict"] == c])
+            states = join([f"{SHORT_RELATION[c]} in {calls.count(c)} of its {len(measured)} representations"
+                           if c == 0 else f"{SHORT_RELATION[c]} on {named(c)}" for c in (0, 1, -1) if c in calls])
+            parts.append(f"{words}, against the RBF SVM on the same representation, is {states}")
+    return f"With {n:,} labels, {'; '.join(parts)}." if parts else ""
 
 
 def frozen_best(few: Mapping | None, n: int, method: str = "svm") -> dict | None:
@@ -117,18 +119,25 @@ def frozen_best(few: Mapping | None, n: int, method: str = "svm") -> dict | None
 def against_frozen(found: Mapping, few: Mapping | None) -> str:
     """At each aimed label count, the best method that uses the unlabeled images against the best one that
     leaves them aside (`frozen_best`): above, level with (within the larger spread over draws) or below it."""
-    parts = []
+    rows = []
     for key in sorted(found.get("targets") or {}, key=lambda k: int(k[1:])):
         b, f = found.get("best", {}).get(key), frozen_best(few, int(key[1:]))
         if b is None or f is None:
             continue
-        call = verdict(b["mean"] - f["mean"], wider(b.get("std"), f.get("std")))
-        parts.append(f"{RELATION[call]} it with {int(key[1:]):,} labels ({percent(b['mean'])} against "
-                     f"{plus_minus(f['mean'], f.get('std'), 100, '%')} for the RBF SVM on {f['name']})")
-    if not parts:
+        rows.append((int(key[1:]), verdict(b["mean"] - f["mean"], wider(b.get("std"), f.get("std"))), b, f))
+    if not rows:
         return ""
+    one_name = len(rows) > 1 and len({f["name"] for *_, f in rows}) == 1  # then named once, at the end
+    parts, said = [], set()
+    for n, call, b, f in rows:
+        named = "" if one_name else f" for the RBF SVM on {f['name']}"
+        relation_words = "" if call in said else f"{RELATION[call]} it "
+        said.add(call)
+        parts.append(f"{relation_words}with {n:,} labels ({percent(b['mean'])} against "
+                     f"{plus_minus(f['mean'], f.get('std'), 100, '%')}{named})")
+    tail = f", that classifier being the RBF SVM on {rows[0][3]['name']}" if one_name else ""
     return ("The best method that uses the unlabeled images, set against the best classifier that leaves them "
-            f"aside, is {join(parts)}.")
+            f"aside, is {join(parts)}{tail}.")
 
 
 def targets(found: Mapping, few: Mapping | None = None) -> str:
