@@ -125,6 +125,7 @@ def findings(metrics: dict) -> dict:
         found["interpolation_reading"] = fl.paths_reading(metrics["latent"]["interpolation"])
     if "best" in metrics.get("unlabeled", {}):
         found["unlabeled"] = fu.brief(metrics["unlabeled"], metrics.get("few_labels"))
+        found["unlabeled_details"] = fu.details(metrics["unlabeled"])
     return found
 
 

@@ -185,7 +185,12 @@ def summary(found: Mapping, numbers: Mapping[str, float] | None = None, few: Map
 
 
 def brief(found: Mapping, few: Mapping | None = None) -> str:
-    """The report's sentences: the best method, the verdicts against the baselines in short (`tally`), the
-    best method against the best classifier that ignores the unlabeled images (`few`: the few-label table),
-    the aims."""
-    return " ".join(t for t in (best(found), tally(found), against_frozen(found, few), targets(found, few)) if t)
+    """The report body's sentences: the best method that uses the unlabeled images against the best classifier
+    that ignores them (`few`: the few-label table), and the aims; `details` holds the rest for the appendix."""
+    return " ".join(t for t in (against_frozen(found, few), targets(found, few)) if t)
+
+
+def details(found: Mapping) -> str:
+    """The report appendix's sentences: the best method at each aimed label count and the verdicts against the
+    baselines in short (`tally`)."""
+    return " ".join(t for t in (best(found), tally(found)) if t)
