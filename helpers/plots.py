@@ -739,7 +739,7 @@ def simclr_curves(history: History) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.4))
     epochs = history.column("epoch")
     axes[0].plot(epochs, history.column("train_loss"), marker="o", markersize=3)
-    axes[0].set_ylabel("NT-Xent loss")
+    axes[0].set_ylabel("contrastive loss (NT-Xent)")
     axes[0].set_title("contrastive loss (training)")
     axes[1].plot(epochs, history.column("train_pair_accuracy"), marker="o", markersize=3, label="partner found (training views)")
     axes[1].plot(epochs, history.column("knn_monitor"), marker="o", markersize=3, label="k-NN accuracy (validation, monitor)")
@@ -863,20 +863,25 @@ def training_curves(vae_history: History, simclr_history: History, gan_history: 
     VAE's validation negative ELBO and its two terms, SimCLR's contrastive loss with its k-NN monitor on a second
     axis, and the DCGAN's two losses."""
     fig, (vae_ax, simclr_ax, gan_ax) = plt.subplots(1, 3, figsize=(PRINT_WIDTH, 2.25),
-                                                    gridspec_kw={"width_ratios": (1.3, 1, 1)})  # room for a legend
+                                                    gridspec_kw={"width_ratios": (1.15, 1, 1)})  # room for a legend
     epochs = vae_history.column("epoch")
-    for column, label, style in (("val_nelbo", "negative ELBO", "-"), ("val_recon", "reconstruction", "--"),
-                                 ("val_kl", "KL", ":")):
+    for column, label, style in (("val_nelbo", "negative ELBO", "-"), ("val_recon", "reconstruction", "--")):
         vae_ax.plot(epochs, vae_history.column(column), linestyle=style, marker="o", markersize=2.5, label=label)
     if warmup_epochs:
-        vae_ax.axvline(warmup_epochs + 0.5, color="0.6", linewidth=0.8, linestyle="-.",
-                       label=f"warm-up ends (after epoch {warmup_epochs:g})")
-    vae_ax.set(yscale="log", xlabel="epoch", ylabel="nats per image (validation)", title="VAE")
-    vae_ax.legend(loc="center right", handlelength=1.4, borderaxespad=0.2)
+        vae_ax.axvline(warmup_epochs + 0.5, color="0.6", linewidth=0.8, linestyle="-.", label="warm-up ends")
+    vae_ax.set(xlabel="epoch", ylabel="nats per image (validation)", title="VAE")
+    low, high = vae_ax.get_ylim()
+    vae_ax.set_ylim(low, high + 0.6 * (high - low))  # headroom: the legend above the curves
+    vae_ax.legend(loc="upper right", handlelength=1.4, borderaxespad=0.2)
+    kl = vae_ax.twinx()  # the KL term is ten times smaller: its own axis, labelled in its line's colour
+    kl.plot(epochs, vae_history.column("val_kl"), color="C2", linestyle=":", marker="o", markersize=2.5)
+    kl.set_ylabel("KL (dotted)", color="C2")
+    kl.grid(False)
+    kl.spines["right"].set_visible(True)
     epochs = simclr_history.column("epoch")
     simclr_ax.plot(epochs, simclr_history.column("train_loss"), color="C0")
     simclr_ax.set(xlabel="epoch", title="SimCLR")
-    simclr_ax.set_ylabel("NT-Xent loss (training, solid)", color="C0")
+    simclr_ax.set_ylabel("contrastive loss (training, solid)", color="C0")
     monitor = simclr_ax.twinx()  # each axis labelled in its line's colour
     monitor.plot(epochs, simclr_history.column("knn_monitor"), color="C3", linestyle="--")
     monitor.set_ylabel("k-NN accuracy (dashed)", color="C3")

@@ -656,8 +656,9 @@ class Generators:
 
     @property
     def shown(self) -> list[torch.Tensor]:
-        """The first `SHOWN` images of every set, in order."""
-        return [images[:SHOWN] for images, _ in self.sets.values()]
+        """`SHOWN` images of every set, evenly spaced through it: one per class from a set drawn class by class
+        (the per-class mixtures), a random few from the others."""
+        return [images[::max(1, len(images) // SHOWN)][:SHOWN] for images, _ in self.sets.values()]
 
 
 def score_draws(scorer: Scorer, drawn: Sequence[tuple[dict[str, ImageSetEntry], dict]], *,

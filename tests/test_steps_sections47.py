@@ -263,6 +263,11 @@ def test_the_generators_are_scored_in_groups_and_the_closing_table_has_every_rep
     assert sorted(run.generators.groups) == [quality.CONDITIONAL, quality.UNCONDITIONAL]
     assert all(s["n"] == TINY.quality_samples for s in generators["sets"].values())
     assert "DCGAN" in run.generators.groups[quality.UNCONDITIONAL]
+    for (images, drawn_for), shown in zip(run.generators.sets.values(), run.generators.shown):
+        picked = list(range(0, len(images), max(1, len(images) // quality.SHOWN)))[:quality.SHOWN]
+        assert torch.equal(shown, images[picked])  # spread through the set, not its first few
+        if drawn_for is not None:  # a set drawn class by class shows one image of each class
+            assert drawn_for[picked].unique().numel() == min(quality.SHOWN, drawn_for.unique().numel())
     reps = run.metrics["representations"]
     assert list(run.side_by_side.rows) == [key for _, key, _ in sidebyside.ROWS] + ["classifier"]
     assert reps == results.plain(run.side_by_side.rows)
