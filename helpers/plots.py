@@ -827,8 +827,8 @@ def quality_map(scores: dict[str, dict], references: Sequence[str],
     names = [n for n in references] + [n for g in groups.values() for n in g if n in scores]
     fig, axes = plt.subplots(1, 2, figsize=(PRINT_WIDTH, 2.9 + 0.16 * len(names)))
     panels = [("recall", "precision", "recall (share of real images covered by the samples)",
-               "precision (share of samples inside the real manifold)", "Precision and recall (k = {k})", "k"),
-              ("coverage", "density", "coverage (diversity)", "density (fidelity; about 1 for real images)",
+               "precision (share of samples\ninside the real manifold)", "Precision and recall (k = {k})", "k"),
+              ("coverage", "density", "coverage (diversity)", "density (fidelity;\nabout 1 for real images)",
                "Density and coverage (k = {k})", "density_coverage_k")]
     numbered = []  # per panel, each shown point's number -> its place: numbered once the layout is final
     for ax, (x, y, xlabel, ylabel, title, k) in zip(axes, panels):
