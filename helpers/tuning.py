@@ -799,6 +799,7 @@ def final_comparison(search: Search, promoted: dict, runs: dict[str, Run]) -> di
     chosen, rows, splits = promoted["chosen"], promoted["rows"], search.splits
     others = [name for name in rows if name != "hand-set"]
     found = {"folds": search.folds, "epochs": search.epochs, "chosen": chosen, "chosen_from": rows[chosen]["search"],
+             "continuous_ranges": {"lr": list(LR_RANGE), "weight_decay": list(WEIGHT_DECAY_RANGE)},  # for edge notes
              "tuned_is_hand_set": chosen == "hand-set", "hand_set_val_mse": rows["hand-set"]["val_mse"],
              "hand_set_test_mse": mse(runs["hand-set"].model, splits.test, splits, search.eval_batch_size),
              "compared": None}

@@ -240,6 +240,20 @@ def test_the_cross_validated_finding_says_which_autoencoder_the_later_sections_b
     assert "flip + shift 2 px" in same
 
 
+def test_a_tuned_value_at_the_edge_of_its_searched_range_is_said_so():
+    params = {"base_channels": 48, "batch_factor": 1.0, "lr": 0.0097, "optimizer": "adamw", "weight_decay": 0.002,
+              "schedule": "cosine", "augment": "off"}
+    ranges = {"lr": [4e-4, 1e-2], "weight_decay": [1e-4, 1e-1]}
+    cv = _cv(0.0095, later_sections_use="tuned", tuned_params=params, continuous_ranges=ranges)
+    note = fs.edge_note(cv)
+    assert "learning rate" in note and "top tenth" in note and "weight decay" not in note  # 0.002: mid-range
+    assert note in fs.search_cv_finding(cv)
+    low = fs.edge_note({**cv, "tuned_params": {**params, "lr": 0.0005, "weight_decay": 0.09}})
+    assert "bottom tenth" in low and "top tenth" in low  # the rate at the bottom, the decay at the top
+    assert fs.edge_note({**cv, "tuned_params": {**params, "lr": 0.002}}) == ""
+    assert fs.edge_note({**cv, "continuous_ranges": None}) == ""  # a run that recorded no ranges
+
+
 def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays():
     promoted = {"rows": {"hand-set": {"val_mse": 0.0103, "search_value": 0.5},
                          "finalist 1": {"val_mse": 0.0101, "search_value": 0.4}}, "chosen": "finalist 1"}

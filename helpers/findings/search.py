@@ -4,6 +4,8 @@ cross-validated comparison at the final budget (`search_cv`). Each returns plain
 its "Measured:" label."""
 from __future__ import annotations
 
+import math
+
 from .words import OPTIMIZERS, SCHEDULES, capital, join, plural, plus_minus, sig, signed, verdict
 
 KINDS = ("tpe", "random", "grid")  # the order in which the searches are named
@@ -173,11 +175,37 @@ def tuned_settings(params: dict) -> str:
             f"schedule, {augment}")
 
 
+EDGE_SHARE = 0.1  # a searched value within this share of its log range from an edge lies "at the edge"
+RANGE_WORDS = {"lr": "searched learning rate (before its batch scaling)", "weight_decay": "weight decay"}
+
+
+def edge_note(cv: dict) -> str:
+    """Where the tuned configuration's continuous settings (`continuous_ranges`, log scale) lie within
+    `EDGE_SHARE` of their range's edge: a wider range might hold a better value, so the search's answer there is
+    bounded by its space. Empty where none does, or where the run recorded no ranges."""
+    params, ranges = cv.get("tuned_params") or {}, cv.get("continuous_ranges") or {}
+    said = []
+    for name, (low, high) in ranges.items():
+        value = params.get(name)
+        if value is None or not low < high:
+            continue
+        share = (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+        if share >= 1 - EDGE_SHARE or share <= EDGE_SHARE:
+            edge = "top" if share >= 1 - EDGE_SHARE else "bottom"
+            said.append(f"its {RANGE_WORDS.get(name, name)}, {sig(value, 2)}, lies in the {edge} tenth of the "
+                        f"searched range ({sig(low, 1)} to {sig(high, 1)}, log scale)")
+    if not said:
+        return ""
+    return capital(join(said)) + ", so a wider range might hold a better value."
+
+
 def later_model(cv: dict) -> str:
     """Which autoencoder the later sections build on, with the tuned one's settings where it is that one."""
     if cv.get("later_sections_use") != "tuned" or cv.get("tuned_is_hand_set") or "tuned_params" not in cv:
         return "The later sections build on the hand-set autoencoder."
-    return f"The later sections build on the tuned autoencoder ({tuned_settings(cv['tuned_params'])})."
+    note = edge_note(cv)
+    return (f"The later sections build on the tuned autoencoder ({tuned_settings(cv['tuned_params'])})."
+            + (f" {note}" if note else ""))
 
 
 def search_cv_finding(cv: dict) -> str:
