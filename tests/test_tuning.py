@@ -736,6 +736,7 @@ def test_final_comparison_pairs_the_search_s_best_with_the_start_fold_by_fold(tm
     assert found["tuned_test_mse"] == pytest.approx(
         autoencoder.mse(runs["finalist 1"].model, search.splits.test, search.splits))
     assert found["tuned_parameters"] == found["hand_set_parameters"]  # the same widths: only the lr differs
+    assert found["continuous_ranges"] == {"lr": list(tuning.LR_RANGE), "weight_decay": list(tuning.WEIGHT_DECAY_RANGE)}
     text = search_text.final_finding(found, promoted)
     assert f"found by {found['compared_from']}" in text and sig(found["tuned_test_mse"]) in text
     assert "finalist" not in text  # a stage-2 name, not a reader's word
