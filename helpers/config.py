@@ -346,12 +346,12 @@ PROFILES: dict[str, Profile] = {
         sweep_epochs=6,
         compare_limit=12000,  # ablations on a class-balanced subset; the main models train on all 54,000
         folds=5,  # = search_folds, so section 3 reuses section 2's folds of the kept fine-tuning
-        trials=20,  # Hyperband stops most trials after their first rung
+        trials=20,  # meant to be cheap: Hyperband may stop a trial after its first rung
         search_limit=2000,
         search_epochs=4,
         sampler_seeds=3,
-        # few images in small batches for many steps (1,900), so that the unregularized network overfits: at
-        # 30 epochs in batches of 128 (480 steps) its validation MSE was still falling, as on `quick`
+        # few images in small batches for many steps (1,900), so that the unregularized network overfits (a
+        # shorter earlier setting, 30 epochs in batches of 128, left its validation MSE still falling)
         reg_limit=1000,
         reg_epochs=60,
         reg_batch=32,
