@@ -148,7 +148,7 @@ def _kept(finetune: dict) -> dict:
 
 
 def encoder_finding(finetune: dict, cv: dict | None = None) -> str:
-    """Section 1's encoder as a classifier: the kept fine-tuning variant of `finetune` against the same
+    """The kept autoencoder's encoder as a classifier: the kept fine-tuning variant of `finetune` against the same
     network from scratch, in test accuracy, in cross-validated accuracy where `cv` (`finetune_cv`) holds
     both, and in learning speed."""
     tuned, scratch = _kept(finetune), finetune["scratch"]
