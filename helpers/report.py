@@ -97,6 +97,11 @@ def findings(metrics: dict) -> dict:
         found["vae_reading"] = fg.vae_reading(metrics["generators"], decoder) if decoder else ""
         if "dcgan" in metrics["generators"]["sets"]:  # the set report.tex reads on its own
             found["dcgan_coverage"] = fg.coverage_of_real(metrics["generators"])
+    if "likelihood" in metrics.get("vae", {}):
+        vae = metrics["vae"]
+        found["vae_nll"] = plus_minus(vae["likelihood"]["nll"], vae["likelihood"].get("nll_sem"))
+        found["vae_active"] = (f"{vae['active_dims']} of its {vae['config']['latent_dim']} code dimensions active, their "
+                               f"posterior mean varying over the images")
     if "device" in metrics.get("run", {}):
         found["machine"] = machine(metrics["run"]["device"])
     if "encoder" in metrics.get("finetune_seeds", {}).get("stats", {}):  # the strategy repeated over seeds, in words

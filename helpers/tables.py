@@ -80,8 +80,9 @@ def _autoencoder_rows(title: str, cfg: AEConfig) -> list[tuple[str, str, int]]:
     grow = "upsample + conv" if cfg.decoder == "resize" else "transposed conv, stride 2,"
     bn = ", batch norm, ReLU" if cfg.batch_norm else ", ReLU"
     encoder = f"conv {k}$\\times${k}, stride 2, {_times(widths)} channels{bn}; linear to a {code}-number code"
+    between = ", batch norm and ReLU between" if cfg.batch_norm else ", ReLU between"
     decoder = (f"linear to {widths[-1]}$\\times$7$\\times$7; {grow} {k}$\\times${k}, "
-               f"{_times(list(reversed(widths))[1:] + [1])} channels; sigmoid")
+               f"{_times(list(reversed(widths))[1:] + [1])} channels{between}; sigmoid")
     ae = AutoEncoder(cfg)
     return [(f"{title}: encoder", encoder, count_parameters(ae.encoder)),
             ("\\quad decoder", decoder, count_parameters(ae.decoder))]
@@ -102,7 +103,9 @@ def architectures(metrics: dict) -> list[tuple[str, str, int]]:
     if "config" in metrics.get("vae", {}):
         vae_cfg = _ae_config(metrics["vae"]["config"])
         kind = "upsample + conv" if vae_cfg.decoder == "resize" else "transposed-conv"
-        rows.append(("VAE", f"the same blocks; 2$\\times${vae_cfg.latent_dim} code outputs (mean, "
+        same = ("the tuned autoencoder's" if tuned is not None and vae_cfg.channels == ae_cfg.channels else
+                "the autoencoder's" if vae_cfg.channels == ae_cfg.channels else f"{_times(vae_cfg.channels)}-channel")
+        rows.append(("VAE", f"{same} blocks; 2$\\times${vae_cfg.latent_dim} code outputs (mean, "
                             f"log-variance); {kind} decoder to Bernoulli logits",
                      count_parameters(VAE(vae_cfg))))
     if "simclr" in metrics:

@@ -428,7 +428,7 @@ def test_the_code_size_reading_follows_where_pca_overtakes():
     assert "0.65 of PCA's at code 2" in ahead and "0.92 at code 128" in ahead and "narrows" in ahead
     main = {"test_mse": 0.008, "latent_dim": 32, "epochs": 20, "images": 54000}
     budget = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]), main)
-    assert "0.0080 against the sweep's 0.014" in budget and "short training holds its error up" in budget
+    assert "0.0080 against the sweep's 0.014" in budget and "short training limits its error" in budget
     capacity = fa.code_size_reading(_sweep([0.030, 0.019, 0.014, 0.013], [0.046, 0.027, 0.015, 0.0065]),
                                     {**main, "test_mse": 0.0135})
     assert "capacity is the likelier limit" in capacity and "short training" not in capacity

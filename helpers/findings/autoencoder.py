@@ -209,7 +209,7 @@ def _budget_evidence(code: dict, main: dict | None) -> str:
             f"{plural(main['epochs'], 'epoch')} on {main['images']:,} images, it reaches a test MSE of "
             f"{sig(main['test_mse'], 2)} against the sweep's {sig(swept, 2)}")
     if main["test_mse"] < 0.9 * swept:
-        return said + (", so the sweep's short training holds its error up (whether so long a training also beats "
+        return said + (", so the sweep's short training limits its error (whether so long a training also beats "
                        "PCA at the large codes is not measured)")
     return said + ", so more training barely helps, and the decoder's capacity is the likelier limit"
 
@@ -246,9 +246,9 @@ def code_size_reading(code: dict, main: dict | None = None) -> str:
     return (f"From code {below} to code {large}, PCA's test MSE falls by a factor of "
             f"{sig(fall('pca', below, large), 2)} ({sig(row(below)['pca_test_mse'], 2)} to "
             f"{sig(row(large)['pca_test_mse'], 2)}), each added component removing the largest remaining share "
-            f"of the pixel variance (the least error any linear code of that size can reach), while the "
+            f"of the pixel variance (on its fitting images no linear code of that size does better), while the "
             f"autoencoder's falls by a factor of only {sig(fall('ae', below, large), 2)} "
-            f"({sig(row(below)['ae_test_mse'], 2)} to {sig(row(large)['ae_test_mse'], 2)}): its error is held up "
+            f"({sig(row(below)['ae_test_mse'], 2)} to {sig(row(large)['ae_test_mse'], 2)}): its error is limited "
             f"not by the code's size but by the sweep's training ({plural(code['epochs'], 'epoch')} on "
             f"{code['images']:,} images) or the decoder's capacity{_budget_evidence(code, main)}. Below code "
             f"{first}, where no code holds every detail, the nonlinear decoder wins, with an error as low as "

@@ -167,7 +167,7 @@ def encoder_finding(finetune: dict, cv: dict | None = None) -> str:
                  + ("within the folds' spread" if side == 0 else
                     f"{'above' if side > 0 else 'below'} it by more than the folds' spread"))
     return (text + f". In learning speed, {_speed(tuned, 'fine-tuned it', 'the autoencoder training')}, and "
-                   f"{_speed(scratch, 'from scratch it', 'no pretraining')}." + speed_verdict(tuned, scratch, name))
+                   f"{_speed(scratch, 'from scratch it', 'no pretraining')}." + speed_verdict(tuned, scratch, strategy(tuned["name"]).removeprefix("the ")))
 
 
 def strategies_sentence(finetune: dict) -> str:

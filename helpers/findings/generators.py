@@ -108,7 +108,7 @@ def checks(found: dict) -> str:
     judge = "the judge"
     if found.get("judge"):
         named = found["judge"].replace("HW1 network", "Homework 1's network")
-        judge += f" ({named}, which never saw an autoencoder)"
+        judge += f" ({named}, not initialized from an autoencoder)"
     text = (f"In the features of {judge}, a score ranks generators only if real held-out and training images "
             f"score better than every generator and uniform noise worse than every other set.")
     default = found.get("default_ranked_by", list(ASPECTS))
@@ -117,8 +117,8 @@ def checks(found: dict) -> str:
         first = ranked_kept or other_kept
         text += f" {capital(_scores(first))} {'passes' if len(first) == 1 else 'pass'}"
         if ranked_kept and other_kept:
-            text += (f", and so {'does' if len(other_kept) == 1 else 'do'} {_scores(other_kept)}, reported but "
-                     f"ranking nothing")
+            text += (f", and so {'does' if len(other_kept) == 1 else 'do'} {_scores(other_kept)}, reported beside "
+                     f"them (the ranking reads one score each for overall quality, fidelity and diversity)")
         text += "."
     if dropped:
         noisy = [by for by in dropped if found_checks[by]["noise_not_last"]]
@@ -320,7 +320,7 @@ def coverage_of_real(found: dict, name: str = "DCGAN") -> str:
     if not _passed(found, "coverage"):
         return (f"Coverage fails the judge's check, so it ranks no generator and the {name}'s share of the "
                 f"real held-out images' coverage is not read.")
-    return (f"The {name}'s samples reach {percent(found['coverage_of_real'][key])} of the real held-out "
+    return (f"The {name}'s samples reach {percent(found['coverage_of_real'][key], 0)} of the real held-out "
             f"images' coverage.")
 
 
@@ -447,7 +447,7 @@ def vae_reading(found: dict, decoder: str) -> str:
     if "edge_strength_of_real" in vae and "edge_strength_of_real" in ae:
         edge = (f"; their edge strength is {sig(vae['edge_strength_of_real'], 2)} of the real images' against "
                 f"{sig(ae['edge_strength_of_real'], 2)}")
-    return (f"Both the VAE's prior samples and the autoencoder's codes drawn from one Gaussian decode draws from a "
+    return (f"The VAE's prior samples and the autoencoder's samples from one Gaussian both decode draws from a "
             f"single Gaussian, yet the VAE's lie farther from real images ({numbers}{edge}). A reading: the VAE "
             f"trains its decoder on codes with its posterior's noise added and pulls every code towards the prior, "
             f"so the decoder learns to average over neighbouring codes, and the average of several images is a "

@@ -17,7 +17,7 @@ RELATION = {1: "higher than", 0: "level with", -1: "lower than"}
 PAIR_WORDS = {"within": "within a class", "across": "across classes", "all": "all pairs"}  # kinds of pair
 PATH_WORDS = {"code": "the code path", "pixels": "the cross-fade",  # the sets of the interpolation check
               "real_held_out_images": "real held-out images", "uniform_noise": "uniform noise"}
-AHEAD = {1: "the code path is ahead", 0: "a tie", -1: "the cross-fade is ahead"}
+AHEAD = {1: "the code path scores higher", 0: "level", -1: "the cross-fade scores higher"}
 
 
 def _space(key: str, row: dict | None = None) -> str:
@@ -128,7 +128,7 @@ def paths(interpolation: dict) -> str:
     f, check = interpolation, interpolation["check"]
     means = check["mean_density"]
     inside = plural(f["steps"] - 2, "image")
-    text = (f"Between {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), the images "
+    text = (f"For {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), the images "
             f"inside each path ({inside}) are scored by their density in the judge's features (k = {f['k']}), "
             f"checked on these paths themselves (real held-out images {sig(means['real_held_out_images'])}, "
             f"uniform noise {sig(means['uniform_noise'])})")
@@ -142,7 +142,7 @@ def paths(interpolation: dict) -> str:
             continue
         row = f[kind]
         d = row["difference"]
-        said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'])} against {sig(row['pixels'])} "
+        said.append(f"{PAIR_WORDS[kind]} ({row['pairs']:,}) {sig(row['code'], 2)} against {sig(row['pixels'], 2)} "
                     f"({interval(d)}), {AHEAD[interval_call(d)]}")
         wins.append(f"{round(row['code_wins'] * row['pairs']):,} of {row['pairs']:,}")
     text += ": both kinds of path score between the two, so the score passes."
@@ -181,7 +181,7 @@ def novelty(found: dict) -> str:
     test images and the decoder's reconstructions of them (as smooth as samples, which blur brings closer to
     everything); samples no nearer than those reconstructions are smooth, not copied."""
     copies, median = found["identical"], found["median_mse"]
-    head = "none of them equals" if copies == 0 else f"{copies} of them equal"
+    head = "no decoded image equals" if copies == 0 else f"{copies} decoded images equal"
     text = (f"{capital(head)} its nearest training image; their median pixel MSE to it is {sig(median, 2)}, "
             f"against {sig(found['test_median_mse'], 2)} for real test images")
     recon = found.get("reconstruction_median_mse")
@@ -190,5 +190,5 @@ def novelty(found: dict) -> str:
     text += f" and {sig(recon, 2)} for the decoder's reconstructions of those"
     if median >= recon:
         return text + (", so the samples lie no nearer the training images than reconstructions of images the "
-                       "network never saw: smooth, not copied.")
+                       "network never saw: they are not copies.")
     return text + ", nearer than even those reconstructions, so some samples may reproduce training images."

@@ -136,8 +136,8 @@ def against_frozen(found: Mapping, few: Mapping | None) -> str:
         parts.append(f"{relation_words}with {n:,} labels ({percent(b['mean'])} against "
                      f"{plus_minus(f['mean'], f.get('std'), 100, '%')}{named})")
     tail = f", that classifier being the RBF SVM on {rows[0][3]['name']}" if one_name else ""
-    return ("The best method that uses the unlabeled images, set against the best classifier that leaves them "
-            f"aside, is {join(parts)}{tail}.")
+    return ("The best method that also trains on the unlabeled images, set against the best classifier trained on "
+            f"the labels alone over a frozen representation, is {join(parts)}{tail}.")
 
 
 def targets(found: Mapping, few: Mapping | None = None) -> str:
