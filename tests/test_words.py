@@ -61,3 +61,11 @@ def test_the_machine_is_named_in_words_from_the_run_s_device():
     assert words.machine("cuda (NVIDIA H200)") == "one NVIDIA H200 GPU"
     here = words.machine(runtime.device_name(runtime.select_device()))  # this machine's own name, in words
     assert not here.startswith(("cpu", "cuda")) and ("CPU" in here or "GPU" in here)
+
+
+def test_the_precision_is_said_in_words():
+    assert words.precision("training fp32, channels-last; evaluation fp32") == (
+        "training in 32-bit floats with channels-last tensors; evaluation in 32-bit floats")
+    cuda = words.precision("training bf16 autocast, channels-last; evaluation fp32 (TF32 convolutions)")
+    assert cuda.startswith("training in bfloat16 mixed precision with channels-last") and "TF32" in cuda
+

@@ -165,6 +165,22 @@ def strategy(name: str) -> str:
     return STRATEGY_SHORT.get(name, name)
 
 
+PRECISION_WORDS = {"bf16 autocast": "bfloat16 mixed precision", "fp32": "32-bit floats",
+                   ", channels-last": " with channels-last tensors"}  # `runtime.precision_summary`'s terms
+
+
+def precision(summary: str) -> str:
+    """A run's precision (`runtime.precision_summary`: "training fp32, channels-last; evaluation fp32") in
+    words: "training in 32-bit floats with channels-last tensors; evaluation in 32-bit floats"."""
+    parts = []
+    for part in summary.split("; "):
+        stage, _, how = part.partition(" ")
+        for short, long in PRECISION_WORDS.items():
+            how = how.replace(short, long)
+        parts.append(f"{stage} in {how}")
+    return "; ".join(parts)
+
+
 def machine(device: str) -> str:
     """The device a run names (`runtime.device_name`: "cpu (NAME; features; N threads)", "cuda (NAME)") as a
     sentence says it: "an AMD EPYC (family 25, model 1) CPU (AVX2, no native bf16; 2 threads)"."""
