@@ -173,6 +173,13 @@ def training_settings(metrics: dict) -> list[tuple[str, ...]]:
         specs.append(("Homework 1 network", recipe, f"early stopping, patience {recipe['patience']}"))
     if "finetune" in metrics:
         specs.append(("Encoder classifiers", metrics["finetune"]["recipe"], "as Homework 1"))
+        tuned_clf = metrics.get("clf_search", {})
+        if tuned_clf.get("tuned_params") and not tuned_clf.get("default_kept", True):  # the searched fine-tuning
+            p = tuned_clf["tuned_params"]
+            recipe = {**metrics["finetune"]["recipe"], "lr": p["lr"], "weight_decay": p["weight_decay"]}
+            smoothing = f"label smoothing {p['label_smoothing']:g}" if p.get("label_smoothing") else "no label smoothing"
+            specs.append(("\\quad searched fine-tuning", recipe,
+                          f"encoder at {p['encoder_lr_scale']:.2g} $\\times$ the rate; {smoothing}"))
     if "spec" in metrics.get("vae", {}):
         vae = metrics["vae"]
         specs.append(("VAE", vae["spec"], f"KL warm-up over {vae['warmup_epochs']} epochs"))
@@ -188,7 +195,7 @@ def training_settings(metrics: dict) -> list[tuple[str, ...]]:
             continue
         optimizer = OPTIMIZERS.get(spec["optimizer"], spec["optimizer"])
         if spec.get("weight_decay"):
-            optimizer += f" (decay {spec['weight_decay']:g})"
+            optimizer += f" (decay {_lr(spec['weight_decay'])})"
         schedule = SCHEDULES.get(spec.get("scheduler"), str(spec.get("scheduler")))
         optimizer += f", rate {_lr(spec['lr'])}, {schedule}"
         augmentation = (_views(metrics["simclr"].get("views", {})) if name == "SimCLR"

@@ -202,6 +202,13 @@ def test_the_method_tables_show_the_tuned_autoencoder_that_the_later_models_buil
     tex = tables.tables_tex(metrics)  # half the batch, the rate times the square root of a half, the same epochs
     assert "Tuned autoencoder & Adam, rate 0.00686, one-cycle & 16 & 8 & none" in tex
     assert "Hand-set autoencoder & Adam, rate 0.002, cosine & 32 & 8" in tex
+    recipe = {**spec, "optimizer": "adam", "lr": 0.001, "weight_decay": 1e-4, "scheduler": "plateau", "batch_size": 64}
+    searched = {"lr": 0.00087, "encoder_lr_scale": 0.58, "weight_decay": 0.00082, "label_smoothing": 0.1}
+    clf = {**metrics, "finetune": {"recipe": recipe}, "clf_search": {"tuned_params": searched, "default_kept": False}}
+    row = next(r for r in tables.training_settings(clf) if "searched fine-tuning" in r[0])
+    assert "rate 0.00087" in row[1] and "decay 0.00082" in row[1] and "0.58" in row[4] and "smoothing 0.1" in row[4]
+    default = {**clf, "clf_search": {**clf["clf_search"], "default_kept": True}}  # the default kept: no such row
+    assert not any("searched fine-tuning" in r[0] for r in tables.training_settings(default))
     kept = {**metrics, "search_cv": {**metrics["search_cv"], "later_sections_use": "hand-set"}}
     assert "Tuned" not in tables.tables_tex(kept) and tables.tuned_autoencoder(kept) is None
 
