@@ -17,7 +17,7 @@ from .config import FASHION_MNIST_TEST, FASHION_MNIST_TRAIN, PROFILES, REPO_ROOT
 from .fewlabels import draws_for
 from .findings.autoencoder import pca_clause
 from .findings.search import search_verdict
-from .findings.words import join, percent, plural, plus_minus, sig
+from .findings.words import join, legend, percent, plural, plus_minus, sig
 from .results import markdown_table, write_text
 from .tuning import SEARCHES, seeded
 
@@ -50,7 +50,8 @@ def search_summary(cv: dict) -> str:
     outcome = {-1: "the search's best is lower beyond the paired 95% interval",
                0: "the paired 95% interval contains no difference",
                1: "the hand-set one is lower beyond the paired 95% interval"}[side]
-    return (f"{cv['folds']}-fold CV MSE, the search's best ({cv['compared']}) "
+    found_by = f" (found by {cv['compared_from']})" if cv.get("compared_from") else ""
+    return (f"{cv['folds']}-fold CV MSE, the search's best{found_by} "
             f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])}, hand-set "
             f"{plus_minus(cv['hand_set_mean'], cv['hand_set_std'])}: {outcome}")
 
@@ -59,7 +60,7 @@ def _finetune_summary(metrics: dict) -> str:
     """Section 3's key numbers: Homework 1's network under its own recipe, from scratch and pretrained, and
     the best classifier on validation."""
     ft, cv, hw1 = metrics["finetune"], metrics.get("finetune_cv", {}), metrics.get("finetune_hw1")
-    best = f"best on validation {ft['best_name']} {percent(ft['best_test_accuracy'])}"
+    best = f"best on validation: {legend(ft['best_name'])}, {percent(ft['best_test_accuracy'])}"
     if hw1 is None:
         return (f"Homework 1 network {percent(ft['hw1']['test_accuracy'])} test "
                 f"(CV {percent(cv.get('hw1', {}).get('mean'))}); {best}")
