@@ -71,8 +71,7 @@ def tuned_autoencoder(metrics: dict) -> tuple[AEConfig, dict] | None:
         return None
     start = (_ae_config(section1["config"]), _spec(section1["spec"]))
     cfg, spec = configuration(found["tuned_params"], start)
-    recipe = asdict(spec)
-    return cfg, {**recipe, "augment": recipe["augment"] and asdict(spec.augment)}
+    return cfg, asdict(spec)  # nested: the augmentation too
 
 
 def _autoencoder_rows(title: str, cfg: AEConfig) -> list[tuple[str, str, int]]:
