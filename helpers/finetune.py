@@ -46,7 +46,7 @@ from .published import for_dataset
 from .results import atomic_path, config_hash, forced, markdown_table, slug
 from .statistics import mean_std, paired_difference
 from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, reported_trial, run_to_budget,
-                      study_storage)
+                      study_cost, study_storage)
 from .training import (Arm, LossFn, as_trained, Run, TrainSpec, WithHistories, classification_loss,
                        cross_validate, evaluate_set, outputs, paired_cross_validate, reconstruction_loss,
                        seeded_specs, smoothed_classification_loss, train_model, training_speed)
@@ -536,7 +536,8 @@ def run_clf_study(search: ClfSearch) -> optuna.Study:
     study = open_clf_study(search)
     ran = run_to_budget(study, clf_objective(search), search.trials)
     print(f"[cache] fine-tuning search: {'reused' if ran == 0 else f'ran {ran} trials'}, "
-          f"{finished_trials(study)} finished, best validation accuracy {study.best_value:.4f}")
+          f"{finished_trials(study)} finished, best validation accuracy {study.best_value:.4f}"
+          f"{study_cost(study)}")
     return study
 
 

@@ -233,26 +233,50 @@ def keyed_path(run_dir: str | Path, kind: str, name: str, key: str, suffix: str)
     return path
 
 
+# The tail of a `[cache]` line: what a stored result cost when it was computed and which one it is, so that the
+# executed notebook of a run resumed across sessions still gives its cost from nothing (`scripts/record_times.py`
+# sums each stored result once).
+COST_NOTE = re.compile(r"; ([\d,]+(?:\.\d+)?) s to compute \(([^()]+)\)$")
+
+
+def cost_note(seconds: float | None, ident: str) -> str:
+    """'; 12.3 s to compute (ident)', or '' when the cost is not known (a result stored before costs were)."""
+    return "" if seconds is None else f"; {seconds:,.1f} s to compute ({ident})"
+
+
 def cached_json(run_dir: str | Path | None, name: str, key_parts: Any, compute: Callable[[], Any]) -> Any:
     """Reuse a stored JSON result for this exact configuration, or compute and store it atomically. Without a
-    `run_dir`, compute it and store nothing (the value as `compute` returns it)."""
+    `run_dir`, compute it and store nothing (the value as `compute` returns it). The seconds it took to compute
+    are stored beside it (`<name>.seconds`) and printed with it, reused or not (`cost_note`)."""
     if run_dir is None:
         return compute()
     path = keyed_path(run_dir, "cache", name, config_hash(name, key_parts), ".json")
+    cost = path.with_suffix(".seconds")
     if path.exists():
         try:
             value = json.loads(path.read_text())
-            print(f"[cache] {name}: reused {path.name}")
+            print(f"[cache] {name}: reused {path.name}{cost_note(_stored_seconds(cost), path.stem)}")
             return value
         except (OSError, ValueError) as err:
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             os.replace(path, aside)
             warnings.warn(f"{path} is unreadable ({err}); moved it aside to {aside.name} and computing it again "
                           f"(a cache file: nothing is lost).")
+    start = time.perf_counter()
     value = plain(compute())
+    seconds = time.perf_counter() - start
+    write_text(cost, f"{seconds!r}\n")  # before the value: a stored value always has its cost
     write_text(path, json.dumps(value))
-    print(f"[cache] {name}: computed and stored {path.name}")
+    print(f"[cache] {name}: computed and stored {path.name}{cost_note(seconds, path.stem)}")
     return value
+
+
+def _stored_seconds(path: Path) -> float | None:
+    """The seconds stored in `path`, or None when it is missing or unreadable (the cost is then not printed)."""
+    try:
+        return float(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 class SectionClock:

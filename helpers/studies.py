@@ -24,7 +24,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, Jou
 from optuna.trial import TrialState
 
 from .config import ConfigError
-from .results import DamagedFileError
+from .results import DamagedFileError, cost_note
 from .training import NonFiniteLossError
 
 T = TypeVar("T")
@@ -136,6 +136,13 @@ def open_study(name: str, run_dir: str | Path, *, sampler: optuna.samplers.BaseS
 def finished_trials(study: optuna.Study) -> int:
     """Trials that ran to the end, completed or pruned (failed and still-running ones do not count)."""
     return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def study_cost(study: optuna.Study) -> str:
+    """The `[cache]` line's tail for a study: the seconds its trials trained in all, each as it cost when it
+    was trained (`reported_trial`'s `seconds`; failed and pruned trials included), see `cost_note`."""
+    seconds = sum(float(t.user_attrs.get("seconds", 0.0)) for t in study.get_trials(deepcopy=False))
+    return cost_note(seconds, f"study {study.study_name}")
 
 
 def run_to_budget(study: optuna.Study, objective: Callable[[optuna.Trial], float], budget: int) -> int:

@@ -340,12 +340,18 @@ def _hw1_recipe(name: str, report: dict) -> list[str]:
 def _notebook_times(name: str, report: dict) -> list[str]:
     """A run's section times, recorded by scripts/record_times.py from its metrics.json, or one session's part
     of a run that spans sessions (`session`) from its executed notebook."""
-    table = [(SECTIONS.get(key, key), f"{seconds:,.0f}") for key, seconds in report["seconds"].items()]
-    table.append(("notebook sections in all", f"{report['notebook_seconds']:,.0f}"))
+    headers, costs, owed = ["section", "seconds"], _reused_costs(report), report.get("reused_costs")
+    keys = list(report["seconds"]) + [key for key in owed or {} if key not in report["seconds"]]
+    table = [(SECTIONS.get(key, key), f"{report['seconds'][key]:,.0f}" if key in report["seconds"] else "")
+             for key in keys] + [("notebook sections in all", f"{report['notebook_seconds']:,.0f}")]
+    if owed is not None:
+        headers.append("what its reused results cost (s)")
+        spent = [f"{owed[key]:,.0f}" if key in owed else "" for key in keys] + [f"{sum(owed.values()):,.0f}"]
+        table = [(*row, cost) for row, cost in zip(table, spent)]
     if "session" not in report:
         return [f"### A `{report['profile']}` run: {machine(report)}", "",
                 f"`{name}` ({report['precision']}): {report['what']}. Section seconds are the notebook's own "
-                f"(`metrics.json` → `seconds`).", "", markdown_table(["section", "seconds"], table), ""]
+                f"(`metrics.json` → `seconds`).{costs}", "", markdown_table(headers, table), ""]
     stopped = report["stopped_in"]
     where = (f"it stopped inside {SECTIONS.get(stopped, stopped)} (its row: the seconds up to then)" if stopped
              else "it ran to the end")
@@ -353,7 +359,24 @@ def _notebook_times(name: str, report: dict) -> list[str]:
     return [f"### Session {report['session']} of a `{report['profile']}` run: {machine(report)}", "",
             f"`{name}` ({report['precision']}): {report['what']}. Sections finished: {finished}; {where}. "
             f"Seconds are papermill's per-cell durations of this session's execution, each cell counted to its "
-            f"section.", "", markdown_table(["section", "seconds"], table), ""]
+            f"section.{costs}", "", markdown_table(headers, table), ""]
+
+
+def _reused_costs(report: dict) -> str:
+    """The sentence on what the results an execution reused had cost when computed, and the run's cost from
+    nothing where the execution ran to the end ('' for a record made before costs were printed)."""
+    if "reused_costs" not in report:
+        return ""
+    text = (" The last column is what the stored results this execution reused had cost when they were computed, "
+            "in earlier sessions or earlier in this one (the `[cache]` lines' seconds, each result once)")
+    if report.get("costs_unknown"):
+        text += f"; {report['costs_unknown']} reused results were stored before costs were recorded and add nothing"
+    text += "."
+    if "from_nothing_seconds" in report:
+        total = report["from_nothing_seconds"]
+        text += (f" From nothing, the run costs about {total:,.0f} s ({total / 3600:.1f} h) on this machine: "
+                 f"this execution's seconds plus those costs.")
+    return text
 
 
 # file name prefix -> the writer of its section, in the order the page shows them

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import runtime
 from .data import Augment, Batch, Batches, ImageSet, fingerprint, fitted, kfold_splits
-from .results import atomic_path, config_hash, keyed_path
+from .results import atomic_path, config_hash, cost_note, keyed_path
 
 LossFn = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
 OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw", "rmsprop")
@@ -388,7 +388,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
     Saves a checkpoint at the end of an epoch when `checkpoint` is given (at most every `CHECKPOINT_SECONDS`, and
     always after the last epoch, an early stop, or an exception raised by `on_epoch`: runs of many short epochs,
     as with a few hundred labels, would otherwise spend their time writing files) and resumes from it when it exists
-    (then, with `announce`, prints one `[cache]` line saying what was trained, resumed or reused).
+    (then, with `announce`, prints one `[cache]` line saying what was trained, resumed or reused, and the seconds
+    the run's epochs took in all, `cost_note`).
     With `spec.patience`, stops early and restores the weights of the best validation epoch.
     `on_epoch(row)` is called once for every epoch of the history, in order: first for the epochs restored
     from a checkpoint, then after each epoch trained. A search reports to its pruner there; it may raise
@@ -455,7 +456,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, val: ImageSet | None
         model.load_state_dict(state["best_weights"])
         history.restored_best = True
     if checkpoint is not None and announce:
-        print(f"[cache] {desc}: {cache_status(history)}")
+        print(f"[cache] {desc}: {cache_status(history)}"
+              f"{cost_note(history.rows[-1]['seconds'] if history.rows else None, Path(checkpoint).stem)}")
     return history
 
 

@@ -59,7 +59,7 @@ from .models import DECODERS, AEConfig, AutoEncoder, count_parameters
 from .results import ResultsError, config_hash, forced, load_metrics, markdown_table, slug
 from .runtime import select_device
 from .studies import (FINISHED, STORAGE_ENV, finished_trials, importances, open_study, reported_trial,
-                      run_to_budget, run_trials, study_storage, trial_value)
+                      run_to_budget, run_trials, study_cost, study_storage, trial_value)
 from .statistics import paired_difference, rank_correlation
 from .training import (Arm, LossFn, NonFiniteLossError, Run, TrainSpec, paired_cross_validate, reconstruction_loss,
                        train_model, training_speed)
@@ -427,7 +427,8 @@ def run_searches(search: Search) -> dict[str, optuna.Study]:
         study = open_search(name, search, seed)
         ran = run_to_budget(study, objective(search), search.trials)
         print(f"[cache] {label}: {'reused' if ran == 0 else f'ran {ran} trials'}, "
-              f"{finished_trials(study)} finished, best validation MSE {study.best_value:.5f}")
+              f"{finished_trials(study)} finished, best validation MSE {study.best_value:.5f}"
+              f"{study_cost(study)}")
         studies[label] = study
     return studies
 

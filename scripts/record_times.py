@@ -9,6 +9,9 @@ that spans sessions (`full` on a CPU): the section seconds of the executed noteb
 got (papermill's per-cell durations, each cell counted to the section whose `ctx.done(...)` closes it; a cell
 cut off with the session up to the notebook's last save), which sections it finished and which it left
 unfinished, in benchmarks/notebook-times-<profile>-<cpu>-<TAG>.json.
+Both also record what the stored results that the execution reused had cost when they were computed (the
+`[cache]` lines' costs, `reused_costs`); for an execution that ran to the end, its seconds plus those are the
+run's cost from nothing (`from_nothing_seconds`), however many sessions it took to compute them.
 `python -m helpers.report --readme` then lists them.
 """
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.config import REPO_ROOT  # noqa: E402
-from helpers.results import load_metrics, write_text  # noqa: E402
+from helpers.results import COST_NOTE, load_metrics, write_text  # noqa: E402
 
 DONE = re.compile(r"""ctx\.done\(["'](\w+)["']\)""")
 
@@ -54,6 +57,55 @@ def session_seconds(notebook: dict, end: datetime | None = None) -> tuple[dict[s
     return seconds, finished, None
 
 
+def reused_costs(notebook: dict) -> tuple[dict[str, float], int]:
+    """Per section, the seconds that the stored results this execution reused had cost when they were computed,
+    read from the `[cache]` lines of its cells (`results.cost_note`; each stored result counted once, to the
+    section of the cell that first printed it), and how many distinct `[cache]` lines gave no cost (results
+    stored before costs were). A run resumed in this execution counts as computed here: its reused epochs are
+    not added."""
+    costs: dict[str, float] = {}
+    seen: set[str] = set()
+    unknown = 0
+    cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    sections = _cell_sections(notebook)
+    for cell, section in zip(cells, sections):
+        for line in _printed(cell).splitlines():
+            if not line.startswith("[cache] "):
+                continue
+            note = COST_NOTE.search(line)
+            if note is None:
+                if line not in seen:
+                    seen.add(line)
+                    unknown += 1
+                continue
+            seconds, ident = float(note.group(1).replace(",", "")), note.group(2)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            if line.split(": ", 1)[-1].startswith("reused"):
+                costs[section] = costs.get(section, 0.0) + seconds
+    return costs, unknown
+
+
+def _printed(cell: dict) -> str:
+    """What a code cell printed (its stream outputs)."""
+    return "".join("".join(out.get("text", "")) for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+
+
+def _cell_sections(notebook: dict) -> list[str]:
+    """For each code cell in order, the section whose `ctx.done(...)` closes it (cells after the last: 'end')."""
+    sections, waiting = [], 0
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        waiting += 1
+        done = DONE.search("".join(cell["source"]))
+        if done:
+            sections += [done.group(1)] * waiting
+            waiting = 0
+    return sections + ["end"] * waiting
+
+
 def _next_section(notebook: dict, finished: list[str]) -> str:
     """The first section, in notebook order, that is not among `finished`."""
     order = [m.group(1) for cell in notebook["cells"] if cell["cell_type"] == "code"
@@ -83,6 +135,12 @@ def main(argv: list[str]) -> int:
         seconds, finished, stopped_in = session_seconds(json.loads(executed.read_text()), last_written)
         record |= {"session": tag, "finished": finished, "stopped_in": stopped_in}
     record |= {"seconds": seconds, "notebook_seconds": sum(seconds.values())}
+    executed = Path(argv[0]) / "homework2.ipynb"
+    if executed.is_file():
+        costs, unknown = reused_costs(json.loads(executed.read_text()))
+        record |= {"reused_costs": costs, "costs_unknown": unknown}
+        if record.get("stopped_in") is None:  # an execution to the end: what it took plus what it reused
+            record["from_nothing_seconds"] = record["notebook_seconds"] + sum(costs.values())
     cpu = re.sub(r"[^a-z0-9]+", "-", run["cpu"].split(";")[0].lower()).strip("-")
     suffix = f"-{re.sub(r'[^A-Za-z0-9]+', '-', tag)}" if tag else ""
     path = REPO_ROOT / "benchmarks" / f"notebook-times-{record['profile']}-{cpu}{suffix}.json"

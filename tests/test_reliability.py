@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -106,6 +107,10 @@ def test_second_run_reuses_a_changed_run_retrains_and_force_retrains(tmp_path, c
     second = ae.train_autoencoder(SMALL, SPEC, splits, run_dir=tmp_path, desc="ae")
     log = capsys.readouterr().out
     assert "[cache] ae: trained 2 epochs" in log and "[cache] ae: reused a finished run (2 epochs)" in log
+    # both lines name the run and what its epochs cost when trained, so a resumed study still has its cost
+    [stored] = (tmp_path / "runs").glob("*.pt")
+    costs = {m.groups() for m in map(results.COST_NOTE.search, log.splitlines()) if m}
+    assert costs == {(f"{first.history.rows[-1]['seconds']:,.1f}", stored.stem)}
     assert second.history.reused_epochs == 2 and second.history.rows == first.history.rows
     for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
         assert torch.equal(a, b)
@@ -129,6 +134,20 @@ def test_cached_json_reuses_detects_corruption_and_obeys_force(tmp_path, monkeyp
         assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 3}
     monkeypatch.setenv("HW2_FORCE", "1")
     assert results.cached_json(tmp_path, "pca", [1, 2], compute) == {"value": 4}
+
+
+def test_cached_json_stores_what_it_cost_and_says_so_when_reused(tmp_path, capsys):
+    results.cached_json(tmp_path, "pca", [1], lambda: time.sleep(0.05) or {"value": 1})
+    results.cached_json(tmp_path, "pca", [1], lambda: {"value": 2})
+    [computed, reused] = capsys.readouterr().out.splitlines()
+    [stored] = (tmp_path / "cache").glob("*.json")
+    seconds = float(stored.with_suffix(".seconds").read_text())
+    assert seconds >= 0.05 and "computed and stored" in computed and "reused" in reused
+    assert results.COST_NOTE.search(computed).groups() == results.COST_NOTE.search(reused).groups() \
+        == (f"{seconds:,.1f}", stored.stem)
+    stored.with_suffix(".seconds").unlink()  # stored before costs were: reused without one
+    results.cached_json(tmp_path, "pca", [1], lambda: {"value": 3})
+    assert results.COST_NOTE.search(capsys.readouterr().out.strip()) is None
 
 
 def test_cached_json_without_a_run_directory_computes_every_time_and_stores_nothing(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ import optuna
 import pytest
 import torch
 
-from helpers import autoencoder, config, data, plots, studies, training, tuning
+from helpers import autoencoder, config, data, plots, results, studies, training, tuning
 from helpers.findings import search as search_text
 from helpers.findings.words import plus_minus, sig
 from helpers.models import AEConfig, AutoEncoder
@@ -195,9 +195,15 @@ def test_non_finite_trial_is_pruned_and_the_study_goes_on(tmp_path):
     assert "became nan" in study.trials[0].user_attrs["non_finite"]
 
 
-def test_every_seed_is_its_own_study_starting_from_the_start_point_and_grid_search_runs_once(tmp_path):
+def test_every_seed_is_its_own_study_starting_from_the_start_point_and_grid_search_runs_once(tmp_path, capsys):
     search = _search(tmp_path, trials=2, trial_epochs=1, sampler_seeds=2)
     made = tuning.run_searches(search)
+    # each study's line gives what its trials cost when trained (a cost note per study, in order)
+    notes = [results.COST_NOTE.search(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("[cache]")]
+    assert [m.group(2) for m in notes] == [f"study {study.study_name}" for study in made.values()]
+    assert [m.group(1) for m in notes] == [f"{sum(t.user_attrs['seconds'] for t in study.trials):,.1f}"
+                                           for study in made.values()]
     assert list(made) == ["TPE + Hyperband, seed 0", "TPE + Hyperband, seed 1", "random search + Hyperband, seed 0",
                           "random search + Hyperband, seed 1", "grid search"]
     assert len({study.study_name for study in made.values()}) == 5
