@@ -51,12 +51,34 @@ STYLE = {
 }
 
 
+class _SparseLogLocator(matplotlib.ticker.Locator):
+    """Ticks at 1, 2 and 5 times each power of ten; where fewer than two of them fall in view (a range inside one
+    decade), at 1, 1.5, 2, 3, 5 and 7 times; failing that, evenly spaced (matplotlib's own fallback labels every
+    step of an even grid, 0.015, 0.02, 0.025, ..., so that its labels collide)."""
+
+    SUBS = ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0))
+
+    def __call__(self):
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin, vmax):
+        vmin, vmax = sorted((vmin, vmax))
+        if vmin <= 0:  # not yet a log view
+            return matplotlib.ticker.MaxNLocator(nbins=4).tick_values(vmin, vmax)
+        decades = range(math.floor(math.log10(vmin)) - 1, math.ceil(math.log10(vmax)) + 1)
+        for subs in self.SUBS:
+            ticks = np.array([s * 10.0 ** d for d in decades for s in subs])
+            if np.count_nonzero((ticks >= vmin) & (ticks <= vmax)) >= 2:
+                return ticks
+        return matplotlib.ticker.MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax)
+
+
 def log_y(ax: plt.Axes, axis: str = "y") -> None:
     """A log y axis (`axis="x"`: x axis) labelled at 1, 2 and 5 times each power of ten in plain numbers (0.005,
-    0.01, 0.02): no minor labels to collide."""
+    0.01, 0.02; more within one decade, `_SparseLogLocator`): no minor labels to collide."""
     getattr(ax, f"set_{axis}scale")("log")
     scale = getattr(ax, f"{axis}axis")
-    scale.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    scale.set_major_locator(_SparseLogLocator())
     scale.set_minor_locator(matplotlib.ticker.NullLocator())
     scale.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
 

@@ -622,8 +622,10 @@ def test_a_loss_still_falling_at_its_end_is_called_so_and_a_flat_one_flattened()
                                   "vae": {"history": _loss_rows([300, 260, 250, 245, 244.5, 244.3, 244.2, 244.1],
                                                                 "val_nelbo")}})
     ae, vae = text.split(". ")[:2]
-    assert "still falling" in ae and f"from {sig(0.3, 4)} to {sig(0.2, 4)} " in ae and "of 8" in ae
-    assert "flattened" in vae and "244.3" in vae and "244.1" in vae
+    assert "still falling" in ae and f"from {sig(0.3, 3)} to {sig(0.2, 3)} " in ae and "of 8" in ae
+    assert "flattened" in vae and "244.3" in vae and "244.1" in vae  # 3 digits would not tell them apart
+    mse = curves.loss_sentence("The main autoencoder", _loss_rows([0.01, 0.008, 0.007193, 0.007089]), "val_loss")
+    assert "from 0.00719 to 0.00709 " in mse  # as few digits as tell the two apart, 3 at least
     with pytest.raises(ValueError, match="empty curve"):
         curves.loss_end([])
 

@@ -103,3 +103,19 @@ def test_the_quality_map_numbers_points_without_covering_each_other():
         assert offsets[4] == plots.LABEL_OFFSETS[0]  # a point alone keeps the first place
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.006, 0.03, [0.01, 0.02]),  # 1, 2 and 5 times a power of ten
+    (0.012, 0.045, [0.015, 0.02, 0.03]),  # inside one decade: 1, 1.5, 2, 3, 5 and 7 times
+])
+def test_a_log_axis_labels_a_few_round_values_that_cannot_collide(low, high, expected):
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [low, high])
+    plots.log_y(ax)
+    ax.set_ylim(low, high)
+    shown = [t for t in ax.get_yticks() if low <= t <= high]
+    assert shown == pytest.approx(expected)
+    plt.close(fig)
+    narrow = plots._SparseLogLocator().tick_values(0.0102, 0.0118)  # none of those twice: an even grid
+    assert 2 <= sum(0.0102 <= t <= 0.0118 for t in narrow) <= 5

@@ -57,8 +57,9 @@ def loss_sentence(name: str, rows: list[dict], key: str, unit: str = "", *, quan
     end = loss_end([r[key] for r in rows])
     unit = f" {unit}" if unit else ""
     change = f"{percent(abs(end['moved']), 1)} of its final value"
-    text = (f"{name}'s {quantity} went from {sig(end['start'], 4)} to {sig(end['end'], 4)}{unit} over its last "
-            f"{plural(end['epochs'], 'epoch')} of {len(rows)} ({change}), so it {_state(end, 'falling')}")
+    digits = next((d for d in (3, 4) if sig(end["start"], d) != sig(end["end"], d)), 5)  # as few as tell them apart
+    text = (f"{name}'s {quantity} went from {sig(end['start'], digits)} to {sig(end['end'], digits)}{unit} over its "
+            f"last {plural(end['epochs'], 'epoch')} of {len(rows)} ({change}), so it {_state(end, 'falling')}")
     if cosine and end["flat"]:
         text += " (with the learning rate annealed to zero by then)"
     return text
