@@ -54,6 +54,9 @@ def test_the_decoder_finding_calls_a_difference_within_the_seeds_spread_a_tie():
     noisy = fa.decoder_finding(_decoders([0.0101, 0.0095, 0.0110], base))  # 1.6% apart, seeds disagree
     assert "level with" in noisy and "within the seeds' spread" in noisy and "lower" not in noisy
     assert fa.decoder_finding(_json(_decoders([0.0101, 0.0095, 0.0110], base))) == noisy
+    slowed = _decoders(base, base)  # one seed slowed by other work on the machine: the fastest of each is read
+    slowed["decoders"]["resize"] |= {"seconds_seeds": [20.0, 90.0, 21.0], "seconds": 43.7}
+    assert "2.0 times the training time (fastest seed of each)" in fa.decoder_finding(slowed)
 
 
 def _optimizers(edge: bool, rms: list[float] = (0.0155, 0.0150, 0.0145)) -> dict:
@@ -223,6 +226,8 @@ def test_the_cross_validated_finding_carries_both_scores_and_parameters_or_says_
     text = fs.search_cv_finding(_cv(0.0095))
     assert plus_minus(0.0095, 0.00004) in text and plus_minus(0.0100, 0.00006) in text and "5-fold" in text
     assert fs.search_finding(_cv(0.0095)) in text and "556,833" in text and "241,569" in text
+    same = fs.search_cv_finding(_cv(0.0095, tuned_parameters=241569))  # the same widths: the size said once
+    assert same.count("241,569") == 1 and "both" in same
     alone = fs.search_cv_finding({**_cv(0.0100), "compared": None, "difference": None})
     assert "±" not in alone and "nothing to compare" in alone
 

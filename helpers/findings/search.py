@@ -214,11 +214,15 @@ def search_cv_finding(cv: dict) -> str:
     if not cv.get("compared"):
         return search_finding(cv)
     hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
+    found = f"found by {cv['compared_from']}" if cv.get("compared_from") else ""
+    if cv["tuned_parameters"] == cv["hand_set_parameters"]:  # the same widths: say the size once
+        best, other = f" ({found})" if found else "", f" (both {cv['hand_set_parameters']:,} parameters)"
+    else:
+        best = f" ({found + '; ' if found else ''}{cv['tuned_parameters']:,} parameters)"
+        other = f" ({cv['hand_set_parameters']:,} parameters)"
     return (f"In {cv['folds']}-fold cross-validation at the final budget on {cv['images']:,} images, the search's "
-            f"best configuration ({'found by ' + cv['compared_from'] + '; ' if cv.get('compared_from') else ''}"
-            f"{cv['tuned_parameters']:,} parameters) scores "
-            f"{plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for the hand-set one "
-            f"({cv['hand_set_parameters']:,} parameters). " + search_finding(cv) + " " + later_model(cv))
+            f"best configuration{best} scores {plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for "
+            f"the hand-set one{other}. " + search_finding(cv) + " " + later_model(cv))
 
 
 def promotion_sentence(cv: dict, promotion: dict) -> str:
