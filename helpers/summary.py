@@ -340,7 +340,7 @@ def _hw1_recipe(name: str, report: dict) -> list[str]:
 def _notebook_times(name: str, report: dict) -> list[str]:
     """A run's section times, recorded by scripts/record_times.py from its metrics.json, or one session's part
     of a run that spans sessions (`session`) from its executed notebook."""
-    headers, costs, owed = ["section", "seconds"], _reused_costs(report), report.get("reused_costs")
+    headers, costs, owed = ["section", "seconds"], _reused_costs(report), report.get("reused_costs") or None
     keys = list(report["seconds"]) + [key for key in owed or {} if key not in report["seconds"]]
     table = [(SECTIONS.get(key, key), f"{report['seconds'][key]:,.0f}" if key in report["seconds"] else "")
              for key in keys] + [("notebook sections in all", f"{report['notebook_seconds']:,.0f}")]
@@ -364,8 +364,9 @@ def _notebook_times(name: str, report: dict) -> list[str]:
 
 def _reused_costs(report: dict) -> str:
     """The sentence on what the results an execution reused had cost when computed, and the run's cost from
-    nothing where the execution ran to the end ('' for a record made before costs were printed)."""
-    if "reused_costs" not in report:
+    nothing where the execution ran to the end ('' for an execution whose `[cache]` lines gave no costs: made
+    before costs were printed)."""
+    if not report.get("reused_costs"):
         return ""
     text = (" The last column is what the stored results this execution reused had cost when they were computed, "
             "in earlier sessions or earlier in this one (the `[cache]` lines' seconds, each result once)")
