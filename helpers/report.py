@@ -26,7 +26,7 @@ from .findings import autoencoder as fa, finetune as ff, search as fs
 from .findings import generators as fg, latent as fl, representations as fr, unlabeled as fu
 from .findings.curves import curves_reading
 from .findings.vae import decoder_sentence as vae_decoder_sentence
-from .findings.words import legend, machine, plus_minus, precision
+from .findings.words import legend, machine, plus_minus, precision, timing_limit
 from .results import atomic_path, load_metrics, write_text
 
 TEMPLATE = REPO_ROOT / "report" / "report.tex"
@@ -104,6 +104,7 @@ def findings(metrics: dict) -> dict:
                                f"posterior mean varying over the images")
     if "device" in metrics.get("run", {}):
         found["machine"] = machine(metrics["run"]["device"])
+        found["timing_limit"] = timing_limit(metrics["run"]["device"])
     if "precision" in metrics.get("run", {}):
         found["precision"] = precision(metrics["run"]["precision"])
     if "encoder" in metrics.get("finetune_seeds", {}).get("stats", {}):  # the strategy repeated over seeds, in words

@@ -69,3 +69,10 @@ def test_the_precision_is_said_in_words():
     cuda = words.precision("training bf16 autocast, channels-last; evaluation fp32 (TF32 convolutions)")
     assert cuda.startswith("training in bfloat16 mixed precision with channels-last") and "TF32" in cuda
 
+
+
+def test_a_cpu_run_says_what_its_seconds_are_worth_and_a_gpu_run_says_nothing():
+    from helpers.findings.words import timing_limit
+    note = timing_limit("cpu (AMD EPYC (family 23, model 1); AVX2, no native bf16; 2 threads)")
+    assert "shared" in note and "fastest of their seeds" in note
+    assert timing_limit("cuda (NVIDIA H200)") == ""

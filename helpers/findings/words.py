@@ -181,6 +181,15 @@ def precision(summary: str) -> str:
     return "; ".join(parts)
 
 
+def timing_limit(device: str) -> str:
+    """On a CPU run, what its seconds are worth: wall-clock on a machine that other work sometimes shared (the
+    decoders' ratio is read from the fastest seed, `findings.autoencoder.decoder_finding`); '' on a GPU."""
+    if not device.startswith("cpu"):
+        return ""
+    return ("Times are wall-clock seconds on a CPU that other work sometimes shared, which slowed some epochs "
+            "several-fold: a time comparison is a rough guide, the decoders' read from the fastest of their seeds.")
+
+
 def machine(device: str) -> str:
     """The device a run names (`runtime.device_name`: "cpu (NAME; features; N threads)", "cuda (NAME)") as a
     sentence says it: "an AMD EPYC (family 25, model 1) CPU (AVX2, no native bf16; 2 threads)"."""
