@@ -64,27 +64,21 @@ def reused_costs(notebook: dict) -> tuple[dict[str, float], int]:
     stored before costs were). A run resumed in this execution counts as computed here: its reused epochs are
     not added."""
     costs: dict[str, float] = {}
-    seen: set[str] = set()
-    unknown = 0
+    counted: set[str] = set()  # stored results, by the name their cost note gives
+    costless: set[str] = set()  # [cache] lines without a cost note
     cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
-    sections = _cell_sections(notebook)
-    for cell, section in zip(cells, sections):
+    for cell, section in zip(cells, _cell_sections(notebook)):
         for line in _printed(cell).splitlines():
             if not line.startswith("[cache] "):
                 continue
             note = COST_NOTE.search(line)
             if note is None:
-                if line not in seen:
-                    seen.add(line)
-                    unknown += 1
-                continue
-            seconds, ident = float(note.group(1).replace(",", "")), note.group(2)
-            if ident in seen:
-                continue
-            seen.add(ident)
-            if line.split(": ", 1)[-1].startswith("reused"):
-                costs[section] = costs.get(section, 0.0) + seconds
-    return costs, unknown
+                costless.add(line)
+            elif note.group(2) not in counted:
+                counted.add(note.group(2))
+                if line.split(": ", 1)[-1].startswith("reused"):
+                    costs[section] = costs.get(section, 0.0) + float(note.group(1).replace(",", ""))
+    return costs, len(costless)
 
 
 def _printed(cell: dict) -> str:
@@ -108,9 +102,7 @@ def _cell_sections(notebook: dict) -> list[str]:
 
 def _next_section(notebook: dict, finished: list[str]) -> str:
     """The first section, in notebook order, that is not among `finished`."""
-    order = [m.group(1) for cell in notebook["cells"] if cell["cell_type"] == "code"
-             for m in [DONE.search("".join(cell["source"]))] if m]
-    return next((key for key in order if key not in finished), "end")
+    return next((key for key in dict.fromkeys(_cell_sections(notebook)) if key not in finished), "end")
 
 
 def main(argv: list[str]) -> int:
@@ -127,17 +119,17 @@ def main(argv: list[str]) -> int:
     run = metrics["run"]
     record = {"profile": run["profile"]["name"], "device": run["device"], "cpu": run["cpu"],
               "precision": run["precision"], "versions": run["versions"], "what": argv[1]}
+    executed = Path(argv[0]) / "homework2.ipynb"
+    notebook = json.loads(executed.read_text()) if executed.is_file() else None
     if tag is None:
         seconds = {k: v for k, v in metrics["seconds"].items() if k != "total"}
     else:
-        executed = Path(argv[0]) / "homework2.ipynb"
         last_written = datetime.fromtimestamp(executed.stat().st_mtime, timezone.utc)  # papermill saves as it goes
-        seconds, finished, stopped_in = session_seconds(json.loads(executed.read_text()), last_written)
+        seconds, finished, stopped_in = session_seconds(notebook, last_written)
         record |= {"session": tag, "finished": finished, "stopped_in": stopped_in}
     record |= {"seconds": seconds, "notebook_seconds": sum(seconds.values())}
-    executed = Path(argv[0]) / "homework2.ipynb"
-    if executed.is_file():
-        costs, unknown = reused_costs(json.loads(executed.read_text()))
+    if notebook is not None:
+        costs, unknown = reused_costs(notebook)
         record |= {"reused_costs": costs, "costs_unknown": unknown}
         if record.get("stopped_in") is None:  # an execution to the end: what it took plus what it reused
             record["from_nothing_seconds"] = record["notebook_seconds"] + sum(costs.values())
