@@ -571,6 +571,9 @@ def learning_speed(histories: dict[str, History], thresholds: Sequence[float] = 
     return fig
 
 
+LEGEND_BESIDE_CHARS = 26  # a longer legend label beside a label-efficiency plot squeezes its axes to ~2 inches
+
+
 def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, dict[int, float]] | None = None,
                      all_label: int | None = None, colours: dict[str, str] | None = None,
                      title: str = "Test accuracy against labels (mean ± std over draws)", *,
@@ -580,11 +583,14 @@ def label_efficiency(stats: dict[str, dict[int, dict]], references: dict[str, di
     bars, or with `bands` a shaded band of ± one std (a curve of one count keeps its error bar). `styles`: per
     name, line keywords (line style, marker) over the default solid line with round markers; `size`: the
     figure's in inches, the legend beside the axes included. Without a `size`, a legend of more than 6 entries
-    goes under the axes in two columns, so that it does not squeeze them. With `grouped`, every name reads
+    or with a label longer than `LEGEND_BESIDE_CHARS` goes under the axes in two columns, so that it does not
+    squeeze them. With `grouped`, every name reads
     "<method>, <representation>" and the legend is two short keys beside the axes (`_grouped_legend`): the
     methods by line style, the representations by colour."""
-    below = None if size is not None or grouped or len(stats) + len(references or {}) <= 6 else \
-        0.17 * math.ceil((len(stats) + len(references or {})) / 2) + 0.05  # inches under the axes
+    entries = [legend(name) for name in stats] + list(references or {})
+    beside = len(entries) <= 6 and max(map(len, entries), default=0) <= LEGEND_BESIDE_CHARS
+    below = None if size is not None or grouped or beside else \
+        0.17 * math.ceil(len(entries) / 2) + 0.05  # inches under the axes
     fig, ax = plt.subplots(figsize=size or (PRINT_WIDTH - 0.5, 2.6 + (below or 0.0)))  # a legend beside: axes ~3.5 in
     for i, (name, by_n) in enumerate(stats.items()):
         counts = sorted(by_n)
@@ -690,6 +696,9 @@ def _class_scatter(ax: plt.Axes, xy: np.ndarray, labels: np.ndarray, classes: Se
         ax.scatter(xy[chosen, 0], xy[chosen, 1], s=2, alpha=0.6, color=colours(k), label=name, rasterized=True)
 
 
+MAP_TITLE_CHARS = 24  # a map's column title per line; a longer name drops its parenthesis (the caption says it)
+
+
 def latent_maps(maps: dict[str, dict], labels: np.ndarray | torch.Tensor, classes: Sequence[str],
                 title: str) -> plt.Figure:
     """One column per representation, its PCA map above its t-SNE map, points coloured by class, one legend
@@ -703,8 +712,9 @@ def latent_maps(maps: dict[str, dict], labels: np.ndarray | torch.Tensor, classe
         for r, method in enumerate(("pca", "tsne")):
             ax = axes[r, c]
             _class_scatter(ax, found[method], labels, classes)
-            if method == "pca":  # the column's name once, over its PCA map
-                ax.set_title("\n".join(textwrap.wrap(name, 24)))
+            if method == "pca":  # the column's name once, over its PCA map; a long name without its aside
+                short = name if len(name) <= MAP_TITLE_CHARS else name.split(" (")[0]
+                ax.set_title("\n".join(textwrap.wrap(short, MAP_TITLE_CHARS)))
             ax.set_xlabel("PCA 1" if method == "pca" else "t-SNE 1", labelpad=1)
             ax.set_ylabel("PCA 2" if method == "pca" else "t-SNE 2", labelpad=1)
             ax.set_xticks([])

@@ -75,8 +75,9 @@ def findings(metrics: dict) -> dict:
     if "config" in metrics.get("ae_regularization", {}):
         found["regularization"] = fa.regularization_finding(metrics["ae_regularization"])
     if "decoders" in metrics.get("autoencoder", {}):
-        vae = [vae_decoder_sentence(metrics["vae"])] if "decoders" in metrics.get("vae", {}) else []
-        found["decoders"] = " ".join([fa.decoder_finding(metrics["autoencoder"]), *vae])
+        found["decoders"] = fa.decoder_finding(metrics["autoencoder"])
+    if "decoders" in metrics.get("vae", {}):  # the VAE's two decoders: the appendix's
+        found["vae_decoders"] = vae_decoder_sentence(metrics["vae"])
     if "tpe" in metrics.get("search", {}):
         found["search_spread"] = fs.search_spread_finding(metrics["search"])
     if "simclr" in metrics.get("latent", {}).get("structure", {}):

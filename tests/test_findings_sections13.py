@@ -8,7 +8,7 @@ import json
 import pytest
 
 from helpers.findings import autoencoder as fa, finetune as ff, search as fs
-from helpers.findings.words import TIE_ACCURACY, percent, plus_minus, sig, strategy
+from helpers.findings.words import TIE_ACCURACY, interval, percent, plus_minus, sig, strategy
 
 
 def _json(section: dict) -> dict:
@@ -76,7 +76,7 @@ def test_the_optimizer_finding_names_the_lowest_first_the_ties_and_the_rates_at_
     assert "edge" in text and "edge" not in fa.optimizer_finding(_optimizers(edge=False))
     assert fa.optimizer_finding(_json(_optimizers(True))) == text
     tied = fa.optimizer_finding(_optimizers(False, rms=[0.0095, 0.0125, 0.0100]))
-    assert "RMSprop is within the seeds' spread of Adam" in tied
+    assert f"RMSprop ({fa._pm(_seeded(val_mse=[0.0095, 0.0125, 0.0100]))}) is within the seeds' spread of Adam" in tied
     grown = _optimizers(edge=False)
     grown["by_optimizer"]["SGD"].update(rates_added=1, diverged_beyond=True,
                                         val_mse_by_lr={"0.1": 0.04, "0.3": 0.03, "1": 0.02, "3.3": None})
@@ -110,9 +110,12 @@ def test_the_regularization_finding_credits_only_a_lower_validation_loss_beyond_
     text = fa.regularization_finding(found)
     assert set(fa.regularization_rows(found)) == {"none", "augmentation", "dropout 0.2", "weight decay",
                                                   "early stopping (patience 3)"}
-    helps = text[text.index("Measured"):text.index("only")]
+    helps = text[text.index("Measured"):text.index("below the unregularized")]
     assert "augmentation" in helps and "dropout" not in helps and "weight decay" not in helps
-    assert "Dropout 0.2 and early stopping (patience 3) are level with no regularization" in text
+    paired = interval(found["against_none"]["augmentation"]["val_mse"], brackets=False)
+    assert f"paired difference {paired}" in helps and paired.startswith("−0.00")  # against none, paired by seed
+    level = text[text.index("Dropout 0.2 ("):text.index("level with no regularization")]
+    assert "early stopping (patience 3) (" in level and "are " in level and "augmentation" not in level
     assert "Weight decay (" in text and "raises it" in text
     trade = text[text.index("raises it"):]
     assert "dropout 0.2" in trade.lower() and "weight decay" in trade.lower() and "fitted worse" in trade
@@ -174,8 +177,15 @@ def _search(tpe: list[float], random: list[float], grid: list[float], start: flo
 
 def test_the_search_spread_finding_carries_each_search_s_median_and_range_and_the_start():
     text = fs.search_spread_finding(_search([0.2, 0.4, 0.25], [0.4, 0.45, 0.5], [0.35]))
-    assert "median over 3 sampler seeds 0.250, range 0.200 to 0.400" in text
-    assert "grid search 0.350, one run" in text and sig(0.5) in text and "1,600 images" in text
+    assert "(median over 3 sampler seeds, with its range)" in text and "TPE 0.250 (0.200 to 0.400)" in text
+    assert "grid search 0.350 (one run)" in text and sig(0.5) in text and "1,600 images" in text
+    ranking = text.split("the hand-set start")[1]  # by median: TPE 0.25, grid 0.35, random 0.45
+    assert "The seeds do not rank TPE and grid search, whose runs overlap" in ranking  # the first clause
+    assert "every run of grid search lies below every run of random search" in ranking
+    assert "the seeds do not rank TPE and random search" in ranking  # TPE's worst seed, 0.4, is not below random's best
+    apart = fs.sampler_ranking(_search([0.2, 0.21, 0.22], [0.3, 0.31, 0.32], [0.4]))
+    assert apart == ("Every run of TPE lies below every run of random search; every run of both lies below grid "
+                     "search's one run.")
     no_start = {**_search([0.2], [0.4], [0.35]), "start_value": None}
     assert "did not complete" in fs.search_spread_finding(no_start)
 
@@ -265,7 +275,8 @@ def test_the_final_finding_names_the_tuned_model_or_why_the_hand_set_one_stays()
     text = fs.final_finding(_cv(0.0095), promoted)
     assert "the configuration found by TPE, seed 1 has" in text and "0.0101 against 0.0103" in text
     assert "finalist" not in text  # a stage-2 name, not a reader's word
-    assert "2.0% lower (0.00980 against 0.0100)" in text and fs.search_cv_finding(_cv(0.0095)) in text
+    assert "2.0% lower than the hand-set one (0.00980 against 0.0100)" in text
+    assert fs.search_cv_finding(_cv(0.0095)) in text and text.count("0.00980 against") == 1  # said once
     hand = {"rows": {"hand-set": {"val_mse": 0.0100, "search_value": 0.5},
                      "finalist 1": {"val_mse": 0.0104, "search_value": 0.4, "search": "TPE, seed 2"}},
             "chosen": "hand-set"}
@@ -448,8 +459,9 @@ def test_each_homework_1_accuracy_names_its_run():
                "finetune_seeds": {"baseline": "scratch", "epochs": 8, "stats": {"scratch": {
                    "seeds": [0, 1, 2], "test_accuracy": {"mean": 0.8694, "std": 0.0024}}}}}
     text = ff.hw1_runs(metrics)
-    assert "at most 50 epochs; 92.6%" in text and "8 epochs; 86.9 ± 0.2% over 3 seeds" in text
-    assert "at 87.1%, is the strategies' table row and the judge" in text
+    assert "92.6% under Homework 1's own recipe (at most 50 epochs)" in text
+    assert "86.9 ± 0.2% over 3 seeds of the shorter recipe" in text and "(8 epochs)" in text
+    assert "87.1% for that recipe's first seed, the run compared with the strategies and used to judge" in text
     assert ff.hw1_runs({**metrics, "finetune_seeds": {}}) == ""
 
 

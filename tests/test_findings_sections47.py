@@ -314,9 +314,10 @@ def _calm_scores(**changed) -> dict[str, dict]:
 
 
 def _dropped(text: str) -> str:
-    """The sentence that names the dropped scores and why."""
+    """The sentence that names the dropped scores and why (without what the ranking then falls back on)."""
     at = text.index(" dropped, since ")
-    return text[text.rfind(". ", 0, at) + 2:text.index(".", at)]
+    end = min(i for i in (text.find(".", at), text.find(", so the generators", at)) if i >= 0)
+    return text[text.rfind(". ", 0, at) + 2:end]
 
 
 def test_the_generator_summary_names_the_scores_kept_the_ones_dropped_and_ranks_within_groups():
@@ -362,8 +363,8 @@ def test_the_summary_says_what_the_generators_are_ranked_by_when_the_frechet_dis
     text = gen_text.summary(found)
     assert "Fréchet distance" in _dropped(text)
     assert "mixture" in _segment(gen_text.dropped(found), "Fréchet distance, ", (";", "."))
-    fallback = _segment(text, "As Fréchet distance", (".",))
-    assert "density and coverage only" in fallback
+    fallback = _segment(text, "so the generators are ranked by", (".",))
+    assert "density and coverage only" in fallback and "Fréchet distance" in _dropped(text)
     assert "4.50" not in _segment(text, "Among the 3 unconditional generators", ("The only",))
     none = _calm_scores(mixture=quality_row(4.5, 0.84, 0.56, 1.5, 0.99, 0.87))
     text = gen_text.summary(_json(quality.metrics(none, GROUPS)))
@@ -584,7 +585,12 @@ def test_the_feature_map_control_says_how_much_is_the_architecture_s():
     assert "+1.4 and +2.1 points over raw pixels" in text and "+0.9 to +1.4 points over it" in text
     assert "comes from the convolutional architecture" in text  # 1.75 points from it, 1.2 from training
     trained_more = {**reps, "simclr": row(0.90, 0.92, random_control="ae_features_random")}
-    assert "architecture" not in rep_text.architecture_share(trained_more)
+    mixed = rep_text.architecture_share(trained_more)  # +6 and +7 points from SimCLR's training, 1.75 from it
+    assert "while training adds more than the architecture to" in mixed and "not from what training" not in mixed
+    named = mixed.split("while training")
+    assert "SimCLR" not in named[0] and "SimCLR" in named[1]
+    both = {**trained_more, "ae_features": row(0.90, 0.92, random_control="ae_features_random")}
+    assert "training adds more to every one of these maps" in rep_text.architecture_share(both)
     assert rep_text.architecture_share({k: v for k, v in reps.items() if k != "ae_features_random"}) == ""
 
 

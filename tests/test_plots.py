@@ -87,8 +87,14 @@ def test_legends_print_a_run_s_name_in_words_not_its_short_key():
         plt.close(fig)
     stats = {name: {100: {"mean": 0.7, "std": 0.01}, 1000: {"mean": 0.8, "std": 0.01}} for name in names}
     fig = plots.label_efficiency(stats, bands=True)
-    try:
-        assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [LEGEND_WORDS[n] for n in names]
+    try:  # labels this long go under the axes, so that they do not squeeze them
+        assert fig.axes[0].get_legend() is None
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == [LEGEND_WORDS[n] for n in names]
+    finally:
+        plt.close(fig)
+    fig = plots.label_efficiency({"raw pixels": stats[names[0]], "PCA": stats[names[0]]})
+    try:  # two short labels stay beside the axes
+        assert not fig.legends and [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["raw pixels", "PCA"]
     finally:
         plt.close(fig)
 
@@ -119,3 +125,14 @@ def test_a_log_axis_labels_a_few_round_values_that_cannot_collide(low, high, exp
     plt.close(fig)
     narrow = plots._SparseLogLocator().tick_values(0.0102, 0.0118)  # none of those twice: an even grid
     assert 2 <= sum(0.0102 <= t <= 0.0118 for t in narrow) <= 5
+
+
+def test_a_long_map_name_loses_its_aside_in_the_panel_title():
+    points = np.random.default_rng(0).normal(size=(6, 2))
+    names = ("raw pixels", "best classifier's features (the tuned fine-tuning)")
+    maps = {name: {"pca": points, "tsne": points} for name in names}
+    fig = plots.latent_maps(maps, np.array([0, 1, 0, 1, 0, 1]), ["T-shirt/top", "Trouser"], "maps")
+    try:
+        assert [fig.axes[i].get_title() for i in (0, 1)] == ["raw pixels", "best classifier's\nfeatures"]
+    finally:
+        plt.close(fig)

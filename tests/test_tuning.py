@@ -811,6 +811,9 @@ def test_the_fidelity_sentence_says_when_the_short_trial_misranks():
              "min_resource": 2}
     text = search_text.fidelity_finding(found)
     assert "0.85" in text and "0.30" in text and "first rung is 2 epochs" in text
+    assert "though its interval reaches down to 0.55" in text  # the rung's rho passes, its interval does not
+    sure = {**found, "by_epoch": [row(1, 0.3), {**row(2, 0.95), "low": 0.8}, row(3, 0.9), row(4, 0.9)]}
+    assert "interval reaches down" not in search_text.fidelity_finding(sure)
     low = {**found, "by_epoch": [row(1, 0.1), row(2, 0.2), row(3, 0.3), row(4, 0.4)], "met": False,
            "min_resource": 4}
     assert "below 0.70" in search_text.fidelity_finding(low) and "misranks" in search_text.fidelity_finding(low)

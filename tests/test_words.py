@@ -76,3 +76,10 @@ def test_a_cpu_run_says_what_its_seconds_are_worth_and_a_gpu_run_says_nothing():
     note = timing_limit("cpu (AMD EPYC (family 23, model 1); AVX2, no native bf16; 2 threads)")
     assert "shared" in note and "fastest of their seeds" in note
     assert timing_limit("cuda (NVIDIA H200)") == ""
+
+
+def test_a_difference_in_points_is_the_difference_of_the_values_as_shown():
+    assert words.points_between(0.8614, 0.8266) == "+3.4 points"  # 86.1% − 82.7%, not the unrounded 3.48
+    assert words.points(0.8614 - 0.8266) == "+3.5 points"
+    assert words.points_between(0.734, 0.694, None, 0.02) == "+4 points"  # against 69 ± 2%: whole points
+    assert words.points_between(0.70, 0.734, 0.01) == "−3.4 points"  # a spread of 1.0 point keeps one decimal

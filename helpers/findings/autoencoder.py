@@ -80,9 +80,10 @@ def optimizer_finding(optimizers: dict) -> str:
             f"is lowest (validation MSE {_pm(first)} at learning rate {first['lr']:g}), "
             f"{ranked[-1]} highest ({_pm(last)} at rate {last['lr']:g}, {above} above).")
     if level:
-        text += (f" {capital(join(level))} {'is' if len(level) == 1 else 'are'} within the seeds' spread of "
-                 f"{ranked[0]} (paired by seed, the 95% interval of the difference holds zero): a tie, not a "
-                 f"ranking.")
+        text += (f" {capital(join([f'{name} ({_pm(best[name])})' for name in level]))} "
+                 f"{'is' if len(level) == 1 else 'are'} within the seeds' spread of {ranked[0]}: paired by seed, "
+                 f"the 95% interval of the difference holds zero, so these seeds do not rank "
+                 f"{'the two' if len(level) == 1 else 'them'}.")
     if grown:
         text += " The grid grew past its edge for " + join(
             [f"{name} (to {plural(len(best[name]['val_mse_by_lr']), 'rate')})" for name in grown]) + "."
@@ -126,13 +127,19 @@ def regularization_finding(regularization: dict) -> str:
     over = f"over {_seeds(seeds)}, paired by seed" if seeds > 1 else "in one seed"
     beyond = " beyond the seeds' spread" if seeds > 1 else ""
     if helps:
-        text += (f"Measured {over}, {join([f'{n} ({_pm(rows[n])})' for n in helps])} "
+        def lowered(name: str) -> str:
+            paired = against.get(name, {}).get("val_mse")
+            shown = (f"; paired difference {interval(paired, brackets=False)}"
+                     if paired and paired.get("low") is not None else "")
+            return f"{name} ({_pm(rows[name])}{shown})"
+        text += (f"Measured {over}, only {join([lowered(n) for n in helps])} "
                  f"{'lowers' if len(helps) == 1 else 'lower'} the validation MSE below the unregularized "
-                 f"{_pm(none)}{beyond}: only {'it helps' if len(helps) == 1 else 'these help'}. ")
+                 f"{_pm(none)}{beyond}. ")
     else:
         text += f"Measured {over}, no regularizer lowers the validation MSE{beyond}. "
     if level:
-        text += f"{capital(join(level))} {'is' if len(level) == 1 else 'are'} level with no regularization. "
+        text += (f"{capital(join([f'{n} ({_pm(rows[n])})' for n in level]))} {'is' if len(level) == 1 else 'are'} "
+                 f"level with no regularization. ")
     if hurts:
         text += (f"{capital(join([f'{n} ({_pm(rows[n])})' for n in hurts]))} "
                  f"{'raises' if len(hurts) == 1 else 'raise'} it. ")

@@ -7,8 +7,8 @@ Single runs closer than `TIE_ACCURACY` are level; spreads over seeds, folds or d
 from __future__ import annotations
 
 from ..published import HW1_TEST_ACCURACY
-from .words import (TIE_ACCURACY, capital, interval_call, join, percent, plural, plus_minus, points, relation,
-                    sig, signed, strategy, verdict)
+from .words import (TIE_ACCURACY, capital, interval_call, join, percent, plural, plus_minus, points,
+                    points_between, relation, sig, signed, strategy, verdict)
 
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
@@ -74,12 +74,12 @@ def hw1_runs(metrics: dict) -> str:
     if not own or not row or "test_accuracy" not in stats:
         return ""
     acc = stats["test_accuracy"]
-    return (f"Homework 1's network is trained under two recipes, and each of its numbers names its run: "
-            f"Homework 1's own (at most {plural(own['epochs'], 'epoch')}; {percent(own['test_accuracy'])}), and "
-            f"the shorter one the fine-tuning strategies share ({plural(seeds['epochs'], 'epoch')}; "
-            f"{plus_minus(acc['mean'], acc.get('std'), 100, '%')} over {plural(len(stats['seeds']), 'seed')}, "
-            f"whose first seed, at {percent(row['test_accuracy'])}, is the strategies' table row and the judge "
-            f"of generated images).")
+    return (f"Homework 1's network is trained under two recipes, so its accuracy appears as three numbers: "
+            f"{percent(own['test_accuracy'])} under Homework 1's own recipe (at most "
+            f"{plural(own['epochs'], 'epoch')}); {plus_minus(acc['mean'], acc.get('std'), 100, '%')} over "
+            f"{plural(len(stats['seeds']), 'seed')} of the shorter recipe the fine-tuning strategies share "
+            f"({plural(seeds['epochs'], 'epoch')}); and {percent(row['test_accuracy'])} for that recipe's first "
+            f"seed, the run compared with the strategies and used to judge generated images.")
 
 
 def hw1_finding(hw1: dict, seeds: dict | None = None) -> str:
@@ -288,7 +288,9 @@ def label_finding(labels: dict, pretrained: str = "finetuned", scratch: str = "s
             [f"is level with it with {join(level)}"] if level else []) + (
             [f"falls behind it with {join(behind)}"] if behind else [])
         verdicts = f"{who} {join(parts)}"
-    listed = join([f"{n:,} labels {signed(100 * m)}" for n, m in margin.items()])
+    listed = join([f"{n:,} labels "
+                   + points_between(ours[n]["mean"], theirs[n]["mean"], ours[n]["std"], theirs[n]["std"]).removesuffix(
+                       " points") for n in margin])  # as the label table's rounded values give it
     return (f"{verdicts} (a margin within the larger spread over draws, or within half a point for a single "
             f"draw, is level); its margin in test accuracy points, mean over draws: {listed}.")
 

@@ -118,21 +118,25 @@ def checks(found: dict) -> str:
         text += f" {capital(_scores(first))} {'passes' if len(first) == 1 else 'pass'}"
         if ranked_kept and other_kept:
             text += (f", and so {'does' if len(other_kept) == 1 else 'do'} {_scores(other_kept)}, reported beside "
-                     f"them (the ranking reads one score each for overall quality, fidelity and diversity)")
+                     f"them but ranking nothing")
         text += "."
     if dropped:
         noisy = [by for by in dropped if found_checks[by]["noise_not_last"]]
         reached = [by for by in dropped if any(found_checks[by]["real_not_above"].values())]
-        reasons = ([f"uniform noise is not last on {_scores(noisy)}"] if noisy else []) + (
-            [f"a generator reaches real images on {_scores(reached)}"] if reached else [])
-        text += f" {capital(_scores(dropped))} {'is' if len(dropped) == 1 else 'are'} dropped, since {'; '.join(reasons)}."
+        on_all = {1: "it", 2: "either"}.get(len(dropped), "any of them")  # every dropped score, for one reason
+        reasons = ([f"uniform noise is not last on {on_all if noisy == dropped else _scores(noisy)}"]
+                   if noisy else []) + (
+            [f"a generator reaches real images on {on_all if reached == dropped else _scores(reached)}"]
+            if reached else [])
+        text += (f" {capital(_scores(dropped))} {'is' if len(dropped) == 1 else 'are'} dropped, since "
+                 f"{'; '.join(reasons)}")
     ranked_by = found["ranked_by"]
     failed = [by for by in default if by not in ranked_by]
+    if failed and ranked_by:  # the ranking's own score(s) among the dropped: what it falls back on
+        text += f"{', so the' if dropped else ' The'} generators are ranked by {_scores(ranked_by)} only"
+    text += "." if dropped or (failed and ranked_by) else ""
     if not ranked_by:
         text += " No score of the ranking passes, so the generators are not ranked."
-    elif failed:
-        verb = "fails" if len(failed) == 1 else "fail"
-        text += f" As {_scores(failed)} {verb}, the generators are ranked by {_scores(ranked_by)} only."
     return text
 
 

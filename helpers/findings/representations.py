@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..results import is_control
-from .words import (TIE_ACCURACY, interval_call, join, percent, plus_minus, points, relation, signed, verdict,
-                    wider)
+from .words import (TIE_ACCURACY, interval_call, join, percent, plus_minus, points, points_between, relation,
+                    signed, verdict, wider)
 
 REPRESENTATION_WORDS = {  # the representations learned without labels, in words
     "raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code", "vae": "the VAE's mean code",
@@ -108,7 +108,9 @@ def representations(reps: dict[str, dict], raw: str = "raw") -> str:
             continue  # e.g. a profile without that label count
         order = sorted(candidates, key=lambda n: (-candidates[n], n))  # equal values: by key, in any order
         best = order[0]
-        numbers = f"{percent(candidates[best])}, {points(candidates[best] - reps[raw][key])} over raw pixels"
+        spreads = (reps[best].get(f"{key}_std"), reps[raw].get(f"{key}_std"))  # over label draws, where drawn
+        numbers = (f"{percent(candidates[best])}, {points_between(candidates[best], reps[raw][key], *spreads)} "
+                   f"over raw pixels")
         level = [n for n in order[1:] if verdict(candidates[best] - candidates[n], TIE_ACCURACY) == 0]
         if level:
             numbers += ", level with " + join([f"{_name(n, reps[n])} ({percent(candidates[n])})"
@@ -139,8 +141,8 @@ def representations(reps: dict[str, dict], raw: str = "raw") -> str:
 def architecture_share(reps: dict[str, dict], raw: str = "raw") -> str:
     """The harder control: for each random-encoder control read at a feature map (a control whose trained
     representations are feature maps), its k-NN and linear-probe accuracy against raw pixels', and the range of
-    what the trained feature maps add over it; where the control gains more over raw pixels than training adds
-    over the control (on average over the maps and both read-outs), most of what the maps offer is the
+    what the trained feature maps add over it; for each map, where the control gains more over raw pixels than
+    training adds over the control (on average over both read-outs), most of what that map offers is the
     architecture's. A leading space, or empty where no feature-map control was measured."""
     said = []
     for control, c in ((k, r) for k, r in reps.items() if is_control(r) and "features" in k):
@@ -155,9 +157,19 @@ def architecture_share(reps: dict[str, dict], raw: str = "raw") -> str:
                                for m, words in STRUCTURE_READS if m in reads)
                 + f" ({join([signed(100 * d) for d in over_raw])} points over raw pixels), and the trained "
                 f"feature maps add {signed(100 * min(added))} to {signed(100 * max(added))} points over it")
-        if sum(over_raw) / len(over_raw) > sum(added) / len(added):
+        architecture = sum(over_raw) / len(over_raw)
+        by_map = {k: [reps[k][m] - c[m] for m in reads if reps[k].get(m) is not None] for k in maps}
+        mostly = [k for k in maps if by_map[k] and architecture > sum(by_map[k]) / len(by_map[k])]
+        trained = [k for k in maps if k not in mostly]
+        if mostly and not trained:
             text += (", so most of what these maps offer a k-NN or a linear probe comes from the convolutional "
                      "architecture, not from what training taught it")
+        elif mostly:
+            text += (f": in {join([_name(k, reps[k]) for k in mostly])} most of what a k-NN or a linear probe "
+                     f"reads comes from the convolutional architecture, while training adds more than the "
+                     f"architecture to {join([_name(k, reps[k]) for k in trained])}")
+        else:
+            text += ", so training adds more to every one of these maps than the architecture alone gives"
         said.append(text + ".")
     return "".join(said)
 

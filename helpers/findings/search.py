@@ -19,9 +19,8 @@ def _kinds(search: dict) -> list[dict]:
 def _best(row: dict) -> str:
     """One search's best validation MSE: the median over its sampler seeds with the range, or its one run."""
     if len(row["best"]) == 1:
-        return f"{row['search']} {sig(row['median_best'])}, one run"
-    return (f"{row['search']} median over {len(row['best'])} sampler seeds {sig(row['median_best'])}, "
-            f"range {sig(row['min_best'])} to {sig(row['max_best'])}")
+        return f"{row['search']} {sig(row['median_best'])} (one run)"
+    return f"{row['search']} {sig(row['median_best'])} ({sig(row['min_best'])} to {sig(row['max_best'])})"
 
 
 def search_spread_finding(search: dict) -> str:
@@ -29,9 +28,32 @@ def search_spread_finding(search: dict) -> str:
     start."""
     start = ("did not complete in any study" if search["start_value"] is None else
              f"scores {sig(search['start_value'])}")
+    ranking = sampler_ranking(search)
+    seeds = max(len(row["best"]) for row in _kinds(search))
+    over = f" (median over {seeds} sampler seeds, with its range)" if seeds > 1 else ""
     return (f"With {search['trials']} trials of at most {plural(search['trial_epochs'], 'epoch')} on "
-            f"{search['images']:,} images per study, the best validation MSE found was: "
-            f"{join([_best(row) for row in _kinds(search)])}; the hand-set start {start}.")
+            f"{search['images']:,} images per study, the best validation MSE found{over} was: "
+            f"{join([_best(row) for row in _kinds(search)])}; the hand-set start {start}."
+            + (f" {ranking}" if ranking else ""))
+
+
+def sampler_ranking(search: dict) -> str:
+    """Which searches the seeds rank: taken in order of their median best, each against every search with a lower
+    median, either every run of the lower one lies below every run of the higher (ranked), or their ranges over
+    the sampler seeds overlap (not ranked by these seeds). '' with fewer than two searches."""
+    rows = sorted(_kinds(search), key=lambda row: row["median_best"])
+    clauses = []
+    for at, upper in enumerate(rows[1:], start=1):
+        lower = rows[:at]
+        overlap = [row["search"] for row in lower if row["max_best"] >= upper["min_best"]]
+        below = [row["search"] for row in lower if row["max_best"] < upper["min_best"]]
+        if overlap:
+            clauses.append(f"the seeds do not rank {join(overlap + [upper['search']])}, whose runs overlap")
+        if below:
+            above = f"{upper['search']}'s one run" if upper["runs"] == 1 else f"every run of {upper['search']}"
+            which = "both" if len(below) == 2 and below == [row["search"] for row in lower] else join(below)
+            clauses.append(f"every run of {which} lies below {above}")
+    return capital("; ".join(clauses)) + "." if clauses else ""
 
 
 def search_cost_sentence(search: dict) -> str:
@@ -118,8 +140,13 @@ def fidelity_finding(fidelity: dict) -> str:
                        f"separates, so Hyperband stops no trial before its last epoch and stage 2's retraining at "
                        f"the final budget decides.")
     rung = fidelity["min_resource"]
-    return (text + f". The first epoch count that reaches {target} is {rung}, so Hyperband's first rung is "
-                   f"{plural(rung, 'epoch')}.")
+    text += (f". The first epoch count whose ρ reaches {target} is {rung}, so Hyperband's first rung is "
+             f"{plural(rung, 'epoch')}")
+    at = next((row for row in fidelity["by_epoch"] if row.get("epoch") == rung), None)
+    if at is not None and at.get("low") is not None and at["low"] < fidelity["target"]:
+        text += (f", though its interval reaches down to {sig(at['low'], 2)}: so early a rung may stop some "
+                 f"trials too soon")
+    return text + "."
 
 
 def search_verdict(cv: dict) -> int | None:
@@ -210,7 +237,7 @@ def later_model(cv: dict) -> str:
 
 def search_cv_finding(cv: dict) -> str:
     """The paired cross-validation of `search_cv`: both means with their spread over folds, the parameters,
-    and `search_finding`'s verdict."""
+    `search_finding`'s verdict, the test MSE (`on_test_sentence`) and the autoencoder the later sections use."""
     if not cv.get("compared"):
         return search_finding(cv)
     hand = plus_minus(cv["hand_set_mean"], cv["hand_set_std"])
@@ -220,9 +247,10 @@ def search_cv_finding(cv: dict) -> str:
     else:
         best = f" ({found + '; ' if found else ''}{cv['tuned_parameters']:,} parameters)"
         other = f" ({cv['hand_set_parameters']:,} parameters)"
-    return (f"In {cv['folds']}-fold cross-validation at the final budget on {cv['images']:,} images, the search's "
+    epochs = f" ({plural(cv['epochs'], 'epoch')} per fold)" if cv.get("epochs") else ""
+    return (f"In {cv['folds']}-fold cross-validation on {cv['images']:,} images{epochs}, the search's "
             f"best configuration{best} scores {plus_minus(cv['tuned_mean'], cv['tuned_std'])} against {hand} for "
-            f"the hand-set one{other}. " + search_finding(cv) + " " + later_model(cv))
+            f"the hand-set one{other}. " + search_finding(cv) + " " + on_test_sentence(cv) + " " + later_model(cv))
 
 
 def promotion_sentence(cv: dict, promotion: dict) -> str:
@@ -260,16 +288,16 @@ def on_test_sentence(cv: dict) -> str:
     if not cv.get("compared"):
         return ""
     change = cv["tuned_test_mse"] / cv["hand_set_test_mse"] - 1
-    relation = {-1: "lower", 0: "the same", 1: "higher"}[verdict(change, None)]
-    size = "" if relation == "the same" else f"{sig(100 * abs(change), 2)}% "
-    return (f"On the test set, trained on the whole training split, its MSE is {size}{relation} "
+    side = verdict(change, None)
+    said = ("the same test MSE as" if side == 0 else
+            f"a test MSE {sig(100 * abs(change), 2)}% {'lower' if side < 0 else 'higher'} than")
+    return (f"Trained on the whole training split, the tuned configuration has {said} the hand-set one "
             f"({sig(cv['tuned_test_mse'])} against {sig(cv['hand_set_test_mse'])}).")
 
 
 def final_finding(cv: dict, promotion: dict) -> str:
-    """Stage 2 and the comparison at the final budget: `promotion_sentence`, `search_cv_finding` where
-    the search found any other configuration, and the test MSE."""
+    """Stage 2 and the comparison at the final budget: `promotion_sentence`, and `search_cv_finding` (with the
+    test MSE) where the search found any other configuration."""
     if not cv.get("compared"):
         return promotion_sentence(cv, promotion)
-    return " ".join(filter(None, [promotion_sentence(cv, promotion), capital(search_cv_finding(cv)),
-                                  on_test_sentence(cv)]))
+    return " ".join(filter(None, [promotion_sentence(cv, promotion), capital(search_cv_finding(cv))]))

@@ -123,6 +123,17 @@ def points(difference: float) -> str:
     return f"{signed(100 * difference)} points"
 
 
+def points_between(a: float, b: float, *spreads: float | None) -> str:
+    """`a` − `b` (shares) in signed percentage points as a reader can check it from the two values shown: each
+    rounded to one decimal of a point, or, with a spread, to the places the larger spread supports (as
+    `plus_minus` shows it), and the difference of the rounded values at those places: '+4 points' for 73.4%
+    against 69 ± 2%."""
+    spread = wider(*spreads)
+    places = spread_decimals(100 * spread) if spread else 1
+    difference = round(100 * a, places) - round(100 * b, places)
+    return f"{signed(difference, places)} points"
+
+
 def spread_points(spread: float) -> str:
     """A spread of shares in percentage points, to two significant digits: '1.2 points'."""
     return f"{sig(100 * abs(spread), 2)} points"
