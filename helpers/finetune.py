@@ -39,7 +39,7 @@ from .autoencoder import Autoencoder, Reconstructions
 from .context import Context, Shown
 from .data import Augment, ImageSet, Splits, comparison_train, fingerprint, limited_train
 from .findings import finetune as ft_text
-from .findings.words import plus_minus, sig
+from .findings.words import legend, percent, plus_minus, sig
 from .fewlabels import draws_for, label_draws, sweep_stats, sweep_table  # noqa: F401 (shared with section 5)
 from .models import AEConfig, Encoder, EncoderClassifier, HW1Autoencoder, HW1Net, count_parameters
 from .published import for_dataset
@@ -213,11 +213,11 @@ def summary_table(rows: dict[str, dict]) -> str:
 
     tags = [f"{round(t * 100)}" for t in THRESHOLDS]
     return markdown_table(
-        ["strategy", "test acc.", "val. acc.", "train acc. (eval)", "gap", "params (trainable / total)",
-         *[f"epoch (s) to {t}%" for t in tags], *[f"s to {t}% incl. pretraining" for t in tags], "epochs",
-         "seconds"],
-        [(n, sig(r["test_accuracy"], 4), sig(r["val_accuracy"], 4), sig(r["train_accuracy"], 4),
-          sig(r["gap"], 2), f"{r['trainable_parameters']:,} / {r['total_parameters']:,}",
+        ["strategy", "test accuracy", "validation accuracy", "training accuracy (evaluation mode)",
+         "gap (points)", "parameters (trainable / total)", *[f"epoch (s) to {t}%" for t in tags],
+         *[f"s to {t}% with pretraining" for t in tags], "epochs", "seconds"],
+        [(legend(n), percent(r["test_accuracy"]), percent(r["val_accuracy"]), percent(r["train_accuracy"]),
+          f"{100 * r['gap']:.1f}", f"{r['trainable_parameters']:,} / {r['total_parameters']:,}",
           *[when(r, t) for t in tags],
           *[whole(r, t) for t in tags], r["epochs"], sig(r["seconds"])) for n, r in rows.items()])
 
@@ -297,9 +297,9 @@ def seed_stats(per_seed: dict[str, list[dict]]) -> dict[str, dict]:
 def seed_table(stats_: dict[str, dict]) -> str:
     """Markdown table of `seed_stats`: test accuracy, epochs and seconds to 90% as mean ± std over seeds, parameters."""
     return markdown_table(
-        ["strategy", "seeds", "test accuracy", "epochs to 90% val.", "s to 90% incl. pretraining",
-         "params (trainable / total)"],
-        [(s["name"], len(s["seeds"]), s["text"]["test_accuracy"], s["text"]["epochs_to_90"],
+        ["strategy", "seeds", "test accuracy", "epochs to 90% validation accuracy", "s to 90% with pretraining",
+         "parameters (trainable / total)"],
+        [(legend(s["name"]), len(s["seeds"]), s["text"]["test_accuracy"], s["text"]["epochs_to_90"],
           s["text"]["whole_seconds_to_90"], f"{s['trainable_parameters']:,} / {s['total_parameters']:,}")
          for s in stats_.values()])
 

@@ -191,7 +191,8 @@ def references(data_val: torch.Tensor, data_train: torch.Tensor, n: int, *, seed
 
 REAL, TRAIN, NOISE = "real held-out images", "real training images", "uniform noise"
 REFERENCE = "reference"  # the group of the three reference sets in tables and metrics
-ROLES = {REAL: "floor", TRAIN: "memorization", NOISE: "ceiling"}
+ROLES = {REAL: "as a perfect generator", TRAIN: "as a generator copying its training images",
+         NOISE: "as a generator of noise"}  # what each reference set stands for, as the table's group column says it
 UNCONDITIONAL, CONDITIONAL = "unconditional", "class-conditional"
 
 Groups = Mapping[str, Sequence[str]]

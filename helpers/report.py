@@ -32,6 +32,8 @@ from .results import atomic_path, load_metrics, write_text
 TEMPLATE = REPO_ROOT / "report" / "report.tex"
 MAX_PAGES = 6  # the body with its references, before the appendix (the assignment's limit)
 APPENDIX_HEADING = "Where each graded item is answered"  # the appendix's first section (label app:map)
+GENERATOR_TABLE_SCORES = ("frechet", "precision", "recall", "density", "coverage",
+                          "mean_top_probability")  # the sample-quality table's columns (report.tex, tab:gen)
 LATEX_HINT = "apt-get install texlive-latex-recommended texlive-fonts-recommended lmodern latexmk"
 _ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "−": r"\ensuremath{-}",
@@ -92,7 +94,7 @@ def findings(metrics: dict) -> dict:
     if "search_cv" in metrics:
         found["search"] = fs.search_finding(metrics["search_cv"])
     if "generators" in metrics:
-        found["generators"] = fg.summary(metrics["generators"])
+        found["generators"] = fg.summary(metrics["generators"], shown=GENERATOR_TABLE_SCORES)
         found["flaws"] = fg.flaws(metrics["generators"])  # empty where the run measured no flaws
         decoder = metrics.get("vae", {}).get("config", {}).get("decoder")
         found["vae_reading"] = fg.vae_reading(metrics["generators"], decoder) if decoder else ""

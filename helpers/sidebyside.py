@@ -236,8 +236,8 @@ def compare(ctx: Context, reps: latent.Representations, generators: quality.Gene
     sentence, and every trained model in another (`models`, from the metrics of the sections before); merged
     as `representations` and `side_by_side`."""
     found = rows(representations(reps), reps.rows, reps.few.statistics()["svm"])
-    closing = (f"**Measured, what each method is good for.** {rep_text.representations(found)} "
-               f"{gen_text.summary(generators.found)}")
+    best = gen_text.group_bests(generators.found) or gen_text.checks(generators.found)  # the check: said above
+    closing = f"**Measured, what each method is good for.** {rep_text.representations(found)} {best}"
     ctx.merge("representations", found)
     metrics = ctx.metrics()
     trained = models(metrics)

@@ -428,7 +428,7 @@ def test_the_one_line_summaries_carry_their_numbers():
 
 def test_the_best_sentence_names_the_classifier_later_sections_use_and_its_test_accuracy():
     text = ff.best_sentence({"best_name": "fine-tuned (one lr)", "best_test_accuracy": 0.9012})
-    assert "fine-tuned (one lr)" in text and percent(0.9012) in text
+    assert "fine-tuned, one learning rate" in text and percent(0.9012) in text and "(one lr)" not in text
 
 
 def _sweep(ae: list[float], pca: list[float], sizes=(2, 8, 32, 128)) -> dict:

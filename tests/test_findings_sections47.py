@@ -139,7 +139,7 @@ def _interpolation(within: float, across: float, *, passed: bool = True) -> dict
              "mean_density": {"real_held_out_images": 1.0, "uniform_noise": 0.4 if passed else 0.6,
                               "code": (within + across) / 2, "pixels": 0.5}}
     return {"steps": 10, "pairs": 100, "score": "density", "k": 5, "judge": "HW1 network from scratch",
-            "check": check, "within": row(within, 50), "across": row(across, 50),
+            "reference_images": 9802, "check": check, "within": row(within, 50), "across": row(across, 50),
             "all": row((within + across) / 2, 100)}
 
 
@@ -147,6 +147,7 @@ def test_the_path_sentence_calls_each_kind_of_pair_by_its_interval_and_only_afte
     text = latent_text.paths(_interpolation(0.8, 0.52))
     ends = ("; ",)
     assert "100 random pairs" in text and "each path (8 images)" in text
+    assert "among the 9,802 test images that end no path" in text and "validation images 1.00" in text
     assert latent_text.AHEAD[1] in _segment(text, latent_text.PAIR_WORDS["within"] + " (50)", ends)
     across = _segment(text, latent_text.PAIR_WORDS["across"] + " (50)", ends)
     assert latent_text.AHEAD[0] in across  # 0.02 ± 0.05
@@ -178,13 +179,14 @@ def test_the_likelihood_sentence_sorts_published_numbers_by_the_tie_rule():
     found = {"images": 1000, "samples": 200, "elbo": -231.0, "nll": 227.0, "nll_sem": 0.5}
     text = vae_text.likelihood(found, published)
     assert plus_minus(227.0, 0.5) in text and "1,000" in text
-    ends = ("lower than", "level with", "higher than")
-    assert "A (230.00)" in _segment(text, "lower than", ends)
+    ends = ("below (better than)", "level with", "above (worse than)")
+    assert "A (230.00, 3.0 nats away)" in _segment(text, "below (better than)", ends)
     assert {"B", "C"} <= set(_segment(text, "level with", ends).replace("(", " ").split())
-    assert "D (223.70)" in _segment(text, "higher than", ends)
+    assert "nats away" not in _segment(text, "level with", ends)
+    assert "D (223.70, 3.3 nats away)" in _segment(text, "above (worse than)", ends)
     assert "target" not in text
     worse = vae_text.likelihood({**found, "nll": 241.6, "nll_sem": 2.4}, published)
-    assert "lower than" not in worse and "level with" not in worse and "higher than" in worse
+    assert "below" not in worse and "level with" not in worse and "above (worse than)" in worse
 
 
 def test_the_variants_sentence_names_the_winner_of_each_measure():
@@ -350,6 +352,11 @@ def test_the_generator_summary_names_the_scores_kept_the_ones_dropped_and_ranks_
         by: {"passed": ok, "noise_not_last": [] if ok else ["gan"], "real_not_above": {}} for by, ok in passed.items()}})
     others = _segment(made, "and so does", (".",))  # a score that passes but ranks nothing, said apart
     assert "recall" in others and "reported beside them" in others
+    passing = {"ranked_by": ["frechet", "coverage"], "checks": {  # the report's table shows no confident share
+        by: {"passed": True, "noise_not_last": [], "real_not_above": {}} for by in ("frechet", "coverage",
+                                                                                   "recall", "confident_share")}}
+    assert "confident share" in gen_text.checks(passing) and "recall" in gen_text.checks(passing, shown=["recall"])
+    assert "confident share" not in gen_text.checks(passing, shown=["recall"])
     assert all(score not in others for score in ("Fréchet", "density", "coverage", "precision"))
     calm = gen_text.summary(_json(quality.metrics(_calm_scores(), GROUPS)))
     unconditional = _segment(calm, "Among the 3 unconditional generators", ("The only",))
@@ -376,11 +383,11 @@ def test_the_second_opinion_sentence_follows_the_agreement_rule():
     agree = _json(quality.metrics(judge, GROUPS, second=judge, second_name="fine-tuned (one lr)"))
     said = gen_text.second_opinion(agree)
     assert strategy("fine-tuned (one lr)") in said and "agrees with the judge's" in said
-    assert "not shown" not in said
+    assert "not shown" not in said and "features alone" not in said
     swapped = {**judge, "gan": {**judge["gan"], "coverage": 0.9}}
     differ = _json(quality.metrics(judge, GROUPS, second=swapped, second_name="fine-tuned (one lr)"))
     said = gen_text.second_opinion(differ)
-    assert "does not agree" in said and "not shown" in said
+    assert "does not agree" in said and "rests on the judge's features alone" in said
     assert "another best generator" in _segment(said, "coverage:", (";", ")"))
     assert "Fréchet distance:" not in said  # it agrees there: no reason to give
     assert gen_text.second_opinion(_json(quality.metrics(judge, GROUPS))) == ""  # none scored
@@ -494,7 +501,7 @@ def test_the_report_states_the_notebooks_sentences():
     assert prose["interpolation"] == latent_text.paths(metrics["latent"]["interpolation"])
     assert prose["simclr"] == rep_text.simclr(metrics)
     assert prose["representations"] == rep_text.representations(metrics["representations"])
-    assert prose["generators"] == gen_text.summary(metrics["generators"])
+    assert prose["generators"] == gen_text.summary(metrics["generators"], shown=report.GENERATOR_TABLE_SCORES)
     assert prose["discussion"] == rep_text.discussion(metrics)
     assert prose["mixing"] == latent_text.mixing(metrics["latent"]["mixing"])
 

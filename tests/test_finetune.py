@@ -238,7 +238,7 @@ def test_the_whole_cost_column_adds_the_pretraining_seconds():
     never = finetune.summary({"fine": run}, splits, pretrain_seconds={"fine": 100.0})["fine"]
     assert never["seconds_to_90"] is None and never["whole_seconds_to_90"] is None
     table = finetune.summary_table(rows)
-    assert "incl. pretraining" in table and f"{rows['fine']['whole_seconds_to_90']:.0f} s" in table
+    assert "with pretraining" in table and f"{rows['fine']['whole_seconds_to_90']:.0f} s" in table
     assert f"{count_parameters(run.model):,} / {count_parameters(run.model, trainable=False):,}" in table
 
 

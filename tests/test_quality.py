@@ -103,7 +103,7 @@ def test_the_scorer_ranks_real_images_above_noise_and_counts_copies():
     assert found["sets"]["rough_generator"]["group"] == quality.UNCONDITIONAL
     assert found["sets"]["uniform_noise"]["group"] == quality.REFERENCE
     assert found["floor_best"] and found["checks"]["frechet"]["passed"] and "frechet" in found["ranked_by"]
-    assert "reference (floor)" in quality.table(scores, groups)
+    assert "reference (as a perfect generator)" in quality.table(scores, groups)
     assert "The only unconditional generator, rough generator" in gen_text.summary(found)
     # a generator worse than noise (blank images score nothing, like noise) leaves noise not last: dropped
     scores["blank generator"] = scorer.score(torch.zeros(300, 1, 28, 28))

@@ -61,6 +61,11 @@ def _committed_runs() -> list[Path]:
     return sorted((f for f in folders if f.name in config.PROFILES), key=lambda f: order.index(f.name))
 
 
+def test_the_generator_sentence_names_only_scores_the_sample_quality_table_shows():
+    shown = re.findall(r"\\failmark\{(\w+)\}", report.TEMPLATE.read_text())
+    assert shown and set(shown) == set(report.GENERATOR_TABLE_SCORES)
+
+
 def test_the_body_and_references_page_count_is_read_from_the_appendix_label(tmp_path):
     aux = tmp_path / "report.aux"
     aux.write_text(r"\newlabel{tab:code}{{1}{2}{x}{table.1}{}}" "\n" r"\newlabel{app:map}{{A}{7}{Where}{appendix.A}{}}")

@@ -278,7 +278,8 @@ def denoising_finding(denoising: dict) -> str:
     on noise is what helps (the denoiser above both controls) or not."""
     noisy, denoised = denoising["psnr_noisy_db"], denoising["psnr_denoised_db"]
     text = (f"A denoising autoencoder trained on inputs with Gaussian noise of standard deviation "
-            f"{sig(denoising['noise_std'], 2)} raises the test peak signal-to-noise ratio (PSNR) from {sig(noisy)} dB to {sig(denoised)} dB")
+            f"{sig(denoising['noise_std'], 2)} (pixels on [0, 1], clipped back to it) raises the test peak "
+            f"signal-to-noise ratio (PSNR) from {sig(noisy)} dB to {sig(denoised)} dB")
     if "psnr_median_db" not in denoising:
         return text + "."
     clean, median = denoising["psnr_clean_ae_db"], denoising["psnr_median_db"]

@@ -7,7 +7,7 @@ Single runs closer than `TIE_ACCURACY` are level; spreads over seeds, folds or d
 from __future__ import annotations
 
 from ..published import HW1_TEST_ACCURACY
-from .words import (TIE_ACCURACY, capital, interval_call, join, percent, plural, plus_minus, points,
+from .words import (TIE_ACCURACY, capital, interval_call, join, legend, percent, plural, plus_minus, points,
                     points_between, relation, sig, signed, strategy, verdict)
 
 STRATEGY_WORDS = {  # a strategy's short name in words
@@ -198,10 +198,12 @@ def strategies_sentence(finetune: dict) -> str:
 
 
 def best_sentence(finetune: dict) -> str:
-    """The classifier later sections use (`finetune` -> `best_name`): the best on validation of all the
-    classifiers of 3a and 3b, with its test accuracy."""
-    return (f"Best on validation of all the classifiers of 3a and 3b: *{finetune['best_name']}*, "
-            f"{percent(finetune['best_test_accuracy'])} on test (sections 4 and 7 use it).")
+    """The classifier later sections use (`finetune` -> `best_name`): the best on validation of 3a's classifiers
+    and 3b's compared ones (the fine-tuning variant the search kept, not the other variants), with its test
+    accuracy."""
+    return (f"Best on validation of 3a's classifiers and those 3b compares (of the fine-tuning variants, the one "
+            f"the search kept): *{legend(finetune['best_name'])}*, {percent(finetune['best_test_accuracy'])} on "
+            f"test (sections 4 and 7 use it).")
 
 
 # ----------------------------------------------------------------------------- over seeds

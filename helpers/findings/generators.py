@@ -9,6 +9,8 @@ outranks another only beyond the spread over the draws of the images (the stored
 rule); generators within it are said to be level."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from .words import capital, join, percent, plus_minus, sig, strategy, verdict, wider
 
 FLOOR, MEMORY, CEILING = "real_held_out_images", "real_training_images", "uniform_noise"  # reference keys
@@ -99,11 +101,12 @@ def _scores(scores: list[str]) -> str:
     return join([MEASURE_WORDS[by] for by in scores])
 
 
-def checks(found: dict) -> str:
+def checks(found: dict, shown: Sequence[str] | None = None) -> str:
     """The check in brief: the judge, the scores that passed (real held-out and training images above every
     generator, uniform noise last), the dropped ones by the part of the check they failed, and where a
     score of the default ranking failed, what the generators are ranked by instead (`dropped` gives every
-    reason)."""
+    reason). With `shown`, a passing score outside the ranking is named only if it is among them (the scores a
+    table beside the sentence shows)."""
     found_checks, (kept, dropped) = found["checks"], _checked(found)
     judge = "the judge"
     if found.get("judge"):
@@ -112,7 +115,8 @@ def checks(found: dict) -> str:
     text = (f"In the features of {judge}, a score ranks generators only if real held-out and training images "
             f"score better than every generator and uniform noise worse than every other set.")
     default = found.get("default_ranked_by", list(ASPECTS))
-    ranked_kept, other_kept = [by for by in kept if by in default], [by for by in kept if by not in default]
+    ranked_kept = [by for by in kept if by in default]
+    other_kept = [by for by in kept if by not in default and (shown is None or by in shown)]
     if kept:  # the ranking's own scores first; the others are reported beside them and rank nothing
         first = ranked_kept or other_kept
         text += f" {capital(_scores(first))} {'passes' if len(first) == 1 else 'pass'}"
@@ -249,14 +253,14 @@ def second_opinion(found: dict) -> str:
             said.append(f"{MEASURE_WORDS[by]}: {join(why)}")
     needs = (f"; agreement needs ρ ≥ {sig(second['threshold'], 2)}"
              if not all(rows[by]["close"] for by in order) else "")
-    return (f"{opening} the ranking does not agree with the judge's ({'; '.join(said)}{needs}), so it is not "
-            f"shown.")
+    return (f"{opening} the ranking does not agree with the judge's ({'; '.join(said)}{needs}), so the ranking "
+            f"rests on the judge's features alone.")
 
 
-def summary(found: dict) -> str:
-    """The generators in three steps, for the notebook, the closing commentary and the report alike: `checks`,
-    `group_bests` and `second_opinion`."""
-    return " ".join(part for part in (checks(found), group_bests(found), second_opinion(found)) if part)
+def summary(found: dict, shown: Sequence[str] | None = None) -> str:
+    """The generators in three steps, for the notebook, the closing commentary and the report alike: `checks`
+    (naming, with `shown`, only the passing scores a table beside it shows), `group_bests` and `second_opinion`."""
+    return " ".join(part for part in (checks(found, shown), group_bests(found), second_opinion(found)) if part)
 
 
 def details(found: dict) -> str:

@@ -129,9 +129,11 @@ def paths(interpolation: dict) -> str:
     means = check["mean_density"]
     inside = plural(f["steps"] - 2, "image")
     text = (f"For {f['pairs']:,} random pairs of test images (half {PAIR_WORDS['within']}), the images "
-            f"inside each path ({inside}) are scored by their density in the judge's features (k = {f['k']}), "
-            f"checked on these paths themselves (real held-out images {sig(means['real_held_out_images'])}, "
-            f"uniform noise {sig(means['uniform_noise'])})")
+            f"inside each path ({inside}) are scored by their density in the judge's features (k = {f['k']})"
+            + (f" among the {f['reference_images']:,} test images that end no path" if f.get("reference_images")
+               else "")
+            + f", with a check of its own (validation images {sig(means['real_held_out_images'])}, uniform noise "
+            f"{sig(means['uniform_noise'])})")
     if not check["passed"]:
         return (f"{text}. The score fails its check on these paths ({_check_failure(check)}), so it gives no "
                 f"verdict on them: the code path averages {sig(means['code'])} and the cross-fade "

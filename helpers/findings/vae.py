@@ -12,6 +12,7 @@ DECODER_WORDS = {"resize": "the decoder that upsamples and then convolves",
                  "transposed": "the decoder with transposed convolutions"}
 METHOD_WORDS = {"svm": "RBF SVM", "logreg": "logistic regression"}
 RELATION = {-1: "lower than", 0: "level with", 1: "higher than"}
+NLL_RELATION = {-1: "below (better than)", 0: "level with", 1: "above (worse than)"}  # against a published NLL
 
 
 def decoder_sentence(vae: dict) -> str:
@@ -35,8 +36,8 @@ def decoder_sentence(vae: dict) -> str:
 
 def likelihood(found: dict, published: Mapping[str, float]) -> str:
     """The test ELBO and importance-weighted negative log-likelihood (the `vae.likelihood` entry) held
-    against `published` test NLLs (name -> nats) measured under the same protocol; a published number
-    within the estimate's standard error is level with it."""
+    against `published` test NLLs (name -> nats), with how far each lies; a published number within the
+    estimate's standard error is level with it."""
     nll, sem = found["nll"], found["nll_sem"]
     text = (f"On {found['images']:,} test images binarized once (Bernoulli likelihood over 784 pixels), the "
             f"VAE's test ELBO, a lower bound on log p(x), is {sig(found['elbo'], 4)} nats, and its "
@@ -44,12 +45,14 @@ def likelihood(found: dict, published: Mapping[str, float]) -> str:
             f"{plural(found['samples'], 'sample')} per image is {plus_minus(nll, sem)} nats (± one standard "
             f"error).")
     calls = {name: verdict(nll - value, sem) for name, value in published.items()}
-    named = lambda call: join([f"{n} ({sig(value, 5)})"  # noqa: E731
+    gap = lambda value: f", {sig(abs(nll - value), 2)} nats away"  # noqa: E731
+    named = lambda call: join([f"{n} ({sig(value, 5)}{gap(value) if call else ''})"  # noqa: E731
                                for n, value in published.items() if calls[n] == call])
-    said = [f"{RELATION[call]} {named(call)}" for call in (-1, 0, 1) if call in calls.values()]
+    said = [f"{NLL_RELATION[call]} {named(call)}" for call in (-1, 0, 1) if call in calls.values()]
     if not said:
         return text
-    return text + f" Against the test NLLs published under the same protocol it is {'; '.join(said)}."
+    return text + (f" Against published test NLLs, whose protocols may differ in importance samples and "
+                   f"binarization, it is {'; '.join(said)}.")
 
 
 def variant_words(row: dict) -> str:

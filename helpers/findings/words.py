@@ -160,7 +160,8 @@ STRATEGY_SHORT = {  # a fine-tuning strategy's name in a sentence
     "fine-tuned (encoder lr x0.1)": "fine-tuning with the encoder at a tenth of the head's learning rate"}
 
 
-LEGEND_WORDS = {  # a run's short name (a cache key, kept as it is) as a figure's legend prints it
+LEGEND_WORDS = {  # a run's short name (a cache key, kept as it is) as a figure's legend or a table prints it
+    "HW1 network from scratch": "Homework 1 network from scratch",
     "fine-tuned (tuned)": "fine-tuned, searched settings",
     "fine-tuned (one lr)": "fine-tuned, one learning rate",
     "fine-tuned (encoder lr x0.1)": "fine-tuned, encoder at 0.1 × the head's learning rate"}
