@@ -68,6 +68,18 @@ def latex_value(value: Any) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in str(value))
 
 
+def aims_reached(metrics: dict) -> list[tuple[int, float, float]]:
+    """Per aimed label count: the count, our aim and the best mean accuracy of all methods, with the unlabeled
+    images or without them (`findings.unlabeled.best_of_all`); empty for a run without that section."""
+    semi, few = metrics.get("unlabeled", {}), metrics.get("few_labels")
+    reached = []
+    for key, aim in sorted(semi.get("targets", {}).items(), key=lambda item: int(item[0][1:])):
+        best = fu.best_of_all(semi, few, key)
+        if best is not None:
+            reached.append((int(key[1:]), aim, best["mean"]))
+    return reached
+
+
 def findings(metrics: dict) -> dict:
     """Sentences the report states in words, derived from `metrics` (the `prose` macros); absent sections give none."""
     curves = curves_reading(metrics)  # empty where the run has none of the headline models' curves
@@ -127,6 +139,9 @@ def findings(metrics: dict) -> dict:
         found["representations"] = fr.representations(metrics["representations"])
     if "raw" in metrics.get("representations", {}) and "ae" in metrics["representations"]:
         found["discussion"] = fr.discussion(metrics)
+    answers = fr.answers(metrics, aims_reached(metrics))
+    if answers:
+        found["answers"] = answers
     if "mixing" in metrics.get("latent", {}):
         found["mixing"] = fl.mixing(metrics["latent"]["mixing"])
     if "median_mse" in metrics.get("latent", {}).get("generation", {}).get("novelty", {}):

@@ -350,7 +350,8 @@ def test_the_generator_summary_names_the_scores_kept_the_ones_dropped_and_ranks_
     passed = {"frechet": True, "density": False, "coverage": True, "recall": True, "precision": False}
     made = gen_text.checks({"ranked_by": ["frechet", "coverage"], "checks": {
         by: {"passed": ok, "noise_not_last": [] if ok else ["gan"], "real_not_above": {}} for by, ok in passed.items()}})
-    others = _segment(made, "and so does", (".",))  # a score that passes but ranks nothing, said apart
+    others = _segment(made, "and so does", (":",))  # a score that passes but ranks nothing, said apart
+    assert "set for it in advance (Fréchet distance, density and coverage)" in made  # why it ranks nothing
     assert "recall" in others and "reported beside them" in others
     passing = {"ranked_by": ["frechet", "coverage"], "checks": {  # the report's table shows no confident share
         by: {"passed": True, "noise_not_last": [], "real_not_above": {}} for by in ("frechet", "coverage",
@@ -675,3 +676,21 @@ def test_the_novelty_sentence_sets_the_samples_against_test_images_and_reconstru
     assert latent_text.novelty({k: v for k, v in found.items() if k != "reconstruction_median_mse"}).endswith(
         "for real test images.")
 
+
+
+def test_the_discussion_opens_with_the_study_s_answers_from_their_sections():
+    cv = {"compared": "finalist 1", "hand_set_mean": 0.0129, "folds": 5, "folds_tuned_lower": 5,
+          "difference": {"mean": -0.0030, "low": -0.0031, "high": -0.0029}}
+    seeds = {"differences": {"pretrained": {"test_accuracy": {"mean": 0.010, "low": -0.05, "high": 0.07, "n": 2}}}}
+    semi = {"targets": {"n100": 0.80}, "best": {"n100": {"mean": 0.72, "std": 0.01}}}
+    few = {"simclr": {"name": "SimCLR feature map", "svm": {"n100": {"mean": 0.734, "std": 0.01}}}}
+    metrics = {"search_cv": cv, "finetune_seeds": seeds, "unlabeled": semi, "few_labels": few}
+    text = rep_text.answers(metrics, [(100, 0.80, 0.734)])
+    assert text.startswith("In short, the search lowered the autoencoder's cross-validated error by 23% "
+                           "(lower in 5 of 5 folds)")
+    assert "+1.0 points (2 seeds, 95% interval −5.0 to +7.0), within what the seeds vary" in text
+    assert "73.4% with 100 labels (our aim 80%)" in text
+    assert rep_text.answers({}) == ""
+    assert "search" not in rep_text.answers({}, [(100, 0.80, 0.734)])
+    reached = report.aims_reached({"unlabeled": semi, "few_labels": few})  # the best of all methods: here the SVM
+    assert reached == [(100, 0.80, 0.734)]  # without the unlabeled images

@@ -613,8 +613,8 @@ def test_compare_searches_summarizes_each_search_over_its_seeds():
     assert "| random search + Hyperband | 0.4500 [0.4000–0.5000] | 3 | 3 | 2 | 0 | 2 / 3 | 15.0 |" in table
     assert "| grid search | 0.3500 | 1 | 3 | 2 | 0 | 2 / 3 | 18.0 |" in table
     text = search_text.stage_one_finding(found)  # the notebook's sentences on this section, facts only
-    assert "TPE + Hyperband median over 3 sampler seeds 0.250, range 0.200 to 0.400" in text
-    assert "grid search 0.350, one run" in text and "scores 0.500" in text
+    assert "(median over 3 sampler seeds, with its range)" in text and "TPE + Hyperband 0.250 (0.200 to 0.400)" in text
+    assert "grid search 0.350 (one run)" in text and "scores 0.500" in text
     assert "TPE + Hyperband ends 50% below it, more than its range over seeds (40%)" in text  # a win
     assert "random search + Hyperband ends 10% below it, within its range over seeds (20%)" in text  # a tie
     assert "0.450, after 25.0 s of trials" in text and "reaches it after 15.0 s, 0.60 times" in text

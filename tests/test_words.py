@@ -83,3 +83,8 @@ def test_a_difference_in_points_is_the_difference_of_the_values_as_shown():
     assert words.points(0.8614 - 0.8266) == "+3.5 points"
     assert words.points_between(0.734, 0.694, None, 0.02) == "+4 points"  # against 69 ± 2%: whole points
     assert words.points_between(0.70, 0.734, 0.01) == "−3.4 points"  # a spread of 1.0 point keeps one decimal
+
+
+def test_a_value_as_shown_is_the_printed_mean():
+    assert words.as_shown(0.010583, 0.0004) == 0.0106 and words.as_shown(0.0023651, 0.0002) == 0.0024
+    assert words.as_shown(1234.5) == 1230.0  # three significant digits without a spread

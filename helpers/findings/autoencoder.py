@@ -4,7 +4,7 @@ the code-size sweep against PCA (`ae_code_size`) and the denoiser (`ae_denoising
 prose; the notebook adds its "Measured:" label."""
 from __future__ import annotations
 
-from .words import capital, interval, interval_call, join, percent, plural, plus_minus, sig, verdict
+from .words import as_shown, capital, interval, interval_call, join, percent, plural, plus_minus, sig, verdict
 
 DECODER_WORDS = {"resize": "the resize decoder", "transposed": "the transposed-convolution decoder"}
 BASE = "none"  # the unregularized run of the regularization comparison
@@ -13,6 +13,11 @@ BASE = "none"  # the unregularized run of the regularization comparison
 def _pm(row: dict, key: str = "val_mse") -> str:
     """A pooled row's `key` as mean ± standard deviation over its seeds, or its value with one seed."""
     return plus_minus(row[key], row.get(f"{key}_std"))
+
+
+def _shown(row: dict, key: str = "val_mse") -> float:
+    """A pooled row's `key` as `_pm` prints it (for a ratio the reader can check)."""
+    return as_shown(row[key], row.get(f"{key}_std"))
 
 
 def _call(difference: dict | None, fallback: float = 0.0) -> int:
@@ -75,10 +80,10 @@ def optimizer_finding(optimizers: dict) -> str:
     above = percent(last["val_mse"] / first["val_mse"] - 1, 0)
     chosen = "on the first seed, then trained with " + _seeds(seeds) if seeds > 1 else "on the validation split"
     tried = "three learning rates" + (", more where the best lay at an edge" if grown else "")
-    text = (f"Each optimizer at the best of {tried} ({chosen}; "
-            f"{plural(optimizers['epochs'], 'epoch')} on {optimizers['images']:,} images): {ranked[0]} "
-            f"is lowest (validation MSE {_pm(first)} at learning rate {first['lr']:g}), "
-            f"{ranked[-1]} highest ({_pm(last)} at rate {last['lr']:g}, {above} above).")
+    text = (f"With each optimizer at the best of {tried} ({chosen}; "
+            f"{plural(optimizers['epochs'], 'epoch')} on {optimizers['images']:,} images), {ranked[0]} "
+            f"reaches the lowest validation MSE ({_pm(first)} at learning rate {first['lr']:g}) and "
+            f"{ranked[-1]} the highest ({_pm(last)} at rate {last['lr']:g}, {above} above).")
     if level:
         text += (f" {capital(join([f'{name} ({_pm(best[name])})' for name in level]))} "
                  f"{'is' if len(level) == 1 else 'are'} within the seeds' spread of {ranked[0]}: paired by seed, "
@@ -113,7 +118,7 @@ def regularization_finding(regularization: dict) -> str:
     text = (f"Without regularization the network fits its {regularization['images']:,} training images "
             f"ever more closely: after {plural(none['epochs'], 'epoch')} its training MSE is "
             f"{_pm(none, 'train_mse')} and its validation MSE {_pm(none)}, "
-            f"{sig(none['val_mse'] / none['train_mse'], 2)} times as high; the validation MSE was lowest "
+            f"{sig(_shown(none) / _shown(none, 'train_mse'), 2)} times as high; the validation MSE was lowest "
             f"at epoch {sig(none['best_val_epoch'], 2)} ({sig(none['best_val_mse'])}). ")
     others = [name for name in rows if name != BASE]
     against = regularization.get("against_none", {})
@@ -155,9 +160,11 @@ def regularization_finding(regularization: dict) -> str:
         if not stopped:
             text += f"Early stopping did not trigger within {plural(row['epochs'], 'epoch')}. "
         elif seeds > 1:
+            saved = 1 - row["epochs"] / none["epochs"]
+            fewer = f" ({percent(saved, 0)} fewer than without it)" if saved >= 0.005 else ""
             text += (f"Early stopping stopped {stopped} of {_seeds(seeds)} early; over all seeds the runs "
-                     f"lasted {sig(row['epochs'], 2)} epochs and kept epoch {sig(row['kept_epoch'], 2)} on "
-                     f"average. ")
+                     f"lasted {sig(row['epochs'], 2)} epochs{fewer} and kept epoch {sig(row['kept_epoch'], 2)} "
+                     f"on average. ")
         else:
             text += (f"Early stopping stopped after epoch {sig(row['epochs'], 2)} and kept epoch "
                      f"{sig(row['kept_epoch'], 2)}. ")
@@ -215,12 +222,12 @@ def _budget_evidence(code: dict, main: dict | None) -> str:
     if not main or f"code_{main['latent_dim']}" not in code:
         return ", which the study does not separate"
     swept = code[f"code_{main['latent_dim']}"]["ae_test_mse"]
-    said = (f". The main model tells which: at code {main['latent_dim']}, trained for "
-            f"{plural(main['epochs'], 'epoch')} on {main['images']:,} images, it reaches a test MSE of "
-            f"{sig(main['test_mse'], 2)} against the sweep's {sig(swept, 2)}")
+    said = (f". At code {main['latent_dim']} the main model, trained for {plural(main['epochs'], 'epoch')} on "
+            f"{main['images']:,} images, reaches a test MSE of {sig(main['test_mse'], 2)} against the sweep's "
+            f"{sig(swept)}")
     if main["test_mse"] < 0.9 * swept:
-        return said + (", so the sweep's short training limits its error (whether so long a training also beats "
-                       "PCA at the large codes is not measured)")
+        return said + (", so at this size the sweep's budget, not the decoder, limits the error (whether this "
+                       "holds at the large codes, where PCA wins, is not measured)")
     return said + ", so more training barely helps, and the decoder's capacity is the likelier limit"
 
 
@@ -253,16 +260,16 @@ def code_size_reading(code: dict, main: dict | None = None) -> str:
                 f"the autoencoder's from the smallest code on, so at this budget "
                 f"({plural(code['epochs'], 'epoch')} on {code['images']:,} images) the network does not beat a "
                 f"linear code at all.")
-    return (f"From code {below} to code {large}, PCA's test MSE falls by a factor of "
-            f"{sig(fall('pca', below, large), 2)} ({sig(row(below)['pca_test_mse'], 2)} to "
-            f"{sig(row(large)['pca_test_mse'], 2)}), each added component removing the largest remaining share "
-            f"of the pixel variance (on its fitting images no linear code of that size does better), while the "
-            f"autoencoder's falls by a factor of only {sig(fall('ae', below, large), 2)} "
-            f"({sig(row(below)['ae_test_mse'], 2)} to {sig(row(large)['ae_test_mse'], 2)}): its error is limited "
+    ratio, at = min((row(k)["ae_test_mse"] / row(k)["pca_test_mse"], k) for k in sizes)
+    return (f"From code {below} to code {large}, PCA's test MSE falls {sig(fall('pca', below, large), 2)}-fold "
+            f"({sig(row(below)['pca_test_mse'])} to {sig(row(large)['pca_test_mse'])}), each added component "
+            f"removing the largest remaining share of the pixel variance (on its fitting images no linear code of "
+            f"that size does better), while the autoencoder's falls only {sig(fall('ae', below, large), 2)}-fold "
+            f"({sig(row(below)['ae_test_mse'])} to {sig(row(large)['ae_test_mse'])}): its error is limited "
             f"not by the code's size but by the sweep's training ({plural(code['epochs'], 'epoch')} on "
-            f"{code['images']:,} images) or the decoder's capacity{_budget_evidence(code, main)}. Below code "
-            f"{first}, where no code holds every detail, the nonlinear decoder wins, with an error as low as "
-            f"{sig(min(row(k)['ae_test_mse'] / row(k)['pca_test_mse'] for k in sizes), 2)} times PCA's.")
+            f"{code['images']:,} images) or the decoder's capacity{_budget_evidence(code, main)}. With codes of "
+            f"{below} numbers or fewer the nonlinear decoder beats PCA, its error as low as {sig(ratio, 2)} times "
+            f"PCA's (at code {at}).")
 
 
 def main_summary(autoencoder: dict) -> str:

@@ -122,7 +122,8 @@ def checks(found: dict, shown: Sequence[str] | None = None) -> str:
         text += f" {capital(_scores(first))} {'passes' if len(first) == 1 else 'pass'}"
         if ranked_kept and other_kept:
             text += (f", and so {'does' if len(other_kept) == 1 else 'do'} {_scores(other_kept)}, reported beside "
-                     f"them but ranking nothing")
+                     f"them but ranking nothing: the ranking reads only the scores set for it in advance "
+                     f"({_scores(default)})")
         text += "."
     if dropped:
         noisy = [by for by in dropped if found_checks[by]["noise_not_last"]]
@@ -456,7 +457,7 @@ def vae_reading(found: dict, decoder: str) -> str:
         edge = (f"; their edge strength is {sig(vae['edge_strength_of_real'], 2)} of the real images' against "
                 f"{sig(ae['edge_strength_of_real'], 2)}")
     return (f"The VAE's prior samples and the autoencoder's samples from one Gaussian both decode draws from a "
-            f"single Gaussian, yet the VAE's lie farther from real images ({numbers}{edge}). A reading: the VAE "
-            f"trains its decoder on codes with its posterior's noise added and pulls every code towards the prior, "
-            f"so the decoder learns to average over neighbouring codes, and the average of several images is a "
-            f"blur.")
+            f"single Gaussian, yet the VAE's lie farther from real images ({numbers}{edge}). One explanation, "
+            f"not tested here: the VAE trains its decoder on codes with its posterior's noise added and pulls "
+            f"every code towards the prior, so the decoder learns to average over neighbouring codes, and the "
+            f"average of several images is a blur.")

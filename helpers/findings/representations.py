@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..results import is_control
-from .words import (TIE_ACCURACY, interval_call, join, percent, plus_minus, points, points_between, relation,
-                    signed, verdict, wider)
+from .words import (TIE_ACCURACY, interval_call, join, percent, plural, plus_minus, points, points_between,
+                    relation, shown_difference, signed, verdict, wider)
 
 REPRESENTATION_WORDS = {  # the representations learned without labels, in words
     "raw": "raw pixels", "pca": "PCA", "ae": "the autoencoder's code", "vae": "the VAE's mean code",
@@ -134,7 +134,7 @@ def representations(reps: dict[str, dict], raw: str = "raw") -> str:
         best = max(unsupervised.values())
         text += (f" The classifier's features, trained with every label, are {_against(supervised[0], best)} "
                  f"the best of them in the linear probe"
-                 + (": what labels add." if verdict(supervised[0] - best, TIE_ACCURACY) > 0 else "."))
+                 + (", which is what the labels add." if verdict(supervised[0] - best, TIE_ACCURACY) > 0 else "."))
     return text
 
 
@@ -150,15 +150,19 @@ def architecture_share(reps: dict[str, dict], raw: str = "raw") -> str:
         reads = [m for m, _ in STRUCTURE_READS if c.get(m) is not None and reps.get(raw, {}).get(m) is not None]
         if not maps or not reads:
             continue
-        added = [reps[k][m] - c[m] for k in maps for m in reads if reps[k].get(m) is not None]
-        over_raw = [c[m] - reps[raw][m] for m in reads]
+        # differences in points as the printed values give them (`words.shown_difference`)
+        apart = lambda a, m: shown_difference(a, c[m], c.get(f"{m}_std"))  # noqa: E731
+        by_map = {k: [apart(reps[k][m], m) for m in reads if reps[k].get(m) is not None] for k in maps}
+        added = [d for k in maps for d in by_map[k]]
+        over_raw = [shown_difference(c[m], reps[raw][m], c.get(f"{m}_std")) for m in reads]
         text = (f" The random encoder's feature map is the harder control: with no training it reaches "
                 + " and ".join(f"{plus_minus(c[m], c.get(f'{m}_std'), 100, '%')} by {words}"
                                for m, words in STRUCTURE_READS if m in reads)
-                + f" ({join([signed(100 * d) for d in over_raw])} points over raw pixels), and the trained "
-                f"feature maps add {signed(100 * min(added))} to {signed(100 * max(added))} points over it")
+                + f" ({join([signed(d, p) for d, p in over_raw])} points over raw pixels), and the trained "
+                f"feature maps add {signed(*min(added))} to {signed(*max(added))} points over it")
+        over_raw = [d for d, _ in over_raw]
+        by_map = {k: [d for d, _ in rows] for k, rows in by_map.items()}
         architecture = sum(over_raw) / len(over_raw)
-        by_map = {k: [reps[k][m] - c[m] for m in reads if reps[k].get(m) is not None] for k in maps}
         mostly = [k for k in maps if by_map[k] and architecture > sum(by_map[k]) / len(by_map[k])]
         trained = [k for k in maps if k not in mostly]
         if mostly and not trained:
@@ -172,6 +176,34 @@ def architecture_share(reps: dict[str, dict], raw: str = "raw") -> str:
             text += ", so training adds more to every one of these maps than the architecture alone gives"
         said.append(text + ".")
     return "".join(said)
+
+
+def answers(metrics: dict, reached: Sequence[tuple[int, float, float]] = ()) -> str:
+    """The study's answers in one sentence, each part where the run measured it: what the search bought the
+    autoencoder in the paired cross-validation (`search_cv`: its interval over folds calls it), what pretraining
+    Homework 1's network as an autoencoder changed over seeds (`finetune_seeds`, its paired difference with its
+    95% interval), and `reached`: per aimed label count (labels, our aim, the best accuracy of all methods)."""
+    parts = []
+    cv = metrics.get("search_cv", {})
+    difference = cv.get("difference") if cv.get("compared") else None
+    side = interval_call(difference) if difference else None
+    if side is not None:
+        change = percent(abs(difference["mean"]) / cv["hand_set_mean"], 0)
+        folds = f"lower in {cv['folds_tuned_lower']} of {cv['folds']} folds"
+        parts.append({-1: f"the search lowered the autoencoder's cross-validated error by {change} ({folds})",
+                      0: "the search's configuration and the hand-set one are level in cross-validation",
+                      1: f"the search's configuration raised the cross-validated error by {change}"}[side])
+    diff = metrics.get("finetune_seeds", {}).get("differences", {}).get("pretrained", {}).get("test_accuracy")
+    if diff and diff.get("low") is not None:
+        spread = (f"{plural(diff['n'], 'seed')}, 95% interval {signed(100 * diff['low'])} to "
+                  f"{signed(100 * diff['high'])}")
+        beyond = "within" if interval_call(diff) == 0 else "beyond"
+        parts.append(f"pretraining Homework 1's network as an autoencoder changed its test accuracy by "
+                     f"{points(diff['mean'])} ({spread}), {beyond} what the seeds vary")
+    if reached:
+        parts.append("the best accuracy from few labels is " + join(
+            [f"{percent(best)} with {n:,} labels (our aim {percent(aim, 0)})" for n, aim, best in reached]))
+    return f"In short, {'; '.join(parts)}." if parts else ""
 
 
 def discussion(metrics: dict) -> str:
@@ -212,8 +244,10 @@ def discussion(metrics: dict) -> str:
             difference = code[column] - control[column]
             # the larger of the two spreads, as `few_over_random` calls the same comparison
             spread = wider(control.get(f"{column}_std"), code.get(f"{column}_std"))
-            said.append(f"{relation(difference, verdict(difference, spread))} it {words} ({pct(code, column)} against "
-                        f"{pct(control, column)})")
+            call = verdict(difference, spread)
+            shown, places = shown_difference(code[column], control[column], spread)  # as the values print
+            side = "level with" if call == 0 else f"{abs(shown):.{places}f} points {'above' if call > 0 else 'below'}"
+            said.append(f"{side} it {words} ({pct(code, column)} against {pct(control, column)})")
         if said:
             text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
                      f"control for what training adds: the trained code is {join(said)}.")

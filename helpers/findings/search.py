@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from .words import OPTIMIZERS, SCHEDULES, capital, join, plural, plus_minus, sig, signed, verdict
+from .words import OPTIMIZERS, SCHEDULES, as_shown, capital, join, plural, plus_minus, sig, signed, verdict
 
 KINDS = ("tpe", "random", "grid")  # the order in which the searches are named
 
@@ -128,12 +128,12 @@ def fidelity_finding(fidelity: dict) -> str:
                     f" (95% bootstrap interval {sig(row['low'], 2)} to {sig(row['high'], 2)})")
         return f"ρ = {sig(row['rho'], 2)}{interval}"
 
-    text = (f"Trained both ways, {fidelity['configs']} configurations spread over the space rank with "
-            f"Spearman's {rho(last)} between a full stage-1 trial "
-            f"({plural(fidelity['trial_epochs'], 'epoch')} on {fidelity['trial_images']:,} images) and the final "
-            f"budget ({plural(fidelity['final_epochs'], 'epoch')} on {fidelity['final_images']:,} images)")
+    trial, final = (plural(fidelity[f"{k}_epochs"], "epoch") for k in ("trial", "final"))
+    text = (f"Each trained as a search trial ({trial} on {fidelity['trial_images']:,} images) and at the final "
+            f"budget ({final} on {fidelity['final_images']:,} images), {fidelity['configs']} configurations spread "
+            f"over the space rank with Spearman's {rho(last)} between the two after the whole trial")
     if len(fidelity["by_epoch"]) > 1:
-        text += f", and with {rho(first)} after a trial's first epoch"
+        text += f" and {rho(first)} after its first epoch"
     target = sig(fidelity["target"], 2)
     if not fidelity["met"]:
         return (text + f". That is below {target}: the short trial misranks configurations that the final budget "
@@ -287,7 +287,7 @@ def on_test_sentence(cv: dict) -> str:
     compared)."""
     if not cv.get("compared"):
         return ""
-    change = cv["tuned_test_mse"] / cv["hand_set_test_mse"] - 1
+    change = as_shown(cv["tuned_test_mse"]) / as_shown(cv["hand_set_test_mse"]) - 1  # as the values shown give it
     side = verdict(change, None)
     said = ("the same test MSE as" if side == 0 else
             f"a test MSE {sig(100 * abs(change), 2)}% {'lower' if side < 0 else 'higher'} than")

@@ -140,18 +140,25 @@ def against_frozen(found: Mapping, few: Mapping | None) -> str:
             f"the labels alone over a frozen representation, is {join(parts)}{tail}.")
 
 
+def best_of_all(found: Mapping, few: Mapping | None, key: str) -> dict | None:
+    """At the label count `key` ('n100'), the best method of all, with the unlabeled images (`found`'s `best`) or
+    without them (`frozen_best` of the few-label table `few`): the one an aim is held against."""
+    b = found.get("best", {}).get(key)
+    if b is None:
+        return None
+    frozen = frozen_best(few, int(key[1:]))
+    return frozen if frozen is not None and frozen["mean"] > b["mean"] else b
+
+
 def targets(found: Mapping, few: Mapping | None = None) -> str:
     """The aims (`targets`, set for the `full` profile) held against the best mean accuracy at each label
     count measured, with or without the unlabeled images (`few`: the few-label table, `frozen_best`): met or
     missed, by how many points, on this run's profile."""
     parts = []
     for key, aim in sorted(found.get("targets", {}).items(), key=lambda item: int(item[0][1:])):
-        b = found.get("best", {}).get(key)
+        b = best_of_all(found, few, key)
         if b is None:
             continue
-        frozen = frozen_best(few, int(key[1:]))
-        if frozen is not None and frozen["mean"] > b["mean"]:
-            b = frozen  # the aim is for the best method of all, with or without the unlabeled images
         gap = b["mean"] - aim
         state = "met" if gap >= 0 else "missed"
         parts.append(f"at {int(key[1:]):,} labels our aim of {percent(aim, 0)} is {state} (best "

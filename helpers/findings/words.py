@@ -62,6 +62,12 @@ def plus_minus(mean: float, spread: float | None, scale: float = 1.0, unit: str 
     return f"{mean:,.{places}f} ± {spread:,.{places}f}{unit}"
 
 
+def as_shown(mean: float, spread: float | None = None) -> float:
+    """The mean as `plus_minus` shows it (rounded to what its spread supports), for a ratio or a difference a
+    reader can check from the printed values."""
+    return float(plus_minus(mean, spread).split(" ± ")[0].replace(",", ""))
+
+
 def interval(difference: dict, brackets: bool = True) -> str:
     """A difference with its confidence interval (`mean`, `low`, `high`), each rounded to the decimals the
     interval's half-width supports (`spread_decimals`), with true minus signs: '−0.17 [−0.26, −0.08]', or with
@@ -128,10 +134,15 @@ def points_between(a: float, b: float, *spreads: float | None) -> str:
     rounded to one decimal of a point, or, with a spread, to the places the larger spread supports (as
     `plus_minus` shows it), and the difference of the rounded values at those places: '+4 points' for 73.4%
     against 69 ± 2%."""
+    difference, places = shown_difference(a, b, *spreads)
+    return f"{signed(difference, places)} points"
+
+
+def shown_difference(a: float, b: float, *spreads: float | None) -> tuple[float, int]:
+    """`points_between`'s difference in points and the decimal places it is shown at."""
     spread = wider(*spreads)
     places = spread_decimals(100 * spread) if spread else 1
-    difference = round(100 * a, places) - round(100 * b, places)
-    return f"{signed(difference, places)} points"
+    return round(100 * a, places) - round(100 * b, places), places
 
 
 def spread_points(spread: float) -> str:
@@ -199,7 +210,8 @@ def timing_limit(device: str) -> str:
     if not device.startswith("cpu"):
         return ""
     return ("Times are wall-clock seconds on a CPU that other work sometimes shared, which slowed some epochs "
-            "several-fold: a time comparison is a rough guide, the decoders' read from the fastest of their seeds.")
+            "several-fold, so a time comparison is a rough guide (the decoders' is read from the fastest of their "
+            "seeds).")
 
 
 def machine(device: str) -> str:
