@@ -597,6 +597,7 @@ def sheet_sets(kept_decoder: str) -> dict[str, str]:
 
 
 SHOWN = 10  # images of every set in the figure of samples
+STRIP = 16  # images of each class sheet's generator in the report body's strip
 
 
 SCORE_DRAWS = 3  # independent draws of every generator's (and reference set's) images that each score is averaged over
@@ -654,6 +655,15 @@ class Generators:
     flaws: str
     sheets: dict[str, Sheet]  # figure name -> the class sheet it draws
     reading: str = ""  # the VAE's prior samples against the autoencoder's one-Gaussian ones (`gen_text.vae_reading`)
+
+    @property
+    def strip(self) -> tuple[list[torch.Tensor], list[str]]:
+        """The class sheets' generators (the VAE's prior through its kept decoder, the DCGAN, the autoencoder with
+        the mixture fitted without labels), `STRIP` images of each evenly spaced through the draw shown, and their
+        names broken over two lines: the report body's figure of samples."""
+        names = [sheet.name for sheet in self.sheets.values()]
+        rows = [self.sets[name][0][::max(1, len(self.sets[name][0]) // STRIP)][:STRIP] for name in names]
+        return rows, [name.replace(" + ", " +\n", 1).replace(", ", ",\n", 1) for name in names]
 
     @property
     def shown(self) -> list[torch.Tensor]:

@@ -399,3 +399,23 @@ def test_scores_over_draws_of_the_images_carry_their_mean_and_spread():
     assert row["frechet"] == pytest.approx(12.0) and row["frechet_std"] == pytest.approx(2.0)
     assert row["density_std"] == pytest.approx(0.1) and row["copies"] == pytest.approx(1.0)
     assert "12 ± 2" in quality.table({"gan": row, **{n: {**row} for n in quality.ROLES}}, ["gan"])
+
+
+def test_the_strip_shows_the_class_sheets_generators_evenly_through_their_draw():
+    images = {name: torch.arange(64, dtype=torch.float32).view(64, 1, 1, 1) + i
+              for i, name in enumerate(("VAE prior, resize decoder", "DCGAN", "autoencoder + mixture without labels",
+                                        "uniform noise"))}
+    sheets = {figure: quality.Sheet(name, [], [], [], 64)
+              for figure, name in quality.sheet_sets("resize").items()}
+    shown = quality.Generators({n: (x, None) for n, x in images.items()}, {}, [], {}, {}, {}, "", "", "", "", "",
+                               sheets)
+    rows, labels = shown.strip
+    assert labels == ["VAE prior,\nresize decoder", "DCGAN", "autoencoder +\nmixture without labels"]
+    assert [len(r) for r in rows] == [quality.STRIP] * 3
+    assert rows[1][:3].flatten().tolist() == [1.0, 5.0, 9.0]  # every 64 // 16 = 4th image of the DCGAN's draw
+    fig = plots.image_rows(rows, labels, "samples", max_cell=0.3)
+    try:
+        assert plots.smallest_font(fig) >= 7
+    finally:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
