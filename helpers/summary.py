@@ -371,7 +371,9 @@ def _reused_costs(report: dict) -> str:
     text = (" The last column is what the stored results this execution reused had cost when they were computed, "
             "in earlier sessions or earlier in this one (the `[cache]` lines' seconds, each result once)")
     if report.get("costs_unknown"):
-        text += f"; {report['costs_unknown']} reused results were stored before costs were recorded and add nothing"
+        unknown = report["costs_unknown"]
+        text += (f"; {plural(unknown, 'reused result')} {'was' if unknown == 1 else 'were'} stored before costs "
+                 f"were recorded and add{'s' if unknown == 1 else ''} nothing")
     text += "."
     if "from_nothing_seconds" in report:
         total = report["from_nothing_seconds"]

@@ -64,7 +64,7 @@ def test_the_benchmarks_page_gives_a_finished_run_its_cost_from_nothing():
               "reused_costs": {"autoencoder": 7097.0}, "costs_unknown": 1, "from_nothing_seconds": 7200.0}
     text = "\n".join(summary._notebook_times("notebook-times-full-amd-epyc-1-5b.json", report))
     assert "| 1. autoencoder | 100 | 7,097 |" in text and "| notebook sections in all | 103 | 7,097 |" in text
-    assert "7,200 s (2.0 h)" in text and "1 reused results were stored before costs" in text
+    assert "7,200 s (2.0 h)" in text and "1 reused result was stored before costs" in text
 
 
 def test_the_benchmarks_page_says_what_a_session_finished_and_where_it_stopped():
