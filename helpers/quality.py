@@ -596,6 +596,11 @@ def sheet_sets(kept_decoder: str) -> dict[str, str]:
 # ----------------------------------------------------------------------------- section 7's step
 
 
+def _evenly(images: torch.Tensor, count: int) -> torch.Tensor:
+    """`count` of `images`, evenly spaced through them (all of them where there are fewer)."""
+    return images[::max(1, len(images) // count)][:count]
+
+
 SHOWN = 10  # images of every set in the figure of samples
 STRIP = 16  # images of each class sheet's generator in the report body's strip
 
@@ -662,14 +667,14 @@ class Generators:
         the mixture fitted without labels), `STRIP` images of each evenly spaced through the draw shown, and their
         names broken over two lines: the report body's figure of samples."""
         names = [sheet.name for sheet in self.sheets.values()]
-        rows = [self.sets[name][0][::max(1, len(self.sets[name][0]) // STRIP)][:STRIP] for name in names]
+        rows = [_evenly(self.sets[name][0], STRIP) for name in names]
         return rows, [name.replace(" + ", " +\n", 1).replace(", ", ",\n", 1) for name in names]
 
     @property
     def shown(self) -> list[torch.Tensor]:
         """`SHOWN` images of every set, evenly spaced through it: one per class from a set drawn class by class
         (the per-class mixtures), a random few from the others."""
-        return [images[::max(1, len(images) // SHOWN)][:SHOWN] for images, _ in self.sets.values()]
+        return [_evenly(images, SHOWN) for images, _ in self.sets.values()]
 
 
 def score_draws(scorer: Scorer, drawn: Sequence[tuple[dict[str, ImageSetEntry], dict]], *,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..published import HW1_TEST_ACCURACY
 from .words import (TIE_ACCURACY, capital, interval_call, join, legend, percent, plural, plus_minus, points,
-                    points_between, relation, sig, signed, strategy, verdict)
+                    relation, shown_difference, sig, signed, strategy, verdict)
 
 STRATEGY_WORDS = {  # a strategy's short name in words
     "fine-tuned (encoder lr x0.1)": "fine-tuned encoder (its learning rate a tenth of the head's)",
@@ -290,9 +290,9 @@ def label_finding(labels: dict, pretrained: str = "finetuned", scratch: str = "s
             [f"is level with it with {join(level)}"] if level else []) + (
             [f"falls behind it with {join(behind)}"] if behind else [])
         verdicts = f"{who} {join(parts)}"
-    listed = join([f"{n:,} labels "
-                   + points_between(ours[n]["mean"], theirs[n]["mean"], ours[n]["std"], theirs[n]["std"]).removesuffix(
-                       " points") for n in margin])  # as the label table's rounded values give it
+    shown = {n: shown_difference(ours[n]["mean"], theirs[n]["mean"], ours[n]["std"], theirs[n]["std"])
+             for n in margin}  # as the label table's rounded values give it
+    listed = join([f"{n:,} labels {signed(*shown[n])}" for n in margin])
     return (f"{verdicts} (a margin within the larger spread over draws, or within half a point for a single "
             f"draw, is level); its margin in test accuracy points, mean over draws: {listed}.")
 

@@ -150,20 +150,18 @@ def architecture_share(reps: dict[str, dict], raw: str = "raw") -> str:
         reads = [m for m, _ in STRUCTURE_READS if c.get(m) is not None and reps.get(raw, {}).get(m) is not None]
         if not maps or not reads:
             continue
-        # differences in points as the printed values give them (`words.shown_difference`)
-        apart = lambda a, m: shown_difference(a, c[m], c.get(f"{m}_std"))  # noqa: E731
-        by_map = {k: [apart(reps[k][m], m) for m in reads if reps[k].get(m) is not None] for k in maps}
+        # differences in points, with their decimals, as the printed values give them (`words.shown_difference`)
+        apart = lambda a, b, m: shown_difference(a, b, c.get(f"{m}_std"))  # noqa: E731
+        by_map = {k: [apart(reps[k][m], c[m], m) for m in reads if reps[k].get(m) is not None] for k in maps}
         added = [d for k in maps for d in by_map[k]]
-        over_raw = [shown_difference(c[m], reps[raw][m], c.get(f"{m}_std")) for m in reads]
+        over_raw = [apart(c[m], reps[raw][m], m) for m in reads]
+        mean = lambda pairs: sum(d for d, _ in pairs) / len(pairs)  # noqa: E731
         text = (f" The random encoder's feature map is the harder control: with no training it reaches "
                 + " and ".join(f"{plus_minus(c[m], c.get(f'{m}_std'), 100, '%')} by {words}"
                                for m, words in STRUCTURE_READS if m in reads)
                 + f" ({join([signed(d, p) for d, p in over_raw])} points over raw pixels), and the trained "
                 f"feature maps add {signed(*min(added))} to {signed(*max(added))} points over it")
-        over_raw = [d for d, _ in over_raw]
-        by_map = {k: [d for d, _ in rows] for k, rows in by_map.items()}
-        architecture = sum(over_raw) / len(over_raw)
-        mostly = [k for k in maps if by_map[k] and architecture > sum(by_map[k]) / len(by_map[k])]
+        mostly = [k for k in maps if by_map[k] and mean(over_raw) > mean(by_map[k])]
         trained = [k for k in maps if k not in mostly]
         if mostly and not trained:
             text += (", so most of what these maps offer a k-NN or a linear probe comes from the convolutional "
@@ -244,10 +242,9 @@ def discussion(metrics: dict) -> str:
             difference = code[column] - control[column]
             # the larger of the two spreads, as `few_over_random` calls the same comparison
             spread = wider(control.get(f"{column}_std"), code.get(f"{column}_std"))
-            call = verdict(difference, spread)
             shown, places = shown_difference(code[column], control[column], spread)  # as the values print
-            side = "level with" if call == 0 else f"{abs(shown):.{places}f} points {'above' if call > 0 else 'below'}"
-            said.append(f"{side} it {words} ({pct(code, column)} against {pct(control, column)})")
+            said.append(f"{relation(shown / 100, verdict(difference, spread), places=places)} it {words} "
+                        f"({pct(code, column)} against {pct(control, column)})")
         if said:
             text += (f" The same encoder with random weights ({control['inits']} initializations) is the "
                      f"control for what training adds: the trained code is {join(said)}.")

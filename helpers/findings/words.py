@@ -151,12 +151,12 @@ def spread_points(spread: float) -> str:
 
 
 def relation(difference: float, call: int, above: str = "above", below: str = "below",
-             level: str = "level with") -> str:
+             level: str = "level with", places: int = 1) -> str:
     """A difference of two shares by its `call` (from `verdict`): '2.6 points above', 'level with' or
-    '1.1 points below'."""
+    '1.1 points below' (`places`: decimals of the points)."""
     if call == 0:
         return level
-    return f"{abs(100 * difference):.1f} points {above if call > 0 else below}"
+    return f"{abs(100 * difference):.{places}f} points {above if call > 0 else below}"
 
 
 SCHEDULES = {"cosine": "cosine", "warmup_cosine": "warm-up + cosine", "onecycle": "one-cycle",
